@@ -1,0 +1,35 @@
+"""RecordBatch v2: build, parse and validate Kafka's record format."""
+
+from reflog.records.batch import (
+    BATCH_OVERHEAD,
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    NO_PRODUCER_EPOCH,
+    NO_PRODUCER_ID,
+    NO_SEQUENCE,
+    Header,
+    NewRecord,
+    Record,
+    RecordBatch,
+    build_batch,
+    iter_batches,
+    set_base_offset,
+)
+from reflog.records.errors import CorruptRecordError
+
+__all__ = [
+    "BATCH_OVERHEAD",
+    "HEADER_SIZE",
+    "LOG_OVERHEAD",
+    "NO_PRODUCER_EPOCH",
+    "NO_PRODUCER_ID",
+    "NO_SEQUENCE",
+    "CorruptRecordError",
+    "Header",
+    "NewRecord",
+    "Record",
+    "RecordBatch",
+    "build_batch",
+    "iter_batches",
+    "set_base_offset",
+]

@@ -1,0 +1,375 @@
+"""RecordBatch v2 (magic 2): the unit Kafka writes to disk and sends on the wire.
+
+A batch is a 61-byte big-endian header followed by its records::
+
+    baseOffset i64 | batchLength i32 | partitionLeaderEpoch i32 | magic i8
+    crc u32 | attributes i16 | lastOffsetDelta i32 | baseTimestamp i64
+    maxTimestamp i64 | producerId i64 | producerEpoch i16 | baseSequence i32
+    recordCount i32 | records...
+
+``batchLength`` counts the bytes after itself. The CRC-32C covers everything
+from ``attributes`` to the end, so a broker may rewrite ``baseOffset`` and
+``partitionLeaderEpoch`` without recomputing it: that is exactly what a leader
+does when it assigns offsets on append.
+
+:class:`RecordBatch` is a *view*: it reads header fields straight from the
+buffer and decodes records only when :meth:`RecordBatch.records` is called, so
+the produce path validates a batch without touching its records.
+
+reflog simplification: compressed batches are recognised (the codec bits are
+read) but not decompressed; every client here sends uncompressed batches by
+default.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from reflog.records.crc import crc32c
+from reflog.records.errors import CorruptRecordError
+from reflog.records.varint import (
+    VarintError,
+    decode_varint,
+    decode_varlong,
+    encode_varint,
+    encode_varlong,
+)
+
+__all__ = [
+    "BATCH_OVERHEAD",
+    "HEADER_SIZE",
+    "LOG_OVERHEAD",
+    "NO_PRODUCER_EPOCH",
+    "NO_PRODUCER_ID",
+    "NO_SEQUENCE",
+    "Header",
+    "NewRecord",
+    "Record",
+    "RecordBatch",
+    "build_batch",
+    "iter_batches",
+    "set_base_offset",
+]
+
+# baseOffset (8) + batchLength (4): what precedes the length-counted part.
+LOG_OVERHEAD = 12
+HEADER_SIZE = 61
+# Bytes in the header that batchLength counts.
+BATCH_OVERHEAD = HEADER_SIZE - LOG_OVERHEAD
+
+NO_PRODUCER_ID = -1
+NO_PRODUCER_EPOCH = -1
+NO_SEQUENCE = -1
+
+_HEADER = struct.Struct(">qiibIhiqqqhii")
+_CRC_START = 21  # offset of `attributes`, where the CRC's coverage begins
+_CRC_FIELD = struct.Struct(">I")
+_BASE_OFFSET = struct.Struct(">q")
+
+_COMPRESSION_MASK = 0x07
+_TIMESTAMP_TYPE_BIT = 0x08
+_TRANSACTIONAL_BIT = 0x10
+_CONTROL_BIT = 0x20
+
+
+@dataclass(frozen=True)
+class Header:
+    """A record header: a string key and an optional byte value."""
+
+    key: str
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One decoded record with its absolute offset and timestamp."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...] = field(default=())
+
+
+class RecordBatch:
+    """A read-only view over one RecordBatch v2 held in ``buf``."""
+
+    __slots__ = ("_buf", "_fields")
+
+    def __init__(self, buf: bytes | bytearray | memoryview) -> None:
+        if len(buf) < HEADER_SIZE:
+            raise CorruptRecordError(f"batch of {len(buf)} bytes is shorter than its header")
+        self._buf = memoryview(buf)
+        self._fields = _HEADER.unpack_from(self._buf, 0)
+        if self.magic != 2:
+            raise CorruptRecordError(f"unsupported record batch magic {self.magic}")
+        if self.size_in_bytes != len(self._buf):
+            raise CorruptRecordError(
+                f"batchLength {self.batch_length} does not match the {len(buf)} bytes given"
+            )
+
+    # -- header fields, in wire order -------------------------------------------------
+    @property
+    def base_offset(self) -> int:
+        return int(self._fields[0])
+
+    @property
+    def batch_length(self) -> int:
+        return int(self._fields[1])
+
+    @property
+    def partition_leader_epoch(self) -> int:
+        return int(self._fields[2])
+
+    @property
+    def magic(self) -> int:
+        return int(self._fields[3])
+
+    @property
+    def crc(self) -> int:
+        return int(self._fields[4])
+
+    @property
+    def attributes(self) -> int:
+        return int(self._fields[5])
+
+    @property
+    def last_offset_delta(self) -> int:
+        return int(self._fields[6])
+
+    @property
+    def base_timestamp(self) -> int:
+        return int(self._fields[7])
+
+    @property
+    def max_timestamp(self) -> int:
+        return int(self._fields[8])
+
+    @property
+    def producer_id(self) -> int:
+        return int(self._fields[9])
+
+    @property
+    def producer_epoch(self) -> int:
+        return int(self._fields[10])
+
+    @property
+    def base_sequence(self) -> int:
+        return int(self._fields[11])
+
+    @property
+    def record_count(self) -> int:
+        return int(self._fields[12])
+
+    # -- derived ----------------------------------------------------------------------
+    @property
+    def size_in_bytes(self) -> int:
+        return LOG_OVERHEAD + self.batch_length
+
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def next_offset(self) -> int:
+        return self.last_offset + 1
+
+    @property
+    def compression(self) -> int:
+        return self.attributes & _COMPRESSION_MASK
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self.attributes & _TRANSACTIONAL_BIT)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self.attributes & _CONTROL_BIT)
+
+    @property
+    def timestamp_type(self) -> int:
+        """0 = CreateTime (set by the producer), 1 = LogAppendTime (set by the broker)."""
+        return 1 if self.attributes & _TIMESTAMP_TYPE_BIT else 0
+
+    @property
+    def buffer(self) -> memoryview:
+        return self._buf
+
+    def compute_crc(self) -> int:
+        return crc32c(self._buf[_CRC_START:])
+
+    def is_valid(self) -> bool:
+        return self.compute_crc() == self.crc
+
+    def validate(self) -> None:
+        """Check what a broker checks before appending; raise CorruptRecordError if not."""
+        if self.batch_length < BATCH_OVERHEAD:
+            raise CorruptRecordError(f"batchLength {self.batch_length} is below the minimum")
+        if self.record_count < 0 or self.last_offset_delta < 0:
+            raise CorruptRecordError("negative record count or last offset delta")
+        if self.compute_crc() != self.crc:
+            raise CorruptRecordError(
+                f"CRC mismatch: stored {self.crc:#010x}, computed {self.compute_crc():#010x}"
+            )
+
+    def records(self) -> Iterator[Record]:
+        """Decode the records (only now: the view itself never does)."""
+        if self.compression != 0:
+            raise CorruptRecordError(
+                f"compression codec {self.compression} is not supported by reflog"
+            )
+        buf = self._buf
+        pos = HEADER_SIZE
+        try:
+            for _ in range(self.record_count):
+                record, pos = _decode_record(buf, pos, self.base_offset, self.base_timestamp)
+                yield record
+        except (VarintError, IndexError) as exc:
+            raise CorruptRecordError(f"malformed record: {exc}") from exc
+        if pos != len(buf):
+            raise CorruptRecordError(f"{len(buf) - pos} stray bytes after the last record")
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordBatch(base_offset={self.base_offset}, records={self.record_count}, "
+            f"size={self.size_in_bytes}, producer_id={self.producer_id})"
+        )
+
+
+def _decode_record(
+    buf: memoryview, pos: int, base_offset: int, base_timestamp: int
+) -> tuple[Record, int]:
+    length, pos = decode_varint(buf, pos)
+    end = pos + length
+    if length < 0 or end > len(buf):
+        raise CorruptRecordError(f"record length {length} runs past the batch")
+    pos += 1  # record attributes: unused by the v2 format
+    timestamp_delta, pos = decode_varlong(buf, pos)
+    offset_delta, pos = decode_varint(buf, pos)
+    key, pos = _decode_bytes(buf, pos, end)
+    value, pos = _decode_bytes(buf, pos, end)
+    header_count, pos = decode_varint(buf, pos)
+    if header_count < 0:
+        raise CorruptRecordError("negative header count")
+    headers = []
+    for _ in range(header_count):
+        raw_key, pos = _decode_bytes(buf, pos, end)
+        header_value, pos = _decode_bytes(buf, pos, end)
+        if raw_key is None:
+            raise CorruptRecordError("record header with a null key")
+        headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
+    if pos != end:
+        raise CorruptRecordError("record length does not match its contents")
+    record = Record(
+        offset=base_offset + offset_delta,
+        timestamp=base_timestamp + timestamp_delta,
+        key=key,
+        value=value,
+        headers=tuple(headers),
+    )
+    return record, pos
+
+
+def _decode_bytes(buf: memoryview, pos: int, end: int) -> tuple[bytes | None, int]:
+    length, pos = decode_varint(buf, pos)
+    if length < 0:
+        return None, pos
+    if pos + length > end:
+        raise CorruptRecordError(f"field of {length} bytes runs past its record")
+    return bytes(buf[pos : pos + length]), pos + length
+
+
+def _encode_bytes(data: bytes | None) -> bytes:
+    if data is None:
+        return encode_varint(-1)
+    return encode_varint(len(data)) + data
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record to be written: what a producer supplies before offsets exist."""
+
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+    headers: tuple[Header, ...] = ()
+
+
+def build_batch(
+    records: Sequence[NewRecord | tuple[bytes | None, bytes | None, int]],
+    *,
+    base_offset: int = 0,
+    partition_leader_epoch: int = -1,
+    producer_id: int = NO_PRODUCER_ID,
+    producer_epoch: int = NO_PRODUCER_EPOCH,
+    base_sequence: int = NO_SEQUENCE,
+    is_transactional: bool = False,
+) -> bytes:
+    """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
+    if not records:
+        raise ValueError("a record batch needs at least one record")
+    pending = [r if isinstance(r, NewRecord) else NewRecord(r[0], r[1], r[2]) for r in records]
+    base_timestamp = pending[0].timestamp
+    body = bytearray()
+    for delta, rec in enumerate(pending):
+        inner = bytearray(b"\x00")  # attributes
+        inner += encode_varlong(rec.timestamp - base_timestamp)
+        inner += encode_varint(delta)
+        inner += _encode_bytes(rec.key)
+        inner += _encode_bytes(rec.value)
+        inner += encode_varint(len(rec.headers))
+        for record_header in rec.headers:
+            inner += _encode_bytes(record_header.key.encode("utf-8"))
+            inner += _encode_bytes(record_header.value)
+        body += encode_varint(len(inner))
+        body += inner
+    attributes = _TRANSACTIONAL_BIT if is_transactional else 0
+    header = bytearray(
+        _HEADER.pack(
+            base_offset,
+            BATCH_OVERHEAD + len(body),
+            partition_leader_epoch,
+            2,
+            0,  # crc, filled in below
+            attributes,
+            len(pending) - 1,
+            base_timestamp,
+            max(r.timestamp for r in pending),
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            len(pending),
+        )
+    )
+    batch = header + body
+    _CRC_FIELD.pack_into(batch, 17, crc32c(memoryview(batch)[_CRC_START:]))
+    return bytes(batch)
+
+
+def set_base_offset(batch: bytearray | memoryview, base_offset: int) -> None:
+    """Rewrite ``baseOffset`` in place; the CRC does not cover it, so it stays valid."""
+    _BASE_OFFSET.pack_into(batch, 0, base_offset)
+
+
+def iter_batches(
+    buf: bytes | bytearray | memoryview, *, allow_partial_tail: bool = True
+) -> Iterator[RecordBatch]:
+    """Split concatenated batches. A Fetch response may end in a partial batch
+    (the broker cut at ``max_bytes``); it is skipped when ``allow_partial_tail``."""
+    view = memoryview(buf)
+    pos = 0
+    while pos < len(view):
+        if len(view) - pos < LOG_OVERHEAD:
+            break
+        (batch_length,) = struct.unpack_from(">i", view, pos + 8)
+        if batch_length < BATCH_OVERHEAD:
+            raise CorruptRecordError(f"batchLength {batch_length} at byte {pos} is too small")
+        end = pos + LOG_OVERHEAD + batch_length
+        if end > len(view):
+            break
+        yield RecordBatch(view[pos:end])
+        pos = end
+    if pos < len(view) and not allow_partial_tail:
+        raise CorruptRecordError(f"{len(view) - pos} trailing bytes are not a whole batch")
