@@ -16,6 +16,7 @@ from reflog.records.batch import (
     set_base_offset,
 )
 from reflog.records.errors import CorruptRecordError
+from reflog.records.file_slice import FileSlice
 
 __all__ = [
     "BATCH_OVERHEAD",
@@ -25,6 +26,7 @@ __all__ = [
     "NO_PRODUCER_ID",
     "NO_SEQUENCE",
     "CorruptRecordError",
+    "FileSlice",
     "Header",
     "NewRecord",
     "Record",

@@ -1,0 +1,384 @@
+"""A Kafka broker as a pure core: a request in, responses out.
+
+The broker never touches a socket or a clock. A runtime (the simulation or
+the asyncio network server) hands it each decoded request with the current
+time and sends whatever :class:`Respond` actions come back; it calls
+:meth:`Broker.tick` when :meth:`Broker.next_deadline_ms` comes due, which is
+how a long-polling Fetch times out. Storage is real files in both runtimes.
+
+This is a single broker: it leads every partition it has, and its high
+watermark is its log end offset. Replication, a controller and consumer groups
+plug in later at the marked places.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reflog.config import BrokerConfig
+from reflog.records.batch import iter_batches
+from reflog.records.errors import CorruptRecordError
+from reflog.storage.log_manager import LogFactory, LogManager
+from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
+from reflog.topic_partition import TopicPartition, topic_name_error
+from reflog.purgatory import DelayedFetch, FetchPurgatory
+from reflog.wire.apis import API_TABLE, api_versions_response
+from reflog.wire.errors import ErrorCode
+from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.api_versions import ApiVersionsRequest
+from reflog.wire.messages.create_topics import (
+    CreatableTopicResult,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
+from reflog.wire.messages.fetch import (
+    FetchableTopicResponse,
+    FetchRequest,
+    FetchResponse,
+    PartitionData,
+)
+from reflog.wire.messages.list_offsets import (
+    ListOffsetsPartitionResponse,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopicResponse,
+)
+from reflog.wire.messages.metadata import (
+    MetadataRequest,
+    MetadataResponse,
+    MetadataResponseBroker,
+    MetadataResponsePartition,
+    MetadataResponseTopic,
+)
+from reflog.wire.messages.produce import (
+    PartitionProduceData,
+    PartitionProduceResponse,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceResponse,
+)
+from reflog.wire.schema import Request, Response
+
+__all__ = ["Broker", "Respond"]
+
+log = logging.getLogger(__name__)
+
+# ListOffsets' special timestamps.
+LATEST_TIMESTAMP = -1
+EARLIEST_TIMESTAMP = -2
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Send ``response`` on connection ``conn`` as the answer to ``header``.
+
+    ``response`` is None for a produce with ``acks=0``: the request is complete
+    but, as in Kafka, nothing is sent back.
+    """
+
+    conn: int
+    header: RequestHeader
+    response: Response | None
+
+
+@dataclass
+class _FetchResult:
+    response: FetchResponse
+    bytes_ready: int
+    has_error: bool
+
+
+class Broker:
+    """One broker: topics, partitions, produce, fetch, offsets, metadata."""
+
+    def __init__(self, config: BrokerConfig, log_factory: LogFactory | None = None) -> None:
+        self.config = config
+        self.logs = LogManager(config.log_dir, log_factory)
+        self.topics: dict[str, int] = self.logs.topics()
+        self.leader_epoch = 0
+        self.purgatory = FetchPurgatory()
+        self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Respond]]] = {
+            0: self._produce,
+            1: self._fetch,
+            2: self._list_offsets,
+            3: self._metadata,
+            18: self._api_versions,
+            19: self._create_topics,
+        }
+        assert self._handlers.keys() == API_TABLE.keys()
+
+    # -- entry points -----------------------------------------------------------------
+    def handle(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        """Handle one decoded request that arrived on connection ``conn``."""
+        return self._handlers[header.api_key](conn, header, request, now_ms)
+
+    def tick(self, now_ms: int) -> list[Respond]:
+        """Complete the delayed fetches whose ``max_wait_ms`` has run out."""
+        due = self.purgatory.expired(now_ms)
+        self.purgatory.remove(due)
+        return [Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due]
+
+    def next_deadline_ms(self) -> int | None:
+        return self.purgatory.next_deadline_ms()
+
+    def connection_closed(self, conn: int) -> None:
+        self.purgatory.drop_connection(conn)
+
+    def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
+        """An ApiVersions request of a version reflog lacks: answer UNSUPPORTED_VERSION
+        with our ranges, so the client can retry with one that fits."""
+        return Respond(conn, header, api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION))
+
+    def close(self) -> None:
+        self.logs.close()
+
+    # -- topics -----------------------------------------------------------------------
+    def create_topic(self, name: str, num_partitions: int) -> None:
+        for p in range(num_partitions):
+            self.logs.create(TopicPartition(name, p))
+        self.topics[name] = num_partitions
+        log.info("created topic %s with %d partitions", name, num_partitions)
+
+    def partition_log(self, tp: TopicPartition) -> PartitionLog | None:
+        return self.logs.get(tp)
+
+    def high_watermark(self, tp: TopicPartition) -> int:
+        # Single broker: everything appended is "committed". Replication changes this.
+        log_ = self.logs.get(tp)
+        return 0 if log_ is None else log_.log_end_offset
+
+    # -- ApiVersions ------------------------------------------------------------------
+    def _api_versions(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, ApiVersionsRequest)
+        return [Respond(conn, header, api_versions_response())]
+
+    # -- Metadata ---------------------------------------------------------------------
+    def _metadata(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, MetadataRequest)
+        if request.topics is None or (header.api_version == 0 and not request.topics):
+            names = sorted(self.topics)
+        else:
+            names = [t.name for t in request.topics]
+        # Before v4 there is no flag: auto-creation is implied, as in Kafka.
+        may_create = self.config.auto_create_topics_enable and request.allow_auto_topic_creation
+        topics = []
+        for name in names:
+            error = topic_name_error(name)
+            if error is not None:
+                topics.append(MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
+                continue
+            if name not in self.topics and may_create:
+                self.create_topic(name, self.config.num_partitions)
+            topics.append(self._describe_topic(name))
+        me = MetadataResponseBroker(node_id=self.config.node_id, host=self.config.host, port=self.config.port)
+        response = MetadataResponse(
+            brokers=[me],
+            cluster_id=self.config.cluster_id,
+            controller_id=self.config.node_id,
+            topics=topics,
+        )
+        return [Respond(conn, header, response)]
+
+    def _describe_topic(self, name: str) -> MetadataResponseTopic:
+        if name not in self.topics:
+            return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+        me = self.config.node_id
+        partitions = [
+            MetadataResponsePartition(
+                error_code=ErrorCode.NONE,
+                partition_index=p,
+                leader_id=me,
+                leader_epoch=self.leader_epoch,
+                replica_nodes=[me],
+                isr_nodes=[me],
+            )
+            for p in range(self.topics[name])
+        ]
+        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
+
+    # -- CreateTopics -----------------------------------------------------------------
+    def _create_topics(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, CreateTopicsRequest)
+        results = []
+        for topic in request.topics:
+            error, message = self._check_new_topic(topic.name, topic.num_partitions, topic.replication_factor)
+            if error == ErrorCode.NONE and not request.validate_only:
+                partitions = topic.num_partitions
+                if partitions == -1:
+                    partitions = self.config.num_partitions
+                self.create_topic(topic.name, partitions)
+            results.append(CreatableTopicResult(name=topic.name, error_code=error, error_message=message))
+        return [Respond(conn, header, CreateTopicsResponse(topics=results))]
+
+    def _check_new_topic(self, name: str, partitions: int, replication_factor: int) -> tuple[int, str | None]:
+        problem = topic_name_error(name)
+        if problem is not None:
+            return ErrorCode.INVALID_TOPIC_EXCEPTION, problem
+        if name in self.topics:
+            return ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists."
+        if partitions != -1 and partitions <= 0:
+            return ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
+        brokers = 1
+        if replication_factor != -1 and not 0 < replication_factor <= brokers:
+            return (
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"Replication factor {replication_factor} is not between 1 and the "
+                f"{brokers} available broker(s).",
+            )
+        return ErrorCode.NONE, None
+
+    # -- Produce ----------------------------------------------------------------------
+    def _produce(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, ProduceRequest)
+        actions: list[Respond] = []
+        topics = []
+        if request.acks not in (-1, 0, 1):
+            error_all: int | None = ErrorCode.INVALID_REQUIRED_ACKS
+        else:
+            error_all = None
+        for topic in request.topic_data:
+            partitions = []
+            for pdata in topic.partition_data:
+                tp = TopicPartition(topic.name, pdata.index)
+                if error_all is not None:
+                    partitions.append(PartitionProduceResponse(index=pdata.index, error_code=error_all, base_offset=-1))
+                    continue
+                response, appended = self._append(tp, pdata, header.api_version)
+                partitions.append(response)
+                if appended:
+                    actions.extend(self._wake_fetches(tp, now_ms))
+            topics.append(TopicProduceResponse(name=topic.name, partition_responses=partitions))
+        # acks=0: the producer asked for no answer; the request is still complete.
+        body = None if request.acks == 0 else ProduceResponse(responses=topics)
+        return [Respond(conn, header, body), *actions]
+
+    def _append(self, tp: TopicPartition, pdata: PartitionProduceData, version: int) -> tuple[PartitionProduceResponse, bool]:
+        def fail(code: int, message: str) -> tuple[PartitionProduceResponse, bool]:
+            log.info("produce to %s refused: %s", tp, message)
+            return PartitionProduceResponse(index=tp.partition, error_code=code, base_offset=-1, error_message=message), False
+
+        log_ = self.logs.get(tp)
+        if log_ is None:
+            return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"unknown partition {tp}")
+        raw = pdata.records
+        if raw is None or len(raw) == 0:
+            return fail(ErrorCode.CORRUPT_MESSAGE, "empty record set")
+        if version < 3 or (len(raw) > 16 and raw[16] != 2):
+            return fail(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "reflog stores only RecordBatch v2 (magic 2)")
+        try:
+            batches = list(iter_batches(raw, allow_partial_tail=False))
+            for batch in batches:
+                if batch.size_in_bytes > self.config.message_max_bytes:
+                    return fail(ErrorCode.MESSAGE_TOO_LARGE, f"batch of {batch.size_in_bytes} bytes is above message.max.bytes")
+                batch.validate()
+        except CorruptRecordError as exc:
+            return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
+        first = None
+        for batch in batches:
+            info = log_.append(batch.buffer, self.leader_epoch)
+            if first is None:
+                first = info
+        assert first is not None
+        response = PartitionProduceResponse(
+            index=tp.partition,
+            error_code=ErrorCode.NONE,
+            base_offset=first.base_offset,
+            log_start_offset=log_.log_start_offset,
+        )
+        return response, True
+
+    # -- Fetch ------------------------------------------------------------------------
+    def _fetch(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, FetchRequest)
+        result = self._read_fetch(request)
+        if result.has_error or request.max_wait_ms <= 0 or result.bytes_ready >= max(request.min_bytes, 1):
+            return [Respond(conn, header, result.response)]
+        partitions = frozenset(TopicPartition(t.topic, p.partition) for t in request.topics for p in t.partitions)
+        self.purgatory.park(DelayedFetch(conn, header, request, now_ms + request.max_wait_ms, partitions))
+        return []
+
+    def _wake_fetches(self, tp: TopicPartition, now_ms: int) -> list[Respond]:
+        ready = []
+        for delayed in self.purgatory.watching(tp):
+            result = self._read_fetch(delayed.request)
+            if result.has_error or result.bytes_ready >= max(delayed.request.min_bytes, 1):
+                ready.append((delayed, result))
+        self.purgatory.remove(d for d, _ in ready)
+        return [Respond(d.conn, d.header, r.response) for d, r in ready]
+
+    def _read_fetch(self, request: FetchRequest) -> _FetchResult:
+        budget = request.max_bytes
+        total = 0
+        has_error = False
+        topics = []
+        for topic in request.topics:
+            partitions = []
+            for fp in topic.partitions:
+                tp = TopicPartition(topic.topic, fp.partition)
+                log_ = self.logs.get(tp)
+                if log_ is None:
+                    has_error = True
+                    partitions.append(PartitionData(partition_index=fp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, high_watermark=-1))
+                    continue
+                high_watermark = self.high_watermark(tp)
+                records = None
+                error = ErrorCode.NONE
+                try:
+                    # Past the first partition with data, the response budget binds (KIP-74).
+                    limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
+                    if limit > 0 or not total:
+                        read = log_.read(fp.fetch_offset, max(limit, 1), max_offset=high_watermark)
+                        records = read.records
+                        total += read.size_in_bytes
+                        budget -= read.size_in_bytes
+                except OffsetOutOfRangeError:
+                    error = ErrorCode.OFFSET_OUT_OF_RANGE
+                    has_error = True
+                partitions.append(
+                    PartitionData(
+                        partition_index=fp.partition,
+                        error_code=error,
+                        high_watermark=high_watermark,
+                        last_stable_offset=high_watermark,
+                        log_start_offset=log_.log_start_offset,
+                        records=records,
+                    )
+                )
+            topics.append(FetchableTopicResponse(topic=topic.topic, partitions=partitions))
+        return _FetchResult(FetchResponse(responses=topics), total, has_error)
+
+    # -- ListOffsets ------------------------------------------------------------------
+    def _list_offsets(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+        assert isinstance(request, ListOffsetsRequest)
+        topics = []
+        for topic in request.topics:
+            partitions = []
+            for lp in topic.partitions:
+                tp = TopicPartition(topic.name, lp.partition_index)
+                partitions.append(self._list_offset(tp, lp.timestamp, header.api_version))
+            topics.append(ListOffsetsTopicResponse(name=topic.name, partitions=partitions))
+        return [Respond(conn, header, ListOffsetsResponse(topics=topics))]
+
+    def _list_offset(self, tp: TopicPartition, timestamp: int, version: int) -> ListOffsetsPartitionResponse:
+        log_ = self.logs.get(tp)
+        if log_ is None:
+            return ListOffsetsPartitionResponse(partition_index=tp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        found_timestamp = -1
+        if timestamp == LATEST_TIMESTAMP:
+            offset = self.high_watermark(tp)
+        elif timestamp == EARLIEST_TIMESTAMP:
+            offset = log_.log_start_offset
+        else:
+            hit = log_.offset_for_timestamp(timestamp)
+            offset, found_timestamp = (-1, -1) if hit is None else (hit.offset, hit.timestamp)
+        return ListOffsetsPartitionResponse(
+            partition_index=tp.partition,
+            error_code=ErrorCode.NONE,
+            old_style_offsets=[offset] if offset >= 0 else [],
+            timestamp=found_timestamp,
+            offset=offset,
+            leader_epoch=self.leader_epoch,
+        )
+

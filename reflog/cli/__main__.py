@@ -1,0 +1,5 @@
+import sys
+
+from reflog.cli import main
+
+sys.exit(main())

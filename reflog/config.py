@@ -1,0 +1,29 @@
+"""Broker settings, by Kafka's names (``auto.create.topics.enable`` becomes
+``auto_create_topics_enable``), with Kafka's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
+
+__all__ = ["BrokerConfig"]
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    node_id: int
+    log_dir: Path
+    # The address clients are told to connect to (Kafka's advertised.listeners).
+    host: str = "127.0.0.1"
+    port: int = 9092
+    cluster_id: str = "reflog-cluster"
+    auto_create_topics_enable: bool = True
+    num_partitions: int = 1
+    default_replication_factor: int = 1
+    # The largest record batch a producer may send (Kafka's message.max.bytes).
+    message_max_bytes: int = 1_048_588
+    socket_request_max_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    # fsync after this many batches; None leaves flushing to the OS (Kafka's default).
+    log_flush_interval_messages: int | None = None

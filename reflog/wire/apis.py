@@ -1,0 +1,163 @@
+"""The API table: which request and response classes serve each API key, and
+the encode/decode entry points both runtimes use.
+
+Every API is advertised from version 0 (older librdkafka switches features
+off silently otherwise) up to the highest version reflog really implements,
+and nothing reflog does not implement is advertised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
+from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
+
+from reflog.wire.codec import Chunk, Reader, Writer
+from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
+from reflog.wire.headers import RequestHeader, ResponseHeader
+from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.schema import Request, Response
+
+__all__ = [
+    "API_TABLE",
+    "Api",
+    "DecodedRequest",
+    "api_versions_response",
+    "decode_request",
+    "decode_response",
+    "encode_request",
+    "encode_response",
+    "peek_correlation_id",
+]
+
+
+@dataclass(frozen=True)
+class Api:
+    key: int
+    name: str
+    request: type[Request]
+    response: type[Response]
+
+    @property
+    def min_version(self) -> int:
+        return self.request.MIN_VERSION
+
+    @property
+    def max_version(self) -> int:
+        return self.request.MAX_VERSION
+
+
+API_TABLE: dict[int, Api] = {
+    api.key: api
+    for api in (
+        Api(0, "Produce", ProduceRequest, ProduceResponse),
+        Api(1, "Fetch", FetchRequest, FetchResponse),
+        Api(2, "ListOffsets", ListOffsetsRequest, ListOffsetsResponse),
+        Api(3, "Metadata", MetadataRequest, MetadataResponse),
+        Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
+        Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
+    )
+}
+
+_API_VERSIONS_KEY = 18
+
+
+def api_versions_response(
+    apis: dict[int, Api] | None = None, error_code: int = ErrorCode.NONE
+) -> ApiVersionsResponse:
+    table = API_TABLE if apis is None else apis
+    return ApiVersionsResponse(
+        error_code=error_code,
+        api_keys=[
+            ApiVersion(api_key=a.key, min_version=a.min_version, max_version=a.max_version)
+            for a in sorted(table.values(), key=lambda a: a.key)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class DecodedRequest:
+    header: RequestHeader
+    body: Request
+
+
+def _lookup(api_key: int, api_version: int, correlation_id: int) -> Api:
+    api = API_TABLE.get(api_key)
+    if api is None:
+        raise UnsupportedApiError(
+            f"unknown API key {api_key}", api_key, api_version, correlation_id
+        )
+    if not api.request.supports(api_version):
+        raise UnsupportedApiError(
+            f"{api.name} v{api_version} is not supported "
+            f"(reflog has v{api.min_version}..v{api.max_version})",
+            api_key,
+            api_version,
+            correlation_id,
+        )
+    return api
+
+
+def peek_correlation_id(frame: bytes | memoryview) -> tuple[int, int, int]:
+    """``(api_key, api_version, correlation_id)`` from the first 8 bytes of a request."""
+    r = Reader(frame)
+    return r.int16(), r.int16(), r.int32()
+
+
+def decode_request(frame: bytes | memoryview) -> DecodedRequest:
+    """Decode one request frame (without its size prefix).
+
+    Raises :class:`UnsupportedApiError` for an unknown key or version (the caller
+    answers ApiVersions with UNSUPPORTED_VERSION and closes for anything else) and
+    :class:`WireDecodeError` for anything malformed.
+    """
+    api_key, api_version, correlation_id = peek_correlation_id(frame)
+    api = _lookup(api_key, api_version, correlation_id)
+    r = Reader(frame)
+    header = RequestHeader.read(r, api.request.is_flexible(api_version))
+    body = api.request.decode(r, api_version)
+    if r.remaining:
+        raise WireDecodeError(f"{r.remaining} unread bytes after {api.name} v{api_version}")
+    return DecodedRequest(header, body)
+
+
+def _response_header_flexible(api_key: int, api_version: int) -> bool:
+    if api_key == _API_VERSIONS_KEY:
+        return False  # pitfall 1: the ApiVersions response header is always v0
+    return API_TABLE[api_key].response.is_flexible(api_version)
+
+
+def encode_response(header: RequestHeader, body: Response) -> list[Chunk]:
+    """Encode a response to ``header``'s request, without the size prefix."""
+    w = Writer()
+    ResponseHeader(header.correlation_id).write(
+        w, _response_header_flexible(header.api_key, header.api_version)
+    )
+    version = header.api_version
+    if header.api_key == _API_VERSIONS_KEY and not body.supports(version):
+        version = 0  # pitfall 2: an unsupported ApiVersions request gets a v0 answer
+    body.encode_into(w, version)
+    return w.chunks()
+
+
+def encode_request(header: RequestHeader, body: Request) -> list[Chunk]:
+    """Encode a request (client side), without the size prefix."""
+    w = Writer()
+    header.write(w, body.is_flexible(header.api_version))
+    body.encode_into(w, header.api_version)
+    return w.chunks()
+
+
+def decode_response(
+    api_key: int, api_version: int, frame: bytes | memoryview
+) -> tuple[ResponseHeader, Response]:
+    """Decode a response frame (client side) for a request we sent."""
+    api = API_TABLE[api_key]
+    r = Reader(frame)
+    header = ResponseHeader.read(r, _response_header_flexible(api_key, api_version))
+    body = api.response.decode(r, api_version)
+    return header, body

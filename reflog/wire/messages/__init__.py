@@ -1,0 +1,1 @@
+"""Typed request and response classes, one module per Kafka API."""
