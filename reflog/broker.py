@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reflog.config import BrokerConfig
+from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
+from reflog.records.file_slice import FileSlice
 from reflog.storage.log_manager import LogFactory, LogManager
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
 from reflog.topic_partition import TopicPartition, topic_name_error
-from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.wire.apis import API_TABLE, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -110,7 +111,9 @@ class Broker:
         assert self._handlers.keys() == API_TABLE.keys()
 
     # -- entry points -----------------------------------------------------------------
-    def handle(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def handle(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         """Handle one decoded request that arrived on connection ``conn``."""
         return self._handlers[header.api_key](conn, header, request, now_ms)
 
@@ -129,7 +132,9 @@ class Broker:
     def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
         """An ApiVersions request of a version reflog lacks: answer UNSUPPORTED_VERSION
         with our ranges, so the client can retry with one that fits."""
-        return Respond(conn, header, api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION))
+        return Respond(
+            conn, header, api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION)
+        )
 
     def close(self) -> None:
         self.logs.close()
@@ -150,12 +155,16 @@ class Broker:
         return 0 if log_ is None else log_.log_end_offset
 
     # -- ApiVersions ------------------------------------------------------------------
-    def _api_versions(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _api_versions(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
 
     # -- Metadata ---------------------------------------------------------------------
-    def _metadata(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _metadata(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, MetadataRequest)
         if request.topics is None or (header.api_version == 0 and not request.topics):
             names = sorted(self.topics)
@@ -167,12 +176,16 @@ class Broker:
         for name in names:
             error = topic_name_error(name)
             if error is not None:
-                topics.append(MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name))
+                topics.append(
+                    MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name)
+                )
                 continue
             if name not in self.topics and may_create:
                 self.create_topic(name, self.config.num_partitions)
             topics.append(self._describe_topic(name))
-        me = MetadataResponseBroker(node_id=self.config.node_id, host=self.config.host, port=self.config.port)
+        me = MetadataResponseBroker(
+            node_id=self.config.node_id, host=self.config.host, port=self.config.port
+        )
         response = MetadataResponse(
             brokers=[me],
             cluster_id=self.config.cluster_id,
@@ -199,20 +212,28 @@ class Broker:
         return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
 
     # -- CreateTopics -----------------------------------------------------------------
-    def _create_topics(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _create_topics(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, CreateTopicsRequest)
         results = []
         for topic in request.topics:
-            error, message = self._check_new_topic(topic.name, topic.num_partitions, topic.replication_factor)
+            error, message = self._check_new_topic(
+                topic.name, topic.num_partitions, topic.replication_factor
+            )
             if error == ErrorCode.NONE and not request.validate_only:
                 partitions = topic.num_partitions
                 if partitions == -1:
                     partitions = self.config.num_partitions
                 self.create_topic(topic.name, partitions)
-            results.append(CreatableTopicResult(name=topic.name, error_code=error, error_message=message))
+            results.append(
+                CreatableTopicResult(name=topic.name, error_code=error, error_message=message)
+            )
         return [Respond(conn, header, CreateTopicsResponse(topics=results))]
 
-    def _check_new_topic(self, name: str, partitions: int, replication_factor: int) -> tuple[int, str | None]:
+    def _check_new_topic(
+        self, name: str, partitions: int, replication_factor: int
+    ) -> tuple[int, str | None]:
         problem = topic_name_error(name)
         if problem is not None:
             return ErrorCode.INVALID_TOPIC_EXCEPTION, problem
@@ -230,7 +251,9 @@ class Broker:
         return ErrorCode.NONE, None
 
     # -- Produce ----------------------------------------------------------------------
-    def _produce(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _produce(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, ProduceRequest)
         actions: list[Respond] = []
         topics = []
@@ -243,7 +266,11 @@ class Broker:
             for pdata in topic.partition_data:
                 tp = TopicPartition(topic.name, pdata.index)
                 if error_all is not None:
-                    partitions.append(PartitionProduceResponse(index=pdata.index, error_code=error_all, base_offset=-1))
+                    partitions.append(
+                        PartitionProduceResponse(
+                            index=pdata.index, error_code=error_all, base_offset=-1
+                        )
+                    )
                     continue
                 response, appended = self._append(tp, pdata, header.api_version)
                 partitions.append(response)
@@ -254,24 +281,36 @@ class Broker:
         body = None if request.acks == 0 else ProduceResponse(responses=topics)
         return [Respond(conn, header, body), *actions]
 
-    def _append(self, tp: TopicPartition, pdata: PartitionProduceData, version: int) -> tuple[PartitionProduceResponse, bool]:
+    def _append(
+        self, tp: TopicPartition, pdata: PartitionProduceData, version: int
+    ) -> tuple[PartitionProduceResponse, bool]:
         def fail(code: int, message: str) -> tuple[PartitionProduceResponse, bool]:
             log.info("produce to %s refused: %s", tp, message)
-            return PartitionProduceResponse(index=tp.partition, error_code=code, base_offset=-1, error_message=message), False
+            return PartitionProduceResponse(
+                index=tp.partition, error_code=code, base_offset=-1, error_message=message
+            ), False
 
         log_ = self.logs.get(tp)
         if log_ is None:
             return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"unknown partition {tp}")
         raw = pdata.records
+        if isinstance(raw, FileSlice):  # only a broker's own fetch answers hold slices
+            raw = raw.read()
         if raw is None or len(raw) == 0:
             return fail(ErrorCode.CORRUPT_MESSAGE, "empty record set")
         if version < 3 or (len(raw) > 16 and raw[16] != 2):
-            return fail(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "reflog stores only RecordBatch v2 (magic 2)")
+            return fail(
+                ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                "reflog stores only RecordBatch v2 (magic 2)",
+            )
         try:
             batches = list(iter_batches(raw, allow_partial_tail=False))
             for batch in batches:
                 if batch.size_in_bytes > self.config.message_max_bytes:
-                    return fail(ErrorCode.MESSAGE_TOO_LARGE, f"batch of {batch.size_in_bytes} bytes is above message.max.bytes")
+                    return fail(
+                        ErrorCode.MESSAGE_TOO_LARGE,
+                        f"batch of {batch.size_in_bytes} bytes is above message.max.bytes",
+                    )
                 batch.validate()
         except CorruptRecordError as exc:
             return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
@@ -290,13 +329,23 @@ class Broker:
         return response, True
 
     # -- Fetch ------------------------------------------------------------------------
-    def _fetch(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _fetch(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, FetchRequest)
         result = self._read_fetch(request)
-        if result.has_error or request.max_wait_ms <= 0 or result.bytes_ready >= max(request.min_bytes, 1):
+        if (
+            result.has_error
+            or request.max_wait_ms <= 0
+            or result.bytes_ready >= max(request.min_bytes, 1)
+        ):
             return [Respond(conn, header, result.response)]
-        partitions = frozenset(TopicPartition(t.topic, p.partition) for t in request.topics for p in t.partitions)
-        self.purgatory.park(DelayedFetch(conn, header, request, now_ms + request.max_wait_ms, partitions))
+        partitions = frozenset(
+            TopicPartition(t.topic, p.partition) for t in request.topics for p in t.partitions
+        )
+        self.purgatory.park(
+            DelayedFetch(conn, header, request, now_ms + request.max_wait_ms, partitions)
+        )
         return []
 
     def _wake_fetches(self, tp: TopicPartition, now_ms: int) -> list[Respond]:
@@ -320,7 +369,13 @@ class Broker:
                 log_ = self.logs.get(tp)
                 if log_ is None:
                     has_error = True
-                    partitions.append(PartitionData(partition_index=fp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, high_watermark=-1))
+                    partitions.append(
+                        PartitionData(
+                            partition_index=fp.partition,
+                            error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                            high_watermark=-1,
+                        )
+                    )
                     continue
                 high_watermark = self.high_watermark(tp)
                 records = None
@@ -350,7 +405,9 @@ class Broker:
         return _FetchResult(FetchResponse(responses=topics), total, has_error)
 
     # -- ListOffsets ------------------------------------------------------------------
-    def _list_offsets(self, conn: int, header: RequestHeader, request: Request, now_ms: int) -> list[Respond]:
+    def _list_offsets(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Respond]:
         assert isinstance(request, ListOffsetsRequest)
         topics = []
         for topic in request.topics:
@@ -361,10 +418,14 @@ class Broker:
             topics.append(ListOffsetsTopicResponse(name=topic.name, partitions=partitions))
         return [Respond(conn, header, ListOffsetsResponse(topics=topics))]
 
-    def _list_offset(self, tp: TopicPartition, timestamp: int, version: int) -> ListOffsetsPartitionResponse:
+    def _list_offset(
+        self, tp: TopicPartition, timestamp: int, version: int
+    ) -> ListOffsetsPartitionResponse:
         log_ = self.logs.get(tp)
         if log_ is None:
-            return ListOffsetsPartitionResponse(partition_index=tp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            return ListOffsetsPartitionResponse(
+                partition_index=tp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            )
         found_timestamp = -1
         if timestamp == LATEST_TIMESTAMP:
             offset = self.high_watermark(tp)
@@ -381,4 +442,3 @@ class Broker:
             offset=offset,
             leader_epoch=self.leader_epoch,
         )
-

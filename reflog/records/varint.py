@@ -53,8 +53,9 @@ def encode_unsigned_varint(value: int) -> bytes:
     return bytes(out)
 
 
-def decode_unsigned_varint(buf: bytes | bytearray | memoryview, pos: int = 0,
-                           max_bytes: int = 5) -> tuple[int, int]:
+def decode_unsigned_varint(
+    buf: bytes | bytearray | memoryview, pos: int = 0, max_bytes: int = 5
+) -> tuple[int, int]:
     """Read an unsigned varint at ``pos``; return ``(value, next_pos)``.
 
     ``max_bytes`` bounds the encoding (5 for 32-bit, 10 for 64-bit values), so

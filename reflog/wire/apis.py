@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
-from reflog.wire.messages.fetch import FetchRequest, FetchResponse
-from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
-from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
-
 from reflog.wire.codec import Chunk, Reader, Writer
 from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, ResponseHeader
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
+from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = [

@@ -31,7 +31,7 @@ _SIZE = struct.Struct(">i")
 
 def check_frame_size(prefix: bytes, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> int:
     """Read a 4-byte size prefix and refuse sizes that are not positive or too large."""
-    (size,) = _SIZE.unpack(prefix)
+    size: int = _SIZE.unpack(prefix)[0]
     if size <= 0 or size > max_bytes:
         raise FrameTooLargeError(f"frame size {size} outside 1..{max_bytes}")
     return size

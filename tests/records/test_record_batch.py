@@ -19,9 +19,7 @@ from reflog.records import (
 )
 
 optional_bytes = st.none() | st.binary(max_size=64)
-headers = st.lists(
-    st.builds(Header, st.text(max_size=8), optional_bytes), max_size=3
-).map(tuple)
+headers = st.lists(st.builds(Header, st.text(max_size=8), optional_bytes), max_size=3).map(tuple)
 records = st.lists(
     st.builds(
         NewRecord,
@@ -95,12 +93,20 @@ def test_iter_batches_skips_a_partial_trailing_batch_as_fetch_responses_allow() 
 @given(records)
 def test_reflog_decodes_batches_built_by_kafka_python(new: list[NewRecord]) -> None:
     builder = DefaultRecordBatchBuilder(
-        magic=2, compression_type=0, is_transactional=0, producer_id=-1,
-        producer_epoch=-1, base_sequence=-1, batch_size=10**7,
+        magic=2,
+        compression_type=0,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=10**7,
     )
     for i, r in enumerate(new):
         builder.append(
-            i, timestamp=r.timestamp, key=r.key, value=r.value,
+            i,
+            timestamp=r.timestamp,
+            key=r.key,
+            value=r.value,
             headers=[(h.key, h.value) for h in r.headers],
         )
     batch = RecordBatch(bytes(builder.build()))

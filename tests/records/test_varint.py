@@ -36,8 +36,17 @@ def test_varlong_round_trips_every_int64(value: int) -> None:
 
 @pytest.mark.parametrize(
     ("value", "encoded"),
-    [(0, b"\x00"), (-1, b"\x01"), (1, b"\x02"), (-2, b"\x03"), (63, b"\x7e"), (-64, b"\x7f"),
-     (64, b"\x80\x01"), (300, b"\xd8\x04"), (2**31 - 1, b"\xfe\xff\xff\xff\x0f")],
+    [
+        (0, b"\x00"),
+        (-1, b"\x01"),
+        (1, b"\x02"),
+        (-2, b"\x03"),
+        (63, b"\x7e"),
+        (-64, b"\x7f"),
+        (64, b"\x80\x01"),
+        (300, b"\xd8\x04"),
+        (2**31 - 1, b"\xfe\xff\xff\xff\x0f"),
+    ],
 )
 def test_known_encodings_match_the_protobuf_zigzag_table(value: int, encoded: bytes) -> None:
     assert encode_varint(value) == encoded

@@ -1,0 +1,81 @@
+"""CreateTopics (key 19): what ``kafka-topics --create`` and admin clients send.
+
+Each topic asks for a partition count and replication factor (-1: the
+broker's defaults) or explicit replica assignments, plus topic configs.
+``validate_only`` checks the request without creating anything.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from reflog.wire.schema import (
+    BOOL,
+    INT16,
+    INT32,
+    STRING,
+    ArrayOf,
+    Request,
+    Response,
+    Struct,
+    WireStruct,
+    wire,
+)
+
+__all__ = [
+    "CreatableReplicaAssignment",
+    "CreatableTopic",
+    "CreatableTopicConfig",
+    "CreatableTopicResult",
+    "CreateTopicsRequest",
+    "CreateTopicsResponse",
+]
+
+_MAX_VERSION = 4  # v5 is the first flexible version
+
+
+class CreatableReplicaAssignment(WireStruct):
+    partition_index: int = wire(INT32)
+    broker_ids: list[int] = wire(ArrayOf(INT32), default_factory=list)
+
+
+class CreatableTopicConfig(WireStruct):
+    name: str = wire(STRING)
+    value: str | None = wire(STRING, nullable="0+", default=None)
+
+
+class CreatableTopic(WireStruct):
+    name: str = wire(STRING)
+    num_partitions: int = wire(INT32, default=-1)
+    replication_factor: int = wire(INT16, default=-1)
+    assignments: list[CreatableReplicaAssignment] = wire(
+        ArrayOf(Struct(CreatableReplicaAssignment)), default_factory=list
+    )
+    configs: list[CreatableTopicConfig] = wire(
+        ArrayOf(Struct(CreatableTopicConfig)), default_factory=list
+    )
+
+
+class CreateTopicsRequest(Request):
+    API_KEY: ClassVar[int] = 19
+    MAX_VERSION: ClassVar[int] = _MAX_VERSION
+
+    topics: list[CreatableTopic] = wire(ArrayOf(Struct(CreatableTopic)), default_factory=list)
+    timeout_ms: int = wire(INT32, default=60_000)
+    validate_only: bool = wire(BOOL, "1+", default=False)
+
+
+class CreatableTopicResult(WireStruct):
+    name: str = wire(STRING)
+    error_code: int = wire(INT16)
+    error_message: str | None = wire(STRING, "1+", nullable="0+", default=None)
+
+
+class CreateTopicsResponse(Response):
+    API_KEY: ClassVar[int] = 19
+    MAX_VERSION: ClassVar[int] = _MAX_VERSION
+
+    throttle_time_ms: int = wire(INT32, "2+", default=0)
+    topics: list[CreatableTopicResult] = wire(
+        ArrayOf(Struct(CreatableTopicResult)), default_factory=list
+    )

@@ -1,0 +1,243 @@
+"""The broker core answers Kafka requests with Kafka's results and error codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reflog.broker import Broker
+from reflog.config import BrokerConfig
+from reflog.records import build_batch, iter_batches
+from reflog.records.file_slice import FileSlice
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.create_topics import (
+    CreatableTopic,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
+from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
+from reflog.wire.messages.list_offsets import (
+    ListOffsetsPartition,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopic,
+)
+from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
+from reflog.wire.messages.produce import (
+    PartitionProduceData,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceData,
+)
+
+from .conftest import Client
+
+
+def produce(topic: str, partition: int, records: bytes, acks: int = 1) -> ProduceRequest:
+    return ProduceRequest(
+        transactional_id=None,
+        acks=acks,
+        timeout_ms=1000,
+        topic_data=[
+            TopicProduceData(
+                name=topic, partition_data=[PartitionProduceData(index=partition, records=records)]
+            )
+        ],
+    )
+
+
+def fetch(
+    topic: str, partition: int, offset: int, max_wait_ms: int = 0, min_bytes: int = 1
+) -> FetchRequest:
+    return FetchRequest(
+        max_wait_ms=max_wait_ms,
+        min_bytes=min_bytes,
+        topics=[
+            FetchTopic(
+                topic=topic,
+                partitions=[
+                    FetchPartition(
+                        partition=partition, fetch_offset=offset, partition_max_bytes=1 << 20
+                    )
+                ],
+            )
+        ],
+    )
+
+
+def create(client: Client, name: str, partitions: int = 1) -> None:
+    [r] = client.send(
+        CreateTopicsRequest(
+            topics=[CreatableTopic(name=name, num_partitions=partitions, replication_factor=1)],
+            timeout_ms=1000,
+        )
+    )
+    assert isinstance(r.response, CreateTopicsResponse)
+    assert r.response.topics[0].error_code == ErrorCode.NONE
+
+
+def batch(*values: bytes) -> bytes:
+    return build_batch([(None, v, 1000 + i) for i, v in enumerate(values)])
+
+
+def fetched_values(response: FetchResponse) -> list[bytes | None]:
+    records = response.responses[0].partitions[0].records
+    assert isinstance(records, FileSlice)
+    return [r.value for b in iter_batches(records.read()) for r in b.records()]
+
+
+def test_metadata_auto_creates_an_unknown_topic_with_num_partitions(client: Client) -> None:
+    [r] = client.send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
+    assert isinstance(r.response, MetadataResponse)
+    [topic] = r.response.topics
+    assert topic.error_code == ErrorCode.NONE
+    assert [p.partition_index for p in topic.partitions] == [0, 1]
+    assert all(p.leader_id == 0 for p in topic.partitions)
+
+
+def test_metadata_does_not_create_when_auto_creation_is_disabled(tmp_path: Path) -> None:
+    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, auto_create_topics_enable=False))
+    [r] = Client(broker).send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
+    assert isinstance(r.response, MetadataResponse)
+    assert r.response.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_produce_assigns_consecutive_offsets_and_fetch_returns_them(client: Client) -> None:
+    create(client, "t")
+    [a] = client.send(produce("t", 0, batch(b"a", b"b")))
+    [b] = client.send(produce("t", 0, batch(b"c")))
+    assert isinstance(a.response, ProduceResponse) and isinstance(b.response, ProduceResponse)
+    assert a.response.responses[0].partition_responses[0].base_offset == 0
+    assert b.response.responses[0].partition_responses[0].base_offset == 2
+    [f] = client.send(fetch("t", 0, 0))
+    assert isinstance(f.response, FetchResponse)
+    assert fetched_values(f.response) == [b"a", b"b", b"c"]
+    assert f.response.responses[0].partitions[0].high_watermark == 3
+
+
+def test_produce_to_an_unknown_topic_is_unknown_topic_or_partition(client: Client) -> None:
+    [r] = client.send(produce("nope", 0, batch(b"x")))
+    assert isinstance(r.response, ProduceResponse)
+    assert (
+        r.response.responses[0].partition_responses[0].error_code
+        == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    )
+
+
+def test_a_batch_with_a_bad_crc_is_corrupt_message_and_not_stored(
+    client: Client, broker: Broker
+) -> None:
+    create(client, "t")
+    damaged = bytearray(batch(b"payload"))
+    damaged[-2] ^= 0xFF
+    [r] = client.send(produce("t", 0, bytes(damaged)))
+    assert isinstance(r.response, ProduceResponse)
+    assert r.response.responses[0].partition_responses[0].error_code == ErrorCode.CORRUPT_MESSAGE
+    assert broker.high_watermark(("t", 0)) == 0  # type: ignore[arg-type]
+
+
+def test_a_batch_over_message_max_bytes_is_message_too_large(tmp_path: Path) -> None:
+    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, message_max_bytes=100))
+    client = Client(broker)
+    create(client, "t")
+    [r] = client.send(produce("t", 0, batch(b"x" * 200)))
+    assert isinstance(r.response, ProduceResponse)
+    assert r.response.responses[0].partition_responses[0].error_code == ErrorCode.MESSAGE_TOO_LARGE
+
+
+def test_acks_zero_completes_without_a_response_body(client: Client) -> None:
+    create(client, "t")
+    [r] = client.send(produce("t", 0, batch(b"x"), acks=0))
+    assert r.response is None
+    [f] = client.send(fetch("t", 0, 0))
+    assert isinstance(f.response, FetchResponse)
+    assert fetched_values(f.response) == [b"x"]
+
+
+def test_fetch_past_the_log_end_is_offset_out_of_range(client: Client) -> None:
+    create(client, "t")
+    client.send(produce("t", 0, batch(b"x")))
+    [f] = client.send(fetch("t", 0, 5))
+    assert isinstance(f.response, FetchResponse)
+    assert f.response.responses[0].partitions[0].error_code == ErrorCode.OFFSET_OUT_OF_RANGE
+
+
+def test_long_poll_fetch_waits_and_an_append_wakes_it(broker: Broker) -> None:
+    consumer, producer = Client(broker, conn=1), Client(broker, conn=2)
+    create(producer, "t")
+    assert consumer.send(fetch("t", 0, 0, max_wait_ms=500), now_ms=100) == []
+    assert broker.next_deadline_ms() == 600
+    actions = producer.send(produce("t", 0, batch(b"wake")), now_ms=200)
+    woken = [a for a in actions if a.conn == 1]
+    assert len(woken) == 1
+    assert isinstance(woken[0].response, FetchResponse)
+    assert fetched_values(woken[0].response) == [b"wake"]
+    assert broker.next_deadline_ms() is None
+
+
+def test_long_poll_fetch_completes_empty_at_its_deadline(broker: Broker) -> None:
+    consumer = Client(broker)
+    create(consumer, "t")
+    assert consumer.send(fetch("t", 0, 0, max_wait_ms=500), now_ms=100) == []
+    assert broker.tick(599) == []
+    [r] = broker.tick(600)
+    assert isinstance(r.response, FetchResponse)
+    assert r.response.responses[0].partitions[0].records is None
+
+
+def test_list_offsets_earliest_latest_and_by_timestamp(client: Client) -> None:
+    create(client, "t")
+    client.send(
+        produce("t", 0, build_batch([(None, b"a", 100), (None, b"b", 200), (None, b"c", 300)]))
+    )
+
+    def offset_for(ts: int) -> int:
+        request = ListOffsetsRequest(
+            replica_id=-1,
+            topics=[
+                ListOffsetsTopic(
+                    name="t", partitions=[ListOffsetsPartition(partition_index=0, timestamp=ts)]
+                )
+            ],
+        )
+        [r] = client.send(request)
+        assert isinstance(r.response, ListOffsetsResponse)
+        return r.response.topics[0].partitions[0].offset
+
+    assert offset_for(-2) == 0
+    assert offset_for(-1) == 3
+    assert offset_for(150) == 1
+    assert offset_for(1000) == -1
+
+
+def test_create_topics_refuses_duplicates_bad_partitions_and_replication(client: Client) -> None:
+    create(client, "t")
+    request = CreateTopicsRequest(
+        topics=[
+            CreatableTopic(name="t", num_partitions=1, replication_factor=1),
+            CreatableTopic(name="zero", num_partitions=0, replication_factor=1),
+            CreatableTopic(name="rf3", num_partitions=1, replication_factor=3),
+            CreatableTopic(name="bad/name", num_partitions=1, replication_factor=1),
+        ],
+        timeout_ms=1000,
+    )
+    [r] = client.send(request)
+    assert isinstance(r.response, CreateTopicsResponse)
+    assert [t.error_code for t in r.response.topics] == [
+        ErrorCode.TOPIC_ALREADY_EXISTS,
+        ErrorCode.INVALID_PARTITIONS,
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+    ]
+
+
+def test_a_restarted_broker_serves_what_it_had(tmp_path: Path) -> None:
+    config = BrokerConfig(node_id=0, log_dir=tmp_path)
+    first = Broker(config)
+    create(Client(first), "t", partitions=3)
+    Client(first).send(produce("t", 2, batch(b"kept")))
+    first.close()
+    second = Broker(config)
+    assert second.topics == {"t": 3}
+    [f] = Client(second).send(fetch("t", 2, 0))
+    assert isinstance(f.response, FetchResponse)
+    assert fetched_values(f.response) == [b"kept"]
