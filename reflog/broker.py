@@ -374,18 +374,21 @@ class Broker:
                             partition_index=fp.partition,
                             error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                             high_watermark=-1,
+                            records=b"",
                         )
                     )
                     continue
                 high_watermark = self.high_watermark(tp)
-                records = None
+                # An empty record set, never null: librdkafka rejects a null one.
+                records: FileSlice | bytes = b""
                 error = ErrorCode.NONE
                 try:
                     # Past the first partition with data, the response budget binds (KIP-74).
                     limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
                     if limit > 0 or not total:
                         read = log_.read(fp.fetch_offset, max(limit, 1), max_offset=high_watermark)
-                        records = read.records
+                        if read.records is not None:
+                            records = read.records
                         total += read.size_in_bytes
                         budget -= read.size_in_bytes
                 except OffsetOutOfRangeError:

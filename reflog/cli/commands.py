@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
 
 __all__ = ["CliError", "Subparsers"]
 
-Subparsers = argparse._SubParsersAction  # type of `parser.add_subparsers()`
+# What `parser.add_subparsers()` returns; each command module adds its parser to it.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class CliError(Exception):

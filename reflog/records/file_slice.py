@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO
 
-__all__ = ["FileSlice", "HasFileno"]
-
-
-class HasFileno(Protocol):
-    def fileno(self) -> int: ...
+__all__ = ["FileSlice"]
 
 
 @dataclass(frozen=True)
 class FileSlice:
     """``length`` bytes of ``file`` starting at ``position``."""
 
-    file: HasFileno
+    file: IO[bytes]
     position: int
     length: int
 

@@ -181,7 +181,7 @@ def test_long_poll_fetch_completes_empty_at_its_deadline(broker: Broker) -> None
     assert broker.tick(599) == []
     [r] = broker.tick(600)
     assert isinstance(r.response, FetchResponse)
-    assert r.response.responses[0].partitions[0].records is None
+    assert r.response.responses[0].partitions[0].records == b""
 
 
 def test_list_offsets_earliest_latest_and_by_timestamp(client: Client) -> None:

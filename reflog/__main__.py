@@ -1,3 +1,5 @@
+"""``python -m reflog`` is the ``reflog`` command."""
+
 import sys
 
 from reflog.cli import main

@@ -1,0 +1,1 @@
+"""The network runtime: the same pure cores, served over real TCP sockets."""

@@ -1,0 +1,214 @@
+"""Serve a :class:`~reflog.broker.Broker` core to real Kafka clients over TCP.
+
+The runtime's whole job: read size-prefixed frames, decode them, hand them to
+the core with the time, and write back whatever the core answers — record
+slices with ``os.sendfile`` (through ``loop.sendfile``), so record bytes go
+from the page cache to the socket without entering Python.
+
+As in Kafka, a connection is *muted* while one of its requests is in flight:
+its next frame is read only after the current request completed. That keeps
+responses in request order, even when a long-poll Fetch waits for data.
+Bad input costs only the connection that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from reflog.broker import Broker, Respond
+from reflog.records.file_slice import FileSlice
+from reflog.wire.apis import decode_request, encode_response
+from reflog.wire.codec import chunks_size
+from reflog.wire.errors import UnsupportedApiError, WireDecodeError
+from reflog.wire.headers import RequestHeader, check_frame_size, frame_prefix
+
+__all__ = ["BrokerServer"]
+
+log = logging.getLogger(__name__)
+
+_API_VERSIONS = 18
+
+
+def now_ms() -> int:
+    # Wall-clock milliseconds, as Kafka compares record timestamps with it.
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Connection:
+    conn_id: int
+    peer: str
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    # Set when the request in flight has completed, so the next frame may be read.
+    request_done: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox: asyncio.Queue[Respond | None] = field(default_factory=asyncio.Queue)
+    closed: bool = False
+
+
+class BrokerServer:
+    """An asyncio TCP server around one broker core (127.0.0.1 unless told otherwise)."""
+
+    def __init__(self, broker: Broker, host: str = "127.0.0.1", port: int = 9092) -> None:
+        self.broker = broker
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._connections: dict[int, _Connection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self.requests_handled = 0
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> int:
+        """Start listening; return the bound port (useful with port 0)."""
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection, and close the broker's logs."""
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self._connections.values()):
+            self._close(connection, "broker shutting down")
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self.broker.close()
+
+    # -- reading requests -------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        connection = _Connection(next(self._ids), peer, reader, writer)
+        self._connections[connection.conn_id] = connection
+        writer_task = asyncio.create_task(self._write_loop(connection))
+        self._tasks.add(writer_task)
+        writer_task.add_done_callback(self._tasks.discard)
+        try:
+            await self._read_loop(connection)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away; nothing to answer
+        finally:
+            self._close(connection, None)
+
+    async def _read_loop(self, c: _Connection) -> None:
+        max_bytes = self.broker.config.socket_request_max_bytes
+        while not c.closed:
+            prefix = await c.reader.readexactly(4)
+            try:
+                size = check_frame_size(prefix, max_bytes)
+            except WireDecodeError as exc:
+                self._close(c, str(exc))
+                return
+            frame = await c.reader.readexactly(size)
+            c.request_done.clear()
+            if not self._dispatch(c, frame):
+                return
+            await c.request_done.wait()
+
+    def _dispatch(self, c: _Connection, frame: bytes) -> bool:
+        """Decode one frame and give it to the core; False if the connection was closed."""
+        try:
+            decoded = decode_request(frame)
+        except UnsupportedApiError as exc:
+            if exc.api_key == _API_VERSIONS:
+                header = RequestHeader(exc.api_key, exc.api_version, exc.correlation_id)
+                self._deliver([self.broker.unsupported_api_versions(c.conn_id, header)])
+                return True
+            self._close(c, str(exc))
+            return False
+        except WireDecodeError as exc:
+            self._close(c, f"malformed request: {exc}")
+            return False
+        try:
+            actions = self.broker.handle(c.conn_id, decoded.header, decoded.body, now_ms())
+        except Exception:
+            log.exception("broker failed on a request from %s; closing that connection", c.peer)
+            self._close(c, None)
+            return False
+        self.requests_handled += 1
+        self._deliver(actions)
+        return True
+
+    # -- completing requests ----------------------------------------------------------
+    def _deliver(self, actions: list[Respond]) -> None:
+        for action in actions:
+            target = self._connections.get(action.conn)
+            if target is not None and not target.closed:
+                target.outbox.put_nowait(action)
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """One timer at the core's next deadline: long polls expire without polling."""
+        deadline = self.broker.next_deadline_ms()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            delay = max(0.0, (deadline - now_ms()) / 1000)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._deliver(self.broker.tick(now_ms()))
+
+    async def _write_loop(self, c: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                action = await c.outbox.get()
+                if action is None:
+                    break
+                if action.response is not None:
+                    chunks = encode_response(action.header, action.response)
+                    c.writer.write(frame_prefix(chunks_size(chunks)))
+                    for chunk in chunks:
+                        if isinstance(chunk, FileSlice):
+                            await c.writer.drain()
+                            await loop.sendfile(
+                                c.writer.transport,
+                                chunk.file,
+                                chunk.position,
+                                chunk.length,
+                            )
+                        else:
+                            c.writer.write(chunk)
+                    await c.writer.drain()
+                c.request_done.set()
+        except ConnectionError:
+            self._close(c, None)  # the client went away mid-response: nothing to report
+        except OSError as exc:
+            self._close(c, f"write failed: {exc}")
+        finally:
+            c.request_done.set()
+
+    def _close(self, c: _Connection, reason: str | None) -> None:
+        if c.closed:
+            return
+        c.closed = True
+        if reason:
+            log.warning("closing connection from %s: %s", c.peer, reason)
+        self._connections.pop(c.conn_id, None)
+        self.broker.connection_closed(c.conn_id)
+        c.outbox.put_nowait(None)
+        c.request_done.set()
+        with contextlib.suppress(Exception):
+            c.writer.close()
