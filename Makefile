@@ -1,0 +1,35 @@
+# reflog's two entry points: `make lab` (the notebooks) and `make test` (everything CI runs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test lint pytest system-deps venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "reflog needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lab: venv
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+lint: venv
+	$(BIN)/ruff check reflog tests exercises benchmarks
+	$(BIN)/mypy --strict reflog
+
+pytest: venv
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval \
+		--nbval-sanitize-with notebooks/nbval-sanitize.cfg tests notebooks
+
+test: venv system-deps lint pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""reflog's producer: a pure core that batches records and picks partitions."""
