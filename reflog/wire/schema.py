@@ -138,11 +138,13 @@ class _Bytes(FieldType):
 
 
 class _Records(FieldType):
-    """A record set: batches as they lie on disk. Read as a zero-copy view of the
-    frame; written from bytes or from a :class:`FileSlice` sent with sendfile."""
+    """A record set: batches as they lie on disk. Written from bytes or from a
+    :class:`FileSlice` (sent with sendfile: the zero-copy fetch path); read as
+    bytes (the produce path copies once, as Kafka's does)."""
 
-    def read(self, r: Reader, version: int, flexible: bool) -> memoryview | None:
-        return r.bytes_(flexible)
+    def read(self, r: Reader, version: int, flexible: bool) -> bytes | None:
+        view = r.bytes_(flexible)
+        return None if view is None else bytes(view)
 
     def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
         w.bytes_(value, flexible)

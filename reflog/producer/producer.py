@@ -1,0 +1,269 @@
+"""reflog's producer as a pure core: accumulate records into batches, send them to leaders.
+
+``send`` only queues a record. Records for one partition collect in a batch
+that is closed when it reaches ``batch.size`` or has waited ``linger.ms``
+(Kafka's RecordAccumulator); ready batches go, one Produce request per leader,
+and each record learns its offset from the answer. Retriable errors (a leader
+moved, a timeout) send the batch again after ``retry.backoff.ms``.
+
+reflog simplification: one produce request per partition is in flight at a
+time, so retries cannot reorder records (Kafka needs idempotence for that
+with several in flight).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+
+from reflog.client.actions import ClientAction
+from reflog.client.network import NETWORK_EXCEPTION, ClientNetwork
+from reflog.producer.config import ProducerConfig
+from reflog.producer.partitioner import StickyPartitioner, partition_for_key
+from reflog.records.batch import Header, NewRecord, build_batch
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.produce import (
+    PartitionProduceData,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceData,
+)
+from reflog.wire.schema import Response
+
+__all__ = ["Producer", "SendResult"]
+
+RETRIABLE = frozenset(
+    {
+        NETWORK_EXCEPTION,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        ErrorCode.LEADER_NOT_AVAILABLE,
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode.REQUEST_TIMED_OUT,
+        ErrorCode.NOT_ENOUGH_REPLICAS,
+        ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    }
+)
+_RECORD_OVERHEAD = 20  # rough bytes per record beyond key and value, to size batches
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The fate of one ``send``: where it landed, or why it did not."""
+
+    send_id: int
+    topic: str
+    partition: int
+    offset: int  # -1 when failed, or unknown with acks=0
+    error: int  # ErrorCode.NONE on success
+
+
+@dataclass
+class _Pending:
+    send_id: int
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...]
+    timestamp_ms: int
+    created_ms: int
+
+
+@dataclass
+class _Batch:
+    tp: TopicPartition
+    created_ms: int
+    records: list[_Pending] = field(default_factory=list)
+    size: int = 0
+    attempts: int = 0
+    retry_at_ms: int = 0
+
+
+class Producer:
+    def __init__(self, config: ProducerConfig, rng: random.Random) -> None:
+        self.config = config
+        self.network = ClientNetwork(
+            list(config.bootstrap_servers),
+            client_id=config.client_id,
+            request_timeout_ms=config.request_timeout_ms,
+        )
+        self._sticky = StickyPartitioner(rng)
+        self._ids = itertools.count()
+        self._unassigned: list[_Pending] = []  # waiting for the topic's metadata
+        self._open: dict[TopicPartition, _Batch] = {}
+        self._ready: list[_Batch] = []
+        self._in_flight: set[TopicPartition] = set()
+        self._flushing = False
+        self._results: list[SendResult] = []
+        self._in_flight_records = 0
+
+    # -- the application's side -------------------------------------------------------
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: tuple[Header, ...] = (),
+        timestamp_ms: int | None = None,
+        now_ms: int,
+    ) -> int:
+        """Queue one record; return its send id (its result arrives in :meth:`take_results`)."""
+        pending = _Pending(
+            next(self._ids),
+            topic,
+            key,
+            value,
+            headers,
+            timestamp_ms if timestamp_ms is not None else now_ms,
+            now_ms,
+        )
+        self.network.want_topics({topic}, now_ms)
+        self._unassigned.append(pending)
+        self._assign_partitions(now_ms)
+        return pending.send_id
+
+    def flush(self) -> None:
+        """Send every open batch now instead of waiting for linger.ms."""
+        self._flushing = True
+
+    def take_results(self) -> list[SendResult]:
+        results, self._results = self._results, []
+        return results
+
+    @property
+    def pending_count(self) -> int:
+        return (
+            len(self._unassigned)
+            + sum(len(b.records) for b in self._open.values())
+            + sum(len(b.records) for b in self._ready)
+            + self._in_flight_records
+        )
+
+    # -- the runtime's side -----------------------------------------------------------
+    def tick(self, now_ms: int) -> list[ClientAction]:
+        self.network.tick(now_ms)
+        self._assign_partitions(now_ms)
+        self._close_batches(now_ms)
+        self._send_ready(now_ms)
+        return self.network.take_actions()
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [b.created_ms + self.config.linger_ms for b in self._open.values()]
+        deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
+        network = self.network.next_deadline_ms()
+        if network is not None:
+            deadlines.append(network)
+        return min(deadlines, default=None)
+
+    # -- internals --------------------------------------------------------------------
+    def _assign_partitions(self, now_ms: int) -> None:
+        still_waiting = []
+        for pending in self._unassigned:
+            partitions = self.network.partitions(pending.topic)
+            if not partitions:
+                still_waiting.append(pending)
+                continue
+            if pending.key is not None:
+                partition = partition_for_key(pending.key, len(partitions))
+            else:
+                partition = self._sticky.partition(pending.topic, len(partitions))
+            self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
+        self._unassigned = still_waiting
+
+    def _append(
+        self, tp: TopicPartition, pending: _Pending, now_ms: int, num_partitions: int
+    ) -> None:
+        size = len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
+        batch = self._open.get(tp)
+        if batch is not None and batch.size + size > self.config.batch_size:
+            self._ready.append(self._open.pop(tp))
+            batch = None
+        if batch is None:
+            batch = self._open[tp] = _Batch(tp, now_ms)
+            if pending.key is None:
+                self._sticky.on_new_batch(tp.topic, num_partitions)
+        batch.records.append(pending)
+        batch.size += size
+
+    def _close_batches(self, now_ms: int) -> None:
+        for tp, batch in list(self._open.items()):
+            if self._flushing or now_ms - batch.created_ms >= self.config.linger_ms:
+                self._ready.append(self._open.pop(tp))
+        if not self._open and not self._unassigned:
+            self._flushing = False
+
+    def _send_ready(self, now_ms: int) -> None:
+        by_leader: dict[int, list[_Batch]] = {}
+        keep = []
+        for batch in self._ready:
+            leader = self.network.leader_for(batch.tp.topic, batch.tp.partition)
+            if batch.tp in self._in_flight or now_ms < batch.retry_at_ms or leader is None:
+                keep.append(batch)
+                continue
+            if any(b.tp == batch.tp for b in by_leader.get(leader, [])):
+                keep.append(batch)  # one batch per partition per request
+                continue
+            by_leader.setdefault(leader, []).append(batch)
+        self._ready = keep
+        for leader, batches in sorted(by_leader.items()):
+            self._send_produce(leader, batches, now_ms)
+
+    def _send_produce(self, leader: int, batches: list[_Batch], now_ms: int) -> None:
+        topics: dict[str, list[PartitionProduceData]] = {}
+        for batch in batches:
+            records = [NewRecord(p.key, p.value, p.timestamp_ms, p.headers) for p in batch.records]
+            topics.setdefault(batch.tp.topic, []).append(
+                PartitionProduceData(index=batch.tp.partition, records=build_batch(records))
+            )
+            batch.attempts += 1
+            if self.config.acks != 0:
+                self._in_flight.add(batch.tp)
+                self._in_flight_records += len(batch.records)
+        request = ProduceRequest(
+            acks=self.config.acks,
+            timeout_ms=self.config.request_timeout_ms,
+            topic_data=[
+                TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
+            ],
+        )
+
+        def on_response(response: Response | None, error: int) -> None:
+            self._on_produce_response(batches, response, error, self.network.now_ms)
+
+        if self.config.acks == 0:
+            # Nothing will come back: the records count as sent (offsets unknown).
+            self.network.request(leader, request, now_ms, lambda r, e: None)
+            for batch in batches:
+                self._complete(batch, -1, ErrorCode.NONE)
+            return
+        self.network.request(leader, request, now_ms, on_response)
+
+    def _on_produce_response(
+        self, batches: list[_Batch], response: Response | None, error: int, now_ms: int
+    ) -> None:
+        results: dict[TopicPartition, tuple[int, int]] = {}
+        if isinstance(response, ProduceResponse):
+            for topic in response.responses:
+                for p in topic.partition_responses:
+                    results[TopicPartition(topic.name, p.index)] = (p.error_code, p.base_offset)
+        for batch in batches:
+            self._in_flight.discard(batch.tp)
+            self._in_flight_records -= len(batch.records)
+            code, base_offset = results.get(batch.tp, (error or NETWORK_EXCEPTION, -1))
+            if code == ErrorCode.NONE:
+                self._complete(batch, base_offset, code)
+            elif code in RETRIABLE and batch.attempts <= self.config.retries:
+                batch.retry_at_ms = now_ms + self.config.retry_backoff_ms
+                self._ready.insert(0, batch)
+                self.network.request_metadata_update(now_ms)
+            else:
+                self._complete(batch, -1, code)
+
+    def _complete(self, batch: _Batch, base_offset: int, error: int) -> None:
+        for i, pending in enumerate(batch.records):
+            offset = base_offset + i if base_offset >= 0 else -1
+            self._results.append(
+                SendResult(pending.send_id, batch.tp.topic, batch.tp.partition, offset, error)
+            )

@@ -1,0 +1,71 @@
+"""A seeded network between named nodes: latency, loss, partitions.
+
+Every directed link behaves like a TCP connection: messages arrive in the
+order they were sent (a later message never overtakes an earlier one), after
+a latency drawn from the link's range. Loss drops a message; a partition
+drops everything sent across it, and whatever was in flight when it arrives.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+__all__ = ["LinkConfig", "SimNetwork"]
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    latency_ms_min: int = 1
+    latency_ms_max: int = 3
+    loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.latency_ms_min <= self.latency_ms_max:
+            raise ValueError("need 0 <= latency_ms_min <= latency_ms_max")
+        if not 0.0 <= self.loss <= 1.0:
+            raise ValueError("loss is a probability")
+
+
+class SimNetwork:
+    def __init__(self, rng: random.Random, default: LinkConfig | None = None) -> None:
+        self._rng = rng
+        self.default = default or LinkConfig()
+        self._links: dict[tuple[str, str], LinkConfig] = {}
+        self._cut: set[tuple[str, str]] = set()
+        self._last_delivery: dict[tuple[str, str], int] = {}
+
+    def configure(self, src: str, dst: str, config: LinkConfig) -> None:
+        self._links[(src, dst)] = config
+
+    def link(self, src: str, dst: str) -> LinkConfig:
+        return self._links.get((src, dst), self.default)
+
+    def is_cut(self, src: str, dst: str) -> bool:
+        return (src, dst) in self._cut
+
+    def cut(self, src: str, dst: str) -> None:
+        """Cut one direction (src → dst)."""
+        self._cut.add((src, dst))
+
+    def partition(self, group_a: set[str], group_b: set[str]) -> None:
+        for a in group_a:
+            for b in group_b:
+                self._cut.add((a, b))
+                self._cut.add((b, a))
+
+    def heal(self) -> None:
+        self._cut.clear()
+
+    def cut_links(self) -> list[tuple[str, str]]:
+        return sorted(self._cut)
+
+    def plan(self, src: str, dst: str, now_ms: int) -> int | None:
+        """When a message sent now on src → dst arrives, or None if it is lost."""
+        config = self.link(src, dst)
+        latency = self._rng.randint(config.latency_ms_min, config.latency_ms_max)
+        if config.loss and self._rng.random() < config.loss:
+            return None
+        at = max(now_ms + latency, self._last_delivery.get((src, dst), 0))
+        self._last_delivery[(src, dst)] = at
+        return at

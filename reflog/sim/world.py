@@ -1,0 +1,255 @@
+"""The simulation: nodes, a virtual clock, a seeded network, one event queue.
+
+Nothing here reads the wall clock or the global random generator: the seed
+decides every latency, loss and tie, so the same seed gives the same trace.
+:meth:`Simulation.play` paces the same run to the wall clock on a running
+asyncio loop (Jupyter's), so widgets redraw while the cluster runs; the
+events and their order are exactly those of :meth:`run_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Callable
+
+from reflog.sim.clock import VirtualClock
+from reflog.sim.events import EventQueue, Scheduled
+from reflog.sim.network import LinkConfig, SimNetwork
+from reflog.sim.node import NodeContext, SimNode
+from reflog.sim.trace import (
+    LinkChanged,
+    MessageDelivered,
+    MessageDropped,
+    MessageSent,
+    NodeCrashed,
+    NodeRestarted,
+    Note,
+    TimerFired,
+    Trace,
+)
+
+__all__ = ["Simulation"]
+
+
+def derived_seed(seed: int, name: str) -> int:
+    """A per-node seed that does not depend on PYTHONHASHSEED."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:8], "big")
+
+
+class Simulation:
+    def __init__(
+        self,
+        seed: int,
+        network: LinkConfig | None = None,
+        payload_filter: Callable[[object], object] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.clock = VirtualClock()
+        self.queue = EventQueue()
+        self.network = SimNetwork(random.Random(derived_seed(seed, "network")), network)
+        self.trace = Trace()
+        self.nodes: dict[str, SimNode] = {}
+        self._contexts: dict[str, NodeContext] = {}
+        self._incarnations: dict[str, int] = {}
+        self._crashed: set[str] = set()
+        # Applied to every payload as it is sent: the wire round trip lives here.
+        self.payload_filter = payload_filter
+        self._started = False
+        self._playing = False
+        self._paused = asyncio.Event()
+        self._paused.set()
+        self.speed = 1.0
+
+    @property
+    def now_ms(self) -> int:
+        return self.clock.now_ms
+
+    # -- nodes ------------------------------------------------------------------------
+    def add_node(self, node: SimNode) -> None:
+        if node.name in self.nodes:
+            raise ValueError(f"a node named {node.name!r} already exists")
+        self.nodes[node.name] = node
+        self._incarnations[node.name] = 0
+        if self._started:
+            self._start_node(node.name)
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            for name in list(self.nodes):
+                self._start_node(name)
+
+    def _start_node(self, name: str) -> None:
+        incarnation = self._incarnations[name]
+        rng = random.Random(derived_seed(self.seed, f"{name}#{incarnation}"))
+        ctx = NodeContext(self, name, incarnation, rng)
+        self._contexts[name] = ctx
+        self.nodes[name].start(ctx)
+
+    def is_up(self, name: str) -> bool:
+        return name not in self._crashed
+
+    def crash(self, name: str) -> None:
+        if name in self._crashed:
+            return
+        self._crashed.add(name)
+        self._incarnations[name] += 1  # timers and contexts of the old life go stale
+        self.nodes[name].crash()
+        self.trace.record(NodeCrashed(self.now_ms, name))
+
+    def restart(self, name: str) -> None:
+        if name not in self._crashed:
+            return
+        self._crashed.discard(name)
+        self.trace.record(NodeRestarted(self.now_ms, name))
+        self._start_node(name)
+
+    # -- what nodes do ----------------------------------------------------------------
+    def _live(self, ctx: NodeContext) -> bool:
+        return ctx.name not in self._crashed and ctx.incarnation == self._incarnations[ctx.name]
+
+    def send(self, ctx: NodeContext, dst: str, payload: object) -> None:
+        if not self._live(ctx):
+            return
+        if self.payload_filter is not None:
+            payload = self.payload_filter(payload)
+        src = ctx.name
+        if self.network.is_cut(src, dst):
+            self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "partition"))
+            return
+        at = self.network.plan(src, dst, self.now_ms)
+        if at is None:
+            self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "loss"))
+            return
+        self.trace.record(MessageSent(self.now_ms, src, dst, payload, at))
+        self.queue.schedule(at, lambda: self._deliver(src, dst, payload))
+
+    def _deliver(self, src: str, dst: str, payload: object) -> None:
+        if self.network.is_cut(src, dst):
+            self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "partition"))
+            return
+        if dst not in self.nodes or dst in self._crashed:
+            self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "crashed"))
+            return
+        self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
+        self.nodes[dst].on_message(self._contexts[dst], src, payload)
+
+    def set_timer(self, ctx: NodeContext, at_ms: int, token: object) -> Scheduled:
+        def fire() -> None:
+            if self._live(ctx):
+                self.trace.record(TimerFired(self.now_ms, ctx.name, token))
+                self.nodes[ctx.name].on_timer(ctx, token)
+
+        return self.queue.schedule(max(at_ms, self.now_ms), fire)
+
+    def note(self, node: str, kind: str, **data: object) -> None:
+        self.trace.record(Note(self.now_ms, node, kind, tuple(sorted(data.items()))))
+
+    def call_at(self, at_ms: int, action: Callable[[], None]) -> Scheduled:
+        """Schedule something from outside the nodes (a scripted fault, a workload change)."""
+        return self.queue.schedule(max(at_ms, self.now_ms), action)
+
+    # -- the network, from outside ----------------------------------------------------
+    def partition(self, group_a: set[str], group_b: set[str]) -> None:
+        self.network.partition(group_a, group_b)
+        self.trace.record(
+            LinkChanged(self.now_ms, f"partition {sorted(group_a)} | {sorted(group_b)}")
+        )
+
+    def isolate(self, name: str) -> None:
+        self.partition({name}, set(self.nodes) - {name})
+
+    def cut(self, src: str, dst: str) -> None:
+        self.network.cut(src, dst)
+        self.trace.record(LinkChanged(self.now_ms, f"cut {src} -> {dst}"))
+
+    def heal(self) -> None:
+        self.network.heal()
+        self.trace.record(LinkChanged(self.now_ms, "heal"))
+
+    # -- running ----------------------------------------------------------------------
+    def step(self) -> bool:
+        """Run exactly one event; False if there is none."""
+        self.start()
+        event = self.queue.pop()
+        if event is None:
+            return False
+        self.clock.advance_to(event.at_ms)
+        event.action()
+        return True
+
+    def run_for(self, ms: int) -> None:
+        """Run every event up to now + ms; the clock then reads exactly now + ms."""
+        self.run_until_time(self.now_ms + ms)
+
+    def run_until_time(self, end_ms: int) -> None:
+        self.start()
+        while True:
+            next_at = self.queue.peek_time()
+            if next_at is None or next_at > end_ms:
+                break
+            self.step()
+        self.clock.advance_to(max(end_ms, self.now_ms))
+
+    def run_until(self, predicate: Callable[[], bool], timeout_ms: int) -> bool:
+        """Run until ``predicate()`` holds (checked after every event) or the timeout."""
+        self.start()
+        end = self.now_ms + timeout_ms
+        while not predicate():
+            next_at = self.queue.peek_time()
+            if next_at is None or next_at > end:
+                self.clock.advance_to(end)
+                return predicate()
+            self.step()
+        return True
+
+    # -- live play --------------------------------------------------------------------
+    @property
+    def is_playing(self) -> bool:
+        return self._playing and self._paused.is_set()
+
+    def pause(self) -> None:
+        self._paused.clear()
+
+    def resume(self) -> None:
+        self._paused.set()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+
+    async def play(
+        self,
+        *,
+        speed: float | None = None,
+        frame_ms: int = 50,
+        on_frame: Callable[[], None] | None = None,
+        until_ms: int | None = None,
+    ) -> None:
+        """Advance virtual time with the wall clock (virtual ms = wall ms × speed)."""
+        if speed is not None:
+            self.set_speed(speed)
+        self._playing = True
+        try:
+            loop = asyncio.get_running_loop()
+            while until_ms is None or self.now_ms < until_ms:
+                await self._paused.wait()
+                started = loop.time()
+                step_ms = max(1, round(frame_ms * self.speed))
+                target = self.now_ms + step_ms
+                if until_ms is not None:
+                    target = min(target, until_ms)
+                self.run_until_time(target)
+                if on_frame is not None:
+                    on_frame()
+                # Pacing, not synchronisation: wait out the rest of the frame.
+                await asyncio.sleep(max(0.0, frame_ms / 1000 - (loop.time() - started)))
+        finally:
+            self._playing = False
+
+    def start_playing(self, **kwargs: object) -> asyncio.Task[None]:
+        """Start :meth:`play` as a task on the running loop (a notebook cell returns at once)."""
+        return asyncio.get_running_loop().create_task(self.play(**kwargs))  # type: ignore[arg-type]
