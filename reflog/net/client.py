@@ -12,16 +12,15 @@ import contextlib
 import struct
 import time
 from collections.abc import Callable, Coroutine
-from typing import Protocol
 
 from reflog.client.actions import ClientAction, Connect, Disconnect, Send
-from reflog.client.network import ClientNetwork
+from reflog.client.core import ClientCore
 from reflog.wire.apis import decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.errors import WireDecodeError
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES, check_frame_size
 
-__all__ = ["ClientCore", "ClientRunner", "now_ms", "parse_bootstrap"]
+__all__ = ["ClientRunner", "now_ms", "parse_bootstrap"]
 
 
 def now_ms() -> int:
@@ -37,14 +36,6 @@ def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
             raise ValueError(f"bootstrap server must look like HOST:PORT, got {item.strip()!r}")
         result.append((host, int(port)))
     return result
-
-
-class ClientCore(Protocol):
-    network: ClientNetwork
-
-    def tick(self, now_ms: int) -> list[ClientAction]: ...
-
-    def next_deadline_ms(self) -> int | None: ...
 
 
 class ClientRunner:

@@ -1,0 +1,78 @@
+"""``reflog topics create|list|describe --bootstrap-server HOST:PORT``."""
+
+from __future__ import annotations
+
+import argparse
+
+from reflog.cli.client_runs import bootstrap_arg, run_core
+from reflog.cli.commands import CliError, Subparsers
+from reflog.client.admin import Admin, AdminResult
+from reflog.net.client import now_ms
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.metadata import MetadataResponse
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("topics", help="create, list and describe topics")
+    p.add_argument("action", choices=["create", "list", "describe"])
+    p.add_argument("--bootstrap-server", required=True, help="HOST:PORT of a broker")
+    p.add_argument("--topic", help="the topic to create or describe")
+    p.add_argument("--partitions", type=int, default=-1, help="partitions (default: the broker's)")
+    p.add_argument("--replication-factor", type=int, default=-1)
+    p.add_argument("--timeout-ms", type=int, default=10_000)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    admin = Admin(bootstrap_arg(args.bootstrap_server))
+    if args.action == "create":
+        if not args.topic:
+            raise CliError("create needs --topic")
+        admin.create_topic(args.topic, args.partitions, args.replication_factor, now_ms())
+    else:
+        admin.describe(now_ms())
+    run_core(admin, lambda: admin.result is not None, args.timeout_ms / 1000, "the broker")
+    result = admin.result
+    assert result is not None
+    if result.error_code != ErrorCode.NONE:
+        raise CliError(_error_text(result))
+    if args.action == "create":
+        print(f"Created topic {args.topic}.")
+        return 0
+    assert result.metadata is not None
+    return _print_topics(result.metadata, args.action, args.topic)
+
+
+def _error_text(result: AdminResult) -> str:
+    try:
+        name = ErrorCode(result.error_code).name
+    except ValueError:
+        name = f"error {result.error_code}"
+    return f"{name}: {result.message}" if result.message else name
+
+
+def _print_topics(metadata: MetadataResponse, action: str, only: str | None) -> int:
+    topics = sorted(metadata.topics, key=lambda t: t.name)
+    if only is not None:
+        topics = [t for t in topics if t.name == only]
+        if not topics:
+            raise CliError(f"UNKNOWN_TOPIC_OR_PARTITION: topic {only!r} does not exist")
+    for topic in topics:
+        if action == "list":
+            print(topic.name)
+            continue
+        replication = len(topic.partitions[0].replica_nodes) if topic.partitions else 0
+        print(
+            f"Topic: {topic.name}\tPartitionCount: {len(topic.partitions)}\t"
+            f"ReplicationFactor: {replication}"
+        )
+        for p in sorted(topic.partitions, key=lambda p: p.partition_index):
+            replicas = ",".join(map(str, p.replica_nodes))
+            isr = ",".join(map(str, p.isr_nodes))
+            print(
+                f"\tTopic: {topic.name}\tPartition: {p.partition_index}\tLeader: {p.leader_id}\t"
+                f"Replicas: {replicas}\tIsr: {isr}"
+            )
+    return 0

@@ -1,0 +1,114 @@
+"""Applications on simulated nodes: a producer sending at a rate, a consumer reading.
+
+They are what a notebook's sliders act on: change a producer's rate while the
+cluster runs, and the next record goes out on the new schedule.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from reflog.consumer import Consumer, ConsumerConfig, ConsumerRecord
+from reflog.producer import Producer, ProducerConfig
+from reflog.sim.kafka_nodes import ClientNode
+from reflog.sim.node import NodeContext
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+
+__all__ = ["ConsumerWorkload", "ProducerWorkload"]
+
+
+class ProducerWorkload(ClientNode):
+    """Sends ``rate_per_s`` records a second to ``topic``, keys drawn from ``keys``."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ProducerConfig,
+        topic: str,
+        *,
+        rate_per_s: float,
+        keys: Sequence[bytes] | None = None,
+        key_weights: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__(name, self._make_producer)
+        self.config = config
+        self.topic = topic
+        self.rate_per_s = rate_per_s
+        self.keys = list(keys) if keys else None
+        self.key_weights = list(key_weights) if key_weights else None
+        self.sent = 0
+        self.acked = 0
+        self.failed = 0
+        self.acked_per_partition: Counter[int] = Counter()
+        self._next_send_ms: float | None = None
+
+    def _make_producer(self, ctx: NodeContext) -> Producer:
+        self._ctx_rng = ctx.rng
+        self._next_send_ms = None
+        return Producer(self.config, ctx.rng)
+
+    @property
+    def producer(self) -> Producer:
+        assert isinstance(self.core, Producer)
+        return self.core
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """Change the send rate; it applies from the next record on."""
+        self.rate_per_s = rate_per_s
+        self._next_send_ms = None
+
+    def on_wake(self, ctx: NodeContext) -> None:
+        if self.rate_per_s > 0:
+            if self._next_send_ms is None:
+                self._next_send_ms = float(ctx.now_ms)
+            interval = 1000.0 / self.rate_per_s
+            while self._next_send_ms <= ctx.now_ms:
+                self._send_one(ctx)
+                self._next_send_ms += interval
+        for result in self.producer.take_results():
+            if result.error == ErrorCode.NONE:
+                self.acked += 1
+                self.acked_per_partition[result.partition] += 1
+            else:
+                self.failed += 1
+                ctx.note(
+                    "send-failed", partition=result.partition, error=ErrorCode(result.error).name
+                )
+
+    def _send_one(self, ctx: NodeContext) -> None:
+        key = None
+        if self.keys:
+            key = ctx.rng.choices(self.keys, weights=self.key_weights)[0]
+        value = b"record-%d" % self.sent
+        self.producer.send(self.topic, value, key=key, now_ms=ctx.now_ms)
+        self.sent += 1
+
+    def next_wake_ms(self) -> int | None:
+        if self.rate_per_s <= 0 or self._next_send_ms is None:
+            return None
+        return int(self._next_send_ms) + (self._next_send_ms % 1 > 0)
+
+
+class ConsumerWorkload(ClientNode):
+    """Reads ``partitions`` of ``topic`` from the beginning and keeps every record."""
+
+    def __init__(self, name: str, config: ConsumerConfig, partitions: list[TopicPartition]) -> None:
+        super().__init__(name, self._make_consumer)
+        self.config = config
+        self.partitions = partitions
+        self.records: list[ConsumerRecord] = []
+
+    def _make_consumer(self, ctx: NodeContext) -> Consumer:
+        consumer = Consumer(self.config)
+        consumer.assign(self.partitions, ctx.now_ms)
+        return consumer
+
+    @property
+    def consumer(self) -> Consumer:
+        assert isinstance(self.core, Consumer)
+        return self.core
+
+    def on_wake(self, ctx: NodeContext) -> None:
+        self.records.extend(self.consumer.poll())
