@@ -11,7 +11,9 @@ cluster has one broker, which leads every partition.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,7 +47,11 @@ class Cluster:
             raise ValueError(
                 "this chapter's cluster has exactly one broker (replication comes later)"
             )
-        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="reflog-cluster-"))
+        if data_dir is None:
+            data_dir = Path(tempfile.mkdtemp(prefix="reflog-cluster-"))
+            # A cluster that made its own directory removes it when it is garbage-collected.
+            weakref.finalize(self, shutil.rmtree, data_dir, True)
+        self.data_dir = data_dir
         self.sim = Simulation(
             seed,
             network or LinkConfig(latency_ms_min=1, latency_ms_max=3),
