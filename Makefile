@@ -22,7 +22,7 @@ lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
 
 lint: venv
-	$(BIN)/ruff check reflog tests exercises benchmarks
+	$(BIN)/ruff check reflog tests exercises benchmarks scripts
 	$(BIN)/mypy --strict reflog
 
 pytest: venv
