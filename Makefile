@@ -19,7 +19,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 lab: venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
 	$(BIN)/ruff check reflog tests exercises benchmarks scripts
