@@ -120,12 +120,20 @@ class SimpleLog:
         if written != len(data):
             raise OSError(f"short write: {written} of {len(data)} bytes")
         self._size += len(data)
-        appended = RecordBatch(data)
-        self._add_entry(appended, position)
+        entry = _BatchEntry(
+            base_offset,
+            base_offset + view.last_offset_delta,
+            position,
+            len(data),
+            view.max_timestamp,
+        )
+        self._entries.append(entry)
+        self._last_offsets.append(entry.last_offset)
+        self._log_end_offset = entry.last_offset + 1
         self._unflushed += 1
         if self._flush_messages is not None and self._unflushed >= self._flush_messages:
             self.flush()
-        return AppendInfo(base_offset, appended.last_offset, appended.max_timestamp, len(data))
+        return AppendInfo(base_offset, entry.last_offset, entry.max_timestamp, len(data))
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
         if offset < self.log_start_offset or offset > self._log_end_offset:

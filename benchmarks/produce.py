@@ -1,0 +1,166 @@
+"""Produce throughput of one `reflog broker` process over loopback, next to the machine's limit.
+
+Both figures are measured in the same run on the same bytes:
+
+* broker: 1 KiB records in 64 KiB batches, acks=1, Produce requests pipelined over one
+  connection (prebuilt, so this measures the broker, not a client);
+* raw:    the same request bytes copied from a socket into a file by a minimal Python server
+  (recv_into + write): what any Python broker reading sockets into files could at best do.
+
+Run: `.venv/bin/python benchmarks/produce.py [--megabytes 512]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reflog.records import build_batch
+from reflog.wire.apis import encode_request
+from reflog.wire.codec import chunks_to_bytes
+from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.produce import (
+    PartitionProduceData,
+    ProduceRequest,
+    TopicProduceData,
+)
+from tests.broker_process import running_broker
+
+RECORD = 1024
+BATCH = 64 * 1024
+WINDOW = 32  # requests in flight on the connection
+
+
+def produce_frames(count: int) -> list[bytes]:
+    records = [
+        (None, os.urandom(RECORD), 1_700_000_000_000 + i) for i in range(BATCH // (RECORD + 12))
+    ]
+    batch = build_batch(records)
+    frames = []
+    for i in range(count):
+        request = ProduceRequest(
+            acks=1,
+            timeout_ms=30_000,
+            topic_data=[
+                TopicProduceData(
+                    name="bench", partition_data=[PartitionProduceData(index=0, records=batch)]
+                )
+            ],
+        )
+        body = chunks_to_bytes(encode_request(RequestHeader(0, 7, i, "bench"), request))
+        frames.append(struct.pack(">i", len(body)) + body)
+    return frames
+
+
+def read_frame(sock: socket.socket) -> bytes:
+    def exactly(n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return bytes(data)
+
+    return exactly(struct.unpack(">i", exactly(4))[0])
+
+
+def bench_broker(frames: list[bytes], data_dir: Path) -> float:
+    with running_broker(data_dir) as broker:
+        sock = socket.create_connection((broker.host, broker.port))
+        # Create the topic (auto-creation through Metadata) with one warm-up produce.
+        from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
+
+        meta = chunks_to_bytes(
+            encode_request(
+                RequestHeader(3, 4, -1, "bench"),
+                MetadataRequest(topics=[MetadataRequestTopic(name="bench")]),
+            )
+        )
+        sock.sendall(struct.pack(">i", len(meta)) + meta)
+        read_frame(sock)
+        start = time.perf_counter()
+        sent = received = 0
+        while received < len(frames):
+            while sent < len(frames) and sent - received < WINDOW:
+                sock.sendall(frames[sent])
+                sent += 1
+            response = read_frame(sock)
+            error_code = struct.unpack_from(">h", response, 4 + 4 + 2 + 5 + 4 + 4)[0]
+            assert error_code == 0, f"produce failed with error {error_code}"
+            received += 1
+        elapsed = time.perf_counter() - start
+        sock.close()
+    return sum(map(len, frames)) / elapsed / 1e6
+
+
+RAW_SINK = """
+import os, socket, sys
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+path, total = sys.argv[1], int(sys.argv[2])
+conn, _ = server.accept()
+view = memoryview(bytearray(1 << 20))
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+got = 0
+while got < total:
+    n = conn.recv_into(view)
+    if not n:
+        break
+    os.write(fd, view[:n])
+    got += n
+conn.sendall(b"k")
+"""
+
+
+def bench_raw_copy(frames: list[bytes], path: Path) -> float:
+    """The same bytes, socket to file, by a minimal server process (the machine's limit)."""
+    total = sum(map(len, frames))
+    sink = subprocess.Popen(
+        [sys.executable, "-c", RAW_SINK, str(path), str(total)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    port = int(sink.stdout.readline())
+    client = socket.create_connection(("127.0.0.1", port))
+    start = time.perf_counter()
+    for frame in frames:
+        client.sendall(frame)
+    client.recv(1)
+    elapsed = time.perf_counter() - start
+    client.close()
+    sink.wait(timeout=30)
+    return total / elapsed / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--megabytes", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    frames = produce_frames(max(1, args.megabytes * 1024 * 1024 // BATCH))
+    batch_kib = BATCH // 1024
+    print(f"{len(frames)} Produce requests of one {batch_kib} KiB batch of {RECORD} B records, acks=1")
+    raws, brokers = [], []
+    for round_ in range(args.rounds):  # alternate, so both see the same machine state
+        with tempfile.TemporaryDirectory() as tmp:
+            raws.append(bench_raw_copy(frames, Path(tmp) / "raw.bin"))
+            brokers.append(bench_broker(frames, Path(tmp) / "broker"))
+        print(f"round {round_ + 1}: raw {raws[-1]:7.1f} MB/s, broker {brokers[-1]:7.1f} MB/s")
+    raw, broker = statistics.median(raws), statistics.median(brokers)
+    print(f"raw socket-to-file copy (median): {raw:8.1f} MB/s")
+    print(f"reflog broker, acks=1 (median):   {broker:8.1f} MB/s")
+    print(f"ratio broker / raw:               {broker / raw:8.2f}   (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
