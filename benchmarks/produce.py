@@ -149,7 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     frames = produce_frames(max(1, args.megabytes * 1024 * 1024 // BATCH))
     batch_kib = BATCH // 1024
-    print(f"{len(frames)} Produce requests of one {batch_kib} KiB batch of {RECORD} B records, acks=1")
+    print(f"{len(frames)} Produce requests, each one {batch_kib} KiB batch of {RECORD} B records")
     raws, brokers = [], []
     for round_ in range(args.rounds):  # alternate, so both see the same machine state
         with tempfile.TemporaryDirectory() as tmp:
