@@ -118,11 +118,18 @@ class Cluster:
         self.sim.add_node(producer)
         return producer
 
-    def add_consumer(self, name: str, topic: str, partitions: Sequence[int]) -> ConsumerWorkload:
+    def add_consumer(
+        self,
+        name: str,
+        topic: str,
+        partitions: Sequence[int],
+        *,
+        auto_offset_reset: str = "earliest",
+    ) -> ConsumerWorkload:
         config = ConsumerConfig(
             bootstrap_servers=self.bootstrap,
             client_id=name,
-            auto_offset_reset="earliest",
+            auto_offset_reset=auto_offset_reset,
             fetch_max_wait_ms=200,
             request_timeout_ms=2_000,
         )

@@ -1,0 +1,170 @@
+"""reflog's producer and consumer cores, run in the simulation against the real broker core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reflog.client.actions import Connect, Send
+from reflog.client.network import ClientNetwork
+from reflog.consumer import Consumer, ConsumerConfig, OffsetResetError
+from reflog.producer.partitioner import partition_for_key
+from reflog.records import build_batch, iter_batches
+from reflog.sim.cluster import Cluster
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
+from reflog.wire.messages.fetch import FetchableTopicResponse, FetchResponse, PartitionData
+
+KEYS = [b"alice", b"bob", b"carol", b"dave", b"erin", b"frank"]
+
+
+def batches_on_disk(cluster: Cluster, topic: str, partition: int) -> list[int]:
+    """Record count of every batch in the partition's log file."""
+    path = cluster.brokers[0].config.log_dir / f"{topic}-{partition}" / "00000000000000000000.log"
+    return [b.record_count for b in iter_batches(path.read_bytes())]
+
+
+def test_keyed_records_land_where_murmur2_puts_them(tmp_path: Path) -> None:
+    cluster = Cluster(seed=1, topics={"t": 4}, data_dir=tmp_path)
+    producer = cluster.add_producer("p", "t", rate_per_s=300, keys=KEYS)
+    consumer = cluster.add_consumer("c", "t", partitions=[0, 1, 2, 3])
+    cluster.run_for(1_000)
+    assert producer.failed == 0 and producer.acked > 250
+    assert cluster.run_until(lambda: len(consumer.records) >= producer.acked, timeout_ms=2_000)
+    for record in consumer.records:
+        assert record.key is not None
+        assert record.partition == partition_for_key(record.key, 4)
+
+
+def test_linger_ms_puts_many_records_in_one_batch(tmp_path: Path) -> None:
+    cluster = Cluster(seed=2, topics={"t": 1}, data_dir=tmp_path)
+    cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=50)
+    cluster.run_for(1_000)
+    counts = batches_on_disk(cluster, "t", 0)
+    assert sum(counts) > 900
+    assert sum(counts) / len(counts) > 20  # ~50 records per 50 ms batch, not one each
+
+
+def test_batch_size_closes_a_batch_before_linger_ms(tmp_path: Path) -> None:
+    cluster = Cluster(seed=3, topics={"t": 1}, data_dir=tmp_path)
+    cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=1_000, batch_size=300)
+    cluster.run_for(500)
+    counts = batches_on_disk(cluster, "t", 0)
+    assert counts and max(counts) <= 10  # ~30 bytes a record: about 10 fit in 300
+
+
+def test_acks_zero_gets_no_offsets_but_the_records_arrive(tmp_path: Path) -> None:
+    cluster = Cluster(seed=4, topics={"t": 1}, data_dir=tmp_path)
+    producer = cluster.add_producer("p", "t", rate_per_s=100, acks=0)
+    cluster.run_for(1_000)
+    assert producer.failed == 0 and producer.acked >= 95
+    assert cluster.log_end_offsets("t")[0] >= 95
+
+
+def test_producer_retries_while_the_broker_is_down_and_loses_nothing(tmp_path: Path) -> None:
+    cluster = Cluster(seed=5, topics={"t": 2}, data_dir=tmp_path)
+    producer = cluster.add_producer("p", "t", rate_per_s=100, keys=KEYS)
+    cluster.run_for(500)
+    cluster.crash("broker-0")
+    cluster.run_for(1_000)
+    cluster.restart("broker-0")
+    producer.set_rate(0)
+    assert cluster.run_until(lambda: producer.acked == producer.sent, timeout_ms=20_000)
+    assert producer.failed == 0
+    assert sum(cluster.log_end_offsets("t").values()) == producer.sent
+
+
+def test_wire_round_trip_changes_nothing_in_a_run(tmp_path: Path) -> None:
+    def digest(roundtrip: bool, where: Path) -> str:
+        cluster = Cluster(
+            seed=6, topics={"t": 3}, data_dir=where, wire_roundtrip_requests=roundtrip
+        )
+        cluster.add_producer("p", "t", rate_per_s=200, keys=KEYS)
+        cluster.add_consumer("c", "t", partitions=[0, 1, 2])
+        cluster.run_for(500)
+        return cluster.sim.trace.digest()
+
+    assert digest(False, tmp_path / "a") == digest(True, tmp_path / "b")
+
+
+def test_consumer_with_latest_reads_only_what_comes_after_it_starts(tmp_path: Path) -> None:
+    cluster = Cluster(seed=7, topics={"t": 1}, data_dir=tmp_path)
+    producer = cluster.add_producer("p", "t", rate_per_s=100)
+    cluster.run_for(500)
+    before = cluster.log_end_offsets("t")[0]
+    consumer = cluster.add_consumer("late", "t", partitions=[0])
+    consumer.config = ConsumerConfig(
+        bootstrap_servers=cluster.bootstrap, auto_offset_reset="latest"
+    )
+    cluster.crash("late")
+    cluster.restart("late")  # starts with the new config
+    cluster.run_for(500)
+    assert consumer.records
+    assert consumer.records[0].offset >= before
+    assert producer.sent > before
+
+
+def test_auto_offset_reset_none_is_an_error_for_the_application() -> None:
+    consumer = Consumer(ConsumerConfig(bootstrap_servers=(("b", 1),), auto_offset_reset="none"))
+    consumer.assign([TopicPartition("t", 0)], now_ms=0)
+    consumer.network.topics["t"] = []  # metadata known, partition without a position
+    consumer.tick(0)
+    with pytest.raises(OffsetResetError):
+        consumer.poll()
+
+
+def test_consumer_skips_a_partial_batch_and_records_below_its_position() -> None:
+    consumer = Consumer(ConsumerConfig(bootstrap_servers=(("b", 1),)))
+    tp = TopicPartition("t", 0)
+    consumer.assign([tp], now_ms=0)
+    consumer.seek(tp, 6)
+    first = build_batch([(None, b"%d" % i, i) for i in range(5)], base_offset=3)  # offsets 3..7
+    second = build_batch([(None, b"8", 8)], base_offset=8)
+    data = first + second + second[:20]  # the broker cut the last batch at max_bytes
+    from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
+
+    request = FetchRequest(
+        topics=[FetchTopic(topic="t", partitions=[FetchPartition(partition=0, fetch_offset=6)])]
+    )
+    response = FetchResponse(
+        responses=[
+            FetchableTopicResponse(
+                topic="t",
+                partitions=[
+                    PartitionData(partition_index=0, error_code=0, high_watermark=9, records=data)
+                ],
+            )
+        ]
+    )
+    consumer._on_fetch(request, response)
+    assert [r.offset for r in consumer.poll()] == [6, 7, 8]
+    assert consumer.position(tp) == 9
+
+
+def test_api_versions_falls_back_to_v0_when_the_broker_says_unsupported_version() -> None:
+    network = ClientNetwork([("b", 1)])
+    network.want_topics(set(), 0)
+    network.tick(0)
+    [connect] = network.take_actions()
+    assert isinstance(connect, Connect)
+    network.connected(-1, 0)
+    [first] = network.take_actions()
+    assert isinstance(first, Send) and isinstance(first.body, ApiVersionsRequest)
+    assert first.header.api_version == 3
+    network.response(
+        -1,
+        first.header.correlation_id,
+        ApiVersionsResponse(error_code=ErrorCode.UNSUPPORTED_VERSION),
+        0,
+    )
+    [retry] = network.take_actions()
+    assert isinstance(retry, Send) and retry.header.api_version == 0
+    offer = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 4), (18, 0))]
+    network.response(
+        -1, retry.header.correlation_id, ApiVersionsResponse(error_code=0, api_keys=offer), 0
+    )
+    [metadata] = network.take_actions()
+    assert isinstance(metadata, Send) and metadata.header.api_key == 3
+    assert metadata.header.api_version == 4  # min(reflog's 8, the broker's 4)
