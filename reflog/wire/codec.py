@@ -57,8 +57,12 @@ class Reader:
         return view
 
     def _unpack(self, fmt: struct.Struct) -> int:
-        value = fmt.unpack_from(self._take(fmt.size))[0]
-        return int(value)
+        pos = self.pos
+        if pos + fmt.size > len(self._buf):
+            self._take(fmt.size)  # raises with the details
+        self.pos = pos + fmt.size
+        value: int = fmt.unpack_from(self._buf, pos)[0]
+        return value
 
     def int8(self) -> int:
         return self._unpack(_I8)

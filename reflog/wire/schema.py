@@ -222,47 +222,74 @@ class WireStruct:
         dataclasses.dataclass(frozen=True)(cls)
 
 
-_LAYOUTS: dict[type, list[tuple[dataclasses.Field[Any], WireField]]] = {}
+@dataclass(frozen=True)
+class _Step:
+    """One field of a struct as a given version lays it out (precomputed per version)."""
+
+    name: str
+    type: FieldType | None  # None: absent in this version, take the default
+    nullable: bool
+    default: Callable[[], Any]
 
 
-def _layout(cls: type) -> list[tuple[dataclasses.Field[Any], WireField]]:
-    layout = _LAYOUTS.get(cls)
-    if layout is None:
-        layout = [(f, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata]
-        _LAYOUTS[cls] = layout
-    return layout
+_PLANS: dict[tuple[type, int], list[_Step]] = {}
 
 
-def _default_of(f: dataclasses.Field[Any]) -> Any:
+def _default_maker(f: dataclasses.Field[Any]) -> Callable[[], Any]:
     if f.default is not dataclasses.MISSING:
-        return f.default
+        value = f.default
+        return lambda: value
     if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    raise WireDecodeError(f"field {f.name} has no default for a version that lacks it")
+        return f.default_factory
+
+    def missing() -> Any:
+        raise WireDecodeError(f"field {f.name} has no default for a version that lacks it")
+
+    return missing
+
+
+def _plan(cls: type, version: int) -> list[_Step]:
+    """The fields of ``cls`` in wire order for ``version``, computed once per version."""
+    plan = _PLANS.get((cls, version))
+    if plan is None:
+        plan = []
+        for f in dataclasses.fields(cls):
+            wf: WireField | None = f.metadata.get("wire")
+            if wf is None:
+                continue
+            present = version in wf.versions
+            plan.append(
+                _Step(
+                    f.name, wf.type if present else None, version in wf.nullable, _default_maker(f)
+                )
+            )
+        _PLANS[(cls, version)] = plan
+    return plan
 
 
 def decode_struct(cls: type[T], r: Reader, version: int, flexible: bool) -> T:
     values: dict[str, Any] = {}
-    for f, wf in _layout(cls):
-        if version in wf.versions:
-            value = wf.type.read(r, version, flexible)
-            if value is None and version not in wf.nullable:
-                raise WireDecodeError(f"{cls.__name__}.{f.name} is null in version {version}")
-            values[f.name] = value
-        else:
-            values[f.name] = _default_of(f)
+    for step in _plan(cls, version):
+        if step.type is None:
+            values[step.name] = step.default()
+            continue
+        value = step.type.read(r, version, flexible)
+        if value is None and not step.nullable:
+            raise WireDecodeError(f"{cls.__name__}.{step.name} is null in version {version}")
+        values[step.name] = value
     if flexible:
         r.skip_tagged_fields()
     return cls(**values)
 
 
 def encode_struct(obj: WireStruct, w: Writer, version: int, flexible: bool) -> None:
-    for f, wf in _layout(type(obj)):
-        if version in wf.versions:
-            value = getattr(obj, f.name)
-            if value is None and version not in wf.nullable:
-                raise ValueError(f"{type(obj).__name__}.{f.name} cannot be null in v{version}")
-            wf.type.write(w, value, version, flexible)
+    for step in _plan(type(obj), version):
+        if step.type is None:
+            continue
+        value = getattr(obj, step.name)
+        if value is None and not step.nullable:
+            raise ValueError(f"{type(obj).__name__}.{step.name} cannot be null in v{version}")
+        step.type.write(w, value, version, flexible)
     if flexible:
         w.empty_tagged_fields()
 

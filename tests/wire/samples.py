@@ -1,6 +1,15 @@
-"""One filled-in instance of every message reflog speaks, with no field left at its default."""
+"""Filled-in messages for the wire tests.
+
+``SAMPLES`` holds one instance of every request and response reflog speaks with no field
+left at its default (a guard test checks that), so a field that is dropped, misplaced or
+read at the wrong version shows up as a difference. ``NULL_SAMPLES`` holds every nullable
+field set to null, for the versions that allow it.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
 
 from reflog.records import build_batch
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
@@ -47,17 +56,18 @@ from reflog.wire.messages.produce import (
     TopicProduceData,
     TopicProduceResponse,
 )
-from reflog.wire.schema import Message
+from reflog.wire.schema import Message, WireStruct
 
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
+OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
 
 SAMPLES: list[Message] = [
     ApiVersionsRequest(client_software_name="reflog-tests", client_software_version="1.2.3"),
     ApiVersionsResponse(
-        error_code=0,
+        error_code=35,
         api_keys=[
             ApiVersion(api_key=0, min_version=0, max_version=8),
-            ApiVersion(api_key=1, min_version=0, max_version=11),
+            ApiVersion(api_key=1, min_version=2, max_version=11),
         ],
         throttle_time_ms=7,
     ),
@@ -69,17 +79,20 @@ SAMPLES: list[Message] = [
     ),
     MetadataResponse(
         throttle_time_ms=3,
-        brokers=[MetadataResponseBroker(node_id=1, host="h1", port=9092, rack="r1")],
+        brokers=[
+            MetadataResponseBroker(node_id=1, host="h1", port=9092, rack="r1"),
+            MetadataResponseBroker(node_id=2, host="h2", port=9093, rack="r2"),
+        ],
         cluster_id="cluster",
-        controller_id=1,
+        controller_id=2,
         topics=[
             MetadataResponseTopic(
-                error_code=0,
+                error_code=5,
                 name="orders",
                 is_internal=True,
                 partitions=[
                     MetadataResponsePartition(
-                        error_code=0,
+                        error_code=9,
                         partition_index=2,
                         leader_id=1,
                         leader_epoch=4,
@@ -94,13 +107,20 @@ SAMPLES: list[Message] = [
         cluster_authorized_operations=9,
     ),
     ProduceRequest(
-        transactional_id="tx",
-        acks=-1,
+        transactional_id="tx-1",
+        acks=1,
         timeout_ms=1234,
         topic_data=[
             TopicProduceData(
-                name="orders", partition_data=[PartitionProduceData(index=2, records=RECORDS)]
-            )
+                name="orders",
+                partition_data=[
+                    PartitionProduceData(index=2, records=RECORDS),
+                    PartitionProduceData(index=3, records=OTHER_RECORDS),
+                ],
+            ),
+            TopicProduceData(
+                name="clicks", partition_data=[PartitionProduceData(index=0, records=RECORDS)]
+            ),
         ],
     ),
     ProduceResponse(
@@ -110,13 +130,13 @@ SAMPLES: list[Message] = [
                 partition_responses=[
                     PartitionProduceResponse(
                         index=2,
-                        error_code=2,
+                        error_code=87,
                         base_offset=100,
                         log_append_time_ms=55,
                         log_start_offset=3,
                         record_errors=[
                             BatchIndexAndErrorMessage(
-                                batch_index=0, batch_index_error_message="bad"
+                                batch_index=4, batch_index_error_message="bad"
                             )
                         ],
                         error_message="oops",
@@ -127,8 +147,8 @@ SAMPLES: list[Message] = [
         throttle_time_ms=11,
     ),
     FetchRequest(
-        replica_id=-1,
-        max_wait_ms=500,
+        replica_id=2,
+        max_wait_ms=250,
         min_bytes=10,
         max_bytes=1000,
         isolation_level=1,
@@ -144,16 +164,23 @@ SAMPLES: list[Message] = [
                         fetch_offset=77,
                         log_start_offset=5,
                         partition_max_bytes=4096,
-                    )
+                    ),
+                    FetchPartition(
+                        partition=4,
+                        current_leader_epoch=7,
+                        fetch_offset=78,
+                        log_start_offset=6,
+                        partition_max_bytes=8192,
+                    ),
                 ],
             )
         ],
         forgotten_topics_data=[ForgottenTopic(topic="old", partitions=[1, 2])],
-        rack_id="rack",
+        rack_id="rack-a",
     ),
     FetchResponse(
         throttle_time_ms=1,
-        error_code=0,
+        error_code=71,
         session_id=9,
         responses=[
             FetchableTopicResponse(
@@ -161,20 +188,33 @@ SAMPLES: list[Message] = [
                 partitions=[
                     PartitionData(
                         partition_index=1,
-                        error_code=0,
+                        error_code=1,
                         high_watermark=80,
                         last_stable_offset=79,
                         log_start_offset=5,
-                        aborted_transactions=[AbortedTransaction(producer_id=7, first_offset=70)],
+                        aborted_transactions=[
+                            AbortedTransaction(producer_id=7, first_offset=70),
+                            AbortedTransaction(producer_id=8, first_offset=72),
+                        ],
                         preferred_read_replica=2,
                         records=RECORDS,
-                    )
+                    ),
+                    PartitionData(
+                        partition_index=4,
+                        error_code=0,
+                        high_watermark=8,
+                        last_stable_offset=8,
+                        log_start_offset=0,
+                        aborted_transactions=[],
+                        preferred_read_replica=1,
+                        records=OTHER_RECORDS,
+                    ),
                 ],
             )
         ],
     ),
     ListOffsetsRequest(
-        replica_id=-1,
+        replica_id=3,
         isolation_level=1,
         topics=[
             ListOffsetsTopic(
@@ -182,7 +222,13 @@ SAMPLES: list[Message] = [
                 partitions=[
                     ListOffsetsPartition(
                         partition_index=0, current_leader_epoch=3, timestamp=-2, max_num_offsets=2
-                    )
+                    ),
+                    ListOffsetsPartition(
+                        partition_index=1,
+                        current_leader_epoch=4,
+                        timestamp=1_700_000_000_000,
+                        max_num_offsets=5,
+                    ),
                 ],
             )
         ],
@@ -195,8 +241,8 @@ SAMPLES: list[Message] = [
                 partitions=[
                     ListOffsetsPartitionResponse(
                         partition_index=0,
-                        error_code=0,
-                        old_style_offsets=[42],
+                        error_code=78,
+                        old_style_offsets=[42, 40],
                         timestamp=99,
                         offset=42,
                         leader_epoch=3,
@@ -211,8 +257,14 @@ SAMPLES: list[Message] = [
                 name="new",
                 num_partitions=3,
                 replication_factor=2,
-                assignments=[CreatableReplicaAssignment(partition_index=0, broker_ids=[1, 2])],
-                configs=[CreatableTopicConfig(name="cleanup.policy", value="compact")],
+                assignments=[
+                    CreatableReplicaAssignment(partition_index=0, broker_ids=[1, 2]),
+                    CreatableReplicaAssignment(partition_index=1, broker_ids=[2, 3]),
+                ],
+                configs=[
+                    CreatableTopicConfig(name="cleanup.policy", value="compact"),
+                    CreatableTopicConfig(name="retention.ms", value="1000"),
+                ],
             )
         ],
         timeout_ms=5000,
@@ -220,6 +272,105 @@ SAMPLES: list[Message] = [
     ),
     CreateTopicsResponse(
         throttle_time_ms=4,
-        topics=[CreatableTopicResult(name="new", error_code=36, error_message="exists")],
+        topics=[
+            CreatableTopicResult(name="new", error_code=36, error_message="exists"),
+            CreatableTopicResult(name="other", error_code=0, error_message="fine"),
+        ],
     ),
 ]
+
+# Every nullable field set to null. Each applies only to the versions where all its nulls
+# are allowed (see ``null_allowed``); the others must refuse to encode.
+NULL_SAMPLES: list[Message] = [
+    MetadataRequest(topics=None),
+    MetadataResponse(
+        brokers=[MetadataResponseBroker(node_id=1, host="h", port=1, rack=None)],
+        cluster_id=None,
+    ),
+    ProduceRequest(
+        transactional_id=None,
+        topic_data=[
+            TopicProduceData(name="t", partition_data=[PartitionProduceData(index=0, records=None)])
+        ],
+    ),
+    ProduceResponse(
+        responses=[
+            TopicProduceResponse(
+                name="t",
+                partition_responses=[
+                    PartitionProduceResponse(
+                        index=0,
+                        error_code=0,
+                        record_errors=[
+                            BatchIndexAndErrorMessage(batch_index=0, batch_index_error_message=None)
+                        ],
+                        error_message=None,
+                    )
+                ],
+            )
+        ]
+    ),
+    FetchResponse(
+        responses=[
+            FetchableTopicResponse(
+                topic="t",
+                partitions=[
+                    PartitionData(
+                        partition_index=0, error_code=0, aborted_transactions=None, records=None
+                    )
+                ],
+            )
+        ]
+    ),
+    CreateTopicsRequest(
+        topics=[CreatableTopic(name="t", configs=[CreatableTopicConfig(name="c", value=None)])]
+    ),
+    CreateTopicsResponse(
+        topics=[CreatableTopicResult(name="t", error_code=0, error_message=None)]
+    ),
+]
+
+
+def versions_of(message: Message) -> range:
+    cls = type(message)
+    return range(cls.MIN_VERSION, cls.MAX_VERSION + 1)
+
+
+def struct_fields(value: WireStruct, version: int) -> Iterator[tuple[WireStruct, str]]:
+    """Every (struct, field name) present in ``version``, nested structs included."""
+    for f in dataclasses.fields(value):
+        if version not in f.metadata["wire"].versions:
+            continue
+        yield value, f.name
+        field_value = getattr(value, f.name)
+        items = field_value if isinstance(field_value, list) else [field_value]
+        for item in items:
+            if isinstance(item, WireStruct):
+                yield from struct_fields(item, version)
+
+
+def null_allowed(message: Message, version: int) -> bool:
+    """Whether every null in ``message`` lies in a field that ``version`` lets be null."""
+    for struct, name in struct_fields(message, version):
+        f = next(f for f in dataclasses.fields(struct) if f.name == name)
+        if getattr(struct, name) is None and version not in f.metadata["wire"].nullable:
+            return False
+    return True
+
+
+def project(value: object, version: int) -> object:
+    """What survives a trip through ``version``: fields the version lacks take their default."""
+    if isinstance(value, list):
+        return [project(v, version) for v in value]
+    if not isinstance(value, WireStruct):
+        return value
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(value):
+        if version in f.metadata["wire"].versions:
+            changes[f.name] = project(getattr(value, f.name), version)
+        elif f.default is not dataclasses.MISSING:
+            changes[f.name] = f.default
+        else:
+            assert f.default_factory is not dataclasses.MISSING, f.name
+            changes[f.name] = f.default_factory()
+    return dataclasses.replace(value, **changes)
