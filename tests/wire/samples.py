@@ -325,9 +325,7 @@ NULL_SAMPLES: list[Message] = [
     CreateTopicsRequest(
         topics=[CreatableTopic(name="t", configs=[CreatableTopicConfig(name="c", value=None)])]
     ),
-    CreateTopicsResponse(
-        topics=[CreatableTopicResult(name="t", error_code=0, error_message=None)]
-    ),
+    CreateTopicsResponse(topics=[CreatableTopicResult(name="t", error_code=0, error_message=None)]),
 ]
 
 

@@ -49,12 +49,13 @@ class FetchPartition(WireStruct):
 
 
 class FetchTopic(WireStruct):
-    topic: str = wire(STRING)
+    # From v13 (beyond reflog) topics are named by id (KIP-516), hence the closed range.
+    topic: str = wire(STRING, "0-12")
     partitions: list[FetchPartition] = wire(ArrayOf(Struct(FetchPartition)), default_factory=list)
 
 
 class ForgottenTopic(WireStruct):
-    topic: str = wire(STRING, "7+")
+    topic: str = wire(STRING, "7-12")
     partitions: list[int] = wire(ArrayOf(INT32), "7+", default_factory=list)
 
 
@@ -97,7 +98,7 @@ class PartitionData(WireStruct):
 
 
 class FetchableTopicResponse(WireStruct):
-    topic: str = wire(STRING)
+    topic: str = wire(STRING, "0-12")
     partitions: list[PartitionData] = wire(ArrayOf(Struct(PartitionData)), default_factory=list)
 
 
