@@ -272,7 +272,7 @@ class Broker:
                         )
                     )
                     continue
-                response, appended = self._append(tp, pdata, header.api_version)
+                response, appended = self._append(tp, pdata, header.api_version, now_ms)
                 partitions.append(response)
                 if appended:
                     actions.extend(self._wake_fetches(tp, now_ms))
@@ -282,7 +282,7 @@ class Broker:
         return [Respond(conn, header, body), *actions]
 
     def _append(
-        self, tp: TopicPartition, pdata: PartitionProduceData, version: int
+        self, tp: TopicPartition, pdata: PartitionProduceData, version: int, now_ms: int
     ) -> tuple[PartitionProduceResponse, bool]:
         def fail(code: int, message: str) -> tuple[PartitionProduceResponse, bool]:
             log.info("produce to %s refused: %s", tp, message)
@@ -316,7 +316,7 @@ class Broker:
             return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
         first = None
         for batch in batches:
-            info = log_.append(batch.buffer, self.leader_epoch)
+            info = log_.append(batch.buffer, self.leader_epoch, now_ms)
             if first is None:
                 first = info
         assert first is not None

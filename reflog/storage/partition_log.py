@@ -67,7 +67,9 @@ class PartitionLog(Protocol):
         """The offset the next appended record will get (Kafka's LEO)."""
         ...
 
-    def append(self, batch: bytes | bytearray | memoryview, leader_epoch: int) -> AppendInfo:
+    def append(
+        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+    ) -> AppendInfo:
         """Assign offsets from the log end to a validated batch and write it."""
         ...
 

@@ -108,7 +108,9 @@ class SimpleLog:
     def size_in_bytes(self) -> int:
         return self._size
 
-    def append(self, batch: bytes | bytearray | memoryview, leader_epoch: int) -> AppendInfo:
+    def append(
+        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+    ) -> AppendInfo:
         data = bytearray(batch)
         view = RecordBatch(data)
         base_offset = self._log_end_offset

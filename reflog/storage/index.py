@@ -1,0 +1,169 @@
+"""Kafka's sparse indexes: offset -> file position, and timestamp -> offset.
+
+A segment does not index every batch: it adds an entry once at least
+``index.interval.bytes`` have been appended since the last one. A lookup finds
+the greatest entry at or below the target (a *floor*), and the reader scans
+forward from there over batch headers — a few KiB at most.
+
+On disk each entry is fixed-size and big-endian, exactly as Kafka writes them:
+
+* ``.index``:     relative offset (4 bytes), position in the .log (4 bytes)
+* ``.timeindex``: timestamp (8 bytes), relative offset (4 bytes)
+
+Offsets are stored relative to the segment's base offset, which is why a
+segment can hold at most 2^31 offsets and why entries are only 8 bytes.
+
+reflog simplification: Kafka memory-maps preallocated index files; reflog
+appends entries with ``os.write`` and keeps a copy in memory for the floor
+lookup. The bytes on disk are the same.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["IndexEntry", "OffsetIndex", "TimeIndex", "TimeIndexEntry"]
+
+_OFFSET_ENTRY = struct.Struct(">ii")
+_TIME_ENTRY = struct.Struct(">qi")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    offset: int  # absolute
+    position: int
+
+
+@dataclass(frozen=True)
+class TimeIndexEntry:
+    timestamp: int
+    offset: int  # absolute
+
+
+class _IndexFile:
+    """An append-only file of fixed-size entries, loaded lazily."""
+
+    def __init__(self, path: Path, entry: struct.Struct, max_bytes: int) -> None:
+        self.path = path
+        self._entry = entry
+        self.max_entries = max(1, max_bytes // entry.size)
+        self._rows: list[tuple[int, int]] | None = None
+
+    def _load(self) -> list[tuple[int, int]]:
+        if self._rows is None:
+            data = self.path.read_bytes() if self.path.exists() else b""
+            usable = len(data) - len(data) % self._entry.size
+            self._rows = [
+                self._entry.unpack_from(data, i) for i in range(0, usable, self._entry.size)
+            ]
+        return self._rows
+
+    @property
+    def rows(self) -> list[tuple[int, int]]:
+        return self._load()
+
+    def append(self, a: int, b: int) -> None:
+        rows = self._load()
+        with open(self.path, "ab") as f:
+            f.write(self._entry.pack(a, b))
+        rows.append((a, b))
+
+    def rewrite(self, rows: list[tuple[int, int]]) -> None:
+        """Replace the whole file (recovery and truncation), atomically."""
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        tmp.write_bytes(b"".join(self._entry.pack(a, b) for a, b in rows))
+        os.replace(tmp, self.path)
+        self._rows = list(rows)
+
+    @property
+    def is_full(self) -> bool:
+        return len(self._load()) >= self.max_entries
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def unload(self) -> None:
+        """Forget the in-memory copy (the file stays): bounds memory across many partitions."""
+        self._rows = None
+
+
+class OffsetIndex:
+    def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
+        self.base_offset = base_offset
+        self._file = _IndexFile(path, _OFFSET_ENTRY, max_bytes)
+        self.path = path
+
+    def append(self, offset: int, position: int) -> None:
+        self._file.append(offset - self.base_offset, position)
+
+    def lookup(self, offset: int) -> IndexEntry:
+        """The last entry at or below ``offset``; the segment start if there is none."""
+        rows = self._file.rows
+        i = bisect.bisect_right(rows, (offset - self.base_offset, 2**31))
+        if i == 0:
+            return IndexEntry(self.base_offset, 0)
+        relative, position = rows[i - 1]
+        return IndexEntry(self.base_offset + relative, position)
+
+    def entries(self) -> list[IndexEntry]:
+        return [IndexEntry(self.base_offset + r, p) for r, p in self._file.rows]
+
+    def rewrite(self, entries: list[IndexEntry]) -> None:
+        self._file.rewrite([(e.offset - self.base_offset, e.position) for e in entries])
+
+    @property
+    def is_full(self) -> bool:
+        return self._file.is_full
+
+    def unload(self) -> None:
+        self._file.unload()
+
+    def __len__(self) -> int:
+        return len(self._file)
+
+
+class TimeIndex:
+    def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
+        self.base_offset = base_offset
+        self._file = _IndexFile(path, _TIME_ENTRY, max_bytes)
+        self.path = path
+
+    def append(self, timestamp: int, offset: int) -> None:
+        rows = self._file.rows
+        if rows and timestamp <= rows[-1][0]:
+            return  # the time index only grows: it records new maximum timestamps
+        self._file.append(timestamp, offset - self.base_offset)
+
+    def lookup(self, timestamp: int) -> TimeIndexEntry | None:
+        """The last entry whose timestamp is below ``timestamp`` (where a scan should start)."""
+        rows = self._file.rows
+        i = bisect.bisect_left(rows, (timestamp, -1))
+        if i == 0:
+            return None
+        ts, relative = rows[i - 1]
+        return TimeIndexEntry(ts, self.base_offset + relative)
+
+    @property
+    def max_timestamp(self) -> int | None:
+        rows = self._file.rows
+        return rows[-1][0] if rows else None
+
+    def entries(self) -> list[TimeIndexEntry]:
+        return [TimeIndexEntry(t, self.base_offset + r) for t, r in self._file.rows]
+
+    def rewrite(self, entries: list[TimeIndexEntry]) -> None:
+        self._file.rewrite([(e.timestamp, e.offset - self.base_offset) for e in entries])
+
+    @property
+    def is_full(self) -> bool:
+        return self._file.is_full
+
+    def unload(self) -> None:
+        self._file.unload()
+
+    def __len__(self) -> int:
+        return len(self._file)

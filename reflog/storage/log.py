@@ -1,0 +1,210 @@
+"""One partition's log: an ordered list of segments on disk (Kafka's ``UnifiedLog``, simplified).
+
+Only the newest segment — the *active* one — is written to; it is *rolled*
+(closed, and a new one started at the next offset) when it reaches
+``segment.bytes``, grows older than ``segment.ms``, or fills an index. Old
+segments are immutable, which is what makes retention cheap: deleting old
+data is deleting whole files, and the log start offset moves to the base
+offset of the oldest segment left.
+
+Recovery: a log that was closed cleanly leaves a marker file and is trusted on
+open. Without the marker (a crash) every segment is scanned and validated,
+indexes are rebuilt, and a torn or corrupt tail is cut off.
+
+reflog simplifications: the active segment is never deleted by retention, and
+all segments are recovered after a crash (Kafka keeps a recovery-point
+checkpoint and recovers only what came after it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reflog.records.batch import RecordBatch
+from reflog.storage.log_config import LogConfig
+from reflog.storage.partition_log import (
+    AppendInfo,
+    OffsetOutOfRangeError,
+    ReadInfo,
+    TimestampOffset,
+)
+from reflog.storage.segment import LogSegment
+
+__all__ = ["CLEAN_SHUTDOWN_FILE", "Log"]
+
+CLEAN_SHUTDOWN_FILE = ".clean_shutdown"
+_LOG_START_FILE = "log-start-offset"
+
+
+class Log:
+    def __init__(self, directory: Path, config: LogConfig | None = None, now_ms: int = 0) -> None:
+        self.directory = directory
+        self.config = config or LogConfig()
+        directory.mkdir(parents=True, exist_ok=True)
+        clean = (directory / CLEAN_SHUTDOWN_FILE).exists()
+        self.recovered_truncated_bytes = 0
+        self.segments: list[LogSegment] = []
+        for path in sorted(directory.glob("*.log")):
+            if not path.stem.isdigit():
+                continue
+            segment = LogSegment(directory, int(path.stem), self.config, now_ms)
+            if clean:
+                segment.load()
+                self.segments.append(segment)
+                continue
+            expected = self.segments[-1].next_offset if self.segments else segment.base_offset
+            if segment.base_offset != expected or (
+                self.segments and self.recovered_truncated_bytes
+            ):
+                # Anything after damage is not trusted: as Kafka's recovery does, the
+                # segments that follow a truncated one are deleted.
+                self.recovered_truncated_bytes += segment.size
+                segment.delete()
+                continue
+            self.recovered_truncated_bytes += segment.recover()
+            self.segments.append(segment)
+        for stray in directory.glob("*.index.tmp"):
+            stray.unlink()
+        (directory / CLEAN_SHUTDOWN_FILE).unlink(missing_ok=True)
+        if not self.segments:
+            self.segments.append(LogSegment(directory, 0, self.config, now_ms))
+        self._log_start_offset = max(self.segments[0].base_offset, self._read_log_start())
+        self._unflushed = 0
+
+    # -- PartitionLog -----------------------------------------------------------------
+    @property
+    def log_start_offset(self) -> int:
+        return self._log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.active.next_offset
+
+    @property
+    def active(self) -> LogSegment:
+        return self.segments[-1]
+
+    @property
+    def size_in_bytes(self) -> int:
+        return sum(s.size for s in self.segments)
+
+    def append(
+        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+    ) -> AppendInfo:
+        data = bytearray(batch)
+        view = RecordBatch(data)
+        base_offset = self.log_end_offset
+        view_last = base_offset + view.last_offset_delta
+        # Neither field is covered by the CRC: the producer's checksum stays valid.
+        data[0:8] = base_offset.to_bytes(8, "big", signed=True)
+        data[12:16] = leader_epoch.to_bytes(4, "big", signed=True)
+        if self.active.should_roll(len(data), now_ms):
+            self.roll(now_ms)
+        self.active.append(data, base_offset, view_last, view.max_timestamp)
+        self._unflushed += 1
+        if self.config.flush_messages is not None and self._unflushed >= self.config.flush_messages:
+            self.flush()
+        return AppendInfo(base_offset, view_last, view.max_timestamp, len(data))
+
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
+        if offset < self.log_start_offset or offset > self.log_end_offset:
+            raise OffsetOutOfRangeError(offset, self.log_start_offset, self.log_end_offset)
+        for segment in self._segments_from(offset):
+            records = segment.read(offset, max_bytes, max_offset)
+            if records is not None:
+                return ReadInfo(records, self.log_start_offset, self.log_end_offset)
+        return ReadInfo(None, self.log_start_offset, self.log_end_offset)
+
+    def offset_for_timestamp(self, timestamp: int) -> TimestampOffset | None:
+        for segment in self.segments:
+            hit = segment.offset_for_timestamp(timestamp)
+            if hit is not None:
+                offset, found = hit
+                return TimestampOffset(found, max(offset, self.log_start_offset))
+        return None
+
+    def flush(self) -> None:
+        for segment in self.segments:
+            if segment.flushed_size < segment.size:
+                segment.flush()
+        self._unflushed = 0
+
+    def close(self) -> None:
+        """A clean shutdown: flush, close, and leave the marker that skips recovery."""
+        self.flush()
+        for segment in self.segments:
+            segment.close()
+        (self.directory / CLEAN_SHUTDOWN_FILE).touch()
+
+    # -- segments ---------------------------------------------------------------------
+    def _segments_from(self, offset: int) -> list[LogSegment]:
+        """Segments that may hold ``offset`` or later, oldest first."""
+        first = 0
+        for i, segment in enumerate(self.segments):
+            if segment.base_offset <= offset:
+                first = i
+        return self.segments[first:]
+
+    def roll(self, now_ms: int) -> LogSegment:
+        """Close the active segment to writes and start a new one at the log end offset."""
+        if self.active.size == 0:
+            return self.active
+        self.active.flush()  # Kafka flushes a segment when it stops being active
+        segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms)
+        self.segments.append(segment)
+        return segment
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop every record at or above ``offset`` (replication needs it on a leader change)."""
+        while len(self.segments) > 1 and self.active.base_offset >= offset:
+            self.segments.pop().delete()
+        self.active.truncate_to(offset)
+
+    def delete_old_segments(self, now_ms: int) -> list[int]:
+        """Retention: delete whole segments past ``retention.ms`` or over ``retention.bytes``.
+
+        Returns the base offsets deleted. The log start offset moves to the oldest
+        segment left, and a fetch below it gets OFFSET_OUT_OF_RANGE.
+        """
+        if not self.config.delete:
+            return []
+        deleted = []
+        total = self.size_in_bytes
+        while len(self.segments) > 1:
+            oldest = self.segments[0]
+            expired = (
+                self.config.retention_ms >= 0
+                and now_ms - oldest.max_timestamp > self.config.retention_ms
+            )
+            oversized = 0 <= self.config.retention_bytes <= total - oldest.size
+            if not (expired or oversized):
+                break
+            self.segments.pop(0)
+            total -= oldest.size
+            deleted.append(oldest.base_offset)
+            oldest.delete()
+        if deleted:
+            self._log_start_offset = max(self._log_start_offset, self.segments[0].base_offset)
+            self._write_log_start()
+        return deleted
+
+    # -- the log start offset survives restarts ---------------------------------------
+    def _read_log_start(self) -> int:
+        path = self.directory / _LOG_START_FILE
+        try:
+            return int(path.read_text().strip())
+        except (OSError, ValueError):
+            return 0
+
+    def _write_log_start(self) -> None:
+        tmp = self.directory / (_LOG_START_FILE + ".tmp")
+        tmp.write_text(f"{self._log_start_offset}\n")
+        os.replace(tmp, self.directory / _LOG_START_FILE)
+
+    # -- the simulation's crash model -------------------------------------------------
+    def crash(self) -> None:
+        """What a power cut does: bytes not yet fsynced are gone; no clean-shutdown marker."""
+        for segment in self.segments:
+            os.truncate(segment.log_path, segment.flushed_size)
+            segment.close()

@@ -1,0 +1,255 @@
+"""Kafka's segmented log: rolling, sparse indexes, reads, recovery, truncation, retention."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+import pytest
+
+from reflog.records import build_batch, iter_batches
+from reflog.storage.log import CLEAN_SHUTDOWN_FILE, Log
+from reflog.storage.log_config import LogConfig
+from reflog.storage.partition_log import OffsetOutOfRangeError
+
+
+def batch(n: int = 5, ts: int = 1_000, size: int = 100) -> bytes:
+    return build_batch([(b"k%d" % i, b"v" * size, ts + i) for i in range(n)])
+
+
+def small(**overrides: int) -> LogConfig:
+    values = {"segment_bytes": 2_000, "index_interval_bytes": 600, **overrides}
+    return LogConfig(**values)  # type: ignore[arg-type]
+
+
+def offsets_read(log: Log, start: int, max_bytes: int = 10**9) -> list[int]:
+    """Offsets of one read (a read, like Kafka's, never crosses a segment)."""
+    read = log.read(start, max_bytes)
+    if read.records is None:
+        return []
+    return [r.offset for b in iter_batches(read.records.read()) for r in b.records()]
+
+
+def read_all(log: Log) -> list[int]:
+    """Every offset from the log start to the end, reading as a consumer would."""
+    offsets: list[int] = []
+    position = log.log_start_offset
+    while position < log.log_end_offset:
+        got = offsets_read(log, position)
+        assert got, f"no data at {position}"
+        offsets += got
+        position = got[-1] + 1
+    return offsets
+
+
+def test_segments_roll_at_segment_bytes_and_are_named_by_base_offset(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(10):
+        log.append(batch(), leader_epoch=0)
+    names = sorted(p.name for p in tmp_path.glob("*.log"))
+    assert len(names) > 1
+    assert names[0] == "00000000000000000000.log"
+    assert [int(n[:20]) for n in names] == [s.base_offset for s in log.segments]
+    assert all(s.size <= 2_000 for s in log.segments)
+    assert all((tmp_path / n.replace(".log", ".index")).exists() for n in names)
+    assert all((tmp_path / n.replace(".log", ".timeindex")).exists() for n in names)
+
+
+def test_segments_roll_at_segment_ms(tmp_path: Path) -> None:
+    log = Log(tmp_path, LogConfig(segment_ms=1_000), now_ms=0)
+    log.append(batch(), 0, now_ms=0)
+    log.append(batch(), 0, now_ms=500)
+    log.append(batch(), 0, now_ms=1_200)
+    assert [s.base_offset for s in log.segments] == [0, 10]
+
+
+def test_the_offset_index_is_sparse_every_index_interval_bytes(tmp_path: Path) -> None:
+    log = Log(tmp_path, LogConfig(index_interval_bytes=1_000))
+    for _ in range(20):
+        log.append(batch(size=100), 0)  # each batch is ~700 bytes
+    entries = log.active.index.entries()
+    assert 5 <= len(entries) < 20
+    raw = (tmp_path / "00000000000000000000.index").read_bytes()
+    assert len(raw) == 8 * len(entries)
+    relative, position = struct.unpack_from(">ii", raw, 8)
+    assert (relative, position) == (entries[1].offset, entries[1].position)
+
+
+def test_reads_find_any_offset_through_the_index_and_return_whole_batches(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(30):
+        log.append(batch(), 0)
+    for target in (0, 3, 17, 64, 101, 149):
+        got = offsets_read(log, target, max_bytes=1)  # one whole batch, whatever max_bytes says
+        assert got[0] <= target <= got[-1]
+        assert len(got) == 5
+
+
+def test_reading_below_the_log_start_or_past_the_end_is_out_of_range(tmp_path: Path) -> None:
+    log = Log(tmp_path, small(retention_bytes=3_000))
+    for _ in range(30):
+        log.append(batch(), 0)
+    log.delete_old_segments(now_ms=0)
+    assert log.log_start_offset > 0
+    with pytest.raises(OffsetOutOfRangeError):
+        log.read(log.log_start_offset - 1, 1_000)
+    with pytest.raises(OffsetOutOfRangeError):
+        log.read(log.log_end_offset + 1, 1_000)
+    assert offsets_read(log, log.log_start_offset)[0] == log.log_start_offset
+
+
+def test_retention_ms_deletes_whole_old_segments_and_moves_the_log_start(tmp_path: Path) -> None:
+    log = Log(tmp_path, small(retention_ms=10_000))
+    for i in range(30):
+        log.append(batch(ts=i * 1_000), 0)
+    before = len(log.segments)
+    deleted = log.delete_old_segments(now_ms=30_000)
+    assert deleted and len(log.segments) == before - len(deleted)
+    assert log.log_start_offset == log.segments[0].base_offset
+    assert all(s.max_timestamp >= 30_000 - 10_000 - 5_000 for s in log.segments)
+    assert not (tmp_path / f"{deleted[0]:020d}.log").exists()
+
+
+def test_retention_bytes_keeps_the_log_under_the_limit(tmp_path: Path) -> None:
+    log = Log(tmp_path, small(retention_bytes=5_000))
+    for _ in range(40):
+        log.append(batch(), 0)
+    log.delete_old_segments(now_ms=0)
+    assert log.size_in_bytes - log.segments[0].size < 5_000
+
+
+def test_compacted_topics_are_not_trimmed_by_retention(tmp_path: Path) -> None:
+    log = Log(tmp_path, LogConfig(segment_bytes=2_000, retention_bytes=1, cleanup_policy="compact"))
+    for _ in range(20):
+        log.append(batch(), 0)
+    assert log.delete_old_segments(now_ms=0) == []
+
+
+def test_the_log_start_offset_survives_a_restart(tmp_path: Path) -> None:
+    log = Log(tmp_path, small(retention_bytes=3_000))
+    for _ in range(30):
+        log.append(batch(), 0)
+    log.delete_old_segments(now_ms=0)
+    start = log.log_start_offset
+    log.close()
+    assert Log(tmp_path, small()).log_start_offset == start
+
+
+def test_offset_for_timestamp_uses_the_time_index(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for i in range(30):
+        log.append(batch(ts=10_000 + i * 10), 0)  # batch i: timestamps 10000+10i .. +4
+    hit = log.offset_for_timestamp(10_000 + 10 * 17 + 2)
+    assert hit is not None and (hit.offset, hit.timestamp) == (17 * 5 + 2, 10_172)
+    assert log.offset_for_timestamp(10**9) is None
+
+
+def test_a_clean_restart_trusts_the_files_and_continues_the_offsets(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(12):
+        log.append(batch(), 0)
+    log.close()
+    assert (tmp_path / CLEAN_SHUTDOWN_FILE).exists()
+    reopened = Log(tmp_path, small())
+    assert reopened.log_end_offset == 60
+    assert reopened.append(batch(), 0).base_offset == 60
+    assert read_all(reopened) == list(range(65))
+
+
+def test_truncate_to_drops_whole_batches_at_and_above_the_offset(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(20):
+        log.append(batch(), 0)
+    log.truncate_to(52)  # inside the batch 50..54: that batch goes too
+    assert log.log_end_offset == 50
+    assert read_all(log) == list(range(50))
+    assert log.append(batch(), 0).base_offset == 50
+
+
+def test_a_crash_loses_only_what_was_not_flushed(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(6):
+        log.append(batch(), 0)
+    log.flush()
+    for _ in range(3):
+        log.append(batch(), 0)  # acknowledged, still only in the page cache
+    log.crash()
+    recovered = Log(tmp_path, small())
+    assert recovered.log_end_offset == 30
+    assert read_all(recovered) == list(range(30))
+
+
+def damage(rng: random.Random, path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    kind = rng.choice(["truncate", "flip", "garbage", "zeros"])
+    if kind == "truncate" and data:
+        del data[rng.randrange(len(data)) :]
+    elif kind == "flip" and data:
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    elif kind == "garbage":
+        data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 300)))
+    else:
+        data += bytes(rng.randint(1, 200))
+    path.write_bytes(bytes(data))
+
+
+def first_damage(before: bytes, after: bytes) -> int | None:
+    """Where ``after`` stops agreeing with ``before`` (None: not damaged)."""
+    if before == after:
+        return None
+    for i, (a, b) in enumerate(zip(before, after, strict=False)):
+        if a != b:
+            return i
+    return min(len(before), len(after))
+
+
+@pytest.mark.parametrize("seed", range(2_000))
+def test_recovery_survives_any_damage_and_keeps_every_valid_batch_before_it(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    config = small()
+    log = Log(tmp_path, config)
+    for i in range(25):
+        log.append(build_batch([(None, b"%d-%d" % (i, j), i) for j in range(rng.randint(1, 6))]), 0)
+    log.crash()  # no clean-shutdown marker: recovery runs
+    files = sorted(tmp_path.glob("0*"))
+    before = {p: p.read_bytes() for p in files}
+    for _ in range(rng.randint(1, 3)):
+        damage(rng, rng.choice(files))
+
+    # Every batch that ends before the first damaged byte of the .log files must survive.
+    must_keep = 0
+    for path in sorted(p for p in files if p.suffix == ".log"):
+        cut = first_damage(before[path], path.read_bytes())
+        for b in iter_batches(before[path]):
+            if cut is not None and b.buffer.obj is not None and _end_of(b, before[path]) > cut:
+                break
+            must_keep = b.next_offset
+        if cut is not None:
+            break
+
+    recovered = Log(tmp_path, config)  # never raises
+    offsets = []
+    position = recovered.log_start_offset
+    while position < recovered.log_end_offset:
+        read = recovered.read(position, 10**9)
+        assert read.records is not None
+        batches = list(iter_batches(read.records.read(), allow_partial_tail=False))
+        for b in batches:
+            b.validate()  # never serves a corrupt batch
+        offsets += [r.offset for b in batches for r in b.records()]
+        position = batches[-1].next_offset
+    assert offsets == list(range(len(offsets)))  # a prefix of what was written, no holes
+    assert recovered.log_end_offset == len(offsets) >= must_keep
+
+
+def _end_of(batch: object, whole: bytes) -> int:
+    """Byte position where ``batch`` (a view into ``whole``) ends."""
+    from reflog.records import RecordBatch
+
+    assert isinstance(batch, RecordBatch)
+    start = whole.find(bytes(batch.buffer))
+    return start + batch.size_in_bytes
