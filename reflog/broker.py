@@ -22,8 +22,9 @@ from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
-from reflog.storage.log_manager import LogFactory, LogManager
+from reflog.storage.log_manager import LogManager
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
+from reflog.storage.topic_config import TopicConfigError, apply_overrides
 from reflog.topic_partition import TopicPartition, topic_name_error
 from reflog.wire.apis import API_TABLE, api_versions_response
 from reflog.wire.errors import ErrorCode
@@ -94,9 +95,10 @@ class _FetchResult:
 class Broker:
     """One broker: topics, partitions, produce, fetch, offsets, metadata."""
 
-    def __init__(self, config: BrokerConfig, log_factory: LogFactory | None = None) -> None:
+    def __init__(self, config: BrokerConfig, now_ms: int = 0) -> None:
         self.config = config
-        self.logs = LogManager(config.log_dir, log_factory)
+        self.logs = LogManager(config.log_dir, config.log, now_ms)
+        self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
         self.topics: dict[str, int] = self.logs.topics()
         self.leader_epoch = 0
         self.purgatory = FetchPurgatory()
@@ -118,13 +120,17 @@ class Broker:
         return self._handlers[header.api_key](conn, header, request, now_ms)
 
     def tick(self, now_ms: int) -> list[Respond]:
-        """Complete the delayed fetches whose ``max_wait_ms`` has run out."""
+        """Run what is due: retention, and delayed fetches whose ``max_wait_ms`` ran out."""
+        if now_ms >= self._next_retention_ms:
+            self.logs.delete_old_segments(now_ms)
+            self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
         due = self.purgatory.expired(now_ms)
         self.purgatory.remove(due)
         return [Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due]
 
-    def next_deadline_ms(self) -> int | None:
-        return self.purgatory.next_deadline_ms()
+    def next_deadline_ms(self) -> int:
+        fetch = self.purgatory.next_deadline_ms()
+        return self._next_retention_ms if fetch is None else min(fetch, self._next_retention_ms)
 
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
@@ -139,10 +145,16 @@ class Broker:
     def close(self) -> None:
         self.logs.close()
 
+    def crash(self) -> None:
+        """The simulation's power cut: what was not flushed is lost."""
+        self.logs.crash()
+
     # -- topics -----------------------------------------------------------------------
-    def create_topic(self, name: str, num_partitions: int) -> None:
+    def create_topic(
+        self, name: str, num_partitions: int, configs: dict[str, str] | None = None, now_ms: int = 0
+    ) -> None:
         for p in range(num_partitions):
-            self.logs.create(TopicPartition(name, p))
+            self.logs.create(TopicPartition(name, p), configs, now_ms)
         self.topics[name] = num_partitions
         log.info("created topic %s with %d partitions", name, num_partitions)
 
@@ -218,21 +230,22 @@ class Broker:
         assert isinstance(request, CreateTopicsRequest)
         results = []
         for topic in request.topics:
+            configs = {c.name: c.value for c in topic.configs if c.value is not None}
             error, message = self._check_new_topic(
-                topic.name, topic.num_partitions, topic.replication_factor
+                topic.name, topic.num_partitions, topic.replication_factor, configs
             )
             if error == ErrorCode.NONE and not request.validate_only:
                 partitions = topic.num_partitions
                 if partitions == -1:
                     partitions = self.config.num_partitions
-                self.create_topic(topic.name, partitions)
+                self.create_topic(topic.name, partitions, configs, now_ms)
             results.append(
                 CreatableTopicResult(name=topic.name, error_code=error, error_message=message)
             )
         return [Respond(conn, header, CreateTopicsResponse(topics=results))]
 
     def _check_new_topic(
-        self, name: str, partitions: int, replication_factor: int
+        self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]
     ) -> tuple[int, str | None]:
         problem = topic_name_error(name)
         if problem is not None:
@@ -248,6 +261,10 @@ class Broker:
                 f"Replication factor {replication_factor} is not between 1 and the "
                 f"{brokers} available broker(s).",
             )
+        try:
+            apply_overrides(self.config.log, configs)
+        except TopicConfigError as exc:
+            return ErrorCode.INVALID_CONFIG, str(exc)
         return ErrorCode.NONE, None
 
     # -- Produce ----------------------------------------------------------------------

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from reflog.storage.log_config import LogConfig
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
 
 __all__ = ["BrokerConfig"]
@@ -25,5 +26,8 @@ class BrokerConfig:
     # The largest record batch a producer may send (Kafka's message.max.bytes).
     message_max_bytes: int = 1_048_588
     socket_request_max_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    # fsync after this many batches; None leaves flushing to the OS (Kafka's default).
-    log_flush_interval_messages: int | None = None
+    # The broker-wide log.* defaults (log.segment.bytes, log.retention.ms, ...);
+    # topics override them with their own configs.
+    log: LogConfig = field(default_factory=LogConfig)
+    # How often retention runs (log.retention.check.interval.ms).
+    log_retention_check_interval_ms: int = 300_000

@@ -42,6 +42,7 @@ class Cluster:
         network: LinkConfig | None = None,
         wire_roundtrip_requests: bool = False,
         num_partitions: int = 3,
+        topic_configs: dict[str, dict[str, str]] | None = None,
     ) -> None:
         if brokers != 1:
             raise ValueError(
@@ -74,7 +75,7 @@ class Cluster:
         self.consumers: list[ConsumerWorkload] = []
         self.sim.start()
         for topic, partitions in (topics or {}).items():
-            self.create_topic(topic, partitions)
+            self.create_topic(topic, partitions, (topic_configs or {}).get(topic))
 
     @property
     def bootstrap(self) -> tuple[tuple[str, int], ...]:
@@ -85,11 +86,13 @@ class Cluster:
         return self.sim.now_ms
 
     # -- building ---------------------------------------------------------------------
-    def create_topic(self, name: str, partitions: int) -> None:
+    def create_topic(
+        self, name: str, partitions: int, configs: dict[str, str] | None = None
+    ) -> None:
         """Create a topic on the broker directly (an admin shortcut, no request sent)."""
         broker = self.brokers[0].broker
         assert broker is not None
-        broker.create_topic(name, partitions)
+        broker.create_topic(name, partitions, configs, self.now_ms)
 
     def add_producer(
         self,

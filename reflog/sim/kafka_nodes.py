@@ -64,13 +64,15 @@ class BrokerNode:
 
     def start(self, ctx: NodeContext) -> None:
         # A restart reopens the logs from disk, as a restarted broker process does.
-        self.broker = Broker(self.config)
+        self.broker = Broker(self.config, ctx.now_ms)
         self._conn_ids.clear()
         self._timer_at = None
 
     def crash(self) -> None:
+        # A power cut, not a shutdown: what the logs had not fsynced is gone, and the
+        # next start recovers the logs from what is on disk.
         if self.broker is not None:
-            self.broker.close()
+            self.broker.crash()
         self.broker = None
 
     def on_message(self, ctx: NodeContext, src: str, payload: object) -> None:
@@ -98,7 +100,7 @@ class BrokerNode:
             )
         assert self.broker is not None
         deadline = self.broker.next_deadline_ms()
-        if deadline is not None and deadline != self._timer_at:
+        if deadline != self._timer_at:
             if self._timer is not None:
                 ctx.cancel_timer(self._timer)
             self._timer_at = deadline

@@ -1,6 +1,9 @@
-"""Partition logs on disk and the interface the broker sees them through."""
+"""Partition logs on disk (segments, indexes, recovery, retention) and the interface the
+broker sees them through."""
 
-from reflog.storage.log_manager import LogFactory, LogManager
+from reflog.storage.log import Log
+from reflog.storage.log_config import LogConfig
+from reflog.storage.log_manager import LogManager
 from reflog.storage.partition_log import (
     AppendInfo,
     OffsetOutOfRangeError,
@@ -8,15 +11,14 @@ from reflog.storage.partition_log import (
     ReadInfo,
     TimestampOffset,
 )
-from reflog.storage.simple_log import SimpleLog
 
 __all__ = [
     "AppendInfo",
-    "LogFactory",
+    "Log",
+    "LogConfig",
     "LogManager",
     "OffsetOutOfRangeError",
     "PartitionLog",
     "ReadInfo",
-    "SimpleLog",
     "TimestampOffset",
 ]

@@ -7,16 +7,15 @@ logs recover themselves), so a restarted broker serves what it had.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from reflog.storage.partition_log import PartitionLog
-from reflog.storage.simple_log import SimpleLog
+from reflog.storage.log import Log
+from reflog.storage.log_config import LogConfig
+from reflog.storage.topic_config import read_topic_config, write_topic_config
 from reflog.topic_partition import TopicPartition, topic_name_error
 
-__all__ = ["LogFactory", "LogManager"]
-
-LogFactory = Callable[[Path], PartitionLog]
+__all__ = ["LogManager"]
 
 
 def _parse_dir_name(name: str) -> TopicPartition | None:
@@ -27,23 +26,30 @@ def _parse_dir_name(name: str) -> TopicPartition | None:
 
 
 class LogManager:
-    def __init__(self, log_dir: Path, log_factory: LogFactory | None = None) -> None:
+    def __init__(self, log_dir: Path, defaults: LogConfig | None = None, now_ms: int = 0) -> None:
         self.log_dir = log_dir
-        self._factory: LogFactory = log_factory or SimpleLog
-        self._logs: dict[TopicPartition, PartitionLog] = {}
+        self.defaults = defaults or LogConfig()
+        self._logs: dict[TopicPartition, Log] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
         for child in sorted(log_dir.iterdir()):
             tp = _parse_dir_name(child.name)
             if tp is not None and child.is_dir():
-                self._logs[tp] = self._factory(child)
+                config = read_topic_config(child, self.defaults)
+                self._logs[tp] = Log(child, config, now_ms)
 
-    def get(self, tp: TopicPartition) -> PartitionLog | None:
+    def get(self, tp: TopicPartition) -> Log | None:
         return self._logs.get(tp)
 
-    def create(self, tp: TopicPartition) -> PartitionLog:
+    def create(
+        self, tp: TopicPartition, overrides: dict[str, str] | None = None, now_ms: int = 0
+    ) -> Log:
+        """Create the partition's directory and log, with the topic's config overrides."""
         log = self._logs.get(tp)
         if log is None:
-            log = self._factory(self.log_dir / str(tp))
+            directory = self.log_dir / str(tp)
+            directory.mkdir(parents=True, exist_ok=True)
+            write_topic_config(directory, overrides or {})
+            log = Log(directory, read_topic_config(directory, self.defaults), now_ms)
             self._logs[tp] = log
         return log
 
@@ -54,14 +60,24 @@ class LogManager:
             counts[tp.topic] = max(counts.get(tp.topic, 0), tp.partition + 1)
         return counts
 
-    def __iter__(self) -> Iterator[tuple[TopicPartition, PartitionLog]]:
+    def __iter__(self) -> Iterator[tuple[TopicPartition, Log]]:
         return iter(sorted(self._logs.items()))
 
     def flush_all(self) -> None:
         for log in self._logs.values():
             log.flush()
 
+    def delete_old_segments(self, now_ms: int) -> int:
+        """Retention for every partition; returns how many segments were deleted."""
+        return sum(len(log.delete_old_segments(now_ms)) for log in self._logs.values())
+
     def close(self) -> None:
         for log in self._logs.values():
             log.close()
+        self._logs.clear()
+
+    def crash(self) -> None:
+        """The simulation's power cut: unflushed bytes are lost, no clean-shutdown marker."""
+        for log in self._logs.values():
+            log.crash()
         self._logs.clear()

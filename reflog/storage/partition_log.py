@@ -3,8 +3,7 @@
 The broker needs only this: append a validated batch and learn its offsets,
 read a byte slice starting at an offset, find an offset by timestamp, and the
 two boundaries of the log. Anything that satisfies :class:`PartitionLog` can
-back a broker: the single-file :class:`~reflog.storage.simple_log.SimpleLog`
-today, a segmented log with indexes later.
+back a broker; :class:`~reflog.storage.log.Log` is Kafka's segmented log.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ from reflog.broker import Broker
 from reflog.config import BrokerConfig
 from reflog.records import build_batch, iter_batches
 from reflog.records.file_slice import FileSlice
+from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import (
     CreatableTopic,
+    CreatableTopicConfig,
     CreateTopicsRequest,
     CreateTopicsResponse,
 )
@@ -171,7 +173,7 @@ def test_long_poll_fetch_waits_and_an_append_wakes_it(broker: Broker) -> None:
     assert len(woken) == 1
     assert isinstance(woken[0].response, FetchResponse)
     assert fetched_values(woken[0].response) == [b"wake"]
-    assert broker.next_deadline_ms() is None
+    assert len(broker.purgatory) == 0  # nothing waits any more
 
 
 def test_long_poll_fetch_completes_empty_at_its_deadline(broker: Broker) -> None:
@@ -241,3 +243,66 @@ def test_a_restarted_broker_serves_what_it_had(tmp_path: Path) -> None:
     [f] = Client(second).send(fetch("t", 2, 0))
     assert isinstance(f.response, FetchResponse)
     assert fetched_values(f.response) == [b"kept"]
+
+
+def test_topic_configs_apply_to_the_log_and_survive_a_restart(tmp_path: Path) -> None:
+    config = BrokerConfig(node_id=0, log_dir=tmp_path)
+    broker = Broker(config)
+    request = CreateTopicsRequest(
+        topics=[
+            CreatableTopic(
+                name="small",
+                num_partitions=1,
+                replication_factor=1,
+                configs=[CreatableTopicConfig(name="segment.bytes", value="1000")],
+            )
+        ]
+    )
+    [r] = Client(broker).send(request)
+    assert isinstance(r.response, CreateTopicsResponse)
+    assert r.response.topics[0].error_code == ErrorCode.NONE
+    for _ in range(10):
+        Client(broker).send(produce("small", 0, batch(b"x" * 200)))
+    log = broker.logs.get(TopicPartition("small", 0))
+    assert log is not None and len(log.segments) > 3
+    broker.close()
+    again = Broker(config).logs.get(TopicPartition("small", 0))
+    assert again is not None and again.config.segment_bytes == 1000
+
+
+def test_an_unknown_topic_config_is_invalid_config(client: Client) -> None:
+    request = CreateTopicsRequest(
+        topics=[
+            CreatableTopic(
+                name="t",
+                num_partitions=1,
+                replication_factor=1,
+                configs=[CreatableTopicConfig(name="retention.forever", value="yes")],
+            )
+        ]
+    )
+    [r] = client.send(request)
+    assert isinstance(r.response, CreateTopicsResponse)
+    assert r.response.topics[0].error_code == ErrorCode.INVALID_CONFIG
+
+
+def test_retention_runs_on_the_broker_tick_and_fetch_below_log_start_is_out_of_range(
+    tmp_path: Path,
+) -> None:
+    broker = Broker(
+        BrokerConfig(node_id=0, log_dir=tmp_path, log_retention_check_interval_ms=1_000)
+    )
+    client = Client(broker)
+    broker.create_topic("t", 1, {"segment.bytes": "1000", "retention.ms": "60000"})
+    for i in range(10):
+        client.send(
+            produce("t", 0, build_batch([(None, b"x" * 200, i * 10_000)])), now_ms=i * 10_000
+        )
+    assert broker.next_deadline_ms() <= 1_000
+    broker.tick(200_000)
+    log = broker.logs.get(TopicPartition("t", 0))
+    assert log is not None and log.log_start_offset > 0
+    [f] = client.send(fetch("t", 0, 0), now_ms=200_000)
+    assert isinstance(f.response, FetchResponse)
+    assert f.response.responses[0].partitions[0].error_code == ErrorCode.OFFSET_OUT_OF_RANGE
+    assert f.response.responses[0].partitions[0].log_start_offset == log.log_start_offset

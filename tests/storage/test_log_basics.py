@@ -1,4 +1,4 @@
-"""The single-file partition log: offsets on append, reads of whole batches, recovery."""
+"""The partition log's contract: offsets on append, reads of whole batches, recovery."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reflog.records import RecordBatch, build_batch, iter_batches
-from reflog.storage import OffsetOutOfRangeError, SimpleLog
+from reflog.storage import Log, OffsetOutOfRangeError
 
 
 def batch(n: int, ts: int = 1000, size: int = 10) -> bytes:
@@ -16,7 +16,7 @@ def batch(n: int, ts: int = 1000, size: int = 10) -> bytes:
 
 
 def test_append_assigns_offsets_from_the_log_end_and_keeps_the_client_crc(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     first = log.append(batch(3), leader_epoch=0)
     second = log.append(batch(2), leader_epoch=0)
     assert (first.base_offset, first.last_offset) == (0, 2)
@@ -31,7 +31,7 @@ def test_append_assigns_offsets_from_the_log_end_and_keeps_the_client_crc(tmp_pa
 
 
 def test_read_starts_at_the_batch_holding_the_offset(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     for _ in range(4):
         log.append(batch(5), leader_epoch=0)
     read = log.read(7, 10**6)
@@ -40,7 +40,7 @@ def test_read_starts_at_the_batch_holding_the_offset(tmp_path: Path) -> None:
 
 
 def test_read_returns_at_least_one_whole_batch_even_over_max_bytes(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     log.append(batch(10, size=500), leader_epoch=0)
     log.append(batch(10, size=500), leader_epoch=0)
     read = log.read(0, max_bytes=100)
@@ -49,7 +49,7 @@ def test_read_returns_at_least_one_whole_batch_even_over_max_bytes(tmp_path: Pat
 
 
 def test_read_at_log_end_is_empty_and_beyond_it_is_out_of_range(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     log.append(batch(2), leader_epoch=0)
     assert log.read(2, 1000).records is None
     with pytest.raises(OffsetOutOfRangeError):
@@ -59,7 +59,7 @@ def test_read_at_log_end_is_empty_and_beyond_it_is_out_of_range(tmp_path: Path) 
 
 
 def test_read_stops_before_max_offset(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     log.append(batch(2), leader_epoch=0)
     log.append(batch(2), leader_epoch=0)
     read = log.read(0, 10**6, max_offset=2)
@@ -68,7 +68,7 @@ def test_read_stops_before_max_offset(tmp_path: Path) -> None:
 
 
 def test_offset_for_timestamp_finds_the_first_record_at_or_after_it(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     log.append(batch(3, ts=100), leader_epoch=0)  # timestamps 100, 101, 102
     log.append(batch(3, ts=200), leader_epoch=0)  # timestamps 200, 201, 202
     hit = log.offset_for_timestamp(101)
@@ -79,38 +79,40 @@ def test_offset_for_timestamp_finds_the_first_record_at_or_after_it(tmp_path: Pa
 
 
 def test_reopen_recovers_every_batch(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     for _ in range(3):
         log.append(batch(4), leader_epoch=0)
     log.close()
-    reopened = SimpleLog(tmp_path)
+    reopened = Log(tmp_path)
     assert reopened.log_end_offset == 12
     assert reopened.recovered_truncated_bytes == 0
     assert reopened.append(batch(1), leader_epoch=0).base_offset == 12
 
 
 def test_recovery_truncates_a_torn_tail_and_keeps_what_came_before(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     log.append(batch(4), leader_epoch=0)
     log.append(batch(4), leader_epoch=0)
     good_size = log.size_in_bytes
-    log.close()
-    with open(log.path, "ab") as f:
+    log.flush()
+    log.crash()  # an unclean stop: no clean-shutdown marker
+    with open(log.active.log_path, "ab") as f:
         f.write(batch(4)[:25])  # a crash in the middle of a write
-    reopened = SimpleLog(tmp_path)
+    reopened = Log(tmp_path)
     assert reopened.log_end_offset == 8
     assert reopened.recovered_truncated_bytes == 25
-    assert os.path.getsize(reopened.path) == good_size
+    assert os.path.getsize(reopened.active.log_path) == good_size
 
 
 def test_recovery_stops_at_a_batch_that_fails_its_crc(tmp_path: Path) -> None:
-    log = SimpleLog(tmp_path)
+    log = Log(tmp_path)
     for _ in range(3):
         log.append(batch(2), leader_epoch=0)
-    log.close()
-    data = bytearray(log.path.read_bytes())
+    log.flush()
+    log.crash()
+    data = bytearray(log.active.log_path.read_bytes())
     second = RecordBatch(data[: len(data) // 3]).size_in_bytes
     data[second + 70] ^= 0xFF  # damage a record in the second batch
-    log.path.write_bytes(bytes(data))
-    reopened = SimpleLog(tmp_path)
+    log.active.log_path.write_bytes(bytes(data))
+    reopened = Log(tmp_path)
     assert reopened.log_end_offset == 2
