@@ -12,7 +12,7 @@ from pathlib import Path
 from reflog.broker import Broker
 from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
-from reflog.net.server import BrokerServer
+from reflog.net.server import BrokerServer, now_ms
 
 __all__ = ["parse_host_port", "register"]
 
@@ -76,7 +76,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int, data_dir: Path)
         num_partitions=args.num_partitions,
         auto_create_topics_enable=args.auto_create_topics_enable,
     )
-    server = BrokerServer(Broker(broker_config), host, port)
+    server = BrokerServer(Broker(broker_config, now_ms()), host, port)
     try:
         bound = await server.start()
     except OSError as exc:

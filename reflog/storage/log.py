@@ -101,7 +101,7 @@ class Log:
         data[12:16] = leader_epoch.to_bytes(4, "big", signed=True)
         if self.active.should_roll(len(data), now_ms):
             self.roll(now_ms)
-        self.active.append(data, base_offset, view_last, view.max_timestamp)
+        self.active.append(data, base_offset, view_last, view.max_timestamp, now_ms)
         self._unflushed += 1
         if self.config.flush_messages is not None and self._unflushed >= self.config.flush_messages:
             self.flush()

@@ -74,9 +74,12 @@ class LogSegment:
         base_offset: int,
         last_offset: int,
         max_timestamp: int,
+        now_ms: int,
     ) -> int:
         """Write a batch whose offsets are already assigned; return its position."""
         position = self.size
+        if position == 0:
+            self.created_ms = now_ms  # segment.ms counts from the first append
         written = os.write(self._file.fileno(), batch)
         if written != len(batch):
             raise OSError(f"short write: {written} of {len(batch)} bytes")
