@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from reflog.records.batch import RecordBatch
+from reflog.storage.file_cache import FileCache
 from reflog.storage.log_config import LogConfig
 from reflog.storage.partition_log import (
     AppendInfo,
@@ -38,9 +39,17 @@ _LOG_START_FILE = "log-start-offset"
 
 
 class Log:
-    def __init__(self, directory: Path, config: LogConfig | None = None, now_ms: int = 0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: LogConfig | None = None,
+        now_ms: int = 0,
+        files: FileCache | None = None,
+    ) -> None:
         self.directory = directory
         self.config = config or LogConfig()
+        # Open segment files are borrowed from a cache shared by the broker's logs.
+        self.files = files or FileCache()
         directory.mkdir(parents=True, exist_ok=True)
         clean = (directory / CLEAN_SHUTDOWN_FILE).exists()
         self.recovered_truncated_bytes = 0
@@ -48,7 +57,7 @@ class Log:
         for path in sorted(directory.glob("*.log")):
             if not path.stem.isdigit():
                 continue
-            segment = LogSegment(directory, int(path.stem), self.config, now_ms)
+            segment = LogSegment(directory, int(path.stem), self.config, now_ms, self.files)
             if clean:
                 segment.load()
                 self.segments.append(segment)
@@ -68,7 +77,7 @@ class Log:
             stray.unlink()
         (directory / CLEAN_SHUTDOWN_FILE).unlink(missing_ok=True)
         if not self.segments:
-            self.segments.append(LogSegment(directory, 0, self.config, now_ms))
+            self.segments.append(LogSegment(directory, 0, self.config, now_ms, self.files))
         self._log_start_offset = max(self.segments[0].base_offset, self._read_log_start())
         self._unflushed = 0
 
@@ -151,7 +160,7 @@ class Log:
         if self.active.size == 0:
             return self.active
         self.active.flush()  # Kafka flushes a segment when it stops being active
-        segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms)
+        segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms, self.files)
         self.segments.append(segment)
         return segment
 

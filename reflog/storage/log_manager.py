@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from reflog.storage.file_cache import FileCache
 from reflog.storage.log import Log
 from reflog.storage.log_config import LogConfig
 from reflog.storage.topic_config import read_topic_config, write_topic_config
@@ -26,16 +27,23 @@ def _parse_dir_name(name: str) -> TopicPartition | None:
 
 
 class LogManager:
-    def __init__(self, log_dir: Path, defaults: LogConfig | None = None, now_ms: int = 0) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        defaults: LogConfig | None = None,
+        now_ms: int = 0,
+        max_open_files: int = 512,
+    ) -> None:
         self.log_dir = log_dir
         self.defaults = defaults or LogConfig()
+        self.files = FileCache(max_open_files)
         self._logs: dict[TopicPartition, Log] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
         for child in sorted(log_dir.iterdir()):
             tp = _parse_dir_name(child.name)
             if tp is not None and child.is_dir():
                 config = read_topic_config(child, self.defaults)
-                self._logs[tp] = Log(child, config, now_ms)
+                self._logs[tp] = Log(child, config, now_ms, self.files)
 
     def get(self, tp: TopicPartition) -> Log | None:
         return self._logs.get(tp)
@@ -49,7 +57,7 @@ class LogManager:
             directory = self.log_dir / str(tp)
             directory.mkdir(parents=True, exist_ok=True)
             write_topic_config(directory, overrides or {})
-            log = Log(directory, read_topic_config(directory, self.defaults), now_ms)
+            log = Log(directory, read_topic_config(directory, self.defaults), now_ms, self.files)
             self._logs[tp] = log
         return log
 
@@ -75,9 +83,11 @@ class LogManager:
         for log in self._logs.values():
             log.close()
         self._logs.clear()
+        self.files.close_all()
 
     def crash(self) -> None:
         """The simulation's power cut: unflushed bytes are lost, no clean-shutdown marker."""
         for log in self._logs.values():
             log.crash()
         self._logs.clear()
+        self.files.close_all()

@@ -18,6 +18,7 @@ from pathlib import Path
 from reflog.records.batch import HEADER_SIZE, LOG_OVERHEAD, RecordBatch
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
+from reflog.storage.file_cache import FileCache
 from reflog.storage.index import IndexEntry, OffsetIndex, TimeIndex, TimeIndexEntry
 from reflog.storage.log_config import LogConfig
 
@@ -43,7 +44,12 @@ class BatchHeader:
 
 class LogSegment:
     def __init__(
-        self, directory: Path, base_offset: int, config: LogConfig, created_ms: int
+        self,
+        directory: Path,
+        base_offset: int,
+        config: LogConfig,
+        created_ms: int,
+        files: FileCache,
     ) -> None:
         self.directory = directory
         self.base_offset = base_offset
@@ -60,12 +66,16 @@ class LogSegment:
             base_offset,
             config.segment_index_bytes,
         )
-        self._file = open(self.log_path, "a+b", buffering=0)  # noqa: SIM115
-        self.size = os.fstat(self._file.fileno()).st_size
+        self._files = files
+        self.log_path.touch()
+        self.size = self.log_path.stat().st_size
         self.next_offset = base_offset
         self.max_timestamp = -1
         self._bytes_since_index = 0
         self.flushed_size = self.size  # what an fsync has made durable
+
+    def _fd(self) -> int:
+        return self._files.open(self.log_path).fileno()
 
     # -- writing ----------------------------------------------------------------------
     def append(
@@ -80,7 +90,7 @@ class LogSegment:
         position = self.size
         if position == 0:
             self.created_ms = now_ms  # segment.ms counts from the first append
-        written = os.write(self._file.fileno(), batch)
+        written = os.write(self._fd(), batch)
         if written != len(batch):
             raise OSError(f"short write: {written} of {len(batch)} bytes")
         self.size += written
@@ -105,12 +115,12 @@ class LogSegment:
         )
 
     def flush(self) -> None:
-        os.fsync(self._file.fileno())
+        os.fsync(self._fd())
         self.flushed_size = self.size
 
     # -- reading ----------------------------------------------------------------------
     def _header_at(self, position: int) -> BatchHeader | None:
-        raw = os.pread(self._file.fileno(), _SCAN_HEADER.size, position)
+        raw = os.pread(self._fd(), _SCAN_HEADER.size, position)
         if len(raw) < _SCAN_HEADER.size:
             return None
         base, length, _, _, _, _, last_delta, _, max_ts = _SCAN_HEADER.unpack(raw)
@@ -154,7 +164,9 @@ class LogSegment:
                 break
             length += header.size
             position += header.size
-        return FileSlice(self._file, first.position, length) if length else None
+        return (
+            FileSlice(self._files.open(self.log_path), first.position, length) if length else None
+        )
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """``(offset, timestamp)`` of the first record at or after ``timestamp``."""
@@ -165,7 +177,7 @@ class LogSegment:
         for header in self.batches_from(position):
             if header.max_timestamp < timestamp:
                 continue
-            raw = os.pread(self._file.fileno(), header.size, header.position)
+            raw = os.pread(self._fd(), header.size, header.position)
             for record in RecordBatch(raw).records():
                 if record.timestamp >= timestamp:
                     return record.offset, record.timestamp
@@ -179,7 +191,7 @@ class LogSegment:
         segment may hold half a batch, or a batch whose bytes never all reached the disk;
         its CRC tells. Nothing after the first bad batch is trusted.
         """
-        fd = self._file.fileno()
+        fd = self._fd()
         file_size = os.fstat(fd).st_size
         position = 0
         entries: list[IndexEntry] = []
@@ -241,14 +253,14 @@ class LogSegment:
             return
         # Batches are atomic: as in Kafka, a batch that holds ``offset`` goes entirely.
         cut = header.position
-        os.ftruncate(self._file.fileno(), cut)
+        os.ftruncate(self._fd(), cut)
         self.size = min(self.size, cut)
         self.flushed_size = min(self.flushed_size, cut)
         self.recover()
 
     # -- lifecycle --------------------------------------------------------------------
     def close(self) -> None:
-        self._file.close()
+        self._files.forget(self.log_path)
 
     def delete(self) -> None:
         self.close()
