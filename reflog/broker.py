@@ -22,6 +22,7 @@ from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
+from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
 from reflog.storage.topic_config import TopicConfigError, apply_overrides
@@ -99,6 +100,8 @@ class Broker:
         self.config = config
         self.logs = LogManager(config.log_dir, config.log, now_ms)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
+        self.cleaner = LogCleaner()
+        self._next_clean_ms = now_ms + config.log_cleaner_backoff_ms
         self.topics: dict[str, int] = self.logs.topics()
         self.leader_epoch = 0
         self.purgatory = FetchPurgatory()
@@ -124,13 +127,18 @@ class Broker:
         if now_ms >= self._next_retention_ms:
             self.logs.delete_old_segments(now_ms)
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
+        if now_ms >= self._next_clean_ms:
+            for _, partition_log in self.logs:
+                self.cleaner.clean(partition_log, now_ms)
+            self._next_clean_ms = now_ms + self.config.log_cleaner_backoff_ms
         due = self.purgatory.expired(now_ms)
         self.purgatory.remove(due)
         return [Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due]
 
     def next_deadline_ms(self) -> int:
+        housekeeping = min(self._next_retention_ms, self._next_clean_ms)
         fetch = self.purgatory.next_deadline_ms()
-        return self._next_retention_ms if fetch is None else min(fetch, self._next_retention_ms)
+        return housekeeping if fetch is None else min(fetch, housekeeping)
 
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
@@ -322,6 +330,10 @@ class Broker:
             )
         try:
             batches = list(iter_batches(raw, allow_partial_tail=False))
+            if log_.config.compact and any(r.key is None for b in batches for r in b.records()):
+                return fail(
+                    ErrorCode.INVALID_RECORD, "a compacted topic needs a key on every record"
+                )
             for batch in batches:
                 if batch.size_in_bytes > self.config.message_max_bytes:
                     return fail(

@@ -31,3 +31,5 @@ class BrokerConfig:
     log: LogConfig = field(default_factory=LogConfig)
     # How often retention runs (log.retention.check.interval.ms).
     log_retention_check_interval_ms: int = 300_000
+    # How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms).
+    log_cleaner_backoff_ms: int = 15_000

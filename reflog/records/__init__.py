@@ -13,6 +13,7 @@ from reflog.records.batch import (
     RecordBatch,
     build_batch,
     iter_batches,
+    rebuild_batch,
     set_base_offset,
 )
 from reflog.records.errors import CorruptRecordError
@@ -33,5 +34,6 @@ __all__ = [
     "RecordBatch",
     "build_batch",
     "iter_batches",
+    "rebuild_batch",
     "set_base_offset",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "RecordBatch",
     "build_batch",
     "iter_batches",
+    "rebuild_batch",
     "set_base_offset",
 ]
 
@@ -314,36 +315,104 @@ def build_batch(
     base_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
-        inner = bytearray(b"\x00")  # attributes
-        inner += encode_varlong(rec.timestamp - base_timestamp)
-        inner += encode_varint(delta)
-        inner += _encode_bytes(rec.key)
-        inner += _encode_bytes(rec.value)
-        inner += encode_varint(len(rec.headers))
-        for record_header in rec.headers:
-            inner += _encode_bytes(record_header.key.encode("utf-8"))
-            inner += _encode_bytes(record_header.value)
-        body += encode_varint(len(inner))
-        body += inner
-    attributes = _TRANSACTIONAL_BIT if is_transactional else 0
-    header = bytearray(
-        _HEADER.pack(
-            base_offset,
-            BATCH_OVERHEAD + len(body),
-            partition_leader_epoch,
-            2,
-            0,  # crc, filled in below
-            attributes,
-            len(pending) - 1,
-            base_timestamp,
-            max(r.timestamp for r in pending),
-            producer_id,
-            producer_epoch,
-            base_sequence,
-            len(pending),
+        body += _encode_record(
+            rec.key, rec.value, rec.headers, rec.timestamp - base_timestamp, delta
         )
+    return _assemble(
+        base_offset=base_offset,
+        partition_leader_epoch=partition_leader_epoch,
+        attributes=_TRANSACTIONAL_BIT if is_transactional else 0,
+        last_offset_delta=len(pending) - 1,
+        base_timestamp=base_timestamp,
+        max_timestamp=max(r.timestamp for r in pending),
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        record_count=len(pending),
+        body=body,
     )
-    batch = header + body
+
+
+def rebuild_batch(original: RecordBatch, keep: Sequence[Record]) -> bytes:
+    """The same batch with only ``keep`` left in it: what the log cleaner writes.
+
+    Offsets and timestamps are preserved (a compacted log has gaps, never
+    renumbered records), and so are the batch's base and last offset, even when
+    no record is left: the empty batch keeps the log's offsets contiguous.
+    """
+    body = bytearray()
+    for rec in keep:
+        body += _encode_record(
+            rec.key,
+            rec.value,
+            rec.headers,
+            rec.timestamp - original.base_timestamp,
+            rec.offset - original.base_offset,
+        )
+    return _assemble(
+        base_offset=original.base_offset,
+        partition_leader_epoch=original.partition_leader_epoch,
+        attributes=original.attributes,
+        last_offset_delta=original.last_offset_delta,
+        base_timestamp=original.base_timestamp,
+        max_timestamp=original.max_timestamp,
+        producer_id=original.producer_id,
+        producer_epoch=original.producer_epoch,
+        base_sequence=original.base_sequence,
+        record_count=len(keep),
+        body=body,
+    )
+
+
+def _encode_record(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[Header],
+    timestamp_delta: int,
+    offset_delta: int,
+) -> bytes:
+    inner = bytearray(b"\x00")  # attributes
+    inner += encode_varlong(timestamp_delta)
+    inner += encode_varint(offset_delta)
+    inner += _encode_bytes(key)
+    inner += _encode_bytes(value)
+    inner += encode_varint(len(headers))
+    for record_header in headers:
+        inner += _encode_bytes(record_header.key.encode("utf-8"))
+        inner += _encode_bytes(record_header.value)
+    return encode_varint(len(inner)) + bytes(inner)
+
+
+def _assemble(
+    *,
+    base_offset: int,
+    partition_leader_epoch: int,
+    attributes: int,
+    last_offset_delta: int,
+    base_timestamp: int,
+    max_timestamp: int,
+    producer_id: int,
+    producer_epoch: int,
+    base_sequence: int,
+    record_count: int,
+    body: bytes | bytearray,
+) -> bytes:
+    header = _HEADER.pack(
+        base_offset,
+        BATCH_OVERHEAD + len(body),
+        partition_leader_epoch,
+        2,
+        0,  # crc, filled in below
+        attributes,
+        last_offset_delta,
+        base_timestamp,
+        max_timestamp,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        record_count,
+    )
+    batch = bytearray(header) + body
     _CRC_FIELD.pack_into(batch, 17, crc32c(memoryview(batch)[_CRC_START:]))
     return bytes(batch)
 

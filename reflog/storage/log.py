@@ -52,6 +52,12 @@ class Log:
         self.files = files or FileCache()
         directory.mkdir(parents=True, exist_ok=True)
         clean = (directory / CLEAN_SHUTDOWN_FILE).exists()
+        # A cleaning cut short by a crash: unfinished output goes, finished output is swapped in.
+        for unfinished in directory.glob("*.log.cleaned"):
+            unfinished.unlink()
+        for finished in sorted(directory.glob("*.log.swap")):
+            os.replace(finished, finished.with_suffix(""))
+            clean = False  # rebuild the indexes of the swapped-in segment
         self.recovered_truncated_bytes = 0
         self.segments: list[LogSegment] = []
         for path in sorted(directory.glob("*.log")):
@@ -162,6 +168,18 @@ class Log:
         self.active.flush()  # Kafka flushes a segment when it stops being active
         segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms, self.files)
         self.segments.append(segment)
+        return segment
+
+    def replace_segment(self, old: LogSegment, swap: Path) -> LogSegment:
+        """Put a cleaned segment (written to ``swap``) in place of ``old``."""
+        i = self.segments.index(old)
+        old.close()
+        os.replace(swap, old.log_path)
+        segment = LogSegment(
+            self.directory, old.base_offset, self.config, old.created_ms, self.files
+        )
+        segment.recover()  # rebuilds its indexes from the cleaned bytes
+        self.segments[i] = segment
         return segment
 
     def truncate_to(self, offset: int) -> None:

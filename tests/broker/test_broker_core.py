@@ -306,3 +306,26 @@ def test_retention_runs_on_the_broker_tick_and_fetch_below_log_start_is_out_of_r
     assert isinstance(f.response, FetchResponse)
     assert f.response.responses[0].partitions[0].error_code == ErrorCode.OFFSET_OUT_OF_RANGE
     assert f.response.responses[0].partitions[0].log_start_offset == log.log_start_offset
+
+
+def test_a_compacted_topic_refuses_records_without_a_key(tmp_path: Path) -> None:
+    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
+    broker.create_topic("state", 1, {"cleanup.policy": "compact"})
+    [r] = Client(broker).send(produce("state", 0, batch(b"no key")))
+    assert isinstance(r.response, ProduceResponse)
+    assert r.response.responses[0].partition_responses[0].error_code == ErrorCode.INVALID_RECORD
+
+
+def test_the_broker_cleans_compacted_topics_on_its_tick(tmp_path: Path) -> None:
+    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, log_cleaner_backoff_ms=1_000))
+    client = Client(broker)
+    broker.create_topic("state", 1, {"cleanup.policy": "compact", "segment.bytes": "1000"})
+    for i in range(60):
+        client.send(produce("state", 0, build_batch([(b"key-%d" % (i % 3), b"v" * 50, i)])))
+    log = broker.logs.get(TopicPartition("state", 0))
+    assert log is not None
+    size_before = log.size_in_bytes
+    assert broker.next_deadline_ms() <= 1_000
+    broker.tick(1_000)
+    assert log.size_in_bytes < size_before
+    assert log.log_end_offset == 60 and log.log_start_offset == 0
