@@ -13,9 +13,10 @@ On disk each entry is fixed-size and big-endian, exactly as Kafka writes them:
 Offsets are stored relative to the segment's base offset, which is why a
 segment can hold at most 2^31 offsets and why entries are only 8 bytes.
 
-reflog simplification: Kafka memory-maps preallocated index files; reflog
-appends entries with ``os.write`` and keeps a copy in memory for the floor
-lookup. The bytes on disk are the same.
+reflog simplification: Kafka memory-maps preallocated index files; reflog keeps
+the entries in memory for the floor lookup and writes new ones to the file
+when the segment is flushed, rolled or closed. The bytes on disk are the same,
+and after a crash the indexes are rebuilt from the log anyway.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _IndexFile:
         self._entry = entry
         self.max_entries = max(1, max_bytes // entry.size)
         self._rows: list[tuple[int, int]] | None = None
+        self._unwritten = bytearray()
 
     def _load(self) -> list[tuple[int, int]]:
         if self._rows is None:
@@ -67,10 +69,14 @@ class _IndexFile:
         return self._load()
 
     def append(self, a: int, b: int) -> None:
-        rows = self._load()
-        with open(self.path, "ab") as f:
-            f.write(self._entry.pack(a, b))
-        rows.append((a, b))
+        self._load().append((a, b))
+        self._unwritten += self._entry.pack(a, b)
+
+    def flush(self) -> None:
+        if self._unwritten:
+            with open(self.path, "ab") as f:
+                f.write(self._unwritten)
+            self._unwritten = bytearray()
 
     def rewrite(self, rows: list[tuple[int, int]]) -> None:
         """Replace the whole file (recovery and truncation), atomically."""
@@ -78,6 +84,7 @@ class _IndexFile:
         tmp.write_bytes(b"".join(self._entry.pack(a, b) for a, b in rows))
         os.replace(tmp, self.path)
         self._rows = list(rows)
+        self._unwritten = bytearray()
 
     @property
     def is_full(self) -> bool:
@@ -88,6 +95,7 @@ class _IndexFile:
 
     def unload(self) -> None:
         """Forget the in-memory copy (the file stays): bounds memory across many partitions."""
+        self.flush()
         self._rows = None
 
 
@@ -108,6 +116,9 @@ class OffsetIndex:
             return IndexEntry(self.base_offset, 0)
         relative, position = rows[i - 1]
         return IndexEntry(self.base_offset + relative, position)
+
+    def flush(self) -> None:
+        self._file.flush()
 
     def entries(self) -> list[IndexEntry]:
         return [IndexEntry(self.base_offset + r, p) for r, p in self._file.rows]
@@ -146,6 +157,9 @@ class TimeIndex:
             return None
         ts, relative = rows[i - 1]
         return TimeIndexEntry(ts, self.base_offset + relative)
+
+    def flush(self) -> None:
+        self._file.flush()
 
     @property
     def max_timestamp(self) -> int | None:

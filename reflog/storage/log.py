@@ -19,6 +19,7 @@ checkpoint and recovers only what came after it).
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 from reflog.records.batch import RecordBatch
@@ -35,6 +36,7 @@ from reflog.storage.segment import LogSegment
 __all__ = ["CLEAN_SHUTDOWN_FILE", "Log"]
 
 CLEAN_SHUTDOWN_FILE = ".clean_shutdown"
+_PREFIX = struct.Struct(">qii")  # baseOffset, batchLength, partitionLeaderEpoch
 _LOG_START_FILE = "log-start-offset"
 
 
@@ -107,20 +109,26 @@ class Log:
     def append(
         self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
     ) -> AppendInfo:
-        data = bytearray(batch)
-        view = RecordBatch(data)
+        view = RecordBatch(batch)
         base_offset = self.log_end_offset
-        view_last = base_offset + view.last_offset_delta
-        # Neither field is covered by the CRC: the producer's checksum stays valid.
-        data[0:8] = base_offset.to_bytes(8, "big", signed=True)
-        data[12:16] = leader_epoch.to_bytes(4, "big", signed=True)
-        if self.active.should_roll(len(data), now_ms):
+        last_offset = base_offset + view.last_offset_delta
+        # The broker's part of the header: baseOffset and partitionLeaderEpoch. Neither is
+        # covered by the CRC, so the producer's checksum stays valid; the rest of the
+        # batch is written as it came (os.writev: no copy of the records).
+        prefix = _PREFIX.pack(base_offset, view.batch_length, leader_epoch)
+        if self.active.should_roll(view.size_in_bytes, now_ms):
             self.roll(now_ms)
-        self.active.append(data, base_offset, view_last, view.max_timestamp, now_ms)
+        self.active.append(
+            [prefix, view.buffer[_PREFIX.size :]],
+            base_offset,
+            last_offset,
+            view.max_timestamp,
+            now_ms,
+        )
         self._unflushed += 1
         if self.config.flush_messages is not None and self._unflushed >= self.config.flush_messages:
             self.flush()
-        return AppendInfo(base_offset, view_last, view.max_timestamp, len(data))
+        return AppendInfo(base_offset, last_offset, view.max_timestamp, view.size_in_bytes)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
         if offset < self.log_start_offset or offset > self.log_end_offset:

@@ -80,19 +80,20 @@ class LogSegment:
     # -- writing ----------------------------------------------------------------------
     def append(
         self,
-        batch: bytes | bytearray | memoryview,
+        batch: list[bytes | memoryview],
         base_offset: int,
         last_offset: int,
         max_timestamp: int,
         now_ms: int,
     ) -> int:
-        """Write a batch whose offsets are already assigned; return its position."""
+        """Write a batch (given in parts) whose offsets are assigned; return its position."""
         position = self.size
         if position == 0:
             self.created_ms = now_ms  # segment.ms counts from the first append
-        written = os.write(self._fd(), batch)
-        if written != len(batch):
-            raise OSError(f"short write: {written} of {len(batch)} bytes")
+        expected = sum(len(part) for part in batch)
+        written = os.writev(self._fd(), batch)
+        if written != expected:
+            raise OSError(f"short write: {written} of {expected} bytes")
         self.size += written
         self.next_offset = last_offset + 1
         if max_timestamp > self.max_timestamp:
@@ -117,6 +118,8 @@ class LogSegment:
     def flush(self) -> None:
         os.fsync(self._fd())
         self.flushed_size = self.size
+        self.index.flush()
+        self.time_index.flush()
 
     # -- reading ----------------------------------------------------------------------
     def _header_at(self, position: int) -> BatchHeader | None:
@@ -260,6 +263,8 @@ class LogSegment:
 
     # -- lifecycle --------------------------------------------------------------------
     def close(self) -> None:
+        self.index.flush()
+        self.time_index.flush()
         self._files.forget(self.log_path)
 
     def delete(self) -> None:

@@ -47,6 +47,7 @@ def test_segments_roll_at_segment_bytes_and_are_named_by_base_offset(tmp_path: P
     log = Log(tmp_path, small())
     for _ in range(10):
         log.append(batch(), leader_epoch=0)
+    log.flush()  # index entries reach their files at flush, roll and close
     names = sorted(p.name for p in tmp_path.glob("*.log"))
     assert len(names) > 1
     assert names[0] == "00000000000000000000.log"
@@ -70,6 +71,7 @@ def test_the_offset_index_is_sparse_every_index_interval_bytes(tmp_path: Path) -
         log.append(batch(size=100), 0)  # each batch is ~700 bytes
     entries = log.active.index.entries()
     assert 5 <= len(entries) < 20
+    log.flush()
     raw = (tmp_path / "00000000000000000000.index").read_bytes()
     assert len(raw) == 8 * len(entries)
     relative, position = struct.unpack_from(">ii", raw, 8)
