@@ -1,11 +1,11 @@
 """``python -m exercises``: list exercises, check a solution, verify them all.
 
-    python -m exercises list
-    python -m exercises check 01-varints                 # your starter.py
-    python -m exercises check 01-varints --impl my.py    # any file of yours
-    python -m exercises check 01-varints --reference     # reflog's own implementation
-    python -m exercises verify     # CI: every exercise passes on the reference
-                                   # and fails on the untouched starter
+python -m exercises list
+python -m exercises check 01-varints                 # your starter.py
+python -m exercises check 01-varints --impl my.py    # any file of yours
+python -m exercises check 01-varints --reference     # reflog's own implementation
+python -m exercises verify     # CI: every exercise passes on the reference
+                               # and fails on the untouched starter
 """
 
 from __future__ import annotations
@@ -34,8 +34,21 @@ def find(name: str) -> Path:
 
 def run_tests(exercise: Path, impl: Path, quiet: bool) -> int:
     env = {**os.environ, "REFLOG_EXERCISE_IMPL": str(impl.resolve())}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0",
-               "--rootdir", str(HERE), "-c", os.devnull, str(exercise)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-n",
+        "0",
+        "--rootdir",
+        str(HERE),
+        "-c",
+        os.devnull,
+        str(exercise),
+    ]
     output = subprocess.DEVNULL if quiet else None
     return subprocess.call(command, env=env, cwd=ROOT, stdout=output, stderr=output)
 
@@ -67,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         on_starter = run_tests(exercise, exercise / "starter.py", quiet=True)
         ok = on_reference == 0 and on_starter == PYTEST_TESTS_FAILED
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {exercise.name}: reference exit {on_reference} "
-              f"(want 0), starter exit {on_starter} (want {PYTEST_TESTS_FAILED}: tests fail)")
+        print(
+            f"{'ok  ' if ok else 'FAIL'} {exercise.name}: reference exit {on_reference} "
+            f"(want 0), starter exit {on_starter} (want {PYTEST_TESTS_FAILED}: tests fail)"
+        )
     return 1 if failures else 0
 
 

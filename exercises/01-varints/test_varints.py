@@ -9,7 +9,13 @@ import pytest
 
 def test_zigzag_keeps_small_numbers_small(impl: ModuleType) -> None:
     assert [impl.zigzag_encode(v, 32) for v in (0, -1, 1, -2, 2, -64, 63)] == [
-        0, 1, 2, 3, 4, 127, 126,
+        0,
+        1,
+        2,
+        3,
+        4,
+        127,
+        126,
     ]
 
 

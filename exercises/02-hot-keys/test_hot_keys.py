@@ -9,8 +9,12 @@ import pytest
 
 @pytest.mark.parametrize(
     ("key", "expected"),
-    [(b"21", -973932308), (b"foobar", -790332482), (b"a-little-bit-long-string", -985981536),
-     (b"", 275646681)],
+    [
+        (b"21", -973932308),
+        (b"foobar", -790332482),
+        (b"a-little-bit-long-string", -985981536),
+        (b"", 275646681),
+    ],
 )
 def test_murmur2_matches_kafkas_java_client(impl: ModuleType, key: bytes, expected: int) -> None:
     assert impl.murmur2(key) == expected

@@ -31,6 +31,7 @@ from reflog.storage.partition_log import (
     ReadInfo,
     TimestampOffset,
 )
+from reflog.storage.retention import SegmentInfo, segments_to_delete
 from reflog.storage.segment import LogSegment
 
 __all__ = ["CLEAN_SHUTDOWN_FILE", "Log"]
@@ -204,25 +205,16 @@ class Log:
         """
         if not self.config.delete:
             return []
-        deleted = []
-        total = self.size_in_bytes
-        while len(self.segments) > 1:
-            oldest = self.segments[0]
-            expired = (
-                self.config.retention_ms >= 0
-                and now_ms - oldest.max_timestamp > self.config.retention_ms
-            )
-            oversized = 0 <= self.config.retention_bytes <= total - oldest.size
-            if not (expired or oversized):
-                break
-            self.segments.pop(0)
-            total -= oldest.size
-            deleted.append(oldest.base_offset)
-            oldest.delete()
-        if deleted:
+        infos = [SegmentInfo(s.base_offset, s.size, s.max_timestamp) for s in self.segments]
+        doomed = segments_to_delete(
+            infos, now_ms, self.config.retention_ms, self.config.retention_bytes
+        )
+        for _ in doomed:
+            self.segments.pop(0).delete()
+        if doomed:
             self._log_start_offset = max(self._log_start_offset, self.segments[0].base_offset)
             self._write_log_start()
-        return deleted
+        return doomed
 
     # -- the log start offset survives restarts ---------------------------------------
     def _read_log_start(self) -> int:
