@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from notebook_tools import write_notebook
 
 CELLS: list[tuple[str, str]] = [
     (
@@ -161,50 +162,7 @@ print("seed 43 gives another:", trace_digest(42) != trace_digest(43))""",
 
 
 def main() -> None:
-    cells = []
-    for kind, source in CELLS:
-        cell: dict[str, object] = {
-            "cell_type": kind,
-            "metadata": {},
-            "source": source.splitlines(keepends=True),
-        }
-        if kind == "code":
-            cell.update(execution_count=None, outputs=[])
-        cells.append(cell)
-    notebook = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "name": "python3",
-            },
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path = Path(__file__).resolve().parent.parent / "notebooks" / "00-tour.ipynb"
-    path.write_text(json.dumps(notebook, indent=1) + "\n")
-    execute(path)
-    print(f"wrote {path}")
-
-
-def execute(path: Path) -> None:
-    """Run the notebook so it stores its outputs (what nbval compares against)."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    # Widget state (plotly's whole JS bundle) and live widget outputs belong to a live kernel only.
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "NBVAL_IGNORE_OUTPUT" in cell.source:
-            cell.outputs = []
-    nbformat.write(nb, path)
+    write_notebook(CELLS, Path(__file__).resolve().parent.parent / "notebooks" / "00-tour.ipynb")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Live views of a simulated cluster: plotly FigureWidgets and ipywidgets controls."""
 
 from reflog.viz.partitions import PartitionsView
+from reflog.viz.segments import SegmentsView
 
-__all__ = ["PartitionsView"]
+__all__ = ["PartitionsView", "SegmentsView"]

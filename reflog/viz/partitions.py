@@ -7,13 +7,12 @@ clock on the kernel's asyncio loop, so the figure redraws while it runs.
 
 from __future__ import annotations
 
-import asyncio
-
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from reflog.sim.cluster import Cluster
 from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
+from reflog.viz.controls import PlayControls
 
 __all__ = ["PartitionsView"]
 
@@ -30,7 +29,6 @@ class PartitionsView:
         self.topic = topic
         self.producer = producer or (cluster.producers[0] if cluster.producers else None)
         self.consumer = consumer or (cluster.consumers[0] if cluster.consumers else None)
-        self._task: asyncio.Task[None] | None = None
 
         partitions = sorted(cluster.log_end_offsets(topic))
         self.figure = go.FigureWidget(
@@ -56,11 +54,7 @@ class PartitionsView:
                 legend={"orientation": "h"},
             ),
         )
-        self.play_button = widgets.ToggleButton(value=False, description="Play", icon="play")
-        self.step_button = widgets.Button(description="Step 100 ms", icon="step-forward")
-        self.speed = widgets.FloatLogSlider(
-            value=1.0, base=10, min=-1, max=1.5, description="speed ×"
-        )
+        self.controls = PlayControls(cluster, self.refresh)
         self.rate = widgets.IntSlider(
             value=int(self.producer.rate_per_s) if self.producer else 0,
             min=0,
@@ -69,36 +63,13 @@ class PartitionsView:
             description="records/s",
             disabled=self.producer is None,
         )
-        self.clock = widgets.HTML()
-        self.play_button.observe(self._on_play, names="value")
-        self.step_button.on_click(self._on_step)
-        self.speed.observe(lambda change: cluster.sim.set_speed(change["new"]), names="value")
         self.rate.observe(self._on_rate, names="value")
         self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.play_button, self.step_button, self.clock]),
-                widgets.HBox([self.speed, self.rate]),
-                self.figure,
-            ]
+            [self.controls.row(), widgets.HBox([self.controls.speed, self.rate]), self.figure]
         )
         self.refresh()
 
     # -- controls ---------------------------------------------------------------------
-    def _on_play(self, change: dict[str, object]) -> None:
-        sim = self.cluster.sim
-        if change["new"]:
-            self.play_button.description, self.play_button.icon = "Pause", "pause"
-            if self._task is None or self._task.done():
-                self._task = sim.start_playing(speed=self.speed.value, on_frame=self.refresh)
-            sim.resume()
-        else:
-            self.play_button.description, self.play_button.icon = "Play", "play"
-            sim.pause()
-
-    def _on_step(self, _: object) -> None:
-        self.cluster.run_for(100)
-        self.refresh()
-
     def _on_rate(self, change: dict[str, object]) -> None:
         if self.producer is not None:
             new = change["new"]
@@ -117,4 +88,4 @@ class PartitionsView:
             self.figure.data[0].y = [ends[p] for p in partitions]
             self.figure.data[1].y = [positions.get(p, 0) for p in partitions]
         sent = f", sent {self.producer.sent}, acked {self.producer.acked}" if self.producer else ""
-        self.clock.value = f"<b>t = {self.cluster.now_ms} ms</b>{sent}"
+        self.controls.clock.value = f"<b>t = {self.cluster.now_ms} ms</b>{sent}"
