@@ -56,8 +56,13 @@ class _Connection:
 class BrokerServer:
     """An asyncio TCP server around one broker core (127.0.0.1 unless told otherwise)."""
 
-    def __init__(self, broker: Broker, host: str = "127.0.0.1", port: int = 9092) -> None:
+    def __init__(
+        self, broker: Broker, host: str = "127.0.0.1", port: int = 9092, *, zero_copy: bool = True
+    ) -> None:
         self.broker = broker
+        # False sends record slices the ordinary way (read into Python, then write), to
+        # compare with sendfile; only the zero-copy notebook turns it off.
+        self.zero_copy = zero_copy
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
@@ -206,7 +211,9 @@ class BrokerServer:
                     chunks = encode_response(action.header, action.response)
                     c.writer.write(frame_prefix(chunks_size(chunks)))
                     for chunk in chunks:
-                        if isinstance(chunk, FileSlice):
+                        if isinstance(chunk, FileSlice) and not self.zero_copy:
+                            c.writer.write(chunk.read())
+                        elif isinstance(chunk, FileSlice):
                             await c.writer.drain()
                             await loop.sendfile(
                                 c.writer.transport,
