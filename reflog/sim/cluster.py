@@ -43,6 +43,7 @@ class Cluster:
         wire_roundtrip_requests: bool = False,
         num_partitions: int = 3,
         topic_configs: dict[str, dict[str, str]] | None = None,
+        log_retention_check_interval_ms: int = 300_000,
     ) -> None:
         if brokers != 1:
             raise ValueError(
@@ -67,6 +68,7 @@ class Cluster:
                 host=name,
                 port=BROKER_PORT,
                 num_partitions=num_partitions,
+                log_retention_check_interval_ms=log_retention_check_interval_ms,
             )
             node = BrokerNode(name, config)
             self.brokers.append(node)

@@ -188,3 +188,25 @@ def test_api_versions_falls_back_to_v0_when_the_broker_says_unsupported_version(
     [metadata] = network.take_actions()
     assert isinstance(metadata, Send) and metadata.header.api_key == 3
     assert metadata.header.api_version == 4  # min(reflog's 8, the broker's 4)
+
+
+def test_a_consumer_that_fell_behind_retention_resets_to_the_log_start(tmp_path: Path) -> None:
+    cluster = Cluster(
+        seed=8,
+        topics={"t": 1},
+        data_dir=tmp_path,
+        topic_configs={"t": {"segment.bytes": "2000", "retention.bytes": "4000"}},
+        log_retention_check_interval_ms=500,
+    )
+    producer = cluster.add_producer("p", "t", rate_per_s=200, keys=KEYS)
+    cluster.run_for(3_000)
+    broker = cluster.brokers[0].broker
+    assert broker is not None
+    log = broker.logs.get(TopicPartition("t", 0))
+    assert log is not None and log.log_start_offset > 0  # retention has deleted the beginning
+    consumer = cluster.add_consumer("slow", "t", partitions=[0], auto_offset_reset="earliest")
+    consumer.consumer.seek(TopicPartition("t", 0), 0)  # a position the log no longer has
+    cluster.run_until(lambda: bool(consumer.records), timeout_ms=2_000)
+    # Offset 0 is gone: the fetch got OFFSET_OUT_OF_RANGE and auto.offset.reset chose the start.
+    assert consumer.records[0].offset >= log.log_start_offset > 0
+    assert producer.failed == 0
