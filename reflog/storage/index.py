@@ -45,18 +45,20 @@ class TimeIndexEntry:
     offset: int  # absolute
 
 
-class _IndexFile:
-    """An append-only file of fixed-size entries, loaded lazily."""
+class _SparseIndex:
+    """An index file of fixed-size big-endian entries, kept in memory once loaded."""
 
-    def __init__(self, path: Path, entry: struct.Struct, max_bytes: int) -> None:
+    def __init__(self, path: Path, entry: struct.Struct, max_bytes: int, base_offset: int) -> None:
         self.path = path
+        self.base_offset = base_offset
         self._entry = entry
         self.max_entries = max(1, max_bytes // entry.size)
         self._rows: list[tuple[int, int]] | None = None
         self._unwritten = bytearray()
 
-    def _load(self) -> list[tuple[int, int]]:
-        if self._rows is None:
+    @property
+    def rows(self) -> list[tuple[int, int]]:
+        if self._rows is None:  # loaded lazily: most partitions are never read
             data = self.path.read_bytes() if self.path.exists() else b""
             usable = len(data) - len(data) % self._entry.size
             self._rows = [
@@ -64,21 +66,11 @@ class _IndexFile:
             ]
         return self._rows
 
-    @property
-    def rows(self) -> list[tuple[int, int]]:
-        return self._load()
-
-    def append(self, a: int, b: int) -> None:
-        self._load().append((a, b))
+    def _append_row(self, a: int, b: int) -> None:
+        self.rows.append((a, b))
         self._unwritten += self._entry.pack(a, b)
 
-    def flush(self) -> None:
-        if self._unwritten:
-            with open(self.path, "ab") as f:
-                f.write(self._unwritten)
-            self._unwritten = bytearray()
-
-    def rewrite(self, rows: list[tuple[int, int]]) -> None:
+    def _rewrite_rows(self, rows: list[tuple[int, int]]) -> None:
         """Replace the whole file (recovery and truncation), atomically."""
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         tmp.write_bytes(b"".join(self._entry.pack(a, b) for a, b in rows))
@@ -86,98 +78,70 @@ class _IndexFile:
         self._rows = list(rows)
         self._unwritten = bytearray()
 
+    def flush(self) -> None:
+        if self._unwritten:
+            with open(self.path, "ab") as f:
+                f.write(self._unwritten)
+            self._unwritten = bytearray()
+
     @property
     def is_full(self) -> bool:
-        return len(self._load()) >= self.max_entries
-
-    def __len__(self) -> int:
-        return len(self._load())
+        return len(self.rows) >= self.max_entries
 
     def unload(self) -> None:
         """Forget the in-memory copy (the file stays): bounds memory across many partitions."""
         self.flush()
         self._rows = None
 
+    def __len__(self) -> int:
+        return len(self.rows)
 
-class OffsetIndex:
+
+class OffsetIndex(_SparseIndex):
     def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
-        self.base_offset = base_offset
-        self._file = _IndexFile(path, _OFFSET_ENTRY, max_bytes)
-        self.path = path
+        super().__init__(path, _OFFSET_ENTRY, max_bytes, base_offset)
 
     def append(self, offset: int, position: int) -> None:
-        self._file.append(offset - self.base_offset, position)
+        self._append_row(offset - self.base_offset, position)
 
     def lookup(self, offset: int) -> IndexEntry:
         """The last entry at or below ``offset``; the segment start if there is none."""
-        rows = self._file.rows
-        i = bisect.bisect_right(rows, (offset - self.base_offset, 2**31))
+        i = bisect.bisect_right(self.rows, (offset - self.base_offset, 2**31))
         if i == 0:
             return IndexEntry(self.base_offset, 0)
-        relative, position = rows[i - 1]
+        relative, position = self.rows[i - 1]
         return IndexEntry(self.base_offset + relative, position)
 
-    def flush(self) -> None:
-        self._file.flush()
-
     def entries(self) -> list[IndexEntry]:
-        return [IndexEntry(self.base_offset + r, p) for r, p in self._file.rows]
+        return [IndexEntry(self.base_offset + r, p) for r, p in self.rows]
 
     def rewrite(self, entries: list[IndexEntry]) -> None:
-        self._file.rewrite([(e.offset - self.base_offset, e.position) for e in entries])
-
-    @property
-    def is_full(self) -> bool:
-        return self._file.is_full
-
-    def unload(self) -> None:
-        self._file.unload()
-
-    def __len__(self) -> int:
-        return len(self._file)
+        self._rewrite_rows([(e.offset - self.base_offset, e.position) for e in entries])
 
 
-class TimeIndex:
+class TimeIndex(_SparseIndex):
     def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
-        self.base_offset = base_offset
-        self._file = _IndexFile(path, _TIME_ENTRY, max_bytes)
-        self.path = path
+        super().__init__(path, _TIME_ENTRY, max_bytes, base_offset)
 
     def append(self, timestamp: int, offset: int) -> None:
-        rows = self._file.rows
-        if rows and timestamp <= rows[-1][0]:
+        if self.rows and timestamp <= self.rows[-1][0]:
             return  # the time index only grows: it records new maximum timestamps
-        self._file.append(timestamp, offset - self.base_offset)
+        self._append_row(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> TimeIndexEntry | None:
         """The last entry whose timestamp is below ``timestamp`` (where a scan should start)."""
-        rows = self._file.rows
-        i = bisect.bisect_left(rows, (timestamp, -1))
+        i = bisect.bisect_left(self.rows, (timestamp, -1))
         if i == 0:
             return None
-        ts, relative = rows[i - 1]
+        ts, relative = self.rows[i - 1]
         return TimeIndexEntry(ts, self.base_offset + relative)
-
-    def flush(self) -> None:
-        self._file.flush()
 
     @property
     def max_timestamp(self) -> int | None:
-        rows = self._file.rows
-        return rows[-1][0] if rows else None
+        return self.rows[-1][0] if self.rows else None
 
     def entries(self) -> list[TimeIndexEntry]:
-        return [TimeIndexEntry(t, self.base_offset + r) for t, r in self._file.rows]
+        return [TimeIndexEntry(t, self.base_offset + r) for t, r in self.rows]
 
     def rewrite(self, entries: list[TimeIndexEntry]) -> None:
-        self._file.rewrite([(e.timestamp, e.offset - self.base_offset) for e in entries])
-
-    @property
-    def is_full(self) -> bool:
-        return self._file.is_full
-
-    def unload(self) -> None:
-        self._file.unload()
-
-    def __len__(self) -> int:
-        return len(self._file)
+        self._rewrite_rows([(e.timestamp, e.offset - self.base_offset) for e in entries])
