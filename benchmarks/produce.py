@@ -2,8 +2,9 @@
 
 Both figures are measured in the same run on the same bytes:
 
-* broker: 1 KiB records in 64 KiB batches, acks=1, Produce requests pipelined over one
-  connection (prebuilt, so this measures the broker, not a client);
+* broker: 1 KiB records in 64 KiB batches, acks=1; each Produce request carries one batch for
+  each of 16 partitions (1 MiB, Kafka's default max.request.size, as a producer under load
+  sends), pipelined over one connection (prebuilt: this measures the broker, not a client);
 * raw:    the same request bytes copied from a socket into a file by a minimal Python server
   (recv_into + write): what any Python broker reading sockets into files could at best do.
 
@@ -26,36 +27,37 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reflog.records import build_batch
-from reflog.wire.apis import encode_request
+from reflog.wire.apis import decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
+    ProduceResponse,
     TopicProduceData,
 )
 from tests.broker_process import running_broker
 
 RECORD = 1024
 BATCH = 64 * 1024
-WINDOW = 32  # requests in flight on the connection
+PARTITIONS = 16
+WINDOW = 4  # requests in flight on the connection
 
 
 def produce_frames(count: int) -> list[bytes]:
+    """``count`` Produce requests, each one 64 KiB batch for every partition (1 MiB, Kafka's
+    default max.request.size): what a producer under load sends to a broker."""
     records = [
         (None, os.urandom(RECORD), 1_700_000_000_000 + i) for i in range(BATCH // (RECORD + 12))
     ]
     batch = build_batch(records)
+    partitions = [PartitionProduceData(index=p, records=batch) for p in range(PARTITIONS)]
     frames = []
     for i in range(count):
         request = ProduceRequest(
             acks=1,
             timeout_ms=30_000,
-            topic_data=[
-                TopicProduceData(
-                    name="bench", partition_data=[PartitionProduceData(index=0, records=batch)]
-                )
-            ],
+            topic_data=[TopicProduceData(name="bench", partition_data=partitions)],
         )
         body = chunks_to_bytes(encode_request(RequestHeader(0, 7, i, "bench"), request))
         frames.append(struct.pack(">i", len(body)) + body)
@@ -76,7 +78,7 @@ def read_frame(sock: socket.socket) -> bytes:
 
 
 def bench_broker(frames: list[bytes], data_dir: Path) -> float:
-    with running_broker(data_dir) as broker:
+    with running_broker(data_dir, "--num-partitions", str(PARTITIONS)) as broker:
         sock = socket.create_connection((broker.host, broker.port))
         # Create the topic (auto-creation through Metadata) with one warm-up produce.
         from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
@@ -96,8 +98,10 @@ def bench_broker(frames: list[bytes], data_dir: Path) -> float:
                 sock.sendall(frames[sent])
                 sent += 1
             response = read_frame(sock)
-            error_code = struct.unpack_from(">h", response, 4 + 4 + 2 + 5 + 4 + 4)[0]
-            assert error_code == 0, f"produce failed with error {error_code}"
+            _, body = decode_response(0, 7, response)
+            assert isinstance(body, ProduceResponse)
+            errors = [p.error_code for t in body.responses for p in t.partition_responses]
+            assert errors == [0] * PARTITIONS, f"produce failed: {errors}"
             received += 1
         elapsed = time.perf_counter() - start
         sock.close()
@@ -147,9 +151,12 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    frames = produce_frames(max(1, args.megabytes * 1024 * 1024 // BATCH))
+    frames = produce_frames(max(1, args.megabytes * 1024 * 1024 // (BATCH * PARTITIONS)))
     batch_kib = BATCH // 1024
-    print(f"{len(frames)} Produce requests, each one {batch_kib} KiB batch of {RECORD} B records")
+    print(
+        f"{len(frames)} Produce requests, each a {batch_kib} KiB batch of {RECORD} B records "
+        f"for each of {PARTITIONS} partitions"
+    )
     raws, brokers = [], []
     for round_ in range(args.rounds):  # alternate, so both see the same machine state
         with tempfile.TemporaryDirectory() as tmp:
