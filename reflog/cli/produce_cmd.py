@@ -21,7 +21,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--bootstrap-server", required=True, help="HOST:PORT of a broker")
     p.add_argument("--key-separator", help="split each line into KEY<sep>VALUE")
     p.add_argument("--acks", choices=["0", "1", "all", "-1"], default="all")
-    p.add_argument("--partition", type=int, help="not supported yet: keys choose partitions")
+    p.add_argument("--partition", type=int, help="send every record to this partition")
     p.add_argument("--timeout-ms", type=int, default=30_000)
     p.set_defaults(run=run)
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             if sep not in line:
                 raise CliError(f"line {sent + 1} has no key separator {args.key_separator!r}")
             key, line = line.split(sep, 1)
-        producer.send(args.topic, line, key=key, now_ms=now_ms())
+        producer.send(args.topic, line, key=key, partition=args.partition, now_ms=now_ms())
         sent += 1
     producer.flush()
     results: list[SendResult] = []

@@ -68,6 +68,7 @@ class _Pending:
     headers: tuple[Header, ...]
     timestamp_ms: int
     created_ms: int
+    partition: int | None = None  # chosen by the application, else by the partitioner
 
 
 @dataclass
@@ -107,9 +108,13 @@ class Producer:
         key: bytes | None = None,
         headers: tuple[Header, ...] = (),
         timestamp_ms: int | None = None,
+        partition: int | None = None,
         now_ms: int,
     ) -> int:
-        """Queue one record; return its send id (its result arrives in :meth:`take_results`)."""
+        """Queue one record; return its send id (its result arrives in :meth:`take_results`).
+
+        ``partition`` overrides the partitioner, as ``ProducerRecord(topic, partition, ...)``
+        does in Kafka's client."""
         pending = _Pending(
             next(self._ids),
             topic,
@@ -118,6 +123,7 @@ class Producer:
             headers,
             timestamp_ms if timestamp_ms is not None else now_ms,
             now_ms,
+            partition,
         )
         self.network.want_topics({topic}, now_ms)
         self._unassigned.append(pending)
@@ -165,7 +171,15 @@ class Producer:
             if not partitions:
                 still_waiting.append(pending)
                 continue
-            if pending.key is not None:
+            if pending.partition is not None:
+                partition = pending.partition
+                if not 0 <= partition < len(partitions):
+                    error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                    self._results.append(
+                        SendResult(pending.send_id, pending.topic, partition, -1, error)
+                    )
+                    continue
+            elif pending.key is not None:
                 partition = partition_for_key(pending.key, len(partitions))
             else:
                 partition = self._sticky.partition(pending.topic, len(partitions))

@@ -159,3 +159,19 @@ def test_cli_errors_are_one_line_with_a_non_zero_status() -> None:
     assert refused.stderr.startswith("reflog consume: cannot connect to 127.0.0.1:1")
     bad = reflog_cli("topics", "list", "--bootstrap-server", "nonsense")
     assert bad.returncode == 1 and "HOST:PORT" in bad.stderr
+
+
+def test_cli_produce_to_a_chosen_partition_and_refuse_a_missing_one(broker: BrokerProcess) -> None:
+    b = ["--bootstrap-server", broker.bootstrap]
+    assert (
+        reflog_cli("topics", "create", "--topic", "chosen", "--partitions", "3", *b).returncode == 0
+    )
+    sent = reflog_cli("produce", "chosen", "--partition", "2", *b, stdin="one\ntwo\n")
+    assert sent.returncode == 0, sent.stderr
+    read = reflog_cli(
+        "consume", "chosen", "--from-beginning", "--partition", "2", "--max-messages", "2", *b
+    )
+    assert read.stdout.splitlines() == ["one", "two"]
+    missing = reflog_cli("produce", "chosen", "--partition", "7", *b, stdin="x\n")
+    assert missing.returncode == 1
+    assert "UNKNOWN_TOPIC_OR_PARTITION" in missing.stderr
