@@ -45,7 +45,6 @@ class ProducerWorkload(ClientNode):
         self._next_send_ms: float | None = None
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
-        self._ctx_rng = ctx.rng
         self._next_send_ms = None
         return Producer(self.config, ctx.rng)
 
