@@ -1,0 +1,379 @@
+"""The Raft consensus algorithm as a pure state machine (Ongaro & Ousterhout, Figure 2).
+
+Like etcd's raft, the core does no I/O and reads no clock: a runtime calls
+:meth:`RaftNode.tick` with the time and :meth:`RaftNode.step` with each message,
+and gets back a :class:`Ready`: state to persist (first), messages to send, and
+entries newly committed (to apply, in order). Randomness (election timeouts)
+comes from an injected ``random.Random``.
+
+Beyond Figure 2, two extensions from the thesis keep a partitioned node from
+disrupting a healthy cluster:
+
+* **PreVote** (§9.6): before becoming a candidate a node asks whether it *could*
+  win, without changing anyone's term; a node that still hears from a leader says no.
+* **CheckQuorum** (§6.2): a leader that has not heard from a majority for an
+  election timeout steps down, so a partitioned leader stops believing it leads.
+
+A new leader appends an empty entry of its term (§8), which lets it commit the
+entries of earlier terms: Raft only commits by counting replicas of the current term.
+
+reflog simplification: no snapshots yet; the log grows forever.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from enum import Enum
+
+from reflog.raft.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Entry,
+    RaftMessage,
+    RequestVote,
+    RequestVoteResponse,
+)
+from reflog.raft.storage import PersistentState
+
+__all__ = ["RaftConfig", "RaftNode", "Ready", "Role"]
+
+MAX_ENTRIES_PER_APPEND = 64
+
+
+class Role(Enum):
+    FOLLOWER = "Follower"
+    PRE_CANDIDATE = "PreCandidate"
+    CANDIDATE = "Candidate"
+    LEADER = "Leader"
+
+
+@dataclass(frozen=True)
+class RaftConfig:
+    election_timeout_ms: int = 150  # each timeout is drawn from [this, 2 × this)
+    heartbeat_interval_ms: int = 50
+    pre_vote: bool = True
+    check_quorum: bool = True
+
+
+@dataclass
+class Ready:
+    """What the runtime must do after an event, in this order: persist, send, apply."""
+
+    hard_state: tuple[int, str | None] | None = None
+    truncate_from: int | None = None
+    append: list[Entry] = field(default_factory=list)
+    messages: list[tuple[str, RaftMessage]] = field(default_factory=list)
+    committed: list[Entry] = field(default_factory=list)
+
+
+class RaftNode:
+    def __init__(
+        self,
+        node_id: str,
+        peers: list[str],
+        config: RaftConfig,
+        state: PersistentState,
+        rng: random.Random,
+        now_ms: int,
+    ) -> None:
+        self.id = node_id
+        self.peers = [p for p in peers if p != node_id]
+        self.config = config
+        self.rng = rng
+        # Persistent state (Figure 2), restored from storage.
+        self.current_term = state.current_term
+        self.voted_for = state.voted_for
+        self.log: list[Entry] = list(state.log)
+        # Volatile state.
+        self.role = Role.FOLLOWER
+        self.leader_id: str | None = None
+        self.commit_index = 0
+        self.applied_index = 0
+        self.votes: set[str] = set()
+        self.next_index: dict[str, int] = {}
+        self.match_index: dict[str, int] = {}
+        self.recently_active: set[str] = set()
+        self.leader_contact_ms: int | None = None
+        self.election_deadline_ms = 0
+        self.heartbeat_deadline_ms = 0
+        self.quorum_check_ms = 0
+        self._ready = Ready()
+        self._reset_election_timer(now_ms)
+
+    # -- entry points -----------------------------------------------------------------
+    def tick(self, now_ms: int) -> Ready:
+        if self.role == Role.LEADER:
+            if self.config.check_quorum and now_ms >= self.quorum_check_ms:
+                self._check_quorum(now_ms)
+            if self.role == Role.LEADER and now_ms >= self.heartbeat_deadline_ms:
+                self._broadcast_append(now_ms)
+        elif now_ms >= self.election_deadline_ms:
+            self._start_election(now_ms, pre_vote=self.config.pre_vote)
+        return self._take_ready()
+
+    def step(self, now_ms: int, src: str, msg: RaftMessage) -> Ready:
+        if self._term_check(now_ms, src, msg):
+            if isinstance(msg, RequestVote):
+                self._on_request_vote(now_ms, src, msg)
+            elif isinstance(msg, RequestVoteResponse):
+                self._on_vote_response(now_ms, src, msg)
+            elif isinstance(msg, AppendEntries):
+                self._on_append_entries(now_ms, src, msg)
+            else:
+                self._on_append_response(now_ms, src, msg)
+        return self._take_ready()
+
+    def propose(self, now_ms: int, data: bytes) -> tuple[Entry | None, Ready]:
+        """Append ``data`` if this node leads; None otherwise (the client must find the leader)."""
+        if self.role != Role.LEADER:
+            return None, self._take_ready()
+        entry = self._append_own(data)
+        self._broadcast_append(now_ms)
+        self._maybe_commit()
+        return entry, self._take_ready()
+
+    def next_deadline_ms(self) -> int:
+        if self.role == Role.LEADER:
+            return min(self.heartbeat_deadline_ms, self.quorum_check_ms)
+        return self.election_deadline_ms
+
+    # -- terms: the one rule every message passes through -----------------------------
+    def _term_check(self, now_ms: int, src: str, msg: RaftMessage) -> bool:
+        """Figure 2's "if RPC term > currentTerm: become follower"; False to drop ``msg``."""
+        if isinstance(msg, RequestVote) and msg.pre_vote:
+            return True  # a pre-vote changes nobody's term
+        if isinstance(msg, RequestVoteResponse) and msg.pre_vote:
+            if not msg.vote_granted and msg.term > self.current_term:
+                self._become_follower(now_ms, msg.term, None)
+                return False
+            return True
+        if isinstance(msg, RequestVote) and msg.term > self.current_term and self._in_lease(now_ms):
+            return False  # we hear from a live leader: ignore a disruptive candidate
+        if msg.term > self.current_term:
+            leader = msg.leader_id if isinstance(msg, AppendEntries) else None
+            self._become_follower(now_ms, msg.term, leader)
+        elif msg.term < self.current_term:
+            # A stale sender: tell it the current term so it steps down.
+            if isinstance(msg, RequestVote):
+                self._send(src, RequestVoteResponse(self.current_term, False))
+            elif isinstance(msg, AppendEntries):
+                self._send(src, AppendEntriesResponse(self.current_term, False, 0))
+            return False
+        return True
+
+    def _in_lease(self, now_ms: int) -> bool:
+        """True while a leader was heard from within the minimum election timeout."""
+        if self.role == Role.LEADER:
+            return True
+        contact = self.leader_contact_ms
+        return contact is not None and now_ms - contact < self.config.election_timeout_ms
+
+    # -- elections --------------------------------------------------------------------
+    def _start_election(self, now_ms: int, pre_vote: bool) -> None:
+        self._reset_election_timer(now_ms)
+        self.leader_id = None
+        self.votes = {self.id}
+        if pre_vote:
+            self.role = Role.PRE_CANDIDATE
+            term = self.current_term + 1  # the term it would stand in; its own stays
+        else:
+            self.role = Role.CANDIDATE
+            self.current_term += 1
+            self.voted_for = self.id
+            self._persist_hard_state()
+            term = self.current_term
+        if self._has_majority(self.votes):
+            self._won(now_ms, pre_vote)
+            return
+        for peer in self.peers:
+            self._send(
+                peer, RequestVote(term, self.id, self._last_index(), self._last_term(), pre_vote)
+            )
+
+    def _on_request_vote(self, now_ms: int, src: str, msg: RequestVote) -> None:
+        up_to_date = (msg.last_log_term, msg.last_log_index) >= (
+            self._last_term(),
+            self._last_index(),
+        )
+        if msg.pre_vote:
+            granted = msg.term > self.current_term and up_to_date and not self._in_lease(now_ms)
+            self._send(
+                src, RequestVoteResponse(msg.term if granted else self.current_term, granted, True)
+            )
+            return
+        granted = up_to_date and self.voted_for in (None, msg.candidate_id)
+        if granted:
+            self.voted_for = msg.candidate_id
+            self._persist_hard_state()
+            self._reset_election_timer(now_ms)
+        self._send(src, RequestVoteResponse(self.current_term, granted))
+
+    def _on_vote_response(self, now_ms: int, src: str, msg: RequestVoteResponse) -> None:
+        expected = Role.PRE_CANDIDATE if msg.pre_vote else Role.CANDIDATE
+        if self.role != expected or not msg.vote_granted:
+            return
+        self.votes.add(src)
+        if self._has_majority(self.votes):
+            self._won(now_ms, msg.pre_vote)
+
+    def _won(self, now_ms: int, pre_vote: bool) -> None:
+        if pre_vote:
+            self._start_election(now_ms, pre_vote=False)  # now for real
+        else:
+            self._become_leader(now_ms)
+
+    def _become_leader(self, now_ms: int) -> None:
+        self.role = Role.LEADER
+        self.leader_id = self.id
+        self.next_index = {p: self._last_index() + 1 for p in self.peers}
+        self.match_index = {p: 0 for p in self.peers}
+        self.recently_active = set()
+        self.quorum_check_ms = now_ms + self.config.election_timeout_ms
+        self._append_own(b"")  # §8: an entry of this term lets earlier ones commit
+        self._broadcast_append(now_ms)
+        self._maybe_commit()
+
+    def _become_follower(self, now_ms: int, term: int, leader: str | None) -> None:
+        changed = term != self.current_term
+        self.role = Role.FOLLOWER
+        self.current_term = term
+        if changed:
+            self.voted_for = None
+            self._persist_hard_state()
+        self.leader_id = leader
+        self._reset_election_timer(now_ms)
+
+    def _check_quorum(self, now_ms: int) -> None:
+        if not self._has_majority(self.recently_active | {self.id}):
+            self._become_follower(now_ms, self.current_term, None)
+            return
+        self.recently_active = set()
+        self.quorum_check_ms = now_ms + self.config.election_timeout_ms
+
+    # -- log replication --------------------------------------------------------------
+    def _broadcast_append(self, now_ms: int) -> None:
+        for peer in self.peers:
+            self._send_append(peer)
+        self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms
+
+    def _send_append(self, peer: str) -> None:
+        next_index = self.next_index[peer]
+        prev_index = next_index - 1
+        entries = tuple(self.log[prev_index : prev_index + MAX_ENTRIES_PER_APPEND])
+        self._send(
+            peer,
+            AppendEntries(
+                self.current_term,
+                self.id,
+                prev_index,
+                self._term_at(prev_index),
+                entries,
+                self.commit_index,
+            ),
+        )
+
+    def _on_append_entries(self, now_ms: int, src: str, msg: AppendEntries) -> None:
+        if self.role != Role.FOLLOWER:
+            self._become_follower(now_ms, msg.term, msg.leader_id)
+        self.leader_id = msg.leader_id
+        self.leader_contact_ms = now_ms
+        self._reset_election_timer(now_ms)
+        if msg.prev_log_index > self._last_index():
+            self._send(
+                src, AppendEntriesResponse(self.current_term, False, 0, self._last_index() + 1)
+            )
+            return
+        if self._term_at(msg.prev_log_index) != msg.prev_log_term:
+            conflict_term = self._term_at(msg.prev_log_index)
+            first = msg.prev_log_index
+            while first > 1 and self._term_at(first - 1) == conflict_term:
+                first -= 1
+            self._send(src, AppendEntriesResponse(self.current_term, False, 0, first))
+            return
+        for entry in msg.entries:
+            if entry.index <= self._last_index():
+                if self._term_at(entry.index) == entry.term:
+                    continue  # already have it (a duplicate or reordered append)
+                self._truncate_from(entry.index)
+            self.log.append(entry)
+            self._ready.append.append(entry)
+        last_new = msg.prev_log_index + len(msg.entries)
+        if msg.leader_commit > self.commit_index:
+            self._commit_to(min(msg.leader_commit, last_new))
+        self._send(src, AppendEntriesResponse(self.current_term, True, last_new))
+
+    def _on_append_response(self, now_ms: int, src: str, msg: AppendEntriesResponse) -> None:
+        if self.role != Role.LEADER or src not in self.next_index:
+            return
+        self.recently_active.add(src)
+        if msg.success:
+            if msg.match_index > self.match_index[src]:
+                self.match_index[src] = msg.match_index
+                self.next_index[src] = msg.match_index + 1
+                self._maybe_commit()
+            if self.next_index[src] <= self._last_index():
+                self._send_append(src)  # more to send: keep the follower moving
+        else:
+            self.next_index[src] = max(1, min(msg.conflict_index, self.next_index[src] - 1))
+            self._send_append(src)
+
+    def _maybe_commit(self) -> None:
+        """Figure 2: commit N if a majority has it and log[N] is of the current term."""
+        for n in range(self._last_index(), self.commit_index, -1):
+            if self._term_at(n) != self.current_term:
+                break  # never commit an older term's entry by counting (Figure 8)
+            replicas = 1 + sum(1 for m in self.match_index.values() if m >= n)
+            if replicas * 2 > len(self.peers) + 1:
+                self._commit_to(n)
+                for peer in self.peers:
+                    self._send_append(peer)  # tell followers the new commit index
+                return
+
+    def _commit_to(self, index: int) -> None:
+        if index > self.commit_index:
+            self.commit_index = index
+            self._ready.committed.extend(self.log[self.applied_index : index])
+            self.applied_index = index
+
+    # -- the log ----------------------------------------------------------------------
+    def _append_own(self, data: bytes) -> Entry:
+        entry = Entry(self.current_term, self._last_index() + 1, data)
+        self.log.append(entry)
+        self._ready.append.append(entry)
+        return entry
+
+    def _truncate_from(self, index: int) -> None:
+        if index <= self.commit_index:
+            raise AssertionError(f"{self.id} asked to truncate committed entry {index}")
+        del self.log[index - 1 :]
+        self._ready.append = [e for e in self._ready.append if e.index < index]
+        current = self._ready.truncate_from
+        self._ready.truncate_from = index if current is None else min(current, index)
+
+    def _last_index(self) -> int:
+        return len(self.log)
+
+    def _last_term(self) -> int:
+        return self.log[-1].term if self.log else 0
+
+    def _term_at(self, index: int) -> int:
+        return self.log[index - 1].term if 0 < index <= len(self.log) else 0
+
+    # -- helpers ----------------------------------------------------------------------
+    def _has_majority(self, voters: set[str]) -> bool:
+        return len(voters) * 2 > len(self.peers) + 1
+
+    def _reset_election_timer(self, now_ms: int) -> None:
+        timeout = self.config.election_timeout_ms
+        self.election_deadline_ms = now_ms + timeout + self.rng.randrange(timeout)
+
+    def _persist_hard_state(self) -> None:
+        self._ready.hard_state = (self.current_term, self.voted_for)
+
+    def _send(self, to: str, msg: RaftMessage) -> None:
+        self._ready.messages.append((to, msg))
+
+    def _take_ready(self) -> Ready:
+        ready, self._ready = self._ready, Ready()
+        return ready

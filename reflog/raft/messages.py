@@ -1,0 +1,65 @@
+"""Raft's messages (Figure 2 of the paper, plus PreVote from Ongaro's thesis §9.6).
+
+Frozen dataclasses: the core receives and returns them; a runtime carries them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "AppendEntries",
+    "AppendEntriesResponse",
+    "Entry",
+    "RaftMessage",
+    "RequestVote",
+    "RequestVoteResponse",
+]
+
+
+@dataclass(frozen=True)
+class Entry:
+    term: int
+    index: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RequestVote:
+    term: int
+    candidate_id: str
+    last_log_index: int
+    last_log_term: int
+    # A pre-vote asks "would you vote for me?" without anyone changing term (thesis §9.6).
+    pre_vote: bool = False
+
+
+@dataclass(frozen=True)
+class RequestVoteResponse:
+    term: int
+    vote_granted: bool
+    pre_vote: bool = False
+
+
+@dataclass(frozen=True)
+class AppendEntries:
+    term: int
+    leader_id: str
+    prev_log_index: int
+    prev_log_term: int
+    entries: tuple[Entry, ...]
+    leader_commit: int
+
+
+@dataclass(frozen=True)
+class AppendEntriesResponse:
+    term: int
+    success: bool
+    # On success: the last index now known to match the leader's log.
+    match_index: int
+    # On failure, where the leader should back up to (the fast backup of the 6.5840 lab):
+    # the first index of the conflicting term, or the follower's log length + 1.
+    conflict_index: int = 0
+
+
+RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse

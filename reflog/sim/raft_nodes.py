@@ -1,0 +1,90 @@
+"""A Raft core on a simulated node, with its term, vote and log in real files.
+
+After each event the adapter does what the core's Ready says, in the order the
+paper requires: persist (fsync) first, then send, then apply committed entries.
+A crash forgets everything but the files; a restart reloads them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reflog.raft.core import RaftConfig, RaftNode, Ready, Role
+from reflog.raft.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Entry,
+    RequestVote,
+    RequestVoteResponse,
+)
+from reflog.raft.storage import FileRaftStorage
+from reflog.sim.events import Scheduled
+from reflog.sim.node import NodeContext
+
+__all__ = ["RaftSimNode"]
+
+RAFT_MESSAGES = (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
+
+
+class RaftSimNode:
+    def __init__(self, name: str, peers: list[str], config: RaftConfig, data_dir: Path) -> None:
+        self.name = name
+        self.peers = peers
+        self.config = config
+        self.storage = FileRaftStorage(data_dir / name)
+        self.node: RaftNode | None = None
+        self.applied: list[Entry] = []  # this incarnation's applied entries, in order
+        self._ctx: NodeContext | None = None
+        self._timer: Scheduled | None = None
+
+    def start(self, ctx: NodeContext) -> None:
+        self._ctx = ctx
+        self.applied = []
+        self.node = RaftNode(
+            self.name, self.peers, self.config, self.storage.load(), ctx.rng, ctx.now_ms
+        )
+        self._arm(ctx)
+
+    def crash(self) -> None:
+        self.node = None
+        self._ctx = None
+
+    def on_message(self, ctx: NodeContext, src: str, payload: object) -> None:
+        if self.node is not None and isinstance(payload, RAFT_MESSAGES):
+            self._do(ctx, self.node.step(ctx.now_ms, src, payload))
+
+    def on_timer(self, ctx: NodeContext, token: object) -> None:
+        if self.node is not None:
+            self._do(ctx, self.node.tick(ctx.now_ms))
+
+    def propose(self, data: bytes) -> Entry | None:
+        """Propose on this node; None if it is down or not the leader."""
+        if self.node is None or self._ctx is None:
+            return None
+        entry, ready = self.node.propose(self._ctx.now_ms, data)
+        self._do(self._ctx, ready)
+        return entry
+
+    @property
+    def role(self) -> Role | None:
+        return None if self.node is None else self.node.role
+
+    def _do(self, ctx: NodeContext, ready: Ready) -> None:
+        if ready.truncate_from is not None:
+            self.storage.truncate_from(ready.truncate_from)
+        if ready.append:
+            self.storage.append(ready.append)
+        if ready.hard_state is not None:
+            self.storage.save_hard_state(*ready.hard_state)
+        for to, message in ready.messages:
+            ctx.send(to, message)
+        for entry in ready.committed:
+            self.applied.append(entry)
+            ctx.note("applied", index=entry.index, term=entry.term)
+        self._arm(ctx)
+
+    def _arm(self, ctx: NodeContext) -> None:
+        assert self.node is not None
+        if self._timer is not None:
+            ctx.cancel_timer(self._timer)
+        self._timer = ctx.set_timer(self.node.next_deadline_ms(), "tick")
