@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint pytest system-deps venv clean
+.PHONY: lab test lint pytest soak system-deps venv clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,12 @@ pytest: venv
 		--nbval-sanitize-with notebooks/nbval-sanitize.cfg tests notebooks
 
 test: venv system-deps lint pytest
+
+# Outside CI: thousands of randomized Raft fault schedules (a failing seed is printed).
+SOAK_SEEDS ?= 2000
+soak: venv
+	REFLOG_RAFT_SEEDS=$(SOAK_SEEDS) $(BIN)/python -m pytest -n 2 -q \
+		tests/raft/test_raft_lab.py -k random_fault_schedule
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

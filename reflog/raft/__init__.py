@@ -1,13 +1,16 @@
-"""Raft, as a pure core: elections, log replication, persistence (with PreVote and CheckQuorum)."""
+"""Raft as a pure core: elections, replication, persistence, snapshots, PreVote, CheckQuorum."""
 
 from reflog.raft.core import RaftConfig, RaftNode, Ready, Role
 from reflog.raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
+    InstallSnapshot,
+    InstallSnapshotResponse,
     RaftMessage,
     RequestVote,
     RequestVoteResponse,
+    Snapshot,
 )
 from reflog.raft.storage import FileRaftStorage, MemoryRaftStorage, PersistentState, RaftStorage
 
@@ -16,6 +19,8 @@ __all__ = [
     "AppendEntriesResponse",
     "Entry",
     "FileRaftStorage",
+    "InstallSnapshot",
+    "InstallSnapshotResponse",
     "MemoryRaftStorage",
     "PersistentState",
     "RaftConfig",
@@ -26,4 +31,5 @@ __all__ = [
     "RequestVote",
     "RequestVoteResponse",
     "Role",
+    "Snapshot",
 ]

@@ -17,7 +17,11 @@ disrupting a healthy cluster:
 A new leader appends an empty entry of its term (§8), which lets it commit the
 entries of earlier terms: Raft only commits by counting replicas of the current term.
 
-reflog simplification: no snapshots yet; the log grows forever.
+Snapshots (§7, Figure 13) keep the log from growing forever: the application hands
+the core its state as of an applied index (:meth:`RaftNode.compact`), the core drops
+the entries up to there, and a follower too far behind receives the snapshot whole
+through InstallSnapshot. reflog simplification: a snapshot travels in one message,
+not in chunks.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from reflog.raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
+    InstallSnapshot,
+    InstallSnapshotResponse,
     RaftMessage,
     RequestVote,
     RequestVoteResponse,
+    Snapshot,
 )
 from reflog.raft.storage import PersistentState
 
@@ -58,12 +65,19 @@ class RaftConfig:
 
 @dataclass
 class Ready:
-    """What the runtime must do after an event, in this order: persist, send, apply."""
+    """What the runtime must do after an event, in this order: persist, send, apply.
+
+    ``snapshot`` is a snapshot to persist (it replaces the log up to its last index);
+    ``install`` is one received from the leader, which the state machine must load
+    before applying ``committed``.
+    """
 
     hard_state: tuple[int, str | None] | None = None
+    snapshot: Snapshot | None = None
     truncate_from: int | None = None
     append: list[Entry] = field(default_factory=list)
     messages: list[tuple[str, RaftMessage]] = field(default_factory=list)
+    install: Snapshot | None = None
     committed: list[Entry] = field(default_factory=list)
 
 
@@ -84,12 +98,14 @@ class RaftNode:
         # Persistent state (Figure 2), restored from storage.
         self.current_term = state.current_term
         self.voted_for = state.voted_for
+        # The log holds the entries after the snapshot: log[0] has index snapshot.last_index + 1.
+        self.snapshot = state.snapshot or Snapshot(0, 0, b"")
         self.log: list[Entry] = list(state.log)
-        # Volatile state.
+        # Volatile state. Whatever a snapshot holds was committed and applied.
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
-        self.commit_index = 0
-        self.applied_index = 0
+        self.commit_index = self.snapshot.last_index
+        self.applied_index = self.snapshot.last_index
         self.votes: set[str] = set()
         self.next_index: dict[str, int] = {}
         self.match_index: dict[str, int] = {}
@@ -120,8 +136,12 @@ class RaftNode:
                 self._on_vote_response(now_ms, src, msg)
             elif isinstance(msg, AppendEntries):
                 self._on_append_entries(now_ms, src, msg)
-            else:
+            elif isinstance(msg, AppendEntriesResponse):
                 self._on_append_response(now_ms, src, msg)
+            elif isinstance(msg, InstallSnapshot):
+                self._on_install_snapshot(now_ms, src, msg)
+            else:
+                self._on_snapshot_response(src, msg)
         return self._take_ready()
 
     def propose(self, now_ms: int, data: bytes) -> tuple[Entry | None, Ready]:
@@ -132,6 +152,18 @@ class RaftNode:
         self._broadcast_append(now_ms)
         self._maybe_commit()
         return entry, self._take_ready()
+
+    def compact(self, index: int, data: bytes) -> Ready:
+        """The application's state as of applied ``index``: drop the log up to there (§7)."""
+        if not self.snapshot.last_index < index <= self.applied_index:
+            raise ValueError(
+                f"snapshot index {index} must be applied and after {self.snapshot.last_index}"
+            )
+        term = self._term_at(index)
+        del self.log[: index - self.snapshot.last_index]
+        self.snapshot = Snapshot(index, term, data)
+        self._ready.snapshot = self.snapshot
+        return self._take_ready()
 
     def next_deadline_ms(self) -> int:
         if self.role == Role.LEADER:
@@ -151,7 +183,7 @@ class RaftNode:
         if isinstance(msg, RequestVote) and msg.term > self.current_term and self._in_lease(now_ms):
             return False  # we hear from a live leader: ignore a disruptive candidate
         if msg.term > self.current_term:
-            leader = msg.leader_id if isinstance(msg, AppendEntries) else None
+            leader = msg.leader_id if isinstance(msg, AppendEntries | InstallSnapshot) else None
             self._become_follower(now_ms, msg.term, leader)
         elif msg.term < self.current_term:
             # A stale sender: tell it the current term so it steps down.
@@ -159,6 +191,8 @@ class RaftNode:
                 self._send(src, RequestVoteResponse(self.current_term, False))
             elif isinstance(msg, AppendEntries):
                 self._send(src, AppendEntriesResponse(self.current_term, False, 0))
+            elif isinstance(msg, InstallSnapshot):
+                self._send(src, InstallSnapshotResponse(self.current_term, 0))
             return False
         return True
 
@@ -258,9 +292,16 @@ class RaftNode:
         self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms
 
     def _send_append(self, peer: str) -> None:
-        next_index = self.next_index[peer]
-        prev_index = next_index - 1
-        entries = tuple(self.log[prev_index : prev_index + MAX_ENTRIES_PER_APPEND])
+        prev_index = self.next_index[peer] - 1
+        if prev_index < self.snapshot.last_index:
+            # The entries this follower needs are gone into the snapshot: send it instead.
+            self._send(peer, InstallSnapshot(self.current_term, self.id, self.snapshot))
+            return
+        start = prev_index - self.snapshot.last_index
+        entries = tuple(self.log[start : start + MAX_ENTRIES_PER_APPEND])
+        # Optimistic, like etcd's "replicate" state: assume these arrive and send the next
+        # entries after them; a refusal (a gap) brings next_index back.
+        self.next_index[peer] = prev_index + len(entries) + 1
         self._send(
             peer,
             AppendEntries(
@@ -274,11 +315,18 @@ class RaftNode:
         )
 
     def _on_append_entries(self, now_ms: int, src: str, msg: AppendEntries) -> None:
-        if self.role != Role.FOLLOWER:
-            self._become_follower(now_ms, msg.term, msg.leader_id)
-        self.leader_id = msg.leader_id
-        self.leader_contact_ms = now_ms
-        self._reset_election_timer(now_ms)
+        self._heard_from_leader(now_ms, msg.term, msg.leader_id)
+        if msg.prev_log_index < self.snapshot.last_index:
+            # Entries up to our snapshot are committed, hence the leader's too: skip them.
+            skip = self.snapshot.last_index - msg.prev_log_index
+            msg = AppendEntries(
+                msg.term,
+                msg.leader_id,
+                self.snapshot.last_index,
+                self.snapshot.last_term,
+                msg.entries[skip:],
+                msg.leader_commit,
+            )
         if msg.prev_log_index > self._last_index():
             self._send(
                 src, AppendEntriesResponse(self.current_term, False, 0, self._last_index() + 1)
@@ -286,8 +334,8 @@ class RaftNode:
             return
         if self._term_at(msg.prev_log_index) != msg.prev_log_term:
             conflict_term = self._term_at(msg.prev_log_index)
-            first = msg.prev_log_index
-            while first > 1 and self._term_at(first - 1) == conflict_term:
+            first, floor = msg.prev_log_index, self.snapshot.last_index + 1
+            while first > floor and self._term_at(first - 1) == conflict_term:
                 first -= 1
             self._send(src, AppendEntriesResponse(self.current_term, False, 0, first))
             return
@@ -303,6 +351,44 @@ class RaftNode:
             self._commit_to(min(msg.leader_commit, last_new))
         self._send(src, AppendEntriesResponse(self.current_term, True, last_new))
 
+    def _on_install_snapshot(self, now_ms: int, src: str, msg: InstallSnapshot) -> None:
+        self._heard_from_leader(now_ms, msg.term, msg.leader_id)
+        snap = msg.snapshot
+        if snap.last_index <= self.commit_index:
+            # Nothing new in it (a duplicate, or we caught up meanwhile).
+            self._send(src, InstallSnapshotResponse(self.current_term, self.commit_index))
+            return
+        if self._term_at(snap.last_index) == snap.last_term:
+            # Figure 13 step 6: our log continues past the snapshot; keep that suffix.
+            del self.log[: snap.last_index - self.snapshot.last_index]
+        else:
+            self.log = []  # Figure 13 step 7: discard the entire log
+            self._ready.truncate_from = snap.last_index + 1
+            self._ready.append = []
+        self.snapshot = snap
+        self.commit_index = self.applied_index = snap.last_index
+        self._ready.snapshot = self._ready.install = snap
+        self._ready.committed = []
+        self._send(src, InstallSnapshotResponse(self.current_term, snap.last_index))
+
+    def _on_snapshot_response(self, src: str, msg: InstallSnapshotResponse) -> None:
+        if self.role != Role.LEADER or src not in self.next_index:
+            return
+        self.recently_active.add(src)
+        if msg.match_index > self.match_index[src]:
+            self.match_index[src] = msg.match_index
+            self.next_index[src] = msg.match_index + 1
+            self._maybe_commit()
+        if self.next_index[src] <= self._last_index():
+            self._send_append(src)
+
+    def _heard_from_leader(self, now_ms: int, term: int, leader_id: str) -> None:
+        if self.role != Role.FOLLOWER:
+            self._become_follower(now_ms, term, leader_id)
+        self.leader_id = leader_id
+        self.leader_contact_ms = now_ms
+        self._reset_election_timer(now_ms)
+
     def _on_append_response(self, now_ms: int, src: str, msg: AppendEntriesResponse) -> None:
         if self.role != Role.LEADER or src not in self.next_index:
             return
@@ -310,12 +396,13 @@ class RaftNode:
         if msg.success:
             if msg.match_index > self.match_index[src]:
                 self.match_index[src] = msg.match_index
-                self.next_index[src] = msg.match_index + 1
+                self.next_index[src] = max(self.next_index[src], msg.match_index + 1)
                 self._maybe_commit()
             if self.next_index[src] <= self._last_index():
                 self._send_append(src)  # more to send: keep the follower moving
         else:
-            self.next_index[src] = max(1, min(msg.conflict_index, self.next_index[src] - 1))
+            backed_up = min(msg.conflict_index, self.next_index[src] - 1)
+            self.next_index[src] = max(self.match_index[src] + 1, backed_up)
             self._send_append(src)
 
     def _maybe_commit(self) -> None:
@@ -333,7 +420,8 @@ class RaftNode:
     def _commit_to(self, index: int) -> None:
         if index > self.commit_index:
             self.commit_index = index
-            self._ready.committed.extend(self.log[self.applied_index : index])
+            base = self.snapshot.last_index
+            self._ready.committed.extend(self.log[self.applied_index - base : index - base])
             self.applied_index = index
 
     # -- the log ----------------------------------------------------------------------
@@ -346,19 +434,23 @@ class RaftNode:
     def _truncate_from(self, index: int) -> None:
         if index <= self.commit_index:
             raise AssertionError(f"{self.id} asked to truncate committed entry {index}")
-        del self.log[index - 1 :]
+        del self.log[index - 1 - self.snapshot.last_index :]
         self._ready.append = [e for e in self._ready.append if e.index < index]
         current = self._ready.truncate_from
         self._ready.truncate_from = index if current is None else min(current, index)
 
     def _last_index(self) -> int:
-        return len(self.log)
+        return self.snapshot.last_index + len(self.log)
 
     def _last_term(self) -> int:
-        return self.log[-1].term if self.log else 0
+        return self.log[-1].term if self.log else self.snapshot.last_term
 
     def _term_at(self, index: int) -> int:
-        return self.log[index - 1].term if 0 < index <= len(self.log) else 0
+        """The term of entry ``index``; 0 where we have none (or it is inside the snapshot)."""
+        if index == self.snapshot.last_index:
+            return self.snapshot.last_term
+        position = index - self.snapshot.last_index - 1
+        return self.log[position].term if 0 <= position < len(self.log) else 0
 
     # -- helpers ----------------------------------------------------------------------
     def _has_majority(self, voters: set[str]) -> bool:

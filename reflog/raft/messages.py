@@ -1,4 +1,4 @@
-"""Raft's messages (Figure 2 of the paper, plus PreVote from Ongaro's thesis §9.6).
+"""Raft's messages (Figures 2 and 13 of the paper, plus PreVote from Ongaro's thesis §9.6).
 
 Frozen dataclasses: the core receives and returns them; a runtime carries them.
 """
@@ -11,9 +11,12 @@ __all__ = [
     "AppendEntries",
     "AppendEntriesResponse",
     "Entry",
+    "InstallSnapshot",
+    "InstallSnapshotResponse",
     "RaftMessage",
     "RequestVote",
     "RequestVoteResponse",
+    "Snapshot",
 ]
 
 
@@ -62,4 +65,36 @@ class AppendEntriesResponse:
     conflict_index: int = 0
 
 
-RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+@dataclass(frozen=True)
+class Snapshot:
+    """The state machine as of ``last_index`` (Figure 12): it replaces the log up to there."""
+
+    last_index: int
+    last_term: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class InstallSnapshot:
+    """Figure 13, sent whole: reflog's snapshots are small, so there is no ``offset``/``done``."""
+
+    term: int
+    leader_id: str
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class InstallSnapshotResponse:
+    term: int
+    # The follower's log now matches the leader's up to here (the snapshot's last index).
+    match_index: int
+
+
+RaftMessage = (
+    RequestVote
+    | RequestVoteResponse
+    | AppendEntries
+    | AppendEntriesResponse
+    | InstallSnapshot
+    | InstallSnapshotResponse
+)

@@ -1,4 +1,4 @@
-"""What Raft must keep across crashes (Figure 2: currentTerm, votedFor, log[]).
+"""What Raft must keep across crashes (Figure 2: currentTerm, votedFor, log[]; §7: the snapshot).
 
 The core never writes files; it returns what must be made durable in its
 :class:`~reflog.raft.core.Ready`, and the runtime hands that to a
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from reflog.raft.messages import Entry
+from reflog.raft.messages import Entry, Snapshot
 
 __all__ = ["FileRaftStorage", "MemoryRaftStorage", "PersistentState", "RaftStorage"]
 
@@ -23,13 +23,18 @@ __all__ = ["FileRaftStorage", "MemoryRaftStorage", "PersistentState", "RaftStora
 class PersistentState:
     current_term: int = 0
     voted_for: str | None = None
-    log: list[Entry] = field(default_factory=list)
+    log: list[Entry] = field(default_factory=list)  # the entries after the snapshot
+    snapshot: Snapshot | None = None
 
 
 class RaftStorage(Protocol):
     def load(self) -> PersistentState: ...
 
     def save_hard_state(self, current_term: int, voted_for: str | None) -> None: ...
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` and drop the entries it covers (index <= its last index)."""
+        ...
 
     def append(self, entries: list[Entry]) -> None: ...
 
@@ -45,29 +50,55 @@ class MemoryRaftStorage:
         self.state = PersistentState()
 
     def load(self) -> PersistentState:
-        return PersistentState(self.state.current_term, self.state.voted_for, list(self.state.log))
+        s = self.state
+        return PersistentState(s.current_term, s.voted_for, list(s.log), s.snapshot)
 
     def save_hard_state(self, current_term: int, voted_for: str | None) -> None:
         self.state.current_term, self.state.voted_for = current_term, voted_for
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        self.state.snapshot = snapshot
+        self.state.log = [e for e in self.state.log if e.index > snapshot.last_index]
 
     def append(self, entries: list[Entry]) -> None:
         self.state.log.extend(entries)
 
     def truncate_from(self, index: int) -> None:
-        del self.state.log[index - 1 :]
+        self.state.log = [e for e in self.state.log if e.index < index]
+
+
+def _entry_line(e: Entry) -> str:
+    return json.dumps({"term": e.term, "index": e.index, "data": e.data.hex()}) + "\n"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file, fsync it, rename it over ``path``: old or new, never half."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself must survive a power cut
+    finally:
+        os.close(directory)
 
 
 class FileRaftStorage:
-    """Term and vote in a small JSON file replaced atomically; the log as JSON lines.
+    """Term and vote in a small JSON file, the snapshot in another, the log as JSON lines.
 
-    Both are fsynced before returning, as the paper requires before a reply. Data
-    bytes are hex-encoded: nothing read back is ever evaluated or unpickled.
+    Everything is fsynced before returning, as the paper requires before a reply;
+    files that are rewritten are replaced atomically. Data bytes are hex-encoded:
+    nothing read back is ever evaluated or unpickled.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._state_path = directory / "raft-state.json"
+        self._snapshot_path = directory / "raft-snapshot.json"
         self._log_path = directory / "raft-log.jsonl"
 
     def load(self) -> PersistentState:
@@ -75,6 +106,12 @@ class FileRaftStorage:
         if self._state_path.exists():
             hard = json.loads(self._state_path.read_text())
             state.current_term, state.voted_for = int(hard["current_term"]), hard["voted_for"]
+        if self._snapshot_path.exists():
+            snap = json.loads(self._snapshot_path.read_text())
+            state.snapshot = Snapshot(
+                int(snap["last_index"]), int(snap["last_term"]), bytes.fromhex(snap["data"])
+            )
+        first = state.snapshot.last_index + 1 if state.snapshot else 1
         if self._log_path.exists():
             for line in self._log_path.read_text().splitlines():
                 try:
@@ -82,32 +119,37 @@ class FileRaftStorage:
                     entry = Entry(int(row["term"]), int(row["index"]), bytes.fromhex(row["data"]))
                 except (ValueError, KeyError, TypeError):
                     break  # a torn last line after a crash: everything before it stands
-                if entry.index != len(state.log) + 1:
+                if entry.index < first:
+                    continue  # covered by the snapshot (a crash before the log was rewritten)
+                if entry.index != first + len(state.log):
                     break
                 state.log.append(entry)
         return state
 
     def save_hard_state(self, current_term: int, voted_for: str | None) -> None:
-        tmp = self._state_path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"current_term": current_term, "voted_for": voted_for}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._state_path)
+        text = json.dumps({"current_term": current_term, "voted_for": voted_for})
+        _write_atomically(self._state_path, text)
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        text = json.dumps(
+            {
+                "last_index": snapshot.last_index,
+                "last_term": snapshot.last_term,
+                "data": snapshot.data.hex(),
+            }
+        )
+        _write_atomically(self._snapshot_path, text)
+        # The snapshot is durable first, so a crash in between leaves entries it covers,
+        # which load() skips.
+        kept = [e for e in self.load().log if e.index > snapshot.last_index]
+        _write_atomically(self._log_path, "".join(_entry_line(e) for e in kept))
 
     def append(self, entries: list[Entry]) -> None:
         with open(self._log_path, "a") as f:
-            for e in entries:
-                f.write(json.dumps({"term": e.term, "index": e.index, "data": e.data.hex()}) + "\n")
+            f.write("".join(_entry_line(e) for e in entries))
             f.flush()
             os.fsync(f.fileno())
 
     def truncate_from(self, index: int) -> None:
-        kept = self.load().log[: index - 1]
-        tmp = self._log_path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            for e in kept:
-                f.write(json.dumps({"term": e.term, "index": e.index, "data": e.data.hex()}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._log_path)
+        kept = [e for e in self.load().log if e.index < index]
+        _write_atomically(self._log_path, "".join(_entry_line(e) for e in kept))

@@ -3,10 +3,15 @@
 After each event the adapter does what the core's Ready says, in the order the
 paper requires: persist (fsync) first, then send, then apply committed entries.
 A crash forgets everything but the files; a restart reloads them.
+
+The state machine here is the list of applied entries itself, so the scenario
+oracles can compare every node's history; with ``snapshot_every`` set, the node
+snapshots that list every so many applied entries and the log is compacted.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from reflog.raft.core import RaftConfig, RaftNode, Ready, Role
@@ -14,6 +19,8 @@ from reflog.raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
+    InstallSnapshot,
+    InstallSnapshotResponse,
     RequestVote,
     RequestVoteResponse,
 )
@@ -23,26 +30,49 @@ from reflog.sim.node import NodeContext
 
 __all__ = ["RaftSimNode"]
 
-RAFT_MESSAGES = (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
+RAFT_MESSAGES = (
+    RequestVote,
+    RequestVoteResponse,
+    AppendEntries,
+    AppendEntriesResponse,
+    InstallSnapshot,
+    InstallSnapshotResponse,
+)
+
+
+def encode_applied(entries: list[Entry]) -> bytes:
+    return json.dumps([[e.term, e.index, e.data.hex()] for e in entries]).encode()
+
+
+def decode_applied(data: bytes) -> list[Entry]:
+    return [Entry(int(t), int(i), bytes.fromhex(d)) for t, i, d in json.loads(data or b"[]")]
 
 
 class RaftSimNode:
-    def __init__(self, name: str, peers: list[str], config: RaftConfig, data_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        peers: list[str],
+        config: RaftConfig,
+        data_dir: Path,
+        snapshot_every: int | None = None,
+    ) -> None:
         self.name = name
         self.peers = peers
         self.config = config
+        self.snapshot_every = snapshot_every
         self.storage = FileRaftStorage(data_dir / name)
         self.node: RaftNode | None = None
-        self.applied: list[Entry] = []  # this incarnation's applied entries, in order
+        self.applied: list[Entry] = []  # the state machine: applied entries, in order
+        self.snapshots_installed = 0
         self._ctx: NodeContext | None = None
         self._timer: Scheduled | None = None
 
     def start(self, ctx: NodeContext) -> None:
         self._ctx = ctx
-        self.applied = []
-        self.node = RaftNode(
-            self.name, self.peers, self.config, self.storage.load(), ctx.rng, ctx.now_ms
-        )
+        state = self.storage.load()
+        self.applied = decode_applied(state.snapshot.data) if state.snapshot else []
+        self.node = RaftNode(self.name, self.peers, self.config, state, ctx.rng, ctx.now_ms)
         self._arm(ctx)
 
     def crash(self) -> None:
@@ -70,18 +100,34 @@ class RaftSimNode:
         return None if self.node is None else self.node.role
 
     def _do(self, ctx: NodeContext, ready: Ready) -> None:
+        if ready.hard_state is not None:
+            self.storage.save_hard_state(*ready.hard_state)
+        if ready.snapshot is not None:
+            self.storage.save_snapshot(ready.snapshot)
         if ready.truncate_from is not None:
             self.storage.truncate_from(ready.truncate_from)
         if ready.append:
             self.storage.append(ready.append)
-        if ready.hard_state is not None:
-            self.storage.save_hard_state(*ready.hard_state)
         for to, message in ready.messages:
             ctx.send(to, message)
+        if ready.install is not None:
+            self.applied = decode_applied(ready.install.data)
+            self.snapshots_installed += 1
+            ctx.note("installed snapshot", index=ready.install.last_index)
         for entry in ready.committed:
             self.applied.append(entry)
             ctx.note("applied", index=entry.index, term=entry.term)
+        self._maybe_snapshot(ready)
         self._arm(ctx)
+
+    def _maybe_snapshot(self, ready: Ready) -> None:
+        node = self.node
+        if node is None or self.snapshot_every is None or not ready.committed:
+            return
+        if node.applied_index - node.snapshot.last_index >= self.snapshot_every:
+            snap = node.compact(node.applied_index, encode_applied(self.applied))
+            assert snap.snapshot is not None and not snap.messages
+            self.storage.save_snapshot(snap.snapshot)
 
     def _arm(self, ctx: NodeContext) -> None:
         assert self.node is not None

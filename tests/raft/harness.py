@@ -8,20 +8,33 @@ from reflog.raft.core import RaftConfig, Role
 from reflog.raft.messages import Entry
 from reflog.sim import LinkConfig, Simulation
 from reflog.sim.raft_nodes import RaftSimNode
+from reflog.sim.trace import MessageSent
 
 ELECTION_TIMEOUT = 150
 
 
 class RaftCluster:
     def __init__(
-        self, n: int, seed: int, data_dir: Path, *, loss: float = 0.0, pre_vote: bool = True
+        self,
+        n: int,
+        seed: int,
+        data_dir: Path,
+        *,
+        loss: float = 0.0,
+        pre_vote: bool = True,
+        snapshot_every: int | None = None,
+        latency_ms_max: int = 8,
     ) -> None:
-        self.sim = Simulation(seed, LinkConfig(latency_ms_min=1, latency_ms_max=8, loss=loss))
+        self.sim = Simulation(
+            seed, LinkConfig(latency_ms_min=1, latency_ms_max=latency_ms_max, loss=loss)
+        )
         names = [f"n{i}" for i in range(n)]
         config = RaftConfig(
             election_timeout_ms=ELECTION_TIMEOUT, heartbeat_interval_ms=40, pre_vote=pre_vote
         )
-        self.nodes = {name: RaftSimNode(name, names, config, data_dir) for name in names}
+        self.nodes = {
+            name: RaftSimNode(name, names, config, data_dir, snapshot_every) for name in names
+        }
         for node in self.nodes.values():
             self.sim.add_node(node)
         self.leaders_by_term: dict[int, str] = {}
@@ -114,6 +127,9 @@ class RaftCluster:
             if entry is None:
                 self.run(50)
         raise AssertionError(f"{data!r} was not committed on {servers} servers")
+
+    def messages_sent(self) -> int:
+        return sum(1 for event in self.sim.trace.since(0) if isinstance(event, MessageSent))
 
     def _applied_on(self, entry: Entry) -> int:
         return sum(1 for node in self.nodes.values() if entry in node.applied)

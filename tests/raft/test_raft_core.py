@@ -10,12 +10,16 @@ from reflog.raft import (
     AppendEntriesResponse,
     Entry,
     FileRaftStorage,
+    InstallSnapshot,
+    InstallSnapshotResponse,
+    MemoryRaftStorage,
     PersistentState,
     RaftConfig,
     RaftNode,
     RequestVote,
     RequestVoteResponse,
     Role,
+    Snapshot,
 )
 
 
@@ -91,3 +95,79 @@ def test_file_storage_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert state.log == [Entry(7, 1, b"\x00\x01"), Entry(7, 2, b"two")]
     storage.truncate_from(2)
     assert FileRaftStorage(tmp_path).load().log == [Entry(7, 1, b"\x00\x01")]
+
+
+def entries(terms: list[int]) -> list[Entry]:
+    return [Entry(term, i + 1, b"e%d" % (i + 1)) for i, term in enumerate(terms)]
+
+
+def test_compact_drops_the_applied_prefix_and_keeps_indexes() -> None:
+    follower = node(log=entries([1, 1, 1, 2, 2]), term=2)
+    follower.step(0, "b", AppendEntries(2, "b", 5, 2, (), leader_commit=4))
+    ready = follower.compact(4, b"state@4")
+    assert ready.snapshot == Snapshot(4, 2, b"state@4")
+    assert [e.index for e in follower.log] == [5]
+    # The log still answers for index 4 through the snapshot: an append after it matches.
+    ready = follower.step(0, "b", AppendEntries(2, "b", 4, 2, (Entry(2, 5, b"e5"),), 5))
+    assert ready.messages == [("b", AppendEntriesResponse(2, True, 5))]
+
+
+def test_compact_refuses_an_index_not_yet_applied() -> None:
+    follower = node(log=entries([1, 1]), term=1)
+    try:
+        follower.compact(2, b"")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("compacted past the applied index")
+
+
+def test_a_leader_sends_its_snapshot_to_a_follower_behind_it() -> None:
+    leader = node(log=entries([1, 1, 1]), term=1)
+    leader.tick(10_000)  # election timeout: a candidate in term 2
+    leader.step(10_000, "b", RequestVoteResponse(2, True))
+    assert leader.role == Role.LEADER  # and it appended its no-op at index 4
+    leader.step(10_000, "b", AppendEntriesResponse(2, True, 4))  # a majority: 4 commits
+    leader.compact(4, b"state@4")
+    ready = leader.step(10_000, "c", AppendEntriesResponse(2, False, 0, conflict_index=1))
+    assert ready.messages == [("c", InstallSnapshot(2, "a", Snapshot(4, 2, b"state@4")))]
+
+
+def test_install_snapshot_replaces_a_conflicting_log() -> None:
+    follower = node(log=entries([1, 1, 3]), term=3)
+    snap = Snapshot(5, 4, b"state@5")
+    ready = follower.step(0, "b", InstallSnapshot(4, "b", snap))
+    assert ready.snapshot == snap and ready.install == snap  # persist it, and load it
+    assert ready.truncate_from == 6  # nothing of the old log survives
+    assert follower.log == [] and follower.commit_index == 5
+    assert ready.messages == [("b", InstallSnapshotResponse(4, 5))]
+
+
+def test_install_snapshot_keeps_a_log_that_continues_past_it() -> None:
+    follower = node(log=entries([1, 1, 1, 1]), term=1)
+    ready = follower.step(0, "b", InstallSnapshot(1, "b", Snapshot(2, 1, b"state@2")))
+    assert ready.truncate_from is None
+    assert [e.index for e in follower.log] == [3, 4]  # Figure 13, step 6
+
+
+def test_memory_and_file_storage_keep_the_snapshot_and_the_entries_after_it(
+    tmp_path: Path,
+) -> None:
+    for storage in (MemoryRaftStorage(), FileRaftStorage(tmp_path)):
+        storage.append(entries([1, 1, 2, 2]))
+        storage.save_snapshot(Snapshot(2, 1, b"state@2"))
+        state = storage.load()
+        assert state.snapshot == Snapshot(2, 1, b"state@2")
+        assert [e.index for e in state.log] == [3, 4]
+        storage.truncate_from(4)
+        assert [e.index for e in storage.load().log] == [3]
+
+
+def test_file_storage_survives_a_crash_between_snapshot_and_log_rewrite(tmp_path: Path) -> None:
+    storage = FileRaftStorage(tmp_path)
+    storage.append(entries([1, 1, 2]))
+    # The snapshot file is written first; simulate dying before the log was rewritten.
+    (tmp_path / "raft-snapshot.json").write_text('{"last_index": 2, "last_term": 1, "data": "00"}')
+    state = FileRaftStorage(tmp_path).load()
+    assert state.snapshot == Snapshot(2, 1, b"\x00")
+    assert [e.index for e in state.log] == [3]  # entries the snapshot covers are skipped
