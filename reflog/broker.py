@@ -6,9 +6,18 @@ time and sends whatever :class:`Respond` actions come back; it calls
 :meth:`Broker.tick` when :meth:`Broker.next_deadline_ms` comes due, which is
 how a long-polling Fetch times out. Storage is real files in both runtimes.
 
-This is a single broker: it leads every partition it has, and its high
-watermark is its log end offset. Replication, a controller and consumer groups
-plug in later at the marked places.
+A broker runs in one of two modes:
+
+* **standalone** (no metadata image): it is the whole cluster, leads every
+  partition it has and creates topics itself;
+* **in a cluster** (after :meth:`Broker.apply_metadata`): the controller quorum
+  owns the metadata. The broker answers Metadata from the image of the metadata
+  log it follows, forwards CreateTopics to the active controller (a
+  :class:`Forward` action), hosts the partitions the image places on it and
+  serves only those it leads (NOT_LEADER_OR_FOLLOWER otherwise).
+
+Its high watermark is its log end offset: replication between brokers plugs in
+at the marked places.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reflog.config import BrokerConfig
+from reflog.controller.image import MetadataImage
+from reflog.controller.records import NO_LEADER
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
@@ -32,6 +43,7 @@ from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest
 from reflog.wire.messages.create_topics import (
+    CreatableTopic,
     CreatableTopicResult,
     CreateTopicsRequest,
     CreateTopicsResponse,
@@ -64,7 +76,7 @@ from reflog.wire.messages.produce import (
 )
 from reflog.wire.schema import Request, Response
 
-__all__ = ["Broker", "Respond"]
+__all__ = ["Action", "Broker", "Forward", "Respond"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +98,18 @@ class Respond:
     response: Response | None
 
 
+@dataclass(frozen=True)
+class Forward:
+    """Send ``request`` to the active controller; if ``reply_to`` is set, answer that
+    client request (connection, header) with the controller's response (KIP-590)."""
+
+    request: CreateTopicsRequest
+    reply_to: tuple[int, RequestHeader] | None
+
+
+Action = Respond | Forward
+
+
 @dataclass
 class _FetchResult:
     response: FetchResponse
@@ -103,9 +127,10 @@ class Broker:
         self.cleaner = LogCleaner()
         self._next_clean_ms = now_ms + config.log_cleaner_backoff_ms
         self.topics: dict[str, int] = self.logs.topics()
-        self.leader_epoch = 0
+        self.leader_epoch = 0  # standalone: the one epoch of every partition
+        self.image: MetadataImage | None = None  # set once the broker follows a controller
         self.purgatory = FetchPurgatory()
-        self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Respond]]] = {
+        self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             0: self._produce,
             1: self._fetch,
             2: self._list_offsets,
@@ -118,7 +143,7 @@ class Broker:
     # -- entry points -----------------------------------------------------------------
     def handle(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         """Handle one decoded request that arrived on connection ``conn``."""
         return self._handlers[header.api_key](conn, header, request, now_ms)
 
@@ -150,6 +175,17 @@ class Broker:
             conn, header, api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION)
         )
 
+    def apply_metadata(self, image: MetadataImage, now_ms: int) -> None:
+        """Follow the controller's metadata: host every partition the image places here."""
+        self.image = image
+        me = self.config.node_id
+        for name, topic in image.topics.items():
+            for p, state in topic.partitions.items():
+                tp = TopicPartition(name, p)
+                if me in state.replicas and self.logs.get(tp) is None:
+                    self.logs.create(tp, topic.configs, now_ms)
+            self.topics[name] = len(topic.partitions)
+
     def close(self) -> None:
         self.logs.close()
 
@@ -166,6 +202,21 @@ class Broker:
         self.topics[name] = num_partitions
         log.info("created topic %s with %d partitions", name, num_partitions)
 
+    def partition_leader_epoch(self, tp: TopicPartition) -> int:
+        state = None if self.image is None else self.image.partition(tp)
+        return self.leader_epoch if state is None else state.leader_epoch
+
+    def _not_leader(self, tp: TopicPartition) -> int | None:
+        """In a cluster, the error for a partition this broker does not lead; else None."""
+        if self.image is None:
+            return None
+        state = self.image.partition(tp)
+        if state is None:
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if state.leader != self.config.node_id:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return None
+
     def partition_log(self, tp: TopicPartition) -> PartitionLog | None:
         return self.logs.get(tp)
 
@@ -177,42 +228,84 @@ class Broker:
     # -- ApiVersions ------------------------------------------------------------------
     def _api_versions(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, MetadataRequest)
+        known = self.topics if self.image is None else self.image.topics
         if request.topics is None or (header.api_version == 0 and not request.topics):
-            names = sorted(self.topics)
+            names = sorted(known)
         else:
             names = [t.name for t in request.topics]
         # Before v4 there is no flag: auto-creation is implied, as in Kafka.
         may_create = self.config.auto_create_topics_enable and request.allow_auto_topic_creation
         topics = []
+        to_create = []
         for name in names:
             error = topic_name_error(name)
             if error is not None:
                 topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name)
                 )
-                continue
-            if name not in self.topics and may_create:
-                self.create_topic(name, self.config.num_partitions)
-            topics.append(self._describe_topic(name))
-        me = MetadataResponseBroker(
-            node_id=self.config.node_id, host=self.config.host, port=self.config.port
-        )
+            elif self.image is not None:
+                if name not in self.image.topics and may_create:
+                    # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
+                    to_create.append(CreatableTopic(name=name))
+                    topics.append(
+                        MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
+                    )
+                else:
+                    topics.append(self._describe_from_image(name))
+            else:
+                if name not in self.topics and may_create:
+                    self.create_topic(name, self.config.num_partitions)
+                topics.append(self._describe_topic(name))
+        if self.image is None:
+            brokers = [
+                MetadataResponseBroker(
+                    node_id=self.config.node_id, host=self.config.host, port=self.config.port
+                )
+            ]
+        else:
+            brokers = [
+                MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port)
+                for b in self.image.live_brokers()
+            ]
         response = MetadataResponse(
-            brokers=[me],
+            brokers=brokers,
             cluster_id=self.config.cluster_id,
             controller_id=self.config.node_id,
             topics=topics,
         )
-        return [Respond(conn, header, response)]
+        actions: list[Action] = [Respond(conn, header, response)]
+        if to_create:
+            actions.append(Forward(CreateTopicsRequest(topics=to_create), None))
+        return actions
+
+    def _describe_from_image(self, name: str) -> MetadataResponseTopic:
+        assert self.image is not None
+        topic = self.image.topics.get(name)
+        if topic is None:
+            return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+        partitions = [
+            MetadataResponsePartition(
+                error_code=ErrorCode.NONE
+                if s.leader != NO_LEADER
+                else ErrorCode.LEADER_NOT_AVAILABLE,
+                partition_index=p,
+                leader_id=s.leader,
+                leader_epoch=s.leader_epoch,
+                replica_nodes=list(s.replicas),
+                isr_nodes=list(s.isr),
+            )
+            for p, s in sorted(topic.partitions.items())
+        ]
+        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
 
     def _describe_topic(self, name: str) -> MetadataResponseTopic:
         if name not in self.topics:
@@ -234,8 +327,10 @@ class Broker:
     # -- CreateTopics -----------------------------------------------------------------
     def _create_topics(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, CreateTopicsRequest)
+        if self.image is not None:
+            return [Forward(request, (conn, header))]  # the controller decides
         results = []
         for topic in request.topics:
             configs = {c.name: c.value for c in topic.configs if c.value is not None}
@@ -278,7 +373,7 @@ class Broker:
     # -- Produce ----------------------------------------------------------------------
     def _produce(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, ProduceRequest)
         actions: list[Respond] = []
         topics = []
@@ -316,6 +411,9 @@ class Broker:
             ), False
 
         log_ = self.logs.get(tp)
+        refusal = self._not_leader(tp)
+        if refusal is not None:
+            return fail(refusal, f"this broker does not lead {tp}")
         if log_ is None:
             return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"unknown partition {tp}")
         raw = pdata.records
@@ -345,7 +443,7 @@ class Broker:
             return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
         first = None
         for batch in batches:
-            info = log_.append(batch.buffer, self.leader_epoch, now_ms)
+            info = log_.append(batch.buffer, self.partition_leader_epoch(tp), now_ms)
             if first is None:
                 first = info
         assert first is not None
@@ -360,7 +458,7 @@ class Broker:
     # -- Fetch ------------------------------------------------------------------------
     def _fetch(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, FetchRequest)
         result = self._read_fetch(request)
         if (
@@ -396,12 +494,13 @@ class Broker:
             for fp in topic.partitions:
                 tp = TopicPartition(topic.topic, fp.partition)
                 log_ = self.logs.get(tp)
-                if log_ is None:
+                refusal = self._not_leader(tp)
+                if log_ is None or refusal is not None:
                     has_error = True
                     partitions.append(
                         PartitionData(
                             partition_index=fp.partition,
-                            error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                            error_code=refusal or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                             high_watermark=-1,
                             records=b"",
                         )
@@ -439,7 +538,7 @@ class Broker:
     # -- ListOffsets ------------------------------------------------------------------
     def _list_offsets(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
-    ) -> list[Respond]:
+    ) -> list[Action]:
         assert isinstance(request, ListOffsetsRequest)
         topics = []
         for topic in request.topics:
@@ -454,9 +553,11 @@ class Broker:
         self, tp: TopicPartition, timestamp: int, version: int
     ) -> ListOffsetsPartitionResponse:
         log_ = self.logs.get(tp)
-        if log_ is None:
+        refusal = self._not_leader(tp)
+        if log_ is None or refusal is not None:
             return ListOffsetsPartitionResponse(
-                partition_index=tp.partition, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                partition_index=tp.partition,
+                error_code=refusal or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             )
         found_timestamp = -1
         if timestamp == LATEST_TIMESTAMP:
@@ -472,5 +573,5 @@ class Broker:
             old_style_offsets=[offset] if offset >= 0 else [],
             timestamp=found_timestamp,
             offset=offset,
-            leader_epoch=self.leader_epoch,
+            leader_epoch=self.partition_leader_epoch(tp),
         )

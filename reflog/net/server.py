@@ -18,9 +18,10 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reflog.broker import Broker, Respond
+from reflog.broker import Action, Broker, Forward, Respond
 from reflog.records.file_slice import FileSlice
 from reflog.wire.apis import decode_request, encode_response
 from reflog.wire.codec import chunks_size
@@ -72,6 +73,8 @@ class BrokerServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self.requests_handled = 0
+        # In a cluster: hands CreateTopics to the controller link (reflog.net.cluster_broker).
+        self.on_forward: Callable[[Forward], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> int:
@@ -157,8 +160,16 @@ class BrokerServer:
         return True
 
     # -- completing requests ----------------------------------------------------------
-    def _deliver(self, actions: list[Respond]) -> None:
+    def deliver(self, actions: list[Action]) -> None:
+        """Carry out the core's actions: responses to connections, forwards to the controller."""
+        self._deliver(actions)
+
+    def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
+            if isinstance(action, Forward):
+                assert self.on_forward is not None, "only a broker in a cluster forwards"
+                self.on_forward(action)
+                continue
             target = self._connections.get(action.conn)
             if target is None or target.closed:
                 continue
@@ -197,7 +208,7 @@ class BrokerServer:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
-        self._deliver(self.broker.tick(now_ms()))
+        self._deliver(list(self.broker.tick(now_ms())))
 
     async def _write_loop(self, c: _Connection) -> None:
         loop = asyncio.get_running_loop()

@@ -12,11 +12,20 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reflog.raft.messages import Entry, Snapshot
 
-__all__ = ["FileRaftStorage", "MemoryRaftStorage", "PersistentState", "RaftStorage"]
+if TYPE_CHECKING:
+    from reflog.raft.core import Ready
+
+__all__ = [
+    "FileRaftStorage",
+    "MemoryRaftStorage",
+    "PersistentState",
+    "RaftStorage",
+    "persist_ready",
+]
 
 
 @dataclass
@@ -153,3 +162,16 @@ class FileRaftStorage:
     def truncate_from(self, index: int) -> None:
         kept = [e for e in self.load().log if e.index < index]
         _write_atomically(self._log_path, "".join(_entry_line(e) for e in kept))
+
+
+def persist_ready(storage: RaftStorage, ready: Ready) -> None:
+    """Make durable what a Ready says, in the order that keeps the files consistent:
+    term and vote, then the snapshot (which drops the entries it covers), then the log."""
+    if ready.hard_state is not None:
+        storage.save_hard_state(*ready.hard_state)
+    if ready.snapshot is not None:
+        storage.save_snapshot(ready.snapshot)
+    if ready.truncate_from is not None:
+        storage.truncate_from(ready.truncate_from)
+    if ready.append:
+        storage.append(ready.append)

@@ -15,15 +15,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reflog.broker import Broker, Respond
+from reflog.broker import Action, Broker, Forward
 from reflog.client.actions import ClientAction, Connect, Disconnect, Send
 from reflog.client.core import ClientCore
 from reflog.config import BrokerConfig
+from reflog.controller.broker_lifecycle import BrokerLifecycle
+from reflog.controller.forwarding import ForwardQueue
+from reflog.controller.image import MetadataImage
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
-from reflog.wire.apis import decode_request, decode_response, encode_request, encode_response
+from reflog.wire.apis import (
+    CONTROLLER_API_TABLE,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.create_topics import (
+    CreateTopicsResponse,
+)
+from reflog.wire.messages.quorum import BrokerHeartbeatResponse, BrokerRegistrationResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = ["BrokerNode", "ClientNode", "SimRequest", "SimResponse", "wire_roundtrip"]
@@ -46,27 +59,59 @@ class SimResponse:
 def wire_roundtrip(payload: object) -> object:
     """Encode a request with the Kafka codec and decode it again (the simulation's switch)."""
     if isinstance(payload, SimRequest):
-        decoded = decode_request(chunks_to_bytes(encode_request(payload.header, payload.body)))
+        apis = CONTROLLER_API_TABLE if payload.header.api_key >= 10_000 else None
+        frame = chunks_to_bytes(encode_request(payload.header, payload.body))
+        decoded = decode_request(frame) if apis is None else decode_request(frame, apis)
         return SimRequest(decoded.header, decoded.body)
     return payload
 
 
 class BrokerNode:
-    """A :class:`~reflog.broker.Broker` core on a simulated node; its log dir is real."""
+    """A :class:`~reflog.broker.Broker` core on a simulated node; its log dir is real.
 
-    def __init__(self, name: str, config: BrokerConfig) -> None:
+    Given ``controllers`` (their node ids, which are also their simulation names),
+    the broker joins a KRaft-style cluster: a :class:`BrokerLifecycle` registers
+    and heartbeats, and every metadata change it receives is applied to the broker.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: BrokerConfig,
+        controllers: list[int] | None = None,
+        heartbeat_interval_ms: int = 2_000,
+    ) -> None:
         self.name = name
         self.config = config
+        self.controllers = controllers
+        self.heartbeat_interval_ms = heartbeat_interval_ms
         self.broker: Broker | None = None
+        self.lifecycle: BrokerLifecycle | None = None
         self._conn_ids: dict[str, int] = {}
         self._timer: Scheduled | None = None
         self._timer_at: int | None = None
+        self._correlation = 0
+        self.forwards = ForwardQueue()
+        self._forward_ids: dict[int, int] = {}  # correlation id -> forward id
 
     def start(self, ctx: NodeContext) -> None:
         # A restart reopens the logs from disk, as a restarted broker process does.
         self.broker = Broker(self.config, ctx.now_ms)
         self._conn_ids.clear()
+        self.forwards = ForwardQueue()
+        self._forward_ids.clear()
         self._timer_at = None
+        if self.controllers is not None:
+            self.lifecycle = BrokerLifecycle(
+                self.config.node_id,
+                self.name,
+                self.config.port,
+                self.controllers,
+                ctx.now_ms,
+                heartbeat_interval_ms=self.heartbeat_interval_ms,
+            )
+            self.broker.apply_metadata(MetadataImage(), ctx.now_ms)  # cluster mode from the start
+            self._deliver(ctx, [])
 
     def crash(self) -> None:
         # A power cut, not a shutdown: what the logs had not fsynced is gone, and the
@@ -76,7 +121,12 @@ class BrokerNode:
         self.broker = None
 
     def on_message(self, ctx: NodeContext, src: str, payload: object) -> None:
-        if self.broker is None or not isinstance(payload, SimRequest):
+        if self.broker is None:
+            return
+        if isinstance(payload, SimResponse):
+            self._deliver(ctx, self._from_controller(ctx, payload))
+            return
+        if not isinstance(payload, SimRequest):
             return
         conn = self._conn_ids.setdefault(src, len(self._conn_ids) + 1)
         self._deliver(ctx, self.broker.handle(conn, payload.header, payload.body, ctx.now_ms))
@@ -84,11 +134,48 @@ class BrokerNode:
     def on_timer(self, ctx: NodeContext, token: object) -> None:
         if self.broker is not None:
             self._timer_at = None
-            self._deliver(ctx, self.broker.tick(ctx.now_ms))
+            actions: list[Action] = list(self.broker.tick(ctx.now_ms))
+            if self.lifecycle is not None:
+                for out in self.lifecycle.tick(ctx.now_ms):
+                    self._send_to_controller(ctx, out.controller_id, out.request)
+                actions += self.forwards.expired(ctx.now_ms)
+            self._deliver(ctx, actions)
 
-    def _deliver(self, ctx: NodeContext, actions: list[Respond]) -> None:
+    # -- the controller side ----------------------------------------------------------
+    def _send_to_controller(self, ctx: NodeContext, controller: int, body: Request) -> int:
+        self._correlation += 1
+        header = RequestHeader(body.API_KEY, min(body.MAX_VERSION, 4), self._correlation, self.name)
+        ctx.send(str(controller), SimRequest(header, body))
+        return self._correlation
+
+    def _from_controller(self, ctx: NodeContext, payload: SimResponse) -> list[Action]:
+        assert self.broker is not None and self.lifecycle is not None
+        body = payload.body
+        if isinstance(body, BrokerRegistrationResponse):
+            self.lifecycle.on_registration(ctx.now_ms, body)
+        elif isinstance(body, BrokerHeartbeatResponse):
+            if self.lifecycle.on_heartbeat(ctx.now_ms, body):
+                self.broker.apply_metadata(self.lifecycle.image, ctx.now_ms)
+        elif isinstance(body, CreateTopicsResponse):
+            forward_id = self._forward_ids.pop(payload.correlation_id, None)
+            self.lifecycle.request_metadata_soon(ctx.now_ms)
+            if forward_id is not None:
+                return list(self.forwards.answered(forward_id, body))
+        return []
+
+    def _send_forwards(self, ctx: NodeContext) -> None:
+        if self.lifecycle is None:
+            return
+        for forward_id, request in self.forwards.to_send(self.lifecycle.controller_id):
+            correlation = self._send_to_controller(ctx, self.lifecycle.controller_id, request)
+            self._forward_ids[correlation] = forward_id
+
+    def _deliver(self, ctx: NodeContext, actions: list[Action]) -> None:
         names = {conn: name for name, conn in self._conn_ids.items()}
         for action in actions:
+            if isinstance(action, Forward):
+                self.forwards.add(ctx.now_ms, action)
+                continue
             if action.response is None:
                 continue
             header = action.header
@@ -99,7 +186,14 @@ class BrokerNode:
                 SimResponse(header.correlation_id, header.api_key, header.api_version, body),
             )
         assert self.broker is not None
+        self._send_forwards(ctx)
         deadline = self.broker.next_deadline_ms()
+        if self.lifecycle is not None:
+            deadline = min(deadline, self.lifecycle.next_deadline_ms())
+            forward_deadline = self.forwards.next_deadline_ms()
+            if forward_deadline is not None:
+                deadline = min(deadline, forward_deadline)
+        deadline = max(deadline, ctx.now_ms)
         if deadline != self._timer_at:
             if self._timer is not None:
                 ctx.cancel_timer(self._timer)

@@ -24,7 +24,7 @@ from reflog.raft.messages import (
     RequestVote,
     RequestVoteResponse,
 )
-from reflog.raft.storage import FileRaftStorage
+from reflog.raft.storage import FileRaftStorage, persist_ready
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
 
@@ -100,14 +100,7 @@ class RaftSimNode:
         return None if self.node is None else self.node.role
 
     def _do(self, ctx: NodeContext, ready: Ready) -> None:
-        if ready.hard_state is not None:
-            self.storage.save_hard_state(*ready.hard_state)
-        if ready.snapshot is not None:
-            self.storage.save_snapshot(ready.snapshot)
-        if ready.truncate_from is not None:
-            self.storage.truncate_from(ready.truncate_from)
-        if ready.append:
-            self.storage.append(ready.append)
+        persist_ready(self.storage, ready)
         for to, message in ready.messages:
             ctx.send(to, message)
         if ready.install is not None:

@@ -19,6 +19,9 @@ class LogConfig:
     delete_retention_ms: int = 86_400_000  # delete.retention.ms: how long tombstones live
     min_cleanable_dirty_ratio: float = 0.5  # min.cleanable.dirty.ratio
     flush_messages: int | None = None  # flush.messages (None: leave it to the OS)
+    # Replication settings Kafka also keeps per topic (used by the controller and leaders).
+    min_insync_replicas: int = 1
+    unclean_leader_election_enable: bool = False
 
     def __post_init__(self) -> None:
         if self.segment_bytes < 14:  # Kafka's minimum: one batch header's worth
@@ -27,6 +30,8 @@ class LogConfig:
             raise ValueError("index.interval.bytes cannot be negative")
         if self.cleanup_policy not in ("delete", "compact", "compact,delete", "delete,compact"):
             raise ValueError(f"unknown cleanup.policy {self.cleanup_policy!r}")
+        if self.min_insync_replicas < 1:
+            raise ValueError("min.insync.replicas must be at least 1")
 
     @property
     def compact(self) -> bool:

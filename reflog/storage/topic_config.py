@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from reflog.storage.log_config import LogConfig
@@ -23,8 +24,16 @@ __all__ = [
 
 FILE_NAME = "topic.properties"
 
+
+def _boolean(value: str) -> bool:
+    """Kafka's booleans are the words true and false (any case); bool("false") would be True."""
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"not a boolean: {value!r}")
+    return value.lower() == "true"
+
+
 # Kafka's topic config name -> LogConfig field and how to read the value.
-TOPIC_CONFIGS: dict[str, tuple[str, type]] = {
+TOPIC_CONFIGS: dict[str, tuple[str, Callable[[str], object]]] = {
     "segment.bytes": ("segment_bytes", int),
     "segment.ms": ("segment_ms", int),
     "segment.index.bytes": ("segment_index_bytes", int),
@@ -35,6 +44,8 @@ TOPIC_CONFIGS: dict[str, tuple[str, type]] = {
     "delete.retention.ms": ("delete_retention_ms", int),
     "min.cleanable.dirty.ratio": ("min_cleanable_dirty_ratio", float),
     "flush.messages": ("flush_messages", int),
+    "min.insync.replicas": ("min_insync_replicas", int),
+    "unclean.leader.election.enable": ("unclean_leader_election_enable", _boolean),
 }
 
 

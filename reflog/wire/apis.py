@@ -4,6 +4,10 @@ the encode/decode entry points both runtimes use.
 Every API is advertised from version 0 (older librdkafka switches features
 off silently otherwise) up to the highest version reflog really implements,
 and nothing reflog does not implement is advertised.
+
+Controllers listen with their own table (:data:`CONTROLLER_API_TABLE`): reflog's
+quorum messages, CreateTopics forwarded by brokers, and ApiVersions. A broker's
+listener never decodes a Raft message, nor a controller's a Produce.
 """
 
 from __future__ import annotations
@@ -19,10 +23,26 @@ from reflog.wire.messages.fetch import FetchRequest, FetchResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
+from reflog.wire.messages.quorum import (
+    BrokerHeartbeatRequest,
+    BrokerHeartbeatResponse,
+    BrokerRegistrationRequest,
+    BrokerRegistrationResponse,
+    NoResponse,
+    QuorumStateRequest,
+    QuorumStateResponse,
+    RaftAppendEntriesRequest,
+    RaftAppendEntriesResponse,
+    RaftInstallSnapshotRequest,
+    RaftInstallSnapshotResponse,
+    RaftVoteRequest,
+    RaftVoteResponse,
+)
 from reflog.wire.schema import Request, Response
 
 __all__ = [
     "API_TABLE",
+    "CONTROLLER_API_TABLE",
     "Api",
     "DecodedRequest",
     "api_versions_response",
@@ -40,6 +60,7 @@ class Api:
     name: str
     request: type[Request]
     response: type[Response]
+    one_way: bool = False  # no response is ever sent (reflog's Raft messages)
 
     @property
     def min_version(self) -> int:
@@ -59,6 +80,23 @@ API_TABLE: dict[int, Api] = {
         Api(3, "Metadata", MetadataRequest, MetadataResponse),
         Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
         Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
+    )
+}
+
+CONTROLLER_API_TABLE: dict[int, Api] = {
+    api.key: api
+    for api in (
+        Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
+        Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
+        Api(10000, "RaftVote", RaftVoteRequest, NoResponse, one_way=True),
+        Api(10001, "RaftVoteResponse", RaftVoteResponse, NoResponse, one_way=True),
+        Api(10002, "RaftAppendEntries", RaftAppendEntriesRequest, NoResponse, one_way=True),
+        Api(10003, "RaftAppendEntriesResponse", RaftAppendEntriesResponse, NoResponse, True),
+        Api(10004, "RaftInstallSnapshot", RaftInstallSnapshotRequest, NoResponse, one_way=True),
+        Api(10005, "RaftInstallSnapshotResponse", RaftInstallSnapshotResponse, NoResponse, True),
+        Api(10010, "BrokerRegistration", BrokerRegistrationRequest, BrokerRegistrationResponse),
+        Api(10011, "BrokerHeartbeat", BrokerHeartbeatRequest, BrokerHeartbeatResponse),
+        Api(10020, "QuorumState", QuorumStateRequest, QuorumStateResponse),
     )
 }
 
@@ -84,8 +122,8 @@ class DecodedRequest:
     body: Request
 
 
-def _lookup(api_key: int, api_version: int, correlation_id: int) -> Api:
-    api = API_TABLE.get(api_key)
+def _lookup(api_key: int, api_version: int, correlation_id: int, apis: dict[int, Api]) -> Api:
+    api = apis.get(api_key)
     if api is None:
         raise UnsupportedApiError(
             f"unknown API key {api_key}", api_key, api_version, correlation_id
@@ -107,7 +145,7 @@ def peek_correlation_id(frame: bytes | memoryview) -> tuple[int, int, int]:
     return r.int16(), r.int16(), r.int32()
 
 
-def decode_request(frame: bytes | memoryview) -> DecodedRequest:
+def decode_request(frame: bytes | memoryview, apis: dict[int, Api] = API_TABLE) -> DecodedRequest:
     """Decode one request frame (without its size prefix).
 
     Raises :class:`UnsupportedApiError` for an unknown key or version (the caller
@@ -115,7 +153,7 @@ def decode_request(frame: bytes | memoryview) -> DecodedRequest:
     :class:`WireDecodeError` for anything malformed.
     """
     api_key, api_version, correlation_id = peek_correlation_id(frame)
-    api = _lookup(api_key, api_version, correlation_id)
+    api = _lookup(api_key, api_version, correlation_id, apis)
     r = Reader(frame)
     header = RequestHeader.read(r, api.request.is_flexible(api_version))
     body = api.request.decode(r, api_version)
@@ -124,17 +162,19 @@ def decode_request(frame: bytes | memoryview) -> DecodedRequest:
     return DecodedRequest(header, body)
 
 
-def _response_header_flexible(api_key: int, api_version: int) -> bool:
+def _response_header_flexible(api_key: int, api_version: int, apis: dict[int, Api]) -> bool:
     if api_key == _API_VERSIONS_KEY:
         return False  # pitfall 1: the ApiVersions response header is always v0
-    return API_TABLE[api_key].response.is_flexible(api_version)
+    return apis[api_key].response.is_flexible(api_version)
 
 
-def encode_response(header: RequestHeader, body: Response) -> list[Chunk]:
+def encode_response(
+    header: RequestHeader, body: Response, apis: dict[int, Api] = API_TABLE
+) -> list[Chunk]:
     """Encode a response to ``header``'s request, without the size prefix."""
     w = Writer()
     ResponseHeader(header.correlation_id).write(
-        w, _response_header_flexible(header.api_key, header.api_version)
+        w, _response_header_flexible(header.api_key, header.api_version, apis)
     )
     version = header.api_version
     if header.api_key == _API_VERSIONS_KEY and not body.supports(version):
@@ -152,11 +192,11 @@ def encode_request(header: RequestHeader, body: Request) -> list[Chunk]:
 
 
 def decode_response(
-    api_key: int, api_version: int, frame: bytes | memoryview
+    api_key: int, api_version: int, frame: bytes | memoryview, apis: dict[int, Api] = API_TABLE
 ) -> tuple[ResponseHeader, Response]:
     """Decode a response frame (client side) for a request we sent."""
-    api = API_TABLE[api_key]
+    api = apis[api_key]
     r = Reader(frame)
-    header = ResponseHeader.read(r, _response_header_flexible(api_key, api_version))
+    header = ResponseHeader.read(r, _response_header_flexible(api_key, api_version, apis))
     body = api.response.decode(r, api_version)
     return header, body

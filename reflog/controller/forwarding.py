@@ -1,0 +1,80 @@
+"""Admin requests a broker forwards to the active controller, until one answers (KIP-590).
+
+A broker in a cluster cannot create topics itself: it forwards CreateTopics to
+the controller it believes active. That controller may die, or turn out not to
+lead (NOT_CONTROLLER); the request is then sent again to whichever controller
+the broker's lifecycle now names, until the client's own ``timeout_ms`` runs
+out (REQUEST_TIMED_OUT). Like Kafka, a request that committed but whose answer
+was lost is sent again and may come back TOPIC_ALREADY_EXISTS.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from reflog.broker import Forward, Respond
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.create_topics import (
+    CreatableTopicResult,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
+
+__all__ = ["ForwardQueue", "PendingForward"]
+
+
+@dataclass
+class PendingForward:
+    forward: Forward
+    deadline_ms: int
+    sent_to: int | None = None  # the controller it was last sent to; None: send it
+
+
+class ForwardQueue:
+    def __init__(self) -> None:
+        self.pending: dict[int, PendingForward] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, now_ms: int, forward: Forward) -> None:
+        deadline = now_ms + max(forward.request.timeout_ms, 1)
+        self.pending[next(self._ids)] = PendingForward(forward, deadline)
+
+    def to_send(self, controller_id: int) -> list[tuple[int, CreateTopicsRequest]]:
+        """Requests not yet sent to ``controller_id`` (new ones, or sent to another one)."""
+        out = []
+        for forward_id, p in self.pending.items():
+            if p.sent_to != controller_id:
+                p.sent_to = controller_id
+                out.append((forward_id, p.forward.request))
+        return out
+
+    def answered(self, forward_id: int, response: CreateTopicsResponse) -> list[Respond]:
+        p = self.pending.get(forward_id)
+        if p is None:
+            return []  # answered already, or timed out
+        if any(t.error_code == ErrorCode.NOT_CONTROLLER for t in response.topics):
+            p.sent_to = None  # send it again, to whoever leads next
+            return []
+        del self.pending[forward_id]
+        if p.forward.reply_to is None:
+            return []
+        return [Respond(*p.forward.reply_to, response)]
+
+    def expired(self, now_ms: int) -> list[Respond]:
+        actions = []
+        for forward_id, p in list(self.pending.items()):
+            if now_ms >= p.deadline_ms:
+                del self.pending[forward_id]
+                if p.forward.reply_to is not None:
+                    results = [
+                        CreatableTopicResult(name=t.name, error_code=ErrorCode.REQUEST_TIMED_OUT)
+                        for t in p.forward.request.topics
+                    ]
+                    actions.append(
+                        Respond(*p.forward.reply_to, CreateTopicsResponse(topics=results))
+                    )
+        return actions
+
+    def next_deadline_ms(self) -> int | None:
+        return min((p.deadline_ms for p in self.pending.values()), default=None)

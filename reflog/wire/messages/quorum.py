@@ -1,0 +1,188 @@
+"""reflog's own messages between controllers, and between brokers and controllers.
+
+They travel in Kafka's framing (size prefix, request header, body) with API keys
+in a private range (10000 and up) that no Kafka client sends, and are described
+with the same declarative schema as Kafka's messages, so they are typed and
+versioned like them. Nothing is pickled.
+
+* Raft's RPCs (RequestVote, AppendEntries, InstallSnapshot and their answers) are
+  **one-way**: an answer is a message of its own, sent back on the answering
+  node's connection, as the Raft core is written (messages in, messages out).
+  Each carries its sender's node id. (KRaft's own Vote/Fetch APIs differ: there,
+  followers pull from the leader.)
+* BrokerRegistration and BrokerHeartbeat are request/response, named after
+  Kafka's (KIP-631). reflog simplification: the heartbeat answer also carries the
+  metadata log batches the broker lacks, where a KRaft broker fetches them
+  separately with Fetch.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from reflog.wire.schema import (
+    BOOL,
+    BYTES,
+    INT16,
+    INT32,
+    INT64,
+    STRING,
+    ArrayOf,
+    Request,
+    Response,
+    Struct,
+    WireStruct,
+    wire,
+)
+
+__all__ = [
+    "BrokerHeartbeatRequest",
+    "BrokerHeartbeatResponse",
+    "BrokerRegistrationRequest",
+    "BrokerRegistrationResponse",
+    "MetadataBatch",
+    "NoResponse",
+    "QuorumStateRequest",
+    "QuorumStateResponse",
+    "RaftAppendEntriesRequest",
+    "RaftAppendEntriesResponse",
+    "RaftEntry",
+    "RaftInstallSnapshotRequest",
+    "RaftInstallSnapshotResponse",
+    "RaftVoteRequest",
+    "RaftVoteResponse",
+]
+
+
+class NoResponse(Response):
+    """Never sent: the response type of a one-way message."""
+
+    API_KEY: ClassVar[int] = -1
+    MAX_VERSION: ClassVar[int] = 0
+
+
+class RaftVoteRequest(Request):
+    API_KEY: ClassVar[int] = 10000
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    candidate_id: int = wire(INT32)
+    last_log_index: int = wire(INT64)
+    last_log_term: int = wire(INT64)
+    pre_vote: bool = wire(BOOL)
+
+
+class RaftVoteResponse(Request):
+    API_KEY: ClassVar[int] = 10001
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    vote_granted: bool = wire(BOOL)
+    pre_vote: bool = wire(BOOL)
+
+
+class RaftEntry(WireStruct):
+    term: int = wire(INT64)
+    index: int = wire(INT64)
+    data: bytes = wire(BYTES)
+
+
+class RaftAppendEntriesRequest(Request):
+    API_KEY: ClassVar[int] = 10002
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    leader_id: int = wire(INT32)
+    prev_log_index: int = wire(INT64)
+    prev_log_term: int = wire(INT64)
+    entries: list[RaftEntry] = wire(ArrayOf(Struct(RaftEntry)))
+    leader_commit: int = wire(INT64)
+
+
+class RaftAppendEntriesResponse(Request):
+    API_KEY: ClassVar[int] = 10003
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    success: bool = wire(BOOL)
+    match_index: int = wire(INT64)
+    conflict_index: int = wire(INT64)
+
+
+class RaftInstallSnapshotRequest(Request):
+    API_KEY: ClassVar[int] = 10004
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    leader_id: int = wire(INT32)
+    last_index: int = wire(INT64)
+    last_term: int = wire(INT64)
+    data: bytes = wire(BYTES)
+
+
+class RaftInstallSnapshotResponse(Request):
+    API_KEY: ClassVar[int] = 10005
+    MAX_VERSION: ClassVar[int] = 0
+    sender: int = wire(INT32)
+    term: int = wire(INT64)
+    match_index: int = wire(INT64)
+
+
+class BrokerRegistrationRequest(Request):
+    API_KEY: ClassVar[int] = 10010
+    MAX_VERSION: ClassVar[int] = 0
+    broker_id: int = wire(INT32)
+    host: str = wire(STRING)
+    port: int = wire(INT32)
+
+
+class BrokerRegistrationResponse(Response):
+    API_KEY: ClassVar[int] = 10010
+    MAX_VERSION: ClassVar[int] = 0
+    error_code: int = wire(INT16)
+    broker_epoch: int = wire(INT64, default=-1)
+    leader_id: int = wire(INT32, default=-1)  # the active controller, if known
+
+
+class BrokerHeartbeatRequest(Request):
+    API_KEY: ClassVar[int] = 10011
+    MAX_VERSION: ClassVar[int] = 0
+    broker_id: int = wire(INT32)
+    broker_epoch: int = wire(INT64)
+    metadata_offset: int = wire(INT64)  # the last metadata batch this broker applied
+
+
+class MetadataBatch(WireStruct):
+    offset: int = wire(INT64)
+    data: bytes = wire(BYTES)  # encoded metadata records (reflog.controller.records)
+
+
+class BrokerHeartbeatResponse(Response):
+    API_KEY: ClassVar[int] = 10011
+    MAX_VERSION: ClassVar[int] = 0
+    error_code: int = wire(INT16)
+    is_fenced: bool = wire(BOOL, default=True)
+    leader_id: int = wire(INT32, default=-1)
+    # A snapshot of the metadata when the broker is behind the controller's snapshot.
+    snapshot_offset: int = wire(INT64, default=-1)
+    snapshot: bytes | None = wire(BYTES, nullable="0+", default=None)
+    batches: list[MetadataBatch] = wire(ArrayOf(Struct(MetadataBatch)), default_factory=list)
+
+
+class QuorumStateRequest(Request):
+    """What a controller knows of the quorum (after Kafka's DescribeQuorum, KIP-595)."""
+
+    API_KEY: ClassVar[int] = 10020
+    MAX_VERSION: ClassVar[int] = 0
+
+
+class QuorumStateResponse(Response):
+    API_KEY: ClassVar[int] = 10020
+    MAX_VERSION: ClassVar[int] = 0
+    node_id: int = wire(INT32)
+    role: str = wire(STRING)  # Follower, PreCandidate, Candidate, Leader
+    current_term: int = wire(INT64)
+    leader_id: int = wire(INT32)
+    commit_index: int = wire(INT64)
+    metadata_offset: int = wire(INT64)  # the last batch applied to this controller's image
+    active: bool = wire(BOOL)  # leads and takes writes

@@ -1,0 +1,196 @@
+"""The controller quorum in the simulation: 3 controllers (Raft) and 3 brokers following them.
+
+Scenarios after KRaft's behaviour (KIP-631): brokers register and are unfenced once caught
+up; CreateTopics goes through the active controller and places replicas across live brokers;
+a broker whose session times out is fenced and its partitions get new leaders from the ISR
+with a bumped leader epoch; the metadata survives the loss of the active controller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reflog.controller.records import NO_LEADER
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+
+from .harness import SESSION_TIMEOUT, KraftCluster
+
+
+def started(tmp_path: Path, seed: int = 1, **kwargs: object) -> KraftCluster:
+    cluster = KraftCluster(seed, tmp_path, **kwargs)  # type: ignore[arg-type]
+    cluster.wait_for_active_controller()
+    cluster.wait_unfenced(1, 2, 3)
+    return cluster
+
+
+def test_brokers_register_and_every_broker_lists_them_all(tmp_path: Path) -> None:
+    cluster = started(tmp_path)
+    cluster.wait_caught_up()
+    for broker_id in (1, 2, 3):
+        metadata = cluster.metadata(broker_id)
+        assert sorted(b.node_id for b in metadata.brokers) == [1, 2, 3]
+        assert {b.host for b in metadata.brokers} == {"broker-1", "broker-2", "broker-3"}
+
+
+def test_create_topics_places_replicas_across_brokers_and_spreads_leaders(
+    tmp_path: Path,
+) -> None:
+    cluster = started(tmp_path)
+    assert cluster.create_topic("orders", partitions=6, replication_factor=3) == ErrorCode.NONE
+    cluster.wait_caught_up()
+    metadata = cluster.metadata(2, ["orders"])  # asked of another broker than the one used
+    (topic,) = metadata.topics
+    assert topic.error_code == ErrorCode.NONE
+    leaders = [p.leader_id for p in topic.partitions]
+    assert sorted(leaders) == [1, 1, 2, 2, 3, 3]  # two partitions led by each broker
+    for p in topic.partitions:
+        assert sorted(p.replica_nodes) == [1, 2, 3] and p.isr_nodes == p.replica_nodes
+        assert p.replica_nodes[0] == p.leader_id
+    # Each broker hosts a log for every partition placed on it.
+    for broker_id in (1, 2, 3):
+        for p in range(6):
+            assert cluster.broker(broker_id).partition_log(TopicPartition("orders", p)) is not None
+
+
+def test_create_topics_refusals(tmp_path: Path) -> None:
+    cluster = started(tmp_path)
+    assert cluster.create_topic("t", 1, 1) == ErrorCode.NONE
+    assert cluster.create_topic("t", 1, 1) == ErrorCode.TOPIC_ALREADY_EXISTS
+    assert cluster.create_topic("wide", 1, 4) == ErrorCode.INVALID_REPLICATION_FACTOR
+    assert cluster.create_topic("none", 0, 1) == ErrorCode.INVALID_PARTITIONS
+    assert cluster.create_topic("bad", 1, 1, configs={"no.such": "1"}) == ErrorCode.INVALID_CONFIG
+    assert cluster.create_topic("bad name!", 1, 1) == ErrorCode.INVALID_TOPIC_EXCEPTION
+
+
+def test_a_fenced_broker_loses_its_leaderships_to_the_isr_with_a_new_leader_epoch(
+    tmp_path: Path,
+) -> None:
+    cluster = started(tmp_path)
+    cluster.create_topic("events", partitions=3, replication_factor=3)
+    cluster.wait_caught_up()
+    before = {tp: s for tp, s in cluster.image(2).partitions()}
+    led_by_1 = [tp for tp, s in before.items() if s.leader == 1]
+    assert led_by_1
+    cluster.sim.crash("broker-1")
+    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    cluster.wait_caught_up()
+    image = cluster.image(2)
+    assert image.brokers[1].fenced
+    for tp, state in image.partitions():
+        assert 1 not in state.isr  # fenced brokers leave every ISR
+        assert state.leader in (2, 3)
+        if tp in led_by_1:
+            assert state.leader_epoch == before[tp].leader_epoch + 1
+        else:
+            assert state.leader_epoch == before[tp].leader_epoch  # same leader, same epoch
+    assert [b.node_id for b in cluster.metadata(3).brokers] == [2, 3]
+
+
+def test_produce_to_a_broker_that_does_not_lead_is_refused(tmp_path: Path) -> None:
+    from reflog.records.batch import NewRecord, build_batch
+    from reflog.wire.messages.produce import (
+        PartitionProduceData,
+        ProduceRequest,
+        ProduceResponse,
+        TopicProduceData,
+    )
+
+    cluster = started(tmp_path)
+    cluster.create_topic("single", partitions=1, replication_factor=1)
+    cluster.wait_caught_up()
+    (state,) = [s for _, s in cluster.image(1).partitions()]
+    follower = next(b for b in (1, 2, 3) if b != state.leader)
+    batch = build_batch([NewRecord(key=b"k", value=b"v", timestamp=0)])
+    request = ProduceRequest(
+        acks=1,
+        timeout_ms=1000,
+        topic_data=[
+            TopicProduceData(
+                name="single", partition_data=[PartitionProduceData(index=0, records=batch)]
+            )
+        ],
+    )
+    for broker_id, expected in ((follower, ErrorCode.NOT_LEADER_OR_FOLLOWER), (state.leader, 0)):
+        response = cluster.request(broker_id, request, version=7)
+        assert isinstance(response, ProduceResponse)
+        assert response.responses[0].partition_responses[0].error_code == expected
+
+
+def test_the_last_isr_member_fenced_leaves_the_partition_leaderless_until_it_returns(
+    tmp_path: Path,
+) -> None:
+    cluster = started(tmp_path)
+    cluster.create_topic("fragile", partitions=1, replication_factor=2)
+    cluster.wait_caught_up()
+    ((tp, state),) = cluster.image(1).partitions()
+    first, second = state.replicas
+    cluster.sim.crash(f"broker-{first}")
+    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    cluster.sim.crash(f"broker-{second}")
+    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    other = next(b for b in (1, 2, 3) if b not in state.replicas)
+    cluster.wait_caught_up()
+    after = cluster.image(other).partition(tp)
+    assert after is not None
+    assert after.leader == NO_LEADER and after.isr == (second,)  # it waits for `second`
+    # The replica that was not in the ISR returns: clean election will not pick it.
+    cluster.sim.restart(f"broker-{first}")
+    cluster.wait_unfenced(first)
+    cluster.wait_caught_up()
+    assert cluster.image(other).partition(tp).leader == NO_LEADER  # type: ignore[union-attr]
+    cluster.sim.restart(f"broker-{second}")
+    cluster.wait_unfenced(second)
+    cluster.wait_caught_up()
+    assert cluster.image(other).partition(tp).leader == second  # type: ignore[union-attr]
+
+
+def test_unclean_leader_election_picks_a_live_replica_outside_the_isr(tmp_path: Path) -> None:
+    cluster = started(tmp_path, unclean=True)
+    cluster.create_topic("risky", partitions=1, replication_factor=2)
+    cluster.wait_caught_up()
+    ((tp, state),) = cluster.image(1).partitions()
+    first, second = state.replicas
+    cluster.sim.crash(f"broker-{first}")
+    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    cluster.sim.crash(f"broker-{second}")
+    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    cluster.sim.restart(f"broker-{first}")  # out of sync, but alive
+    cluster.wait_unfenced(first)
+    cluster.wait_caught_up()
+    other = next(b for b in (1, 2, 3) if b not in state.replicas)
+    after = cluster.image(other).partition(tp)
+    assert after is not None and after.leader == first and after.isr == (first,)
+
+
+def test_metadata_survives_the_loss_of_the_active_controller(tmp_path: Path) -> None:
+    cluster = started(tmp_path)
+    assert cluster.create_topic("before", 2, 3) == ErrorCode.NONE
+    old = cluster.wait_for_active_controller()
+    cluster.sim.crash(old)
+    cluster.until(lambda: cluster.active_controller() not in (None, old))
+    assert cluster.create_topic("after", 2, 3) == ErrorCode.NONE
+    cluster.wait_caught_up()
+    names = {t.name for t in cluster.metadata(3).topics}
+    assert names == {"before", "after"}
+    cluster.sim.restart(old)  # it rejoins as a follower and catches up from its disk
+
+    def caught_up() -> bool:
+        node = cluster.controllers[old].controller
+        return node is not None and "after" in node.image.topics
+
+    cluster.until(caught_up)
+    assert cluster.active_controller() != old
+
+
+def test_metadata_snapshots_bring_a_late_broker_up_to_date(tmp_path: Path) -> None:
+    cluster = started(tmp_path, snapshot_batches=5)
+    cluster.sim.crash("broker-3")
+    for i in range(12):
+        assert cluster.create_topic(f"t{i}", 1, 1) == ErrorCode.NONE
+    active = cluster.controllers[cluster.wait_for_active_controller()].controller
+    assert active is not None and active.raft.snapshot.last_index > 0
+    cluster.sim.restart("broker-3")
+    cluster.wait_unfenced(3)
+    cluster.wait_caught_up()
+    assert {f"t{i}" for i in range(12)} <= set(cluster.image(3).topics)
