@@ -19,7 +19,14 @@ CliError = commands.CliError
 
 # Each subcommand module has `register(subparsers)`, which adds its parser and sets
 # `run=` to a function from the parsed arguments to an exit status.
-_COMMAND_MODULES: list[str] = ["broker_cmd", "topics_cmd", "produce_cmd", "consume_cmd"]
+_COMMAND_MODULES: list[str] = [
+    "broker_cmd",
+    "controller_cmd",
+    "cluster_cmd",
+    "topics_cmd",
+    "produce_cmd",
+    "consume_cmd",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

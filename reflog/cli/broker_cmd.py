@@ -1,4 +1,8 @@
-"""``reflog broker``: run one broker in the foreground until SIGTERM or Ctrl-C."""
+"""``reflog broker``: run one broker in the foreground until SIGTERM or Ctrl-C.
+
+Alone it is a whole cluster by itself; with ``--controller-quorum-voters`` it joins
+the cluster those controllers run (registers, heartbeats, follows their metadata).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from pathlib import Path
 from reflog.broker import Broker
 from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
+from reflog.net.cluster_broker import ClusterBroker
 from reflog.net.server import BrokerServer, now_ms
 
-__all__ = ["parse_host_port", "register"]
+__all__ = ["check_data_dir", "parse_host_port", "parse_voters", "register"]
 
 
 def parse_host_port(text: str, option: str) -> tuple[str, int]:
@@ -22,6 +27,30 @@ def parse_host_port(text: str, option: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise CliError(f"{option} must look like HOST:PORT, got {text!r}")
     return host, int(port)
+
+
+def parse_voters(text: str) -> dict[int, tuple[str, int]]:
+    """Kafka's controller.quorum.voters: ``1@host:port,2@host:port``."""
+    voters: dict[int, tuple[str, int]] = {}
+    for item in text.split(","):
+        node, sep, address = item.strip().partition("@")
+        if not sep or not node.isdigit():
+            raise CliError(f"--controller-quorum-voters wants ID@HOST:PORT items, got {item!r}")
+        if int(node) in voters:
+            raise CliError(f"--controller-quorum-voters names node {node} twice")
+        voters[int(node)] = parse_host_port(address, "--controller-quorum-voters")
+    return voters
+
+
+def check_data_dir(data_dir: Path) -> Path:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".reflog-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(f"cannot use data dir {data_dir}: {exc.strerror or exc}") from exc
+    return data_dir
 
 
 def _bool(text: str) -> bool:
@@ -44,6 +73,11 @@ def register(sub: Subparsers) -> None:
         "--num-partitions", type=int, default=1, help="partitions of auto-created topics"
     )
     p.add_argument("--auto-create-topics-enable", type=_bool, default=True, metavar="true|false")
+    p.add_argument(
+        "--controller-quorum-voters",
+        help="join the cluster of these controllers: ID@HOST:PORT, comma-separated",
+    )
+    p.add_argument("--broker-heartbeat-interval-ms", type=int, default=2_000)
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(run=run)
 
@@ -55,18 +89,20 @@ def run(args: argparse.Namespace) -> int:
     host, port = parse_host_port(args.listen, "--listen")
     if args.num_partitions < 1:
         raise CliError("--num-partitions must be at least 1")
-    data_dir = Path(args.data_dir)
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".reflog-write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise CliError(f"cannot use data dir {data_dir}: {exc.strerror or exc}") from exc
-    return asyncio.run(_serve(args, host, port, data_dir))
+    if args.broker_heartbeat_interval_ms < 1:
+        raise CliError("--broker-heartbeat-interval-ms must be at least 1")
+    voters = parse_voters(args.controller_quorum_voters) if args.controller_quorum_voters else None
+    data_dir = check_data_dir(Path(args.data_dir))
+    return asyncio.run(_serve(args, host, port, data_dir, voters))
 
 
-async def _serve(args: argparse.Namespace, host: str, port: int, data_dir: Path) -> int:
+async def _serve(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    data_dir: Path,
+    voters: dict[int, tuple[str, int]] | None,
+) -> int:
     advertised = args.advertised_listener
     broker_config = BrokerConfig(
         node_id=args.node_id,
@@ -89,12 +125,18 @@ async def _serve(args: argparse.Namespace, host: str, port: int, data_dir: Path)
     server.broker.config = BrokerConfig(
         **{**broker_config.__dict__, "host": adv_host, "port": adv_port}
     )
+    cluster = None
+    if voters is not None:
+        cluster = ClusterBroker(server, voters, args.broker_heartbeat_interval_ms)
+        await cluster.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     print(f"reflog broker {args.node_id} listening on {host}:{bound}", flush=True)
     await stop.wait()
+    if cluster is not None:
+        await cluster.stop()
     await server.stop()
     print(f"reflog broker {args.node_id} stopped", file=sys.stderr, flush=True)
     return 0

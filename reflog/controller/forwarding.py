@@ -61,6 +61,12 @@ class ForwardQueue:
             return []
         return [Respond(*p.forward.reply_to, response)]
 
+    def resend(self, forward_id: int) -> None:
+        """The controller could not be reached: send it again with the next round."""
+        p = self.pending.get(forward_id)
+        if p is not None:
+            p.sent_to = None
+
     def expired(self, now_ms: int) -> list[Respond]:
         actions = []
         for forward_id, p in list(self.pending.items()):

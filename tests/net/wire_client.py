@@ -5,14 +5,15 @@ from __future__ import annotations
 import socket
 import struct
 
-from reflog.wire.apis import decode_response, encode_request
+from reflog.wire.apis import API_TABLE, Api, decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
 from reflog.wire.schema import Request, Response
 
 
 class WireClient:
-    def __init__(self, address: str, timeout: float = 10) -> None:
+    def __init__(self, address: str, timeout: float = 10, apis: dict[int, Api] = API_TABLE) -> None:
+        self.apis = apis
         host, port = address.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self._correlation_id = 0
@@ -38,7 +39,7 @@ class WireClient:
 
     def receive(self, sent: tuple[int, int, int]) -> Response:
         api_key, version, correlation_id = sent
-        header, body = decode_response(api_key, version, self.read_frame())
+        header, body = decode_response(api_key, version, self.read_frame(), self.apis)
         assert header.correlation_id == correlation_id
         return body
 
