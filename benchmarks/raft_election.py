@@ -5,6 +5,12 @@ appears within about two timeouts. Each seed runs a 5-node quorum, lets it elect
 a leader, crashes the leader and measures (in virtual time) until another node
 leads.
 
+The tail is split votes: two followers whose timers fire within about one message
+delay of each other both stand, split the votes, and wait another timeout. So the
+figure depends on the ratio of network delay to election timeout, and the
+benchmark prints two links: 1 ms per message (already slower than loopback or a
+LAN) and 1-5 ms per message (a jittery network).
+
 Run: `.venv/bin/python benchmarks/raft_election.py [--seeds 500]`.
 """
 
@@ -25,8 +31,8 @@ from reflog.sim.raft_nodes import RaftSimNode
 TIMEOUT = 150
 
 
-def time_to_new_leader(seed: int, data_dir: Path) -> int:
-    sim = Simulation(seed, LinkConfig(latency_ms_min=1, latency_ms_max=5))
+def time_to_new_leader(seed: int, data_dir: Path, latency_ms_max: int) -> int:
+    sim = Simulation(seed, LinkConfig(latency_ms_min=1, latency_ms_max=latency_ms_max))
     names = [f"n{i}" for i in range(5)]
     config = RaftConfig(election_timeout_ms=TIMEOUT, heartbeat_interval_ms=40)
     nodes = {n: RaftSimNode(n, names, config, data_dir) for n in names}
@@ -51,21 +57,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=500)
     args = parser.parse_args()
-    times = []
-    for seed in range(args.seeds):
-        with tempfile.TemporaryDirectory() as tmp:
-            times.append(time_to_new_leader(seed, Path(tmp)))
-    times.sort()
-    within = sum(t <= 2 * TIMEOUT for t in times) / len(times)
-    p90, p99 = times[int(0.9 * len(times))], times[int(0.99 * len(times))]
     print(
-        f"seeds: {len(times)}, election timeout {TIMEOUT} ms, drawn from [{TIMEOUT}, {2 * TIMEOUT})"
+        f"seeds: {args.seeds}, 5 nodes, election timeout {TIMEOUT} ms, "
+        f"drawn from [{TIMEOUT}, {2 * TIMEOUT})"
     )
-    print(
-        f"time to a new leader: p50 {statistics.median(times)} ms, p90 {p90} ms, "
-        f"p99 {p99} ms, max {times[-1]} ms"
-    )
-    print(f"within two election timeouts ({2 * TIMEOUT} ms): {within:.1%} (target 99%)")
+    for latency_ms_max in (1, 5):
+        times = []
+        for seed in range(args.seeds):
+            with tempfile.TemporaryDirectory() as tmp:
+                times.append(time_to_new_leader(seed, Path(tmp), latency_ms_max))
+        times.sort()
+        within = sum(t <= 2 * TIMEOUT for t in times) / len(times)
+        p90, p99 = times[int(0.9 * len(times))], times[int(0.99 * len(times))]
+        link = "1 ms" if latency_ms_max == 1 else f"1-{latency_ms_max} ms"
+        verdict = "met" if within >= 0.99 else "NOT MET"
+        print(
+            f"link {link} per message: time to a new leader p50 {statistics.median(times)} ms, "
+            f"p90 {p90} ms, p99 {p99} ms, max {times[-1]} ms; within two election timeouts "
+            f"({2 * TIMEOUT} ms): {within:.1%} (target 99%: {verdict})"
+        )
 
 
 if __name__ == "__main__":
