@@ -7,6 +7,7 @@ started again with the same command line, rejoins from its disk and catches up.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -70,3 +71,15 @@ def test_killing_the_active_controller_keeps_every_topic(tmp_path: Path) -> None
 
         wait_for(rejoined, 30, f"controller {old} to rejoin as a follower and catch up")
         assert cluster.active_controller() == new  # rejoining did not disrupt the leader
+        started_by_cluster_up = [
+            node["pid"] for name, node in cluster.nodes().items() if name != f"controller-{old}"
+        ]
+    # Leaving the block sent SIGTERM to `reflog cluster up`: every node it started is gone.
+    assert cluster.process.returncode == 0
+    for pid in started_by_cluster_up:
+        assert isinstance(pid, int)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"node {pid} outlived `reflog cluster up`")

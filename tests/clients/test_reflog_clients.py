@@ -8,6 +8,7 @@ import importlib.util
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,21 @@ def test_cli_produce_to_a_chosen_partition_and_refuse_a_missing_one(broker: Brok
     missing = reflog_cli("produce", "chosen", "--partition", "7", *b, stdin="x\n")
     assert missing.returncode == 1
     assert "UNKNOWN_TOPIC_OR_PARTITION" in missing.stderr
+
+
+def test_cluster_cli_errors_are_one_line(tmp_path: Path) -> None:
+    bad_voters = reflog_cli(
+        "controller", "--node-id", "1", "--controller-quorum-voters", "1@nowhere",
+        "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    assert bad_voters.returncode == 1 and bad_voters.stderr.count("\n") == 1
+    assert "HOST:PORT" in bad_voters.stderr
+    not_a_voter = reflog_cli(
+        "controller", "--node-id", "2", "--controller-quorum-voters", "1@127.0.0.1:1",
+        "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    assert not_a_voter.returncode == 1 and "is not one of" in not_a_voter.stderr
+    empty = reflog_cli("cluster", "up", "--brokers", "0", "--data-dir", str(tmp_path))
+    assert empty.returncode == 1 and "at least one broker" in empty.stderr
+    no_room = reflog_cli("cluster", "up", "--port", "65534", "--data-dir", str(tmp_path))
+    assert no_room.returncode == 1 and "no room" in no_room.stderr

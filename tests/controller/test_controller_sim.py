@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reflog.controller.image import PartitionState
 from reflog.controller.records import NO_LEADER
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
@@ -117,18 +118,25 @@ def test_produce_to_a_broker_that_does_not_lead_is_refused(tmp_path: Path) -> No
         assert response.responses[0].partition_responses[0].error_code == expected
 
 
+def both_replicas_fenced_one_after_the_other(
+    cluster: KraftCluster,
+) -> tuple[TopicPartition, PartitionState]:
+    """A topic with 2 replicas; the first replica is fenced, then the second (the last in ISR)."""
+    cluster.create_topic("fragile", partitions=1, replication_factor=2)
+    cluster.wait_caught_up()
+    ((tp, state),) = cluster.image(1).partitions()
+    for broker_id in state.replicas:
+        cluster.sim.crash(f"broker-{broker_id}")
+        cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    return tp, state
+
+
 def test_the_last_isr_member_fenced_leaves_the_partition_leaderless_until_it_returns(
     tmp_path: Path,
 ) -> None:
     cluster = started(tmp_path)
-    cluster.create_topic("fragile", partitions=1, replication_factor=2)
-    cluster.wait_caught_up()
-    ((tp, state),) = cluster.image(1).partitions()
+    tp, state = both_replicas_fenced_one_after_the_other(cluster)
     first, second = state.replicas
-    cluster.sim.crash(f"broker-{first}")
-    cluster.sim.run_for(SESSION_TIMEOUT + 500)
-    cluster.sim.crash(f"broker-{second}")
-    cluster.sim.run_for(SESSION_TIMEOUT + 500)
     other = next(b for b in (1, 2, 3) if b not in state.replicas)
     cluster.wait_caught_up()
     after = cluster.image(other).partition(tp)
@@ -147,14 +155,8 @@ def test_the_last_isr_member_fenced_leaves_the_partition_leaderless_until_it_ret
 
 def test_unclean_leader_election_picks_a_live_replica_outside_the_isr(tmp_path: Path) -> None:
     cluster = started(tmp_path, unclean=True)
-    cluster.create_topic("risky", partitions=1, replication_factor=2)
-    cluster.wait_caught_up()
-    ((tp, state),) = cluster.image(1).partitions()
-    first, second = state.replicas
-    cluster.sim.crash(f"broker-{first}")
-    cluster.sim.run_for(SESSION_TIMEOUT + 500)
-    cluster.sim.crash(f"broker-{second}")
-    cluster.sim.run_for(SESSION_TIMEOUT + 500)
+    tp, state = both_replicas_fenced_one_after_the_other(cluster)
+    first = state.replicas[0]
     cluster.sim.restart(f"broker-{first}")  # out of sync, but alive
     cluster.wait_unfenced(first)
     cluster.wait_caught_up()
@@ -194,3 +196,17 @@ def test_metadata_snapshots_bring_a_late_broker_up_to_date(tmp_path: Path) -> No
     cluster.wait_unfenced(3)
     cluster.wait_caught_up()
     assert {f"t{i}" for i in range(12)} <= set(cluster.image(3).topics)
+
+
+def test_five_controllers_survive_two_controller_crashes(tmp_path: Path) -> None:
+    cluster = started(tmp_path, controllers=5)
+    assert cluster.create_topic("one", 1, 3) == ErrorCode.NONE
+    first = cluster.wait_for_active_controller()
+    cluster.sim.crash(first)
+    cluster.until(lambda: cluster.active_controller() not in (None, first))
+    second = cluster.wait_for_active_controller()
+    cluster.sim.crash(second)
+    cluster.until(lambda: cluster.active_controller() not in (None, first, second))
+    assert cluster.create_topic("two", 1, 3) == ErrorCode.NONE  # 3 of 5 still decide
+    cluster.wait_caught_up()
+    assert {t.name for t in cluster.metadata(1).topics} == {"one", "two"}

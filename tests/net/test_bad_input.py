@@ -3,6 +3,7 @@ keeps serving everyone else."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from reflog.records import build_batch
-from reflog.wire.codec import Reader
+from reflog.wire.apis import encode_request
+from reflog.wire.codec import Reader, chunks_to_bytes
 from reflog.wire.errors import ErrorCode
+from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
@@ -235,3 +238,31 @@ def test_sigterm_stops_cleanly_and_a_restart_serves_the_old_records(tmp_path: Pa
         c.close()
         assert isinstance(response, FetchResponse)
         assert b"survives" in bytes(response.responses[0].partitions[0].records or b"")  # type: ignore[arg-type]
+
+
+def test_a_controller_closes_a_connection_that_sends_kafka_requests_or_huge_frames(
+    tmp_path: Path,
+) -> None:
+    from reflog.controller.config import ControllerConfig
+    from reflog.net.controller_server import ControllerServer
+
+    async def scenario() -> tuple[bool, bool]:
+        server = ControllerServer(ControllerConfig(1, (1,)), {1: ("127.0.0.1", 0)}, tmp_path)
+        port = await server.start()
+        try:
+            results = []
+            for payload in (None, b"\x7f\xff\xff\xff"):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                if payload is None:  # a Produce-era Kafka request: not a controller's API
+                    header = RequestHeader(MetadataRequest.API_KEY, 1, 1, "x")
+                    body = chunks_to_bytes(encode_request(header, MetadataRequest(topics=[])))
+                    writer.write(struct.pack(">i", len(body)) + body)
+                else:  # a size prefix of 2 GiB
+                    writer.write(payload)
+                results.append(await asyncio.wait_for(reader.read(), 5) == b"")
+                writer.close()
+            return results[0], results[1]
+        finally:
+            await server.stop()
+
+    assert asyncio.run(scenario()) == (True, True)
