@@ -22,6 +22,10 @@ from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopics
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.offset_for_leader_epoch import (
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+)
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.messages.quorum import (
     BrokerHeartbeatRequest,
@@ -80,6 +84,7 @@ API_TABLE: dict[int, Api] = {
         Api(3, "Metadata", MetadataRequest, MetadataResponse),
         Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
         Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
+        Api(23, "OffsetForLeaderEpoch", OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
     )
 }
 

@@ -47,6 +47,14 @@ from reflog.wire.messages.metadata import (
     MetadataResponsePartition,
     MetadataResponseTopic,
 )
+from reflog.wire.messages.offset_for_leader_epoch import (
+    EpochEndOffset,
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+    OffsetForLeaderPartition,
+    OffsetForLeaderTopic,
+    OffsetForLeaderTopicResult,
+)
 from reflog.wire.messages.produce import (
     BatchIndexAndErrorMessage,
     PartitionProduceData,
@@ -275,6 +283,28 @@ SAMPLES: list[Message] = [
         topics=[
             CreatableTopicResult(name="new", error_code=36, error_message="exists"),
             CreatableTopicResult(name="other", error_code=0, error_message="fine"),
+        ],
+    ),
+    OffsetForLeaderEpochRequest(
+        replica_id=2,
+        topics=[
+            OffsetForLeaderTopic(
+                topic="orders",
+                partitions=[
+                    OffsetForLeaderPartition(partition=1, current_leader_epoch=4, leader_epoch=3)
+                ],
+            )
+        ],
+    ),
+    OffsetForLeaderEpochResponse(
+        throttle_time_ms=6,
+        topics=[
+            OffsetForLeaderTopicResult(
+                topic="orders",
+                partitions=[
+                    EpochEndOffset(error_code=0, partition=1, leader_epoch=3, end_offset=99)
+                ],
+            )
         ],
     ),
 ]

@@ -19,6 +19,8 @@ from kafka.protocol.consumer import (
     FetchResponse,
     ListOffsetsRequest,
     ListOffsetsResponse,
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
 )
 from kafka.protocol.metadata import (
     ApiVersionsRequest,
@@ -53,6 +55,8 @@ THEIRS: dict[str, Any] = {
         ListOffsetsResponse,
         CreateTopicsRequest,
         CreateTopicsResponse,
+        OffsetForLeaderEpochRequest,
+        OffsetForLeaderEpochResponse,
     )
 }
 

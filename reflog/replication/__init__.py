@@ -1,0 +1,1 @@
+"""ISR replication: leader epochs, high watermarks, followers and in-sync replicas."""
