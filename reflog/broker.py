@@ -16,8 +16,9 @@ A broker runs in one of two modes:
   :class:`Forward` action), hosts the partitions the image places on it and
   serves only those it leads (NOT_LEADER_OR_FOLLOWER otherwise).
 
-Its high watermark is its log end offset: replication between brokers plugs in
-at the marked places.
+In a cluster the broker's :class:`ReplicaManager` does the replication: leaders
+track followers and high watermarks, followers fetch from leaders, ``acks=all``
+produces wait for the ISR. Standalone, the high watermark is the log end offset.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToController
 from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
@@ -33,6 +35,9 @@ from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
+from reflog.replication.delayed_produce import DelayedProduce
+from reflog.replication.partition import ReplicationConfig
+from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
@@ -67,6 +72,12 @@ from reflog.wire.messages.metadata import (
     MetadataResponsePartition,
     MetadataResponseTopic,
 )
+from reflog.wire.messages.offset_for_leader_epoch import (
+    EpochEndOffset,
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+    OffsetForLeaderTopicResult,
+)
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     PartitionProduceResponse,
@@ -74,40 +85,16 @@ from reflog.wire.messages.produce import (
     ProduceResponse,
     TopicProduceResponse,
 )
+from reflog.wire.messages.quorum import AlterPartitionRequest, AlterPartitionResponse
 from reflog.wire.schema import Request, Response
 
-__all__ = ["Action", "Broker", "Forward", "Respond"]
+__all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
 
 log = logging.getLogger(__name__)
 
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
-
-
-@dataclass(frozen=True)
-class Respond:
-    """Send ``response`` on connection ``conn`` as the answer to ``header``.
-
-    ``response`` is None for a produce with ``acks=0``: the request is complete
-    but, as in Kafka, nothing is sent back.
-    """
-
-    conn: int
-    header: RequestHeader
-    response: Response | None
-
-
-@dataclass(frozen=True)
-class Forward:
-    """Send ``request`` to the active controller; if ``reply_to`` is set, answer that
-    client request (connection, header) with the controller's response (KIP-590)."""
-
-    request: CreateTopicsRequest
-    reply_to: tuple[int, RequestHeader] | None
-
-
-Action = Respond | Forward
 
 
 @dataclass
@@ -129,6 +116,7 @@ class Broker:
         self.topics: dict[str, int] = self.logs.topics()
         self.leader_epoch = 0  # standalone: the one epoch of every partition
         self.image: MetadataImage | None = None  # set once the broker follows a controller
+        self.replicas: ReplicaManager | None = None  # with the image: replication
         self.purgatory = FetchPurgatory()
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             0: self._produce,
@@ -137,6 +125,7 @@ class Broker:
             3: self._metadata,
             18: self._api_versions,
             19: self._create_topics,
+            23: self._offset_for_leader_epoch,
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -147,8 +136,9 @@ class Broker:
         """Handle one decoded request that arrived on connection ``conn``."""
         return self._handlers[header.api_key](conn, header, request, now_ms)
 
-    def tick(self, now_ms: int) -> list[Respond]:
-        """Run what is due: retention, and delayed fetches whose ``max_wait_ms`` ran out."""
+    def tick(self, now_ms: int) -> list[Action]:
+        """Run what is due: retention, delayed fetches whose ``max_wait_ms`` ran out, and
+        in a cluster the replication timers (ISR checks, acks=all timeouts, follower fetches)."""
         if now_ms >= self._next_retention_ms:
             self.logs.delete_old_segments(now_ms)
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
@@ -158,15 +148,49 @@ class Broker:
             self._next_clean_ms = now_ms + self.config.log_cleaner_backoff_ms
         due = self.purgatory.expired(now_ms)
         self.purgatory.remove(due)
-        return [Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due]
+        actions: list[Action] = [
+            Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
+        ]
+        if self.replicas is not None:
+            actions += self.replicas.tick(now_ms)
+        return actions
 
     def next_deadline_ms(self) -> int:
-        housekeeping = min(self._next_retention_ms, self._next_clean_ms)
-        fetch = self.purgatory.next_deadline_ms()
-        return housekeeping if fetch is None else min(fetch, housekeeping)
+        deadlines = [
+            self._next_retention_ms,
+            self._next_clean_ms,
+            self.purgatory.next_deadline_ms(),
+            None if self.replicas is None else self.replicas.next_deadline_ms(),
+        ]
+        return min(d for d in deadlines if d is not None)
 
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
+        if self.replicas is not None:
+            self.replicas.produces.drop_connection(conn)
+
+    # -- replication between brokers ----------------------------------------------------
+    def on_broker_response(self, broker_id: int, response: Response, now_ms: int) -> list[Action]:
+        """The answer of leader ``broker_id`` to this follower's fetcher."""
+        if self.replicas is None:
+            return []
+        before = {tp: p.high_watermark for tp, p in self.replicas.partitions.items()}
+        actions = self.replicas.on_broker_response(broker_id, response, now_ms)
+        for tp, p in self.replicas.partitions.items():
+            if p.high_watermark != before.get(tp):
+                actions += self._wake_fetches(tp, now_ms)
+        return actions
+
+    def on_broker_unreachable(self, broker_id: int, now_ms: int) -> None:
+        if self.replicas is not None:
+            self.replicas.on_broker_unreachable(broker_id, now_ms)
+
+    def on_alter_partition_response(
+        self, response: AlterPartitionResponse, request: AlterPartitionRequest, now_ms: int
+    ) -> list[Action]:
+        if self.replicas is None:
+            return []
+        return self.replicas.on_alter_partition_response(response, request)
 
     def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
         """An ApiVersions request of a version reflog lacks: answer UNSUPPORTED_VERSION
@@ -175,8 +199,9 @@ class Broker:
             conn, header, api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION)
         )
 
-    def apply_metadata(self, image: MetadataImage, now_ms: int) -> None:
-        """Follow the controller's metadata: host every partition the image places here."""
+    def apply_metadata(self, image: MetadataImage, now_ms: int) -> list[Action]:
+        """Follow the controller's metadata: host every partition the image places here,
+        and lead or follow each as it says."""
         self.image = image
         me = self.config.node_id
         for name, topic in image.topics.items():
@@ -185,6 +210,17 @@ class Broker:
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
             self.topics[name] = len(topic.partitions)
+        if self.replicas is None:
+            self.replicas = ReplicaManager(
+                me,
+                self.logs,
+                ReplicationConfig(
+                    self.config.replica_lag_time_max_ms, self.config.min_insync_replicas
+                ),
+                self.config.truncation_policy,
+                self.config.replica_fetch_wait_max_ms,
+            )
+        return self.replicas.apply(image, now_ms)
 
     def close(self) -> None:
         self.logs.close()
@@ -221,7 +257,10 @@ class Broker:
         return self.logs.get(tp)
 
     def high_watermark(self, tp: TopicPartition) -> int:
-        # Single broker: everything appended is "committed". Replication changes this.
+        if self.replicas is not None:
+            p = self.replicas.partitions.get(tp)
+            return 0 if p is None else p.high_watermark
+        # Standalone: everything appended is committed.
         log_ = self.logs.get(tp)
         return 0 if log_ is None else log_.log_end_offset
 
@@ -375,8 +414,9 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, ProduceRequest)
-        actions: list[Respond] = []
+        actions: list[Action] = []
         topics = []
+        waiting: dict[TopicPartition, int] = {}  # acks=all: offset the ISR must reach
         if request.acks not in (-1, 0, 1):
             error_all: int | None = ErrorCode.INVALID_REQUIRED_ACKS
         else:
@@ -392,23 +432,36 @@ class Broker:
                         )
                     )
                     continue
-                response, appended = self._append(tp, pdata, header.api_version, now_ms)
+                response, end = self._append(tp, pdata, header.api_version, request.acks, now_ms)
                 partitions.append(response)
-                if appended:
-                    actions.extend(self._wake_fetches(tp, now_ms))
+                if end is not None:
+                    actions.extend(self._wake_fetches(tp, now_ms))  # followers' fetches too
+                    if self.replicas is not None and request.acks == -1:
+                        waiting[tp] = end
             topics.append(TopicProduceResponse(name=topic.name, partition_responses=partitions))
+        if waiting and self.replicas is not None:
+            delayed = DelayedProduce(
+                conn,
+                header,
+                now_ms + request.timeout_ms,
+                [(t.name, list(t.partition_responses)) for t in topics],
+                waiting,
+            )
+            return [*self.replicas.park_produce(delayed), *actions]
         # acks=0: the producer asked for no answer; the request is still complete.
         body = None if request.acks == 0 else ProduceResponse(responses=topics)
         return [Respond(conn, header, body), *actions]
 
     def _append(
-        self, tp: TopicPartition, pdata: PartitionProduceData, version: int, now_ms: int
-    ) -> tuple[PartitionProduceResponse, bool]:
-        def fail(code: int, message: str) -> tuple[PartitionProduceResponse, bool]:
+        self, tp: TopicPartition, pdata: PartitionProduceData, version: int, acks: int, now_ms: int
+    ) -> tuple[PartitionProduceResponse, int | None]:
+        """Append one partition's batches; the response and, if written, the end offset."""
+
+        def fail(code: int, message: str) -> tuple[PartitionProduceResponse, int | None]:
             log.info("produce to %s refused: %s", tp, message)
             return PartitionProduceResponse(
                 index=tp.partition, error_code=code, base_offset=-1, error_message=message
-            ), False
+            ), None
 
         log_ = self.logs.get(tp)
         refusal = self._not_leader(tp)
@@ -416,6 +469,10 @@ class Broker:
             return fail(refusal, f"this broker does not lead {tp}")
         if log_ is None:
             return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"unknown partition {tp}")
+        if self.replicas is not None:
+            refused = self.replicas.append_error(tp, acks)
+            if refused is not None:
+                return fail(refused, f"the ISR of {tp} is below min.insync.replicas")
         raw = pdata.records
         if isinstance(raw, FileSlice):  # only a broker's own fetch answers hold slices
             raw = raw.read()
@@ -453,13 +510,27 @@ class Broker:
             base_offset=first.base_offset,
             log_start_offset=log_.log_start_offset,
         )
-        return response, True
+        if self.replicas is not None:
+            self.replicas.appended(tp)
+        return response, log_.log_end_offset
 
     # -- Fetch ------------------------------------------------------------------------
     def _fetch(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, FetchRequest)
+        early: list[Action] = []
+        if request.replica_id >= 0 and self.replicas is not None:
+            # A follower: its fetch offset is its log end; the high watermark may move.
+            moved, early = self.replicas.on_follower_fetch(request, now_ms)
+            for tp in moved:
+                early += self.replicas.complete_produces(tp)
+                early += self._wake_fetches(tp, now_ms)
+        return early + self._fetch_or_wait(conn, header, request, now_ms)
+
+    def _fetch_or_wait(
+        self, conn: int, header: RequestHeader, request: FetchRequest, now_ms: int
+    ) -> list[Action]:
         result = self._read_fetch(request)
         if (
             result.has_error
@@ -475,7 +546,7 @@ class Broker:
         )
         return []
 
-    def _wake_fetches(self, tp: TopicPartition, now_ms: int) -> list[Respond]:
+    def _wake_fetches(self, tp: TopicPartition, now_ms: int) -> list[Action]:
         ready = []
         for delayed in self.purgatory.watching(tp):
             result = self._read_fetch(delayed.request)
@@ -483,6 +554,38 @@ class Broker:
                 ready.append((delayed, result))
         self.purgatory.remove(d for d, _ in ready)
         return [Respond(d.conn, d.header, r.response) for d, r in ready]
+
+    def _offset_for_leader_epoch(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        assert isinstance(request, OffsetForLeaderEpochRequest)
+        if self.replicas is not None:
+            return [Respond(conn, header, self.replicas.offset_for_leader_epoch(request))]
+        # Standalone: one epoch for every partition, ending at the log end.
+        topics = []
+        for topic in request.topics:
+            answers = []
+            for q in topic.partitions:
+                log_ = self.logs.get(TopicPartition(topic.topic, q.partition))
+                if log_ is None:
+                    answers.append(
+                        EpochEndOffset(
+                            error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition=q.partition
+                        )
+                    )
+                elif q.leader_epoch < self.leader_epoch:
+                    answers.append(EpochEndOffset(error_code=ErrorCode.NONE, partition=q.partition))
+                else:
+                    answers.append(
+                        EpochEndOffset(
+                            error_code=ErrorCode.NONE,
+                            partition=q.partition,
+                            leader_epoch=self.leader_epoch,
+                            end_offset=log_.log_end_offset,
+                        )
+                    )
+            topics.append(OffsetForLeaderTopicResult(topic=topic.topic, partitions=answers))
+        return [Respond(conn, header, OffsetForLeaderEpochResponse(topics=topics))]
 
     def _read_fetch(self, request: FetchRequest) -> _FetchResult:
         budget = request.max_bytes
@@ -507,6 +610,8 @@ class Broker:
                     )
                     continue
                 high_watermark = self.high_watermark(tp)
+                # Consumers read only what is committed; followers copy everything.
+                read_limit = None if request.replica_id >= 0 else high_watermark
                 # An empty record set, never null: librdkafka rejects a null one.
                 records: FileSlice | bytes = b""
                 error = ErrorCode.NONE
@@ -514,7 +619,7 @@ class Broker:
                     # Past the first partition with data, the response budget binds (KIP-74).
                     limit = min(fp.partition_max_bytes, budget) if total else fp.partition_max_bytes
                     if limit > 0 or not total:
-                        read = log_.read(fp.fetch_offset, max(limit, 1), max_offset=high_watermark)
+                        read = log_.read(fp.fetch_offset, max(limit, 1), max_offset=read_limit)
                         if read.records is not None:
                             records = read.records
                         total += read.size_in_bytes

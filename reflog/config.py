@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reflog.replication.truncation import TruncationPolicy
 from reflog.storage.log_config import LogConfig
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
 
@@ -33,3 +34,12 @@ class BrokerConfig:
     log_retention_check_interval_ms: int = 300_000
     # How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms).
     log_cleaner_backoff_ms: int = 15_000
+    # Replication (in a cluster): a follower not caught up for this long leaves the ISR.
+    replica_lag_time_max_ms: int = 30_000
+    # How long a leader holds a follower's fetch open waiting for new records.
+    replica_fetch_wait_max_ms: int = 500
+    # acks=all needs at least this many in-sync replicas (topics may override it).
+    min_insync_replicas: int = 1
+    # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
+    # to show what went wrong before it, to its own high watermark.
+    truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH

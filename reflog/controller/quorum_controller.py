@@ -43,7 +43,7 @@ from reflog.raft.messages import Entry, RaftMessage
 from reflog.raft.storage import PersistentState
 from reflog.storage.log_config import LogConfig
 from reflog.storage.topic_config import TopicConfigError, apply_overrides
-from reflog.topic_partition import topic_name_error
+from reflog.topic_partition import TopicPartition, topic_name_error
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import (
     CreatableTopicResult,
@@ -51,6 +51,8 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsResponse,
 )
 from reflog.wire.messages.quorum import (
+    AlterPartitionRequest,
+    AlterPartitionResponse,
     BrokerHeartbeatRequest,
     BrokerHeartbeatResponse,
     BrokerRegistrationRequest,
@@ -64,7 +66,12 @@ __all__ = ["ControllerReady", "QuorumController", "Reply"]
 MAX_BATCHES_PER_HEARTBEAT = 1_000
 
 
-Reply = BrokerRegistrationResponse | BrokerHeartbeatResponse | CreateTopicsResponse
+Reply = (
+    BrokerRegistrationResponse
+    | BrokerHeartbeatResponse
+    | CreateTopicsResponse
+    | AlterPartitionResponse
+)
 
 
 @dataclass
@@ -101,7 +108,13 @@ class _Unfence:
     broker_epoch: int
 
 
-_Write = _Register | _CreateTopics | _Fence | _Unfence
+@dataclass(frozen=True)
+class _AlterPartition:
+    token: object
+    request: AlterPartitionRequest
+
+
+_Write = _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition
 
 
 @dataclass
@@ -199,6 +212,16 @@ class QuorumController:
             self._next_write(now_ms)
         return self._take()
 
+    def alter_partition(
+        self, now_ms: int, token: object, request: AlterPartitionRequest
+    ) -> ControllerReady:
+        if not self.is_active():
+            self._reply(token, AlterPartitionResponse(error_code=ErrorCode.NOT_CONTROLLER))
+        else:
+            self.queue.append(_AlterPartition(token, request))
+            self._next_write(now_ms)
+        return self._take()
+
     def _with_metadata(
         self, reply: BrokerHeartbeatResponse, offset: int
     ) -> BrokerHeartbeatResponse:
@@ -286,6 +309,8 @@ class QuorumController:
     def _fail(self, write: _Write) -> None:
         if isinstance(write, _Register):
             self._reply(write.token, self._not_controller_registration())
+        elif isinstance(write, _AlterPartition):
+            self._reply(write.token, AlterPartitionResponse(error_code=ErrorCode.NOT_CONTROLLER))
         elif isinstance(write, _CreateTopics):
             results = [
                 CreatableTopicResult(name=t.name, error_code=ErrorCode.NOT_CONTROLLER)
@@ -317,6 +342,8 @@ class QuorumController:
             return self._plan_register(write)
         if isinstance(write, _CreateTopics):
             return self._plan_create_topics(write.request)
+        if isinstance(write, _AlterPartition):
+            return self._plan_alter_partition(write.request)
         broker = self.image.brokers.get(write.broker_id)
         if broker is None or broker.broker_epoch != write.broker_epoch:
             return [], None  # that incarnation is gone already
@@ -350,6 +377,44 @@ class QuorumController:
         return records, BrokerRegistrationResponse(
             error_code=ErrorCode.NONE, broker_epoch=epoch, leader_id=self.config.node_id
         )
+
+    def _plan_alter_partition(
+        self, request: AlterPartitionRequest
+    ) -> tuple[list[MetadataRecord], Reply | None]:
+        """A leader's new ISR, committed only if it still leads in the epochs it names."""
+        tp = TopicPartition(request.topic, request.partition)
+        state = self.image.partition(tp)
+        broker = self.image.brokers.get(request.broker_id)
+
+        def refuse(code: int) -> tuple[list[MetadataRecord], Reply | None]:
+            return [], AlterPartitionResponse(error_code=code)
+
+        if state is None:
+            return refuse(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        if broker is None or broker.broker_epoch != request.broker_epoch:
+            return refuse(ErrorCode.STALE_BROKER_EPOCH)
+        if state.leader != request.broker_id or state.leader_epoch != request.leader_epoch:
+            return refuse(ErrorCode.FENCED_LEADER_EPOCH)  # a leader that was replaced
+        if state.partition_epoch != request.partition_epoch:
+            return refuse(ErrorCode.INVALID_UPDATE_VERSION)  # it decided from a stale ISR
+        live = {b.broker_id for b in self.image.live_brokers()}
+        new_isr = tuple(request.new_isr)
+        if (
+            request.broker_id not in new_isr
+            or not set(new_isr) <= set(state.replicas)
+            or not set(new_isr) <= live
+        ):
+            return refuse(ErrorCode.INELIGIBLE_REPLICA)
+        change = partition_change(tp, state, state.leader, new_isr)
+        reply = AlterPartitionResponse(
+            error_code=ErrorCode.NONE,
+            topic=tp.topic,
+            partition=tp.partition,
+            leader_epoch=change.leader_epoch,
+            partition_epoch=change.partition_epoch,
+            isr=list(new_isr),
+        )
+        return [change], reply
 
     def _elect_leaders(self, live: set[int]) -> list[MetadataRecord]:
         """A PartitionChangeRecord for every partition whose leader or ISR must change."""

@@ -3,7 +3,8 @@
 Beside the :class:`BrokerServer` that serves clients, a loop drives the broker's
 :class:`BrokerLifecycle` (register, heartbeat, follow the metadata log) and its
 :class:`ForwardQueue` (CreateTopics sent on to the active controller). Every
-metadata change that arrives is applied to the broker core at once.
+metadata change that arrives is applied to the broker core at once. Follower
+fetches go to the leaders' Kafka listeners, ISR changes to the active controller.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from reflog.broker import Forward
+from reflog.broker import Action, Forward, SendToBroker, ToController
 from reflog.controller.broker_lifecycle import BrokerLifecycle
 from reflog.controller.forwarding import ForwardQueue
 from reflog.controller.image import MetadataImage
 from reflog.net.peer_link import PeerLink
 from reflog.net.server import BrokerServer, now_ms
+from reflog.wire.apis import API_TABLE
+from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.quorum import (
+    AlterPartitionResponse,
     BrokerHeartbeatRequest,
     BrokerHeartbeatResponse,
     BrokerRegistrationRequest,
@@ -26,6 +30,8 @@ from reflog.wire.messages.quorum import (
 )
 
 __all__ = ["ClusterBroker"]
+
+REPLICA_TIMEOUT_MS = 1_000  # beyond replica.fetch.wait.max.ms, before a leader counts as gone
 
 
 class ClusterBroker:
@@ -41,6 +47,7 @@ class ClusterBroker:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         name = f"broker-{self.broker.config.node_id}"
         self.links = {node: PeerLink(h, p, name) for node, (h, p) in voters.items()}
+        self.broker_links: dict[int, PeerLink] = {}  # to the leaders this broker follows
         self.forwards = ForwardQueue()
         self.lifecycle: BrokerLifecycle | None = None
         self._wake = asyncio.Event()
@@ -50,7 +57,7 @@ class ClusterBroker:
     async def start(self) -> None:
         """Join the cluster: from now on the broker answers from the controller's metadata."""
         now = now_ms()
-        self.broker.apply_metadata(MetadataImage(), now)  # no standalone moment, even at start
+        self.server.deliver(self.broker.apply_metadata(MetadataImage(), now))  # never standalone
         config = self.broker.config
         self.lifecycle = BrokerLifecycle(
             config.node_id,
@@ -60,7 +67,7 @@ class ClusterBroker:
             now,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
         )
-        self.server.on_forward = self._on_forward
+        self.server.on_cluster_action = self._on_cluster_action
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -69,12 +76,58 @@ class ClusterBroker:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-        for link in self.links.values():
+        for link in [*self.links.values(), *self.broker_links.values()]:
             await link.close()
 
-    def _on_forward(self, forward: Forward) -> None:
-        self.forwards.add(now_ms(), forward)
-        self._wake.set()
+    def _on_cluster_action(self, action: Forward | SendToBroker | ToController) -> None:
+        if isinstance(action, Forward):
+            self.forwards.add(now_ms(), action)
+            self._wake.set()
+        else:
+            task = asyncio.create_task(self._replication_call(action))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+
+    async def _replication_call(self, action: SendToBroker | ToController) -> None:
+        lifecycle = self.lifecycle
+        assert lifecycle is not None
+        timeout_s = (self.broker.config.replica_fetch_wait_max_ms + REPLICA_TIMEOUT_MS) / 1000
+        actions: list[Action] = []
+        if isinstance(action, SendToBroker):
+            link = self._broker_link(action.broker_id)
+            try:
+                if link is None:
+                    raise ConnectionError(f"broker {action.broker_id} is not registered")
+                response = await link.call(action.request, timeout_s)
+            except (ConnectionError, TimeoutError):
+                self.broker.on_broker_unreachable(action.broker_id, now_ms())
+                self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
+                return
+            actions = self.broker.on_broker_response(action.broker_id, response, now_ms())
+        else:
+            try:
+                answer = await self.links[lifecycle.controller_id].call(action.request, timeout_s)
+            except (ConnectionError, TimeoutError):
+                answer = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
+            assert isinstance(answer, AlterPartitionResponse)
+            actions = self.broker.on_alter_partition_response(answer, action.request, now_ms())
+        self.server.deliver(actions)
+
+    def _broker_link(self, broker_id: int) -> PeerLink | None:
+        assert self.lifecycle is not None
+        registration = self.lifecycle.image.brokers.get(broker_id)
+        if registration is None:
+            return None
+        link = self.broker_links.get(broker_id)
+        if link is None or (link.host, link.port) != (registration.host, registration.port):
+            link = PeerLink(
+                registration.host,
+                registration.port,
+                f"replica-{self.broker.config.node_id}",
+                apis=API_TABLE,
+            )
+            self.broker_links[broker_id] = link
+        return link
 
     async def _run(self) -> None:
         lifecycle = self.lifecycle
@@ -126,7 +179,7 @@ class ClusterBroker:
             lifecycle.on_registration(now, response)
         elif isinstance(response, BrokerHeartbeatResponse):
             if lifecycle.on_heartbeat(now, response):
-                self.broker.apply_metadata(lifecycle.image, now)
+                self.server.deliver(self.broker.apply_metadata(lifecycle.image, now))
         elif isinstance(response, CreateTopicsResponse) and forward_id is not None:
             lifecycle.request_metadata_soon(now)
             self.server.deliver(list(self.forwards.answered(forward_id, response)))

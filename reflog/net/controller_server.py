@@ -39,6 +39,7 @@ from reflog.wire.headers import (
 from reflog.wire.messages.api_versions import ApiVersionsRequest
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.quorum import (
+    AlterPartitionRequest,
     BrokerHeartbeatRequest,
     BrokerRegistrationRequest,
     QuorumStateRequest,
@@ -73,9 +74,7 @@ class ControllerServer:
         self.host = host
         self.port = port
         self.storage = FileRaftStorage(data_dir)
-        self.controller = QuorumController(
-            config, self.storage.load(), random.Random(), now_ms()
-        )
+        self.controller = QuorumController(config, self.storage.load(), random.Random(), now_ms())
         self.links = {
             node: PeerLink(h, p, f"controller-{config.node_id}")
             for node, (h, p) in voters.items()
@@ -147,6 +146,8 @@ class ControllerServer:
             self._do(c.broker_heartbeat(now, token, body))
         elif isinstance(body, CreateTopicsRequest):
             self._do(c.create_topics(now, token, body))
+        elif isinstance(body, AlterPartitionRequest):
+            self._do(c.alter_partition(now, token, body))
         elif isinstance(body, QuorumStateRequest):
             self._respond(token, self.quorum_state())
         elif isinstance(body, ApiVersionsRequest):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reflog.broker import Action, Broker, Forward, Respond
+from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
 from reflog.records.file_slice import FileSlice
 from reflog.wire.apis import decode_request, encode_response
 from reflog.wire.codec import chunks_size
@@ -73,8 +73,10 @@ class BrokerServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self.requests_handled = 0
-        # In a cluster: hands CreateTopics to the controller link (reflog.net.cluster_broker).
-        self.on_forward: Callable[[Forward], None] | None = None
+        # In a cluster: takes what goes to other nodes (reflog.net.cluster_broker).
+        self.on_cluster_action: Callable[[Forward | SendToBroker | ToController], None] | None = (
+            None
+        )
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> int:
@@ -166,9 +168,9 @@ class BrokerServer:
 
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, Forward):
-                assert self.on_forward is not None, "only a broker in a cluster forwards"
-                self.on_forward(action)
+            if isinstance(action, Forward | SendToBroker | ToController):
+                assert self.on_cluster_action is not None, "only a broker in a cluster sends these"
+                self.on_cluster_action(action)
                 continue
             target = self._connections.get(action.conn)
             if target is None or target.closed:

@@ -216,8 +216,8 @@ class Partition:
 
     def next_isr_check_ms(self) -> int | None:
         """When a follower in the ISR will have lagged too long, if nothing changes."""
-        if self.role != Role.LEADER:
-            return None
+        if self.role != Role.LEADER or self.pending_isr is not None:
+            return None  # a change is in flight: decide again when it is answered
         times = [
             s.last_caught_up_ms + self.config.replica_lag_time_max_ms + 1
             for r, s in self.followers.items()

@@ -21,7 +21,11 @@ from reflog.wire.apis import CONTROLLER_API_TABLE, decode_response, encode_respo
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.create_topics import CreateTopicsRequest
-from reflog.wire.messages.quorum import BrokerHeartbeatRequest, BrokerRegistrationRequest
+from reflog.wire.messages.quorum import (
+    AlterPartitionRequest,
+    BrokerHeartbeatRequest,
+    BrokerRegistrationRequest,
+)
 
 __all__ = ["ControllerSimNode"]
 
@@ -58,6 +62,8 @@ class ControllerSimNode:
                 self._do(ctx, controller.broker_heartbeat(now, token, body))
             elif isinstance(body, CreateTopicsRequest):
                 self._do(ctx, controller.create_topics(now, token, body))
+            elif isinstance(body, AlterPartitionRequest):
+                self._do(ctx, controller.alter_partition(now, token, body))
 
     def on_timer(self, ctx: NodeContext, token: object) -> None:
         if self.controller is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reflog.broker import Action, Broker, Forward
+from reflog.broker import Action, Broker, Forward, SendToBroker, ToController
 from reflog.client.actions import ClientAction, Connect, Disconnect, Send
 from reflog.client.core import ClientCore
 from reflog.config import BrokerConfig
@@ -32,14 +32,22 @@ from reflog.wire.apis import (
     encode_response,
 )
 from reflog.wire.codec import chunks_to_bytes
+from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.create_topics import (
     CreateTopicsResponse,
 )
-from reflog.wire.messages.quorum import BrokerHeartbeatResponse, BrokerRegistrationResponse
+from reflog.wire.messages.quorum import (
+    AlterPartitionResponse,
+    BrokerHeartbeatResponse,
+    BrokerRegistrationResponse,
+)
 from reflog.wire.schema import Request, Response
 
 __all__ = ["BrokerNode", "ClientNode", "SimRequest", "SimResponse", "wire_roundtrip"]
+
+# How long a broker waits for another node's answer before treating it as unreachable.
+REPLICA_SOCKET_TIMEOUT_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class BrokerNode:
         self._correlation = 0
         self.forwards = ForwardQueue()
         self._forward_ids: dict[int, int] = {}  # correlation id -> forward id
+        # correlation id -> (deadline, what it was): follower fetches and ISR changes in flight
+        self._outstanding: dict[int, tuple[int, SendToBroker | ToController]] = {}
 
     def start(self, ctx: NodeContext) -> None:
         # A restart reopens the logs from disk, as a restarted broker process does.
@@ -100,6 +110,7 @@ class BrokerNode:
         self._conn_ids.clear()
         self.forwards = ForwardQueue()
         self._forward_ids.clear()
+        self._outstanding.clear()
         self._timer_at = None
         if self.controllers is not None:
             self.lifecycle = BrokerLifecycle(
@@ -110,8 +121,8 @@ class BrokerNode:
                 ctx.now_ms,
                 heartbeat_interval_ms=self.heartbeat_interval_ms,
             )
-            self.broker.apply_metadata(MetadataImage(), ctx.now_ms)  # cluster mode from the start
-            self._deliver(ctx, [])
+            # Cluster mode from the start: never a moment of acting standalone.
+            self._deliver(ctx, self.broker.apply_metadata(MetadataImage(), ctx.now_ms))
 
     def crash(self) -> None:
         # A power cut, not a shutdown: what the logs had not fsynced is gone, and the
@@ -124,7 +135,11 @@ class BrokerNode:
         if self.broker is None:
             return
         if isinstance(payload, SimResponse):
-            self._deliver(ctx, self._from_controller(ctx, payload))
+            outstanding = self._outstanding.pop(payload.correlation_id, None)
+            if outstanding is not None:
+                self._deliver(ctx, self._answered(ctx, outstanding[1], payload.body))
+            else:
+                self._deliver(ctx, self._from_controller(ctx, payload))
             return
         if not isinstance(payload, SimRequest):
             return
@@ -135,6 +150,7 @@ class BrokerNode:
         if self.broker is not None:
             self._timer_at = None
             actions: list[Action] = list(self.broker.tick(ctx.now_ms))
+            actions += self._expire_outstanding(ctx)
             if self.lifecycle is not None:
                 for out in self.lifecycle.tick(ctx.now_ms):
                     self._send_to_controller(ctx, out.controller_id, out.request)
@@ -155,13 +171,62 @@ class BrokerNode:
             self.lifecycle.on_registration(ctx.now_ms, body)
         elif isinstance(body, BrokerHeartbeatResponse):
             if self.lifecycle.on_heartbeat(ctx.now_ms, body):
-                self.broker.apply_metadata(self.lifecycle.image, ctx.now_ms)
+                return self.broker.apply_metadata(self.lifecycle.image, ctx.now_ms)
         elif isinstance(body, CreateTopicsResponse):
             forward_id = self._forward_ids.pop(payload.correlation_id, None)
             self.lifecycle.request_metadata_soon(ctx.now_ms)
             if forward_id is not None:
                 return list(self.forwards.answered(forward_id, body))
         return []
+
+    # -- replication: requests to leaders and to the controller -------------------------------
+    def _send_out(self, ctx: NodeContext, action: SendToBroker | ToController) -> None:
+        assert self.lifecycle is not None
+        if isinstance(action, SendToBroker):
+            broker = self.lifecycle.image.brokers.get(action.broker_id)
+            if broker is None:
+                assert self.broker is not None
+                self.broker.on_broker_unreachable(action.broker_id, ctx.now_ms)
+                return
+            self._correlation += 1
+            version = min(action.request.MAX_VERSION, 11)
+            header = RequestHeader(action.request.API_KEY, version, self._correlation, self.name)
+            ctx.send(broker.host, SimRequest(header, action.request))
+            correlation = self._correlation
+            timeout = self.config.replica_fetch_wait_max_ms + REPLICA_SOCKET_TIMEOUT_MS
+        else:
+            correlation = self._send_to_controller(
+                ctx, self.lifecycle.controller_id, action.request
+            )
+            timeout = REPLICA_SOCKET_TIMEOUT_MS
+        self._outstanding[correlation] = (ctx.now_ms + timeout, action)
+
+    def _answered(
+        self, ctx: NodeContext, action: SendToBroker | ToController, body: Response
+    ) -> list[Action]:
+        assert self.broker is not None
+        if isinstance(action, SendToBroker):
+            return self.broker.on_broker_response(action.broker_id, body, ctx.now_ms)
+        assert isinstance(body, AlterPartitionResponse)
+        return self.broker.on_alter_partition_response(body, action.request, ctx.now_ms)
+
+    def _expire_outstanding(self, ctx: NodeContext) -> list[Action]:
+        """Requests nobody answered (the other node is down or cut off) fail, as a socket
+        timeout would: the fetcher backs off, the ISR change may be proposed again."""
+        assert self.broker is not None
+        actions: list[Action] = []
+        for correlation, (deadline, action) in list(self._outstanding.items()):
+            if deadline > ctx.now_ms:
+                continue
+            del self._outstanding[correlation]
+            if isinstance(action, SendToBroker):
+                self.broker.on_broker_unreachable(action.broker_id, ctx.now_ms)
+            else:
+                timed_out = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
+                actions += self.broker.on_alter_partition_response(
+                    timed_out, action.request, ctx.now_ms
+                )
+        return actions
 
     def _send_forwards(self, ctx: NodeContext) -> None:
         if self.lifecycle is None:
@@ -175,6 +240,9 @@ class BrokerNode:
         for action in actions:
             if isinstance(action, Forward):
                 self.forwards.add(ctx.now_ms, action)
+                continue
+            if isinstance(action, SendToBroker | ToController):
+                self._send_out(ctx, action)
                 continue
             if action.response is None:
                 continue
@@ -193,6 +261,8 @@ class BrokerNode:
             forward_deadline = self.forwards.next_deadline_ms()
             if forward_deadline is not None:
                 deadline = min(deadline, forward_deadline)
+        for outstanding_deadline, _ in self._outstanding.values():
+            deadline = min(deadline, outstanding_deadline)
         deadline = max(deadline, ctx.now_ms)
         if deadline != self._timer_at:
             if self._timer is not None:

@@ -28,6 +28,8 @@ from reflog.wire.messages.offset_for_leader_epoch import (
 )
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.messages.quorum import (
+    AlterPartitionRequest,
+    AlterPartitionResponse,
     BrokerHeartbeatRequest,
     BrokerHeartbeatResponse,
     BrokerRegistrationRequest,
@@ -101,6 +103,7 @@ CONTROLLER_API_TABLE: dict[int, Api] = {
         Api(10005, "RaftInstallSnapshotResponse", RaftInstallSnapshotResponse, NoResponse, True),
         Api(10010, "BrokerRegistration", BrokerRegistrationRequest, BrokerRegistrationResponse),
         Api(10011, "BrokerHeartbeat", BrokerHeartbeatRequest, BrokerHeartbeatResponse),
+        Api(10012, "AlterPartition", AlterPartitionRequest, AlterPartitionResponse),
         Api(10020, "QuorumState", QuorumStateRequest, QuorumStateResponse),
     )
 }

@@ -24,6 +24,15 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsResponse,
 )
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
+from reflog.records.batch import NewRecord, build_batch
+from reflog.topic_partition import TopicPartition
+from reflog.wire.messages.produce import (
+    PartitionProduceData,
+    PartitionProduceResponse,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceData,
+)
 from reflog.wire.schema import Request, Response
 
 SESSION_TIMEOUT = 1_000
@@ -63,6 +72,7 @@ class KraftCluster:
         snapshot_batches: int = 1_000,
         unclean: bool = False,
         loss: float = 0.0,
+        **broker_settings: object,
     ) -> None:
         self.sim = Simulation(seed, LinkConfig(latency_ms_min=1, latency_ms_max=5, loss=loss))
         self.controller_ids = [3000 + i for i in range(controllers)]
@@ -82,7 +92,12 @@ class KraftCluster:
         self.brokers: dict[int, BrokerNode] = {}
         for b in range(1, brokers + 1):
             name = f"broker-{b}"
-            broker_config = BrokerConfig(node_id=b, log_dir=data_dir / name, host=name)
+            broker_config = BrokerConfig(
+                node_id=b,
+                log_dir=data_dir / name,
+                host=name,
+                **broker_settings,  # type: ignore[arg-type]
+            )
             node = BrokerNode(name, broker_config, self.controller_ids, HEARTBEAT_INTERVAL)
             self.brokers[b] = node
             self.sim.add_node(node)
@@ -194,3 +209,31 @@ class KraftCluster:
         response = self.request(broker_id, request, version=8)
         assert isinstance(response, MetadataResponse)
         return response
+
+    # -- records ----------------------------------------------------------------------------
+    def leader_of(self, tp: TopicPartition) -> int:
+        active = self.active_controller()
+        assert active is not None
+        controller = self.controllers[active].controller
+        assert controller is not None
+        state = controller.image.partition(tp)
+        assert state is not None
+        return state.leader
+
+    def produce(
+        self, broker_id: int, tp: TopicPartition, values: list[bytes], acks: int = -1
+    ) -> PartitionProduceResponse:
+        batch = build_batch([NewRecord(key=None, value=v, timestamp=0) for v in values])
+        request = ProduceRequest(
+            acks=acks,
+            timeout_ms=5_000,
+            topic_data=[
+                TopicProduceData(
+                    name=tp.topic,
+                    partition_data=[PartitionProduceData(index=tp.partition, records=batch)],
+                )
+            ],
+        )
+        response = self.request(broker_id, request, version=7)
+        assert isinstance(response, ProduceResponse)
+        return response.responses[0].partition_responses[0]

@@ -36,6 +36,8 @@ from reflog.wire.schema import (
 )
 
 __all__ = [
+    "AlterPartitionRequest",
+    "AlterPartitionResponse",
     "BrokerHeartbeatRequest",
     "BrokerHeartbeatResponse",
     "BrokerRegistrationRequest",
@@ -186,3 +188,29 @@ class QuorumStateResponse(Response):
     commit_index: int = wire(INT64)
     metadata_offset: int = wire(INT64)  # the last batch applied to this controller's image
     active: bool = wire(BOOL)  # leads and takes writes
+
+
+class AlterPartitionRequest(Request):
+    """A partition leader asks the controller to commit a new ISR (Kafka's AlterPartition,
+    KIP-497, in reflog's own shape: one partition per request)."""
+
+    API_KEY: ClassVar[int] = 10012
+    MAX_VERSION: ClassVar[int] = 0
+    broker_id: int = wire(INT32)
+    broker_epoch: int = wire(INT64)
+    topic: str = wire(STRING)
+    partition: int = wire(INT32)
+    leader_epoch: int = wire(INT32)
+    partition_epoch: int = wire(INT32)
+    new_isr: list[int] = wire(ArrayOf(INT32))
+
+
+class AlterPartitionResponse(Response):
+    API_KEY: ClassVar[int] = 10012
+    MAX_VERSION: ClassVar[int] = 0
+    error_code: int = wire(INT16)
+    topic: str = wire(STRING, default="")
+    partition: int = wire(INT32, default=-1)
+    leader_epoch: int = wire(INT32, default=-1)
+    partition_epoch: int = wire(INT32, default=-1)
+    isr: list[int] = wire(ArrayOf(INT32), default_factory=list)

@@ -1,0 +1,278 @@
+"""A broker's replicas: which partitions it leads or follows, and everything that moves them.
+
+After Kafka's ``ReplicaManager``. Each metadata image from the controller says,
+per partition, who leads in which epoch and who is in sync; this class turns that
+into role changes of the broker's :class:`Partition` objects and keeps one
+:class:`ReplicaFetcher` per leader it follows. On the leader side it records
+follower fetches, moves high watermarks, completes ``acks=all`` produces, and
+proposes ISR changes to the controller, one per partition at a time.
+
+It returns :mod:`reflog.broker_actions` for the runtime, like the broker core it
+serves; it owns no sockets and reads no clock.
+"""
+
+from __future__ import annotations
+
+from reflog.broker_actions import Action, Respond, SendToBroker, ToController
+from reflog.controller.image import MetadataImage
+from reflog.controller.records import NO_LEADER
+from reflog.replication.delayed_produce import DelayedProduce, ProducePurgatory
+from reflog.replication.epoch_cache import LeaderEpochCache
+from reflog.replication.fetcher import ReplicaFetcher
+from reflog.replication.partition import Partition, ReplicationConfig, Role
+from reflog.replication.truncation import TruncationPolicy
+from reflog.storage.log_manager import LogManager
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.offset_for_leader_epoch import (
+    EpochEndOffset,
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+    OffsetForLeaderTopicResult,
+)
+from reflog.wire.messages.quorum import AlterPartitionRequest, AlterPartitionResponse
+from reflog.wire.schema import Response
+
+__all__ = ["ReplicaManager"]
+
+
+class ReplicaManager:
+    def __init__(
+        self,
+        broker_id: int,
+        logs: LogManager,
+        config: ReplicationConfig,
+        policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH,
+        fetch_wait_max_ms: int = 500,
+    ) -> None:
+        self.broker_id = broker_id
+        self.logs = logs
+        self.config = config
+        self.policy = policy
+        self.fetch_wait_max_ms = fetch_wait_max_ms
+        self.partitions: dict[TopicPartition, Partition] = {}
+        self.fetchers: dict[int, ReplicaFetcher] = {}
+        self.produces = ProducePurgatory()
+        self.broker_epoch = -1
+        self._next_isr_check_ms: int | None = None
+
+    # -- the controller's decisions -------------------------------------------------------
+    def apply(self, image: MetadataImage, now_ms: int) -> list[Action]:
+        """Become leader, follower or neither of each partition, as ``image`` says."""
+        me = self.broker_id
+        registration = image.brokers.get(me)
+        self.broker_epoch = registration.broker_epoch if registration is not None else -1
+        for tp, state in image.partitions():
+            if me not in state.replicas:
+                continue
+            p = self._partition(tp, image)
+            was_leading = p.role == Role.LEADER and p.leader_epoch == state.leader_epoch
+            if state.leader == me:
+                if was_leading:
+                    if state.partition_epoch != p.partition_epoch:
+                        p.isr_committed(state.partition_epoch, state.isr)
+                else:
+                    p.become_leader(
+                        state.leader_epoch, state.partition_epoch, state.replicas, state.isr, now_ms
+                    )
+                self._stop_fetching(tp)
+            elif state.leader == NO_LEADER:
+                p.go_offline(state.leader_epoch, state.replicas, state.isr)
+                self._stop_fetching(tp)
+            else:
+                if p.become_follower(
+                    state.leader,
+                    state.leader_epoch,
+                    state.partition_epoch,
+                    state.replicas,
+                    state.isr,
+                ):
+                    self._stop_fetching(tp)
+                    fetcher = self.fetchers.get(state.leader)
+                    if fetcher is None:
+                        fetcher = ReplicaFetcher(
+                            me, state.leader, self.policy, self.fetch_wait_max_ms
+                        )
+                        self.fetchers[state.leader] = fetcher
+                    fetcher.add(tp)
+        actions: list[Action] = []
+        for tp in list(self.partitions):
+            actions += self.complete_produces(tp)
+        return actions + self._fetch_requests(now_ms)
+
+    def _partition(self, tp: TopicPartition, image: MetadataImage) -> Partition:
+        p = self.partitions.get(tp)
+        if p is None:
+            log = self.logs.get(tp)
+            assert log is not None, f"{tp} has no log"
+            config = self.config
+            topic = image.topics[tp.topic]
+            min_isr = topic.configs.get("min.insync.replicas")
+            if min_isr is not None:
+                config = ReplicationConfig(config.replica_lag_time_max_ms, int(min_isr))
+            p = Partition(tp, self.broker_id, log, LeaderEpochCache(log.directory), config)
+            self.partitions[tp] = p
+        return p
+
+    def _stop_fetching(self, tp: TopicPartition) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.remove(tp)
+
+    # -- the leader's side ----------------------------------------------------------------------
+    def append_error(self, tp: TopicPartition, acks: int) -> int | None:
+        p = self.partitions.get(tp)
+        if p is None or p.role != Role.LEADER:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return p.append_error(acks)
+
+    def appended(self, tp: TopicPartition) -> bool:
+        """After a leader append: True if the high watermark moved (a lone ISR)."""
+        return self.partitions[tp].maybe_increment_high_watermark()
+
+    def park_produce(self, delayed: DelayedProduce) -> list[Respond]:
+        """Wait for the ISR; answer at once what is already settled."""
+        for tp in list(delayed.waiting):
+            outcome = self._acks_all(tp, delayed.waiting[tp])
+            if outcome is not None:
+                delayed.settle(tp, outcome)
+        if not delayed.waiting:
+            return [Respond(delayed.conn, delayed.header, delayed.response())]
+        self.produces.park(delayed)
+        return []
+
+    def complete_produces(self, tp: TopicPartition) -> list[Respond]:
+        done = self.produces.check(tp, self._acks_all)
+        return [Respond(d.conn, d.header, d.response()) for d in done]
+
+    def _acks_all(self, tp: TopicPartition, required_offset: int) -> int | None:
+        p = self.partitions.get(tp)
+        if p is None:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return p.acks_all_result(required_offset)
+
+    def on_follower_fetch(
+        self, request: FetchRequest, now_ms: int
+    ) -> tuple[list[TopicPartition], list[Action]]:
+        """Record where each follower's log ends; return the partitions whose high watermark
+        moved, and ISR expansions to propose."""
+        moved = []
+        actions: list[Action] = []
+        for topic in request.topics:
+            for fp in topic.partitions:
+                tp = TopicPartition(topic.topic, fp.partition)
+                p = self.partitions.get(tp)
+                if p is None or p.role != Role.LEADER:
+                    continue
+                if p.on_follower_fetch(request.replica_id, fp.fetch_offset, now_ms):
+                    moved.append(tp)
+                expanded = p.isr_to_expand(request.replica_id)
+                if expanded is not None:
+                    actions.append(self._propose_isr(p, expanded))
+        return moved, actions
+
+    def _propose_isr(self, p: Partition, isr: tuple[int, ...]) -> ToController:
+        p.pending_isr = isr
+        return ToController(
+            AlterPartitionRequest(
+                broker_id=self.broker_id,
+                broker_epoch=self.broker_epoch,
+                topic=p.tp.topic,
+                partition=p.tp.partition,
+                leader_epoch=p.leader_epoch,
+                partition_epoch=p.partition_epoch,
+                new_isr=list(isr),
+            )
+        )
+
+    def on_alter_partition_response(
+        self, response: AlterPartitionResponse, request: AlterPartitionRequest
+    ) -> list[Action]:
+        tp = TopicPartition(request.topic, request.partition)
+        p = self.partitions.get(tp)
+        if p is None or p.pending_isr != tuple(request.new_isr):
+            return []
+        if response.error_code == ErrorCode.NONE:
+            p.isr_committed(response.partition_epoch, tuple(response.isr))
+            return list(self.complete_produces(tp))
+        p.pending_isr = None  # refused (stale epoch, fenced replica...): the metadata will tell
+        return []
+
+    def offset_for_leader_epoch(
+        self, request: OffsetForLeaderEpochRequest
+    ) -> OffsetForLeaderEpochResponse:
+        topics = []
+        for topic in request.topics:
+            answers = []
+            for q in topic.partitions:
+                p = self.partitions.get(TopicPartition(topic.topic, q.partition))
+                if p is None or p.role != Role.LEADER:
+                    answers.append(
+                        EpochEndOffset(
+                            error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER, partition=q.partition
+                        )
+                    )
+                    continue
+                if q.current_leader_epoch not in (-1, p.leader_epoch):
+                    code = (
+                        ErrorCode.FENCED_LEADER_EPOCH
+                        if q.current_leader_epoch < p.leader_epoch
+                        else ErrorCode.UNKNOWN_LEADER_EPOCH
+                    )
+                    answers.append(EpochEndOffset(error_code=code, partition=q.partition))
+                    continue
+                epoch, end = p.epoch_cache.end_offset_for(q.leader_epoch, p.log.log_end_offset)
+                answers.append(
+                    EpochEndOffset(
+                        error_code=ErrorCode.NONE,
+                        partition=q.partition,
+                        leader_epoch=epoch,
+                        end_offset=end,
+                    )
+                )
+            topics.append(OffsetForLeaderTopicResult(topic=topic.topic, partitions=answers))
+        return OffsetForLeaderEpochResponse(topics=topics)
+
+    # -- the follower's side ----------------------------------------------------------------------
+    def on_broker_response(self, leader_id: int, response: Response, now_ms: int) -> list[Action]:
+        fetcher = self.fetchers.get(leader_id)
+        if fetcher is None:
+            return []
+        if isinstance(response, FetchResponse):
+            fetcher.on_fetch_response(now_ms, response, self.partitions)
+        elif isinstance(response, OffsetForLeaderEpochResponse):
+            fetcher.on_epoch_response(now_ms, response, self.partitions)
+        return self._fetch_requests(now_ms)
+
+    def on_broker_unreachable(self, leader_id: int, now_ms: int) -> None:
+        fetcher = self.fetchers.get(leader_id)
+        if fetcher is not None:
+            fetcher.on_unreachable(now_ms)
+
+    def _fetch_requests(self, now_ms: int) -> list[Action]:
+        actions: list[Action] = []
+        for leader_id, fetcher in self.fetchers.items():
+            request = fetcher.next_request(now_ms, self.partitions)
+            if request is not None:
+                actions.append(SendToBroker(leader_id, request))
+        return actions
+
+    # -- time ----------------------------------------------------------------------------------
+    def tick(self, now_ms: int) -> list[Action]:
+        actions: list[Action] = []
+        for p in self.partitions.values():
+            shrunk = p.isr_to_shrink(now_ms)
+            if shrunk is not None:
+                actions.append(self._propose_isr(p, shrunk))
+        done = self.produces.expired(now_ms)
+        actions += [Respond(d.conn, d.header, d.response()) for d in done]
+        return actions + self._fetch_requests(now_ms)
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [p.next_isr_check_ms() for p in self.partitions.values()]
+        deadlines.append(self.produces.next_deadline_ms())
+        deadlines += [
+            f.backoff_until_ms for f in self.fetchers.values() if not f.in_flight and f.status
+        ]
+        known = [d for d in deadlines if d is not None]
+        return min(known, default=None)

@@ -1,0 +1,96 @@
+"""ISR replication in the simulation: 3 brokers, a topic with 3 replicas, min.insync.replicas=2.
+
+Kafka's contract, scenario by scenario: acks=all answers once the ISR has the records and the
+high watermark covers them; a follower that stops fetching leaves the ISR after
+replica.lag.time.max.ms and comes back once caught up; below min.insync.replicas acks=all is
+refused; a fenced leader is replaced from the ISR with a new leader epoch, and the old leader
+rejoins as a follower, truncating by epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reflog.replication.partition import Role
+from reflog.wire.errors import ErrorCode
+
+from .harness import records_of, replicated_cluster
+
+
+def test_acks_all_is_answered_once_every_in_sync_replica_has_the_records(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(1, tmp_path)
+    leader = cluster.leader_of(tp)
+    answer = cluster.produce(leader, tp, [b"a", b"b"])
+    assert answer.error_code == ErrorCode.NONE and answer.base_offset == 0
+    # The answer came: so every ISR member already held both records.
+    for broker_id in (1, 2, 3):
+        log = cluster.broker(broker_id).logs.get(tp)
+        assert log is not None
+        assert records_of(log) == [(0, b"a"), (1, b"b")]
+    assert cluster.broker(leader).high_watermark(tp) == 2
+
+
+def test_consumers_see_only_what_is_below_the_high_watermark(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(2, tmp_path)
+    leader = cluster.leader_of(tp)
+    followers = [b for b in (1, 2, 3) if b != leader]
+    for name in followers:
+        cluster.sim.isolate(f"broker-{name}")  # nobody can copy from the leader now
+    answer = cluster.produce(leader, tp, [b"x"], acks=1)
+    assert answer.error_code == ErrorCode.NONE
+    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    assert partition.log.log_end_offset == 1 and partition.high_watermark == 0
+
+
+def test_a_lagging_follower_leaves_the_isr_and_returns_once_caught_up(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(3, tmp_path)
+    leader = cluster.leader_of(tp)
+    follower = next(b for b in (1, 2, 3) if b != leader)
+    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    cluster.sim.crash(f"broker-{follower}")
+    cluster.until(lambda: follower not in partition.isr, timeout_ms=5_000)
+    assert cluster.produce(leader, tp, [b"without"]).error_code == ErrorCode.NONE  # 2 in sync
+    cluster.sim.restart(f"broker-{follower}")
+    cluster.until(lambda: follower in partition.isr, timeout_ms=10_000)
+    log = cluster.broker(follower).logs.get(tp)
+    assert log is not None and records_of(log) == [(0, b"without")]
+
+
+def test_acks_all_is_refused_under_min_insync_replicas_but_acks_1_is_not(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(4, tmp_path)
+    leader = cluster.leader_of(tp)
+    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    for b in (1, 2, 3):
+        if b != leader:
+            cluster.sim.crash(f"broker-{b}")
+    cluster.until(lambda: partition.isr == (leader,), timeout_ms=5_000)
+    assert cluster.produce(leader, tp, [b"no"]).error_code == ErrorCode.NOT_ENOUGH_REPLICAS
+    assert cluster.produce(leader, tp, [b"yes"], acks=1).error_code == ErrorCode.NONE
+    assert partition.high_watermark == 0  # under min.insync.replicas nothing commits
+
+
+def test_failover_elects_from_the_isr_and_the_old_leader_rejoins_by_epoch(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(5, tmp_path)
+    old = cluster.leader_of(tp)
+    assert cluster.produce(old, tp, [b"1", b"2"]).error_code == ErrorCode.NONE
+    cluster.sim.crash(f"broker-{old}")
+    cluster.until(lambda: cluster.leader_of(tp) not in (old, -1), timeout_ms=5_000)
+    new = cluster.leader_of(tp)
+    new_partition = cluster.broker(new).replicas.partitions[tp]  # type: ignore[union-attr]
+    cluster.until(lambda: new_partition.role == Role.LEADER, timeout_ms=5_000)
+    assert new_partition.leader_epoch == 1
+    assert cluster.produce(new, tp, [b"3"]).error_code == ErrorCode.NONE
+    cluster.sim.restart(f"broker-{old}")
+    cluster.until(lambda: old in new_partition.isr, timeout_ms=10_000)
+    old_partition = cluster.broker(old).replicas.partitions[tp]  # type: ignore[union-attr]
+    assert old_partition.role == Role.FOLLOWER
+    assert [e.epoch for e in old_partition.epoch_cache.entries] == [0, 1]
+    log = cluster.broker(old).logs.get(tp)
+    assert log is not None and records_of(log) == [(0, b"1"), (1, b"2"), (2, b"3")]
+
+
+def test_a_produce_to_a_follower_is_refused_and_names_no_offset(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(6, tmp_path)
+    follower = next(b for b in (1, 2, 3) if b != cluster.leader_of(tp))
+    answer = cluster.produce(follower, tp, [b"x"])
+    assert answer.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER and answer.base_offset == -1
