@@ -12,10 +12,12 @@ from reflog.config import BrokerConfig
 from reflog.controller.config import ControllerConfig
 from reflog.controller.image import MetadataImage
 from reflog.raft.core import RaftConfig
+from reflog.records.batch import NewRecord, build_batch
 from reflog.sim import LinkConfig, Simulation
 from reflog.sim.controller_nodes import ControllerSimNode
 from reflog.sim.kafka_nodes import BrokerNode, SimRequest, SimResponse
 from reflog.sim.node import NodeContext
+from reflog.topic_partition import TopicPartition
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.create_topics import (
     CreatableTopic,
@@ -24,8 +26,6 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsResponse,
 )
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
-from reflog.records.batch import NewRecord, build_batch
-from reflog.topic_partition import TopicPartition
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     PartitionProduceResponse,
