@@ -94,3 +94,49 @@ def test_a_produce_to_a_follower_is_refused_and_names_no_offset(tmp_path: Path) 
     follower = next(b for b in (1, 2, 3) if b != cluster.leader_of(tp))
     answer = cluster.produce(follower, tp, [b"x"])
     assert answer.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER and answer.base_offset == -1
+
+
+def test_unclean_leader_election_loses_acknowledged_records(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(7, tmp_path, unclean=True)
+    leader = cluster.leader_of(tp)
+    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    straggler, other = [b for b in (1, 2, 3) if b != leader]
+    cluster.sim.isolate(f"broker-{straggler}")
+    cluster.until(lambda: straggler not in partition.isr, timeout_ms=5_000)
+    assert cluster.produce(leader, tp, [b"acknowledged"]).error_code == ErrorCode.NONE
+    cluster.sim.crash(f"broker-{leader}")  # both replicas that have it go down
+    cluster.sim.crash(f"broker-{other}")
+    cluster.sim.heal()
+    # With unclean.leader.election.enable the out-of-sync survivor takes over...
+    cluster.until(lambda: cluster.leader_of(tp) == straggler, timeout_ms=10_000)
+    survivor = cluster.broker(straggler).replicas.partitions[tp]  # type: ignore[union-attr]
+    cluster.until(lambda: survivor.role == Role.LEADER, timeout_ms=5_000)
+    # ...and the acknowledged record is gone: the new leader never had it.
+    assert records_of(survivor.log) == []
+    cluster.sim.restart(f"broker-{leader}")
+    old = cluster.broker(leader).replicas.partitions  # type: ignore[union-attr]
+    cluster.until(lambda: tp in old and old[tp].role == Role.FOLLOWER, timeout_ms=10_000)
+    cluster.until(lambda: old[tp].log.log_end_offset == 0, timeout_ms=10_000)  # truncated
+
+
+def test_without_unclean_election_the_partition_waits_for_an_in_sync_replica(
+    tmp_path: Path,
+) -> None:
+    cluster, tp = replicated_cluster(7, tmp_path)
+    leader = cluster.leader_of(tp)
+    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    straggler, other = [b for b in (1, 2, 3) if b != leader]
+    cluster.sim.isolate(f"broker-{straggler}")
+    cluster.until(lambda: straggler not in partition.isr, timeout_ms=5_000)
+    assert cluster.produce(leader, tp, [b"acknowledged"]).error_code == ErrorCode.NONE
+    cluster.sim.crash(f"broker-{leader}")
+    cluster.sim.crash(f"broker-{other}")
+    cluster.sim.heal()
+    cluster.sim.run_for(3_000)
+    assert cluster.leader_of(tp) == -1  # no leader rather than a wrong one
+    cluster.sim.restart(f"broker-{leader}")
+    cluster.sim.restart(f"broker-{other}")
+    # The last in-sync replica to be fenced leads again, with the record.
+    cluster.until(lambda: cluster.leader_of(tp) in (leader, other), timeout_ms=10_000)
+    log = cluster.broker(cluster.leader_of(tp)).logs.get(tp)
+    assert log is not None and records_of(log) == [(0, b"acknowledged")]
