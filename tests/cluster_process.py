@@ -60,7 +60,8 @@ class ClusterProcess:
     data_dir: Path
     bootstrap: str
     voters: dict[int, int]  # controller id -> port
-    restarted: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Nodes this test started again itself (cluster.json still holds the first pid).
+    restarted: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def nodes(self) -> dict[str, dict[str, object]]:
         state = json.loads((self.data_dir / "cluster.json").read_text())
@@ -87,6 +88,11 @@ class ClusterProcess:
         return active[0] if len(active) == 1 else None
 
     def kill(self, name: str) -> None:
+        again = self.restarted.get(name)
+        if again is not None:
+            again.kill()
+            again.wait()
+            return
         pid = self.nodes()[name]["pid"]
         assert isinstance(pid, int)
         os.kill(pid, signal.SIGKILL)
@@ -95,7 +101,10 @@ class ClusterProcess:
         """Start a node again with its original command line: it rejoins from its disk."""
         argv = self.nodes()[name]["argv"]
         assert isinstance(argv, list)
-        self.restarted.append(subprocess.Popen([str(a) for a in argv], stdout=subprocess.DEVNULL))
+        err = (self.data_dir / f"{name}.restarted.err").open("w")
+        self.restarted[name] = subprocess.Popen(
+            [str(a) for a in argv], stdout=subprocess.DEVNULL, stderr=err
+        )
 
 
 @contextmanager
@@ -147,6 +156,6 @@ def running_cluster(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        for extra_process in cluster.restarted:
+        for extra_process in cluster.restarted.values():
             extra_process.terminate()
             extra_process.wait(timeout=10)
