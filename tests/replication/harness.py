@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from reflog.records.batch import iter_batches
-from reflog.storage.log import Log
+from reflog.sim.kraft import KraftCluster, records_of
 from reflog.topic_partition import TopicPartition
 
-from ..controller.harness import KraftCluster
-
 __all__ = ["KraftCluster", "records_of", "replicated_cluster"]
-
-
-def records_of(log: Log, end: int | None = None) -> list[tuple[int, bytes | None]]:
-    """Every (offset, value) in ``log`` from its start, up to ``end`` if given."""
-    out: list[tuple[int, bytes | None]] = []
-    offset = log.log_start_offset
-    stop = log.log_end_offset if end is None else end
-    while offset < stop:
-        read = log.read(offset, 1 << 20, max_offset=stop)
-        if read.records is None:
-            break
-        for batch in iter_batches(read.records.read()):
-            for record in batch.records():
-                if offset <= record.offset < stop:
-                    out.append((record.offset, record.value))
-            offset = batch.last_offset + 1
-    return out
 
 
 def replicated_cluster(
