@@ -114,7 +114,7 @@ async def _serve(
     )
     server = BrokerServer(Broker(broker_config, now_ms()), host, port)
     try:
-        bound = await server.start()
+        bound = await server.start(serve=voters is None)
     except OSError as exc:
         server.broker.close()
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
@@ -125,14 +125,23 @@ async def _serve(
     server.broker.config = BrokerConfig(
         **{**broker_config.__dict__, "host": adv_host, "port": adv_port}
     )
-    cluster = None
-    if voters is not None:
-        cluster = ClusterBroker(server, voters, args.broker_heartbeat_interval_ms)
-        await cluster.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    cluster = None
+    if voters is not None:
+        # Like a KRaft broker: register, catch up with the metadata log, be unfenced,
+        # and only then take client requests.
+        cluster = ClusterBroker(server, voters, args.broker_heartbeat_interval_ms)
+        await cluster.start()
+        running = asyncio.create_task(cluster.running.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        running.cancel()
+        stopping.cancel()
+        if not stop.is_set():
+            await server.serve()
     print(f"reflog broker {args.node_id} listening on {host}:{bound}", flush=True)
     await stop.wait()
     if cluster is not None:

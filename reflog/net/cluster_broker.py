@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 
 from reflog.broker import Action, Forward, SendToBroker, ToController
-from reflog.controller.broker_lifecycle import BrokerLifecycle
+from reflog.controller.broker_lifecycle import BrokerLifecycle, BrokerState
 from reflog.controller.forwarding import ForwardQueue
 from reflog.controller.image import MetadataImage
 from reflog.net.peer_link import PeerLink
@@ -51,6 +51,7 @@ class ClusterBroker:
         self.forwards = ForwardQueue()
         self.lifecycle: BrokerLifecycle | None = None
         self._wake = asyncio.Event()
+        self.running = asyncio.Event()  # set once the controller has unfenced this broker
         self._task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
 
@@ -180,6 +181,8 @@ class ClusterBroker:
         elif isinstance(response, BrokerHeartbeatResponse):
             if lifecycle.on_heartbeat(now, response):
                 self.server.deliver(self.broker.apply_metadata(lifecycle.image, now))
+            if lifecycle.state == BrokerState.RUNNING:
+                self.running.set()
         elif isinstance(response, CreateTopicsResponse) and forward_id is not None:
             lifecycle.request_metadata_soon(now)
             self.server.deliver(list(self.forwards.answered(forward_id, response)))
