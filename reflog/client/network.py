@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from reflog.client.actions import ClientAction, Connect, Send
+from reflog.client.actions import ClientAction, Connect, Disconnect, Send
 from reflog.wire.apis import API_TABLE
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -60,6 +60,7 @@ class _Node:
     waiting: deque[tuple[Request, ResponseCallback]] = field(default_factory=deque)
     in_flight: dict[int, _InFlight] = field(default_factory=dict)
     api_versions_version: int = ApiVersionsRequest.MAX_VERSION
+    last_failure_ms: int | None = None  # when its connection last failed or timed out
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class ClientNetwork:
         if node is None:
             return
         node.state = NodeState.DISCONNECTED
+        node.last_failure_ms = now_ms
         failed = list(node.in_flight.values()) + [
             _InFlight(0, 0, now_ms, cb) for _, cb in node.waiting
         ]
@@ -141,7 +143,7 @@ class ClientNetwork:
 
     def tick(self, now_ms: int) -> None:
         self.now_ms = now_ms
-        for node in self._nodes.values():
+        for node in list(self._nodes.values()):
             expired = [
                 c
                 for c, r in node.in_flight.items()
@@ -149,6 +151,12 @@ class ClientNetwork:
             ]
             for correlation_id in expired:
                 node.in_flight.pop(correlation_id).callback(None, ErrorCode.REQUEST_TIMED_OUT)
+            if expired:
+                # As Kafka's NetworkClient does: a broker that let a request time out is
+                # presumed gone; close the connection, so the next metadata request goes
+                # elsewhere and a later request reconnects.
+                self._actions.append(Disconnect(node.node_id))
+                self.disconnected(node.node_id, now_ms)
         if self._metadata_due_ms is not None and now_ms >= self._metadata_due_ms:
             self._request_metadata(now_ms)
 
@@ -199,12 +207,15 @@ class ClientNetwork:
         return None
 
     def any_node(self) -> int:
-        """A broker to ask cluster-wide questions: a ready one if any, else one to connect."""
+        """A broker to ask cluster-wide questions (Kafka's least-loaded node): a ready one
+        if any, else the one whose connection failed longest ago (or never)."""
         known = sorted(self.brokers) or sorted(self._nodes, reverse=True)
-        for node_id in known:
-            if self._nodes.get(node_id) and self._nodes[node_id].state == NodeState.READY:
-                return node_id
-        return known[0]
+        nodes = [n for n in (self._node_for(i) for i in known) if n is not None]
+        for node in nodes:
+            if node.state == NodeState.READY:
+                return node.node_id
+        never = -(2**62)
+        return min(nodes, key=lambda n: n.last_failure_ms or never).node_id
 
     # -- internals --------------------------------------------------------------------
     def _node_for(self, node_id: int) -> _Node | None:

@@ -6,8 +6,9 @@ the way out (that is also how a fetch's file slice becomes bytes); requests do
 too when the cluster is built with ``wire_roundtrip=True``, so the two runtimes
 cannot drift apart.
 
-reflog simplification: opening a connection takes no simulated time; a broker
-that is down is noticed when requests to it time out (``request.timeout.ms``).
+reflog simplification: opening a connection takes no simulated time. Connecting
+to a broker that is down fails at once (as a TCP reset would); a broker that is
+only cut off is noticed when requests to it time out (``request.timeout.ms``).
 """
 
 from __future__ import annotations
@@ -345,7 +346,10 @@ class ClientNode:
         assert self.core is not None
         if isinstance(action, Connect):
             self._hosts[action.node_id] = action.host
-            self.core.network.connected(action.node_id, ctx.now_ms)
+            if ctx.refuses_connections(action.host):
+                self.core.network.disconnected(action.node_id, ctx.now_ms)
+            else:
+                self.core.network.connected(action.node_id, ctx.now_ms)
         elif isinstance(action, Send):
             host = self._hosts[action.node_id]
             self._routes[(host, action.header.correlation_id)] = action.node_id

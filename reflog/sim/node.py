@@ -42,6 +42,11 @@ class NodeContext:
     def note(self, kind: str, **data: object) -> None:
         self._sim.note(self.name, kind, **data)
 
+    def refuses_connections(self, dst: str) -> bool:
+        """True if ``dst`` is down: a TCP connect to a dead process is refused at once
+        (a reset), where a cut-off but live one just never answers."""
+        return not self._sim.is_up(dst) and not self._sim.network.is_cut(self.name, dst)
+
 
 class SimNode(Protocol):
     name: str
