@@ -8,6 +8,8 @@ back: every record the producer saw acknowledged is at its acknowledged offset, 
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -49,6 +51,14 @@ def test_acks_all_records_survive_killing_the_leader_three_times(tmp_path: Path)
         wait_for(lambda: len(admin.list_topics(timeout=5).brokers) == 3, 30, "3 live brokers")
         wait_for(lambda: create_topic(admin), 30, "the topic to be created")
         wait_for(lambda: len(leader_and_isr(admin)[1]) == 3, 30, "3 in-sync replicas")
+        # kcat sees what Kafka would show: the leader, the replicas and the ISR.
+        listing = subprocess.run(
+            ["kcat", "-b", cluster.bootstrap, "-L", "-t", TOPIC],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+        assert re.search(r"partition 0, leader [123], replicas: \d,\d,\d, isrs: \d,\d,\d", listing)
 
         acknowledged: dict[int, bytes] = {}
         failures: list[str] = []
