@@ -34,11 +34,6 @@ log = logging.getLogger(__name__)
 
 _API_VERSIONS = 18
 _READ_LIMIT = 4 * 1024 * 1024
-# Record sets up to this size are copied and written at once: for a few records the
-# sendfile call and the task switch around it cost more than the copy, and a
-# follower's or a tailing consumer's fetch is mostly that small. Larger ones always
-# go by sendfile. (Kafka uses sendfile for every plaintext fetch.)
-SMALL_SLICE_BYTES = 16 * 1024
 
 
 def now_ms() -> int:
@@ -198,10 +193,8 @@ class BrokerServer:
             c.request_done.set()
             return True
         chunks = encode_response(action.header, action.response)
-        slices = [chunk for chunk in chunks if isinstance(chunk, FileSlice)]
-        if slices and (not self.zero_copy or sum(s.length for s in slices) > SMALL_SLICE_BYTES):
-            return False
-        chunks = [chunk.read() if isinstance(chunk, FileSlice) else chunk for chunk in chunks]
+        if any(isinstance(chunk, FileSlice) for chunk in chunks):
+            return False  # record bytes go by sendfile, from the write loop
         c.writer.write(frame_prefix(chunks_size(chunks)))
         c.writer.writelines(chunks)  # type: ignore[arg-type]
         c.request_done.set()
