@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from reflog.broker import Action, Forward, SendToBroker, ToController
+from reflog.broker import Forward, SendToBroker, ToController
 from reflog.controller.broker_lifecycle import BrokerLifecycle, BrokerState
 from reflog.controller.forwarding import ForwardQueue
 from reflog.controller.image import MetadataImage
@@ -28,6 +28,7 @@ from reflog.wire.messages.quorum import (
     BrokerRegistrationRequest,
     BrokerRegistrationResponse,
 )
+from reflog.wire.schema import Response
 
 __all__ = ["ClusterBroker"]
 
@@ -84,33 +85,36 @@ class ClusterBroker:
         if isinstance(action, Forward):
             self.forwards.add(now_ms(), action)
             self._wake.set()
-        else:
-            task = asyncio.create_task(self._replication_call(action))
-            self._calls.add(task)
-            task.add_done_callback(self._calls.discard)
-
-    async def _replication_call(self, action: SendToBroker | ToController) -> None:
+            return
         lifecycle = self.lifecycle
         assert lifecycle is not None
         timeout_s = (self.broker.config.replica_fetch_wait_max_ms + REPLICA_TIMEOUT_MS) / 1000
-        actions: list[Action] = []
         if isinstance(action, SendToBroker):
             link = self._broker_link(action.broker_id)
-            try:
-                if link is None:
-                    raise ConnectionError(f"broker {action.broker_id} is not registered")
-                response = await link.call(action.request, timeout_s)
-            except (ConnectionError, TimeoutError):
+            if link is None:
                 self.broker.on_broker_unreachable(action.broker_id, now_ms())
                 self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
                 return
-            actions = self.broker.on_broker_response(action.broker_id, response, now_ms())
+            future = link.request(action.request, timeout_s)
         else:
-            try:
-                answer = await self.links[lifecycle.controller_id].call(action.request, timeout_s)
-            except (ConnectionError, TimeoutError):
+            future = self.links[lifecycle.controller_id].request(action.request, timeout_s)
+        future.add_done_callback(lambda f: self._answered(action, f))
+
+    def _answered(
+        self, action: SendToBroker | ToController, future: asyncio.Future[Response]
+    ) -> None:
+        """A leader's or the controller's answer (or its failure), straight into the core."""
+        error = future.exception()
+        if isinstance(action, SendToBroker):
+            if error is not None:
+                self.broker.on_broker_unreachable(action.broker_id, now_ms())
+                self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
+                return
+            actions = self.broker.on_broker_response(action.broker_id, future.result(), now_ms())
+        else:
+            answer = future.result() if error is None else None
+            if not isinstance(answer, AlterPartitionResponse):
                 answer = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
-            assert isinstance(answer, AlterPartitionResponse)
             actions = self.broker.on_alter_partition_response(answer, action.request, now_ms())
         self.server.deliver(actions)
 

@@ -61,14 +61,31 @@ class PeerLink:
 
     async def call(self, body: Request, timeout_s: float) -> Response:
         """Send a request and wait for its response (ConnectionError or TimeoutError if not)."""
+        return await self.request(body, timeout_s)
+
+    def request(self, body: Request, timeout_s: float) -> asyncio.Future[Response]:
+        """Send a request; the future gets the response, or ConnectionError/TimeoutError.
+
+        No task per request: a follower's fetches go through here one after another, and
+        each task would cost a turn of the event loop on the replication path."""
+        loop = asyncio.get_running_loop()
         correlation_id = next(self._ids)
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Response] = loop.create_future()
         self._waiting[correlation_id] = (body.API_KEY, 0, future)
-        try:
-            self._write(self._frame(body, correlation_id))
-            return await asyncio.wait_for(future, timeout_s)
-        finally:
+
+        def expire() -> None:
+            if not future.done():
+                future.set_exception(TimeoutError(f"no answer from {self.host}:{self.port}"))
+
+        timer = loop.call_later(timeout_s, expire)
+
+        def done(_: asyncio.Future[Response]) -> None:
+            timer.cancel()
             self._waiting.pop(correlation_id, None)
+
+        future.add_done_callback(done)
+        self._write(self._frame(body, correlation_id))
+        return future
 
     async def close(self) -> None:
         for task in (self._connecting, self._reader_task):
