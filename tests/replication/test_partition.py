@@ -1,0 +1,109 @@
+"""The leader's rules for one partition (reflog.replication.partition), event by event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reflog.records.batch import build_batch
+from reflog.replication.epoch_cache import LeaderEpochCache
+from reflog.replication.partition import Partition, ReplicationConfig
+from reflog.storage.log import Log
+from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
+
+LAG = 1_000
+
+
+def leader(tmp_path: Path, min_isr: int = 2) -> Partition:
+    log = Log(tmp_path / "t-0")
+    p = Partition(
+        TopicPartition("t", 0),
+        1,
+        log,
+        LeaderEpochCache(log.directory),
+        ReplicationConfig(LAG, min_isr),
+    )
+    p.become_leader(leader_epoch=3, partition_epoch=0, replicas=(1, 2, 3), isr=(1, 2, 3), now_ms=0)
+    return p
+
+
+def append(p: Partition, n: int) -> None:
+    for _ in range(n):
+        p.log.append(build_batch([(None, b"v", 0)]), p.leader_epoch)
+    p.maybe_increment_high_watermark()
+
+
+def test_the_high_watermark_is_the_smallest_log_end_in_the_isr_and_never_goes_back(
+    tmp_path: Path,
+) -> None:
+    p = leader(tmp_path)
+    append(p, 5)
+    assert p.high_watermark == 0  # the followers have nothing yet
+    assert not p.on_follower_fetch(2, 4, now_ms=10)
+    assert p.on_follower_fetch(3, 3, now_ms=10) and p.high_watermark == 3
+    p.on_follower_fetch(3, 2, now_ms=20)  # a stale fetch offset
+    assert p.high_watermark == 3
+
+
+def test_nothing_commits_while_the_isr_is_below_min_insync_replicas(tmp_path: Path) -> None:
+    p = leader(tmp_path, min_isr=2)
+    p.isr_committed(1, (1,))
+    append(p, 2)
+    assert p.high_watermark == 0
+    assert p.append_error(acks=-1) == ErrorCode.NOT_ENOUGH_REPLICAS
+    assert p.append_error(acks=1) is None
+
+
+def test_acks_all_waits_then_answers_or_fails_after_append_when_the_isr_shrinks(
+    tmp_path: Path,
+) -> None:
+    p = leader(tmp_path, min_isr=3)
+    append(p, 2)
+    assert p.acks_all_result(2) is None  # still waiting for the followers
+    p.on_follower_fetch(2, 2, now_ms=5)
+    p.on_follower_fetch(3, 2, now_ms=5)
+    assert p.acks_all_result(2) == ErrorCode.NONE
+    append(p, 1)
+    p.isr_committed(1, (1, 2))  # a follower was dropped before it copied offset 2
+    assert p.acks_all_result(3) == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+
+
+def test_a_follower_not_caught_up_for_the_lag_time_leaves_the_isr(tmp_path: Path) -> None:
+    p = leader(tmp_path)
+    append(p, 3)
+    p.on_follower_fetch(2, 3, now_ms=500)  # caught up at 500
+    p.on_follower_fetch(3, 1, now_ms=500)  # behind since the start
+    assert p.isr_to_shrink(now_ms=LAG) is None
+    assert p.isr_to_shrink(now_ms=LAG + 1) == (1, 2)
+    p.pending_isr = (1, 2)
+    assert p.isr_to_shrink(now_ms=LAG + 1) is None  # one change in flight at a time
+    assert p.maximal_isr() == (1, 2, 3)  # meanwhile the high watermark counts the larger set
+
+
+def test_a_follower_rejoins_once_past_the_high_watermark_and_the_epoch_start(
+    tmp_path: Path,
+) -> None:
+    p = leader(tmp_path)
+    append(p, 4)
+    p.on_follower_fetch(2, 4, now_ms=1)
+    p.isr_committed(1, (1, 2))
+    p.on_follower_fetch(3, 2, now_ms=2)
+    assert p.high_watermark == 4 and p.isr_to_expand(3) is None
+    p.on_follower_fetch(3, 4, now_ms=3)
+    assert p.isr_to_expand(3) == (1, 2, 3)
+
+
+def test_a_follower_must_also_reach_the_start_of_the_leaders_epoch(tmp_path: Path) -> None:
+    log = Log(tmp_path / "t-0")
+    for _ in range(10):
+        log.append(build_batch([(None, b"old", 0)]), 0)
+    p = Partition(
+        TopicPartition("t", 0), 1, log, LeaderEpochCache(log.directory), ReplicationConfig(LAG, 1)
+    )
+    p.high_watermark = 5  # what this broker knew as a follower
+    p.become_leader(leader_epoch=4, partition_epoch=0, replicas=(1, 2), isr=(1,), now_ms=0)
+    assert p.leader_epoch_start_offset == 10
+    p.on_follower_fetch(2, 7, now_ms=1)  # past the high watermark (now 10, the lone ISR's end)
+    assert p.isr_to_expand(2) is None  # but short of what this epoch began with
+    p.on_follower_fetch(2, 10, now_ms=2)
+    assert p.isr_to_expand(2) == (1, 2)
