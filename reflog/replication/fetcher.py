@@ -23,7 +23,11 @@ from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.epoch_cache import UNDEFINED_EPOCH
 from reflog.replication.partition import Partition
-from reflog.replication.truncation import TruncationPolicy, truncation_offset
+from reflog.replication.truncation import (
+    TruncationPolicy,
+    truncation_complete,
+    truncation_offset,
+)
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
@@ -150,6 +154,7 @@ class ReplicaFetcher:
                 if answer.error_code != ErrorCode.NONE:
                     self.backoff_until_ms = now_ms + RETRY_BACKOFF_MS
                     continue
+                complete = truncation_complete(p.epoch_cache, answer.leader_epoch)
                 offset = truncation_offset(
                     p.epoch_cache,
                     p.log.log_end_offset,
@@ -158,7 +163,8 @@ class ReplicaFetcher:
                     answer.end_offset,
                 )
                 _truncate(p, offset)
-                self.status[tp] = FetchStatus.FETCHING
+                if complete:
+                    self.status[tp] = FetchStatus.FETCHING  # else: ask again, one epoch older
 
     def on_fetch_response(
         self, now_ms: int, response: FetchResponse, partitions: dict[TopicPartition, Partition]

@@ -17,7 +17,7 @@ from enum import Enum
 
 from reflog.replication.epoch_cache import UNDEFINED_EPOCH, LeaderEpochCache
 
-__all__ = ["TruncationPolicy", "truncation_offset"]
+__all__ = ["TruncationPolicy", "truncation_complete", "truncation_offset"]
 
 
 class TruncationPolicy(Enum):
@@ -37,8 +37,9 @@ def truncation_offset(
     The leader said: of the epochs up to ours, the largest it knows is
     ``leader_epoch``, ending at ``leader_end_offset`` in its log. If it knows our
     epoch, we diverge where it ends there; if it only knows an older one, where
-    that one ends in either log, whichever is first (KIP-279). A leader that knows
-    none of our epochs leaves only the high watermark to trust.
+    that one ends in either log, whichever is first (KIP-279) — and if we never had
+    that epoch either, this is only a first cut (see :func:`truncation_complete`).
+    A leader that knows none of our epochs leaves only the high watermark to trust.
     """
     if leader_epoch == UNDEFINED_EPOCH:
         return min(high_watermark, log_end_offset)
@@ -46,3 +47,14 @@ def truncation_offset(
         return min(leader_end_offset, log_end_offset)
     _, our_end = cache.end_offset_for(leader_epoch, log_end_offset)
     return min(leader_end_offset, our_end, log_end_offset)
+
+
+def truncation_complete(cache: LeaderEpochCache, leader_epoch: int) -> bool:
+    """Whether one round settles it (asked before truncating). Not when the leader answered
+    with an epoch we never had: our records of the epochs before it may still differ from
+    its records there, so after the first cut we ask again for our (now older) latest
+    epoch, as Kafka's follower does (KIP-279). Each round drops at least one epoch."""
+    if leader_epoch == UNDEFINED_EPOCH:
+        return True
+    found, _ = cache.end_offset_for(leader_epoch, 0)
+    return found == leader_epoch

@@ -10,7 +10,7 @@ from reflog.replication.epoch_cache import (
     EpochEntry,
     LeaderEpochCache,
 )
-from reflog.replication.truncation import truncation_offset
+from reflog.replication.truncation import truncation_complete, truncation_offset
 
 
 def cache(*entries: tuple[int, int]) -> LeaderEpochCache:
@@ -75,3 +75,17 @@ def test_a_leader_that_only_knows_an_older_epoch_bounds_it_in_both_logs() -> Non
 def test_a_leader_that_knows_none_of_our_epochs_leaves_the_high_watermark() -> None:
     follower = cache((4, 0))
     assert truncation_offset(follower, 9, 6, UNDEFINED_EPOCH, UNDEFINED_OFFSET) == 6
+
+
+def test_an_epoch_the_follower_never_had_is_only_a_first_cut() -> None:
+    follower = cache((0, 0), (3, 8))
+    leader = cache((0, 0), (2, 5), (4, 7))
+    epoch, end = leader.end_offset_for(follower.latest_epoch, 12)
+    assert (epoch, end) == (2, 7)
+    assert not truncation_complete(follower, epoch)  # the follower never had epoch 2
+    offset = truncation_offset(follower, 14, 2, epoch, end)
+    assert offset == 7
+    follower.truncate_from_end(offset)
+    epoch, end = leader.end_offset_for(follower.latest_epoch, 12)  # asked again, about 0
+    assert truncation_complete(follower, epoch)
+    assert truncation_offset(follower, offset, 2, epoch, end) == 5
