@@ -51,14 +51,20 @@ def test_acks_all_records_survive_killing_the_leader_three_times(tmp_path: Path)
         wait_for(lambda: len(admin.list_topics(timeout=5).brokers) == 3, 30, "3 live brokers")
         wait_for(lambda: create_topic(admin), 30, "the topic to be created")
         wait_for(lambda: len(leader_and_isr(admin)[1]) == 3, 30, "3 in-sync replicas")
-        # kcat sees what Kafka would show: the leader, the replicas and the ISR.
-        listing = subprocess.run(
-            ["kcat", "-b", cluster.bootstrap, "-L", "-t", TOPIC],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-        assert re.search(r"partition 0, leader [123], replicas: \d,\d,\d, isrs: \d,\d,\d", listing)
+
+        # kcat sees what Kafka would show: the leader, the replicas and the ISR. (It may ask a
+        # broker that has not applied the topic yet: metadata reaches brokers one by one.)
+        def kcat_shows_the_isr() -> bool:
+            listing = subprocess.run(
+                ["kcat", "-b", cluster.bootstrap, "-L", "-t", TOPIC],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
+            shown = r"partition 0, leader [123], replicas: \d,\d,\d, isrs: \d,\d,\d"
+            return re.search(shown, listing) is not None
+
+        wait_for(kcat_shows_the_isr, 30, "kcat -L to show the leader, replicas and ISR")
 
         acknowledged: dict[int, bytes] = {}
         failures: list[str] = []
