@@ -9,6 +9,12 @@ As in Kafka, a connection is *muted* while one of its requests is in flight:
 its next frame is read only after the current request completed. That keeps
 responses in request order, even when a long-poll Fetch waits for data.
 Bad input costs only the connection that sent it.
+
+Reading is done by an :class:`asyncio.BufferedProtocol`: the kernel copies each
+frame straight into a buffer of its own (``recv_into``), and the records of a
+Produce are decoded as views of that buffer, so the bytes a producer sends are
+copied once into Python memory and once into the page cache, as a plain
+socket-to-file copy would.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ __all__ = ["BrokerServer"]
 log = logging.getLogger(__name__)
 
 _API_VERSIONS = 18
-_READ_LIMIT = 4 * 1024 * 1024
 
 
 def now_ms() -> int:
@@ -45,13 +50,102 @@ def now_ms() -> int:
 class _Connection:
     conn_id: int
     peer: str
-    reader: asyncio.StreamReader
+    protocol: _RequestProtocol
     writer: asyncio.StreamWriter
     # Set when the request in flight has completed, so the next frame may be read.
     request_done: asyncio.Event = field(default_factory=asyncio.Event)
     outbox: asyncio.Queue[Respond | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
     writing: bool = False  # the writer task is sending a response
+
+    def finish_request(self) -> None:
+        """The request in flight is answered: unmute, and read the next frame."""
+        self.request_done.set()
+        if not self.closed:
+            self.protocol.unmute()
+
+
+class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtocol):
+    """Reads size-prefixed frames into buffers of their own and hands each to the server.
+
+    ``get_buffer`` always offers exactly what is missing of the current prefix or frame,
+    so no byte of a following request is read early; after a frame the transport is
+    paused (muted) until the request completes. Writing goes through a StreamWriter,
+    whose drain() this protocol's flow control serves.
+    """
+
+    def __init__(self, server: BrokerServer) -> None:
+        super().__init__()
+        self.server = server
+        self.max_bytes = server.broker.config.socket_request_max_bytes
+        self.connection: _Connection | None = None
+        self.transport: asyncio.Transport | None = None
+        self._prefix = bytearray(4)
+        self._frame: bytearray | None = None
+        self._got = 0
+        self._muted = False
+        self._writing_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        loop = asyncio.get_running_loop()
+        writer = asyncio.StreamWriter(transport, self, None, loop)
+        self.connection = self.server._accept(self, writer)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        target = self._prefix if self._frame is None else self._frame
+        return memoryview(target)[self._got :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        c = self.connection
+        assert c is not None
+        self._got += nbytes
+        if self._frame is None:
+            if self._got < 4:
+                return
+            try:
+                size = check_frame_size(bytes(self._prefix), self.max_bytes)
+            except WireDecodeError as exc:
+                self.server._close(c, str(exc))
+                return
+            self._frame, self._got = bytearray(size), 0
+            if size > 0:
+                return
+        if self._got < len(self._frame):
+            return
+        frame, self._frame, self._got = self._frame, None, 0
+        self._muted = True
+        assert self.transport is not None
+        self.transport.pause_reading()
+        c.request_done.clear()
+        self.server._dispatch(c, frame)
+
+    def unmute(self) -> None:
+        if self._writing_paused:
+            return  # a client slow to read its answers: wait until they drain
+        if self._muted and self.transport is not None and not self.transport.is_closing():
+            self._muted = False
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._writing_paused = False
+        c = self.connection
+        if c is not None and c.request_done.is_set():
+            self.unmute()
+
+    def eof_received(self) -> bool:
+        return False  # the client is done sending: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.connection is not None:
+            self.server._close(self.connection, None)
 
 
 class BrokerServer:
@@ -85,8 +179,9 @@ class BrokerServer:
         port, and serves once the controller has let it in (:meth:`serve`)."""
         # A large reader limit: the transport is paused only past 2 × limit buffered bytes,
         # so 64 KiB produce batches stream in without a pause/resume per request.
-        self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, limit=_READ_LIMIT, start_serving=serve
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _RequestProtocol(self), self.host, self.port, start_serving=serve
         )
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
@@ -112,41 +207,21 @@ class BrokerServer:
         self.broker.close()
 
     # -- reading requests -------------------------------------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept(self, protocol: _RequestProtocol, writer: asyncio.StreamWriter) -> _Connection:
         peername = writer.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if peername else "?"
-        connection = _Connection(next(self._ids), peer, reader, writer)
+        connection = _Connection(next(self._ids), peer, protocol, writer)
         self._connections[connection.conn_id] = connection
         writer_task = asyncio.create_task(self._write_loop(connection))
         self._tasks.add(writer_task)
         writer_task.add_done_callback(self._tasks.discard)
-        try:
-            await self._read_loop(connection)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away; nothing to answer
-        finally:
-            self._close(connection, None)
+        return connection
 
-    async def _read_loop(self, c: _Connection) -> None:
-        max_bytes = self.broker.config.socket_request_max_bytes
-        while not c.closed:
-            prefix = await c.reader.readexactly(4)
-            try:
-                size = check_frame_size(prefix, max_bytes)
-            except WireDecodeError as exc:
-                self._close(c, str(exc))
-                return
-            frame = await c.reader.readexactly(size)
-            c.request_done.clear()
-            if not self._dispatch(c, frame):
-                return
-            await c.request_done.wait()
-            await c.writer.drain()  # back-pressure: a slow reader does not grow our buffer
-
-    def _dispatch(self, c: _Connection, frame: bytes) -> bool:
+    def _dispatch(self, c: _Connection, frame: bytearray) -> bool:
         """Decode one frame and give it to the core; False if the connection was closed."""
         try:
-            decoded = decode_request(frame)
+            # Records stay views of the frame: it is this request's alone.
+            decoded = decode_request(frame, borrow_records=True)
         except UnsupportedApiError as exc:
             if exc.api_key == _API_VERSIONS:
                 header = RequestHeader(exc.api_key, exc.api_version, exc.correlation_id)
@@ -190,14 +265,14 @@ class BrokerServer:
         """Fast path: a response with no file slice, on an idle connection, is written at
         once (no task switch); True if it was."""
         if action.response is None:
-            c.request_done.set()
+            c.finish_request()
             return True
         chunks = encode_response(action.header, action.response)
         if any(isinstance(chunk, FileSlice) for chunk in chunks):
             return False  # record bytes go by sendfile, from the write loop
         c.writer.write(frame_prefix(chunks_size(chunks)))
         c.writer.writelines(chunks)  # type: ignore[arg-type]
-        c.request_done.set()
+        c.finish_request()
         return True
 
     def _schedule_tick(self) -> None:
@@ -244,7 +319,7 @@ class BrokerServer:
                             c.writer.write(chunk)
                     await c.writer.drain()
                 c.writing = False
-                c.request_done.set()
+                c.finish_request()
         except ConnectionError:
             self._close(c, None)  # the client went away mid-response: nothing to report
         except OSError as exc:

@@ -147,13 +147,18 @@ def _lookup(api_key: int, api_version: int, correlation_id: int, apis: dict[int,
     return api
 
 
-def peek_correlation_id(frame: bytes | memoryview) -> tuple[int, int, int]:
+def peek_correlation_id(frame: bytes | bytearray | memoryview) -> tuple[int, int, int]:
     """``(api_key, api_version, correlation_id)`` from the first 8 bytes of a request."""
     r = Reader(frame)
     return r.int16(), r.int16(), r.int32()
 
 
-def decode_request(frame: bytes | memoryview, apis: dict[int, Api] = API_TABLE) -> DecodedRequest:
+def decode_request(
+    frame: bytes | bytearray | memoryview,
+    apis: dict[int, Api] = API_TABLE,
+    *,
+    borrow_records: bool = False,
+) -> DecodedRequest:
     """Decode one request frame (without its size prefix).
 
     Raises :class:`UnsupportedApiError` for an unknown key or version (the caller
@@ -162,7 +167,7 @@ def decode_request(frame: bytes | memoryview, apis: dict[int, Api] = API_TABLE) 
     """
     api_key, api_version, correlation_id = peek_correlation_id(frame)
     api = _lookup(api_key, api_version, correlation_id, apis)
-    r = Reader(frame)
+    r = Reader(frame, borrow_records=borrow_records)
     header = RequestHeader.read(r, api.request.is_flexible(api_version))
     body = api.request.decode(r, api_version)
     if r.remaining:

@@ -37,11 +37,16 @@ _F64 = struct.Struct(">d")
 class Reader:
     """Sequential, bounds-checked reads over one received frame."""
 
-    __slots__ = ("_buf", "pos")
+    __slots__ = ("_buf", "borrow_records", "pos")
 
-    def __init__(self, buf: bytes | bytearray | memoryview, pos: int = 0) -> None:
+    def __init__(
+        self, buf: bytes | bytearray | memoryview, pos: int = 0, *, borrow_records: bool = False
+    ) -> None:
         self._buf = memoryview(buf)
         self.pos = pos
+        # Record sets come back as views of ``buf`` instead of copies: only for a caller
+        # that owns ``buf`` for as long as the records are used (the network server).
+        self.borrow_records = borrow_records
 
     @property
     def remaining(self) -> int:

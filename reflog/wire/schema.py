@@ -129,9 +129,11 @@ class _String(FieldType):
 
 
 class _Bytes(FieldType):
-    def read(self, r: Reader, version: int, flexible: bool) -> bytes | None:
+    def read(self, r: Reader, version: int, flexible: bool) -> bytes | memoryview | None:
         view = r.bytes_(flexible)
-        return None if view is None else bytes(view)
+        if view is None or r.borrow_records:
+            return view  # a view of the frame, which belongs to this one request
+        return bytes(view)
 
     def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
         w.bytes_(value, flexible)
@@ -140,11 +142,13 @@ class _Bytes(FieldType):
 class _Records(FieldType):
     """A record set: batches as they lie on disk. Written from bytes or from a
     :class:`FileSlice` (sent with sendfile: the zero-copy fetch path); read as
-    bytes (the produce path copies once, as Kafka's does)."""
+    bytes, or as a view of the frame when the reader borrows (the network server)."""
 
-    def read(self, r: Reader, version: int, flexible: bool) -> bytes | None:
+    def read(self, r: Reader, version: int, flexible: bool) -> bytes | memoryview | None:
         view = r.bytes_(flexible)
-        return None if view is None else bytes(view)
+        if view is None or r.borrow_records:
+            return view  # a view of the frame, which belongs to this one request
+        return bytes(view)
 
     def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
         w.bytes_(value, flexible)
