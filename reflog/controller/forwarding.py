@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from reflog.broker import Forward, Respond
+from reflog.broker_actions import Forward, Respond
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import (
     CreatableTopicResult,
