@@ -31,11 +31,14 @@ pytest: venv
 
 test: venv system-deps lint pytest
 
-# Outside CI: thousands of randomized Raft fault schedules (a failing seed is printed).
+# Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
+# is printed).
 SOAK_SEEDS ?= 2000
 soak: venv
 	REFLOG_RAFT_SEEDS=$(SOAK_SEEDS) $(BIN)/python -m pytest -n 2 -q \
 		tests/raft/test_raft_lab.py -k random_fault_schedule
+	REFLOG_REPLICATION_SEEDS=$(SOAK_SEEDS) $(BIN)/python -m pytest -n 2 -q \
+		tests/replication/test_replication_faults.py -k "acknowledged_record_is_lost"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
