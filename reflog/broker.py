@@ -242,6 +242,20 @@ class Broker:
         state = None if self.image is None else self.image.partition(tp)
         return self.leader_epoch if state is None else state.leader_epoch
 
+    def _epoch_error(self, tp: TopicPartition, current_leader_epoch: int) -> int | None:
+        """KIP-320: a fetcher that names a leader epoch must name ours. Older: it follows a
+        leader that is gone (FENCED_LEADER_EPOCH); newer: we have not caught up with the
+        metadata yet (UNKNOWN_LEADER_EPOCH). Either way it must not read, nor count as a
+        follower that has our records."""
+        if self.image is None or current_leader_epoch < 0:
+            return None
+        epoch = self.partition_leader_epoch(tp)
+        if current_leader_epoch < epoch:
+            return ErrorCode.FENCED_LEADER_EPOCH
+        if current_leader_epoch > epoch:
+            return ErrorCode.UNKNOWN_LEADER_EPOCH
+        return None
+
     def _not_leader(self, tp: TopicPartition) -> int | None:
         """In a cluster, the error for a partition this broker does not lead; else None."""
         if self.image is None:
@@ -597,7 +611,7 @@ class Broker:
             for fp in topic.partitions:
                 tp = TopicPartition(topic.topic, fp.partition)
                 log_ = self.logs.get(tp)
-                refusal = self._not_leader(tp)
+                refusal = self._not_leader(tp) or self._epoch_error(tp, fp.current_leader_epoch)
                 if log_ is None or refusal is not None:
                     has_error = True
                     partitions.append(

@@ -500,8 +500,10 @@ class QuorumController:
     # -- broker sessions --------------------------------------------------------------
     def _fence_expired_sessions(self, now_ms: int) -> None:
         for broker in self.image.live_brokers():
-            last = self.last_heartbeat_ms.get(broker.broker_id)
-            if last is not None and now_ms - last > self.config.broker_session_timeout_ms:
+            # A broker unfenced in entries we applied after taking over has had no session
+            # with us yet: its session starts now (else a dead one would never be fenced).
+            last = self.last_heartbeat_ms.setdefault(broker.broker_id, now_ms)
+            if now_ms - last > self.config.broker_session_timeout_ms:
                 # Its session is over: forget it (a heartbeat starts a new one) and fence it.
                 del self.last_heartbeat_ms[broker.broker_id]
                 self._enqueue_once(_Fence(broker.broker_id, broker.broker_epoch))

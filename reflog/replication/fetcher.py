@@ -63,6 +63,9 @@ class ReplicaFetcher:
         self.wait_max_ms = wait_max_ms
         self.max_bytes = max_bytes
         self.status: dict[TopicPartition, FetchStatus] = {}
+        # The leader epoch each partition's OffsetForLeaderEpoch was asked in: an answer
+        # given for an epoch we have since left is dropped.
+        self.asked_in_epoch: dict[TopicPartition, int] = {}
         self.in_flight = False
         self.backoff_until_ms = 0
 
@@ -82,6 +85,7 @@ class ReplicaFetcher:
         asking = [tp for tp, s in sorted(self.status.items()) if s == FetchStatus.TRUNCATING]
         request: FetchRequest | OffsetForLeaderEpochRequest
         if asking:
+            self.asked_in_epoch = {tp: partitions[tp].leader_epoch for tp in asking}
             request = OffsetForLeaderEpochRequest(
                 replica_id=self.broker_id,
                 topics=[
@@ -151,6 +155,8 @@ class ReplicaFetcher:
                 p = partitions.get(tp)
                 if p is None or self.status.get(tp) != FetchStatus.TRUNCATING:
                     continue
+                if self.asked_in_epoch.get(tp) != p.leader_epoch:
+                    continue  # asked before an epoch change: ask again
                 if answer.error_code != ErrorCode.NONE:
                     self.backoff_until_ms = now_ms + RETRY_BACKOFF_MS
                     continue

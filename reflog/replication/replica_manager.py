@@ -164,6 +164,10 @@ class ReplicaManager:
                 p = self.partitions.get(tp)
                 if p is None or p.role != Role.LEADER:
                     continue
+                if fp.current_leader_epoch != p.leader_epoch:
+                    continue  # a follower of another epoch: its log may differ from ours
+                if fp.fetch_offset > p.log.log_end_offset:
+                    continue  # beyond our log: it holds what we do not (it must truncate)
                 if p.on_follower_fetch(request.replica_id, fp.fetch_offset, now_ms):
                     moved.append(tp)
                 expanded = p.isr_to_expand(request.replica_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reflog.replication.partition import Role
+from reflog.replication.partition import Partition, Role
 from reflog.wire.errors import ErrorCode
 
 from .harness import records_of, replicated_cluster
@@ -140,3 +140,52 @@ def test_without_unclean_election_the_partition_waits_for_an_in_sync_replica(
     cluster.until(lambda: cluster.leader_of(tp) in (leader, other), timeout_ms=10_000)
     log = cluster.broker(cluster.leader_of(tp)).logs.get(tp)
     assert log is not None and records_of(log) == [(0, b"acknowledged")]
+
+
+def test_a_follower_with_a_stale_leader_epoch_is_fenced_and_loses_nothing(tmp_path: Path) -> None:
+    """Regression (found in review, seed 11): a follower cut off from the controllers keeps
+    fetching with epoch 0 from a broker that leads again in epoch 2 after truncating; without
+    KIP-320's epoch check it counted the stale offset and appended after its divergent tail."""
+    from reflog.sim.kraft import KraftCluster, records_of
+    from reflog.topic_partition import TopicPartition
+
+    c = KraftCluster(11, tmp_path, replica_lag_time_max_ms=1_000)
+    c.wait_for_active_controller()
+    c.wait_unfenced(1, 2, 3)
+    configs = {"min.insync.replicas": "1", "flush.messages": "1"}
+    assert c.create_topic("r", 1, 3, configs=configs) == ErrorCode.NONE
+    c.wait_caught_up()
+    tp = TopicPartition("r", 0)
+    a, b, follower = 1, 2, 3
+    assert c.leader_of(tp) == a
+    controllers = set(c.controllers)
+
+    def partition(broker: int) -> Partition:
+        replicas = c.broker(broker).replicas
+        assert replicas is not None
+        return replicas.partitions[tp]
+
+    assert c.produce(a, tp, [b"c0"]).error_code == ErrorCode.NONE
+    c.sim.partition({f"broker-{follower}"}, controllers)
+    c.sim.partition({f"broker-{a}"}, controllers | {f"broker-{b}"})
+    for value in (b"u1", b"u2"):  # acks=1 to the cut-off leader: never committed
+        c.produce(a, tp, [value], acks=1)
+    c.until(lambda: c.leader_of(tp) == b, 10_000)
+    c.until(lambda: partition(b).role == Role.LEADER)
+    for value in (b"b1", b"b2", b"b3"):
+        assert c.produce(b, tp, [value]).error_code == ErrorCode.NONE
+    c.sim.heal()
+    c.sim.partition({f"broker-{follower}"}, controllers)
+    c.until(lambda: a in partition(b).isr, 10_000)
+    c.sim.crash(f"broker-{b}")
+    c.until(lambda: c.leader_of(tp) == a, 10_000)
+    c.until(lambda: partition(a).role == Role.LEADER)
+    assert c.produce(a, tp, [b"a1"]).error_code == ErrorCode.NONE
+    c.sim.heal()
+    c.until(lambda: follower in partition(a).isr, 10_000)
+    c.sim.crash(f"broker-{a}")
+    c.until(lambda: c.leader_of(tp) == follower, 10_000)
+    c.until(lambda: partition(follower).role == Role.LEADER)
+    log = c.broker(follower).logs.get(tp)
+    assert log is not None
+    assert [v for _, v in records_of(log)] == [b"c0", b"b1", b"b2", b"b3", b"a1"]
