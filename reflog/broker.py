@@ -140,7 +140,9 @@ class Broker:
         """Run what is due: retention, delayed fetches whose ``max_wait_ms`` ran out, and
         in a cluster the replication timers (ISR checks, acks=all timeouts, follower fetches)."""
         if now_ms >= self._next_retention_ms:
-            self.logs.delete_old_segments(now_ms)
+            self.logs.delete_old_segments(
+                now_ms, None if self.replicas is None else self.high_watermark
+            )
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
         if now_ms >= self._next_clean_ms:
             for _, partition_log in self.logs:
@@ -190,7 +192,7 @@ class Broker:
     ) -> list[Action]:
         if self.replicas is None:
             return []
-        return self.replicas.on_alter_partition_response(response, request)
+        return self.replicas.on_alter_partition_response(response, request, now_ms)
 
     def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
         """An ApiVersions request of a version reflog lacks: answer UNSUPPORTED_VERSION

@@ -45,10 +45,17 @@ def test_never_above_the_followers_own_log_end(impl: ModuleType) -> None:
     assert impl.truncation_offset([(0, 0)], 7, 4, [(0, 0), (1, 11)], 13) == 7
 
 
-def test_a_leader_that_knows_no_epoch_this_old_leaves_the_high_watermark(
+def test_a_leader_whose_epochs_all_came_later_shares_nothing_before_its_first(
     impl: ModuleType,
 ) -> None:
-    assert impl.truncation_offset([(1, 0)], 9, 6, [(3, 0)], 20) == 6
+    # The leader's first epoch, 3, began at 0: the follower's epoch 1 shares no record with it.
+    assert impl.truncation_offset([(1, 0)], 9, 6, [(3, 0)], 20) == 0
+    # Its first epoch began at 4: offsets 0..3 are older than any epoch the leader knows.
+    assert impl.truncation_offset([(1, 0)], 9, 6, [(3, 4)], 20) == 4
+
+
+def test_a_leader_with_no_epochs_at_all_leaves_the_high_watermark(impl: ModuleType) -> None:
+    assert impl.truncation_offset([(1, 0)], 9, 6, [], 20) == 6
 
 
 def test_a_follower_without_epochs_truncates_to_its_high_watermark(impl: ModuleType) -> None:

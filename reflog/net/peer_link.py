@@ -71,7 +71,7 @@ class PeerLink:
         loop = asyncio.get_running_loop()
         correlation_id = next(self._ids)
         future: asyncio.Future[Response] = loop.create_future()
-        self._waiting[correlation_id] = (body.API_KEY, 0, future)
+        self._waiting[correlation_id] = (body.API_KEY, body.MAX_VERSION, future)
 
         def expire() -> None:
             if not future.done():
@@ -97,7 +97,9 @@ class PeerLink:
 
     # -- the connection -----------------------------------------------------------------
     def _frame(self, body: Request, correlation_id: int) -> bytes:
-        header = RequestHeader(body.API_KEY, 0, correlation_id, self.client_id)
+        # The newest version we have: peers are reflog nodes of the same build (a follower's
+        # Fetch needs v9+ to carry its leader epoch).
+        header = RequestHeader(body.API_KEY, body.MAX_VERSION, correlation_id, self.client_id)
         data = chunks_to_bytes(encode_request(header, body))
         return frame_prefix(len(data)) + data
 

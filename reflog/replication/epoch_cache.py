@@ -49,6 +49,11 @@ class LeaderEpochCache:
         self.entries.append(EpochEntry(epoch, start_offset))
         self._save()
 
+    def clear(self) -> None:
+        """Forget every epoch: the log was emptied and starts over elsewhere."""
+        self.entries = []
+        self._save()
+
     def truncate_from_end(self, end_offset: int) -> None:
         """The log was truncated to ``end_offset``: forget epochs that began at or after it."""
         kept = [e for e in self.entries if e.start_offset < end_offset]
@@ -65,8 +70,14 @@ class LeaderEpochCache:
         """(the largest epoch <= ``epoch`` we know, the offset where it ends here).
 
         An epoch ends where the next one starts; the latest one ends at the log end.
-        An epoch older than all we know gives (UNDEFINED_EPOCH, UNDEFINED_OFFSET).
+        An epoch older than all we know ended, as far as we can tell, before our first one
+        began: (that epoch, our first start offset), as Kafka answers. Only an empty cache
+        gives (UNDEFINED_EPOCH, UNDEFINED_OFFSET).
         """
+        if not self.entries:
+            return UNDEFINED_EPOCH, UNDEFINED_OFFSET
+        if epoch < self.entries[0].epoch:
+            return epoch, self.entries[0].start_offset
         for i in range(len(self.entries) - 1, -1, -1):
             if self.entries[i].epoch <= epoch:
                 if i == len(self.entries) - 1:

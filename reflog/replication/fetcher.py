@@ -185,13 +185,25 @@ class ReplicaFetcher:
                 if p is None or self.status.get(tp) != FetchStatus.FETCHING:
                     continue
                 if data.error_code == ErrorCode.OFFSET_OUT_OF_RANGE:
-                    self.status[tp] = FetchStatus.TRUNCATING  # we hold more than the leader
+                    if p.log.log_end_offset < data.log_start_offset:
+                        # Below what the leader still keeps: start over from its log start.
+                        p.log.truncate_fully_and_start_at(data.log_start_offset, now_ms)
+                        p.epoch_cache.clear()
+                        p.high_watermark = data.log_start_offset
+                    else:
+                        self.status[tp] = FetchStatus.TRUNCATING  # we hold more than it
+                    self.backoff_until_ms = now_ms + RETRY_BACKOFF_MS
                     continue
                 if data.error_code != ErrorCode.NONE:
                     self.backoff_until_ms = now_ms + RETRY_BACKOFF_MS
                     continue
-                if _append(p, data.records, now_ms):
-                    grew.append(tp)
+                try:
+                    if _append(p, data.records, now_ms):
+                        grew.append(tp)
+                except _Diverged:
+                    self.status[tp] = FetchStatus.TRUNCATING  # find where, by epoch
+                    self.backoff_until_ms = now_ms + RETRY_BACKOFF_MS
+                    continue
                 p.high_watermark = max(
                     p.high_watermark, min(data.high_watermark, p.log.log_end_offset)
                 )
@@ -205,7 +217,13 @@ def _truncate(p: Partition, offset: int) -> None:
     p.high_watermark = min(p.high_watermark, p.log.log_end_offset)
 
 
+class _Diverged(Exception):
+    """The leader's batches do not line up with our log end: our logs differ there."""
+
+
 def _append(p: Partition, records: bytes | memoryview | FileSlice | None, now_ms: int) -> bool:
+    """Append the batches that continue our log; True if any did. Raises _Diverged when a
+    batch straddles our log end (its records before our end differ from ours)."""
     if records is None:
         return False
     raw = records.read() if isinstance(records, FileSlice) else bytes(records)
@@ -215,8 +233,12 @@ def _append(p: Partition, records: bytes | memoryview | FileSlice | None, now_ms
     try:
         for batch in iter_batches(raw, allow_partial_tail=True):
             batch.validate()
+            if batch.last_offset < p.log.log_end_offset:
+                continue  # we have it already
             if batch.base_offset != p.log.log_end_offset:
-                break  # not where our log ends: the next fetch starts over from there
+                raise _Diverged(
+                    f"batch at {batch.base_offset}, our log ends at {p.log.log_end_offset}"
+                )
             _append_batch(p, batch, now_ms)
             appended = True
     except CorruptRecordError:

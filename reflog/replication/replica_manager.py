@@ -36,6 +36,8 @@ from reflog.wire.schema import Response
 
 __all__ = ["ReplicaManager"]
 
+ALTER_RETRY_BACKOFF_MS = 100
+
 
 class ReplicaManager:
     def __init__(
@@ -55,7 +57,9 @@ class ReplicaManager:
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.produces = ProducePurgatory()
         self.broker_epoch = -1
-        self._next_isr_check_ms: int | None = None
+        # ISR changes whose fate is unknown (no answer, or NOT_CONTROLLER: the entry may
+        # still commit): sent again at the given time, the pending ISR kept meanwhile.
+        self._alter_retries: dict[TopicPartition, tuple[int, AlterPartitionRequest]] = {}
 
     # -- the controller's decisions -------------------------------------------------------
     def apply(self, image: MetadataImage, now_ms: int) -> list[Action]:
@@ -164,7 +168,7 @@ class ReplicaManager:
                 p = self.partitions.get(tp)
                 if p is None or p.role != Role.LEADER:
                     continue
-                if fp.current_leader_epoch != p.leader_epoch:
+                if fp.current_leader_epoch not in (-1, p.leader_epoch):
                     continue  # a follower of another epoch: its log may differ from ours
                 if fp.fetch_offset > p.log.log_end_offset:
                     continue  # beyond our log: it holds what we do not (it must truncate)
@@ -190,14 +194,20 @@ class ReplicaManager:
         )
 
     def on_alter_partition_response(
-        self, response: AlterPartitionResponse, request: AlterPartitionRequest
+        self, response: AlterPartitionResponse, request: AlterPartitionRequest, now_ms: int
     ) -> list[Action]:
         tp = TopicPartition(request.topic, request.partition)
         p = self.partitions.get(tp)
         if p is None or p.pending_isr != tuple(request.new_isr):
+            return []  # settled meanwhile (by the metadata)
+        if response.error_code in (ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NOT_CONTROLLER):
+            # Unknown fate: the change may yet commit. Keep counting the larger ISR for the
+            # high watermark, and ask again.
+            self._alter_retries[tp] = (now_ms + ALTER_RETRY_BACKOFF_MS, request)
             return []
         if response.error_code == ErrorCode.NONE:
-            p.isr_committed(response.partition_epoch, tuple(response.isr))
+            if response.partition_epoch > p.partition_epoch:
+                p.isr_committed(response.partition_epoch, tuple(response.isr))
             return list(self.complete_produces(tp))
         p.pending_isr = None  # refused (stale epoch, fenced replica...): the metadata will tell
         return []
@@ -264,6 +274,13 @@ class ReplicaManager:
     # -- time ----------------------------------------------------------------------------------
     def tick(self, now_ms: int) -> list[Action]:
         actions: list[Action] = []
+        for tp, (at, request) in list(self._alter_retries.items()):
+            p = self.partitions.get(tp)
+            if p is None or p.pending_isr != tuple(request.new_isr):
+                del self._alter_retries[tp]  # the metadata settled it
+            elif at <= now_ms:
+                del self._alter_retries[tp]
+                actions.append(ToController(request))
         for p in self.partitions.values():
             shrunk = p.isr_to_shrink(now_ms)
             if shrunk is not None:
@@ -274,6 +291,7 @@ class ReplicaManager:
 
     def next_deadline_ms(self) -> int | None:
         deadlines = [p.next_isr_check_ms() for p in self.partitions.values()]
+        deadlines += [at for at, _ in self._alter_retries.values()]
         deadlines.append(self.produces.next_deadline_ms())
         deadlines += [
             f.backoff_until_ms for f in self.fetchers.values() if not f.in_flight and f.status

@@ -197,11 +197,22 @@ class Log:
             self.segments.pop().delete()
         self.active.truncate_to(offset)
 
-    def delete_old_segments(self, now_ms: int) -> list[int]:
+    def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0) -> None:
+        """Drop every segment and continue from ``offset``: a follower so far behind that
+        its leader's log now starts past its end (Kafka's truncateFullyAndStartAt)."""
+        for segment in self.segments:
+            segment.delete()
+        self.segments = [LogSegment(self.directory, offset, self.config, now_ms, self.files)]
+        self._log_start_offset = offset
+        self._write_log_start()
+
+    def delete_old_segments(self, now_ms: int, high_watermark: int | None = None) -> list[int]:
         """Retention: delete whole segments past ``retention.ms`` or over ``retention.bytes``.
 
         Returns the base offsets deleted. The log start offset moves to the oldest
-        segment left, and a fetch below it gets OFFSET_OUT_OF_RANGE.
+        segment left, and a fetch below it gets OFFSET_OUT_OF_RANGE. Given a
+        ``high_watermark``, only segments wholly below it may go, as in Kafka: records
+        not yet replicated are never deleted from under a follower.
         """
         if not self.config.delete:
             return []
@@ -209,6 +220,13 @@ class Log:
         doomed = segments_to_delete(
             infos, now_ms, self.config.retention_ms, self.config.retention_bytes
         )
+        if high_watermark is not None:
+            # Segment i ends where segment i + 1 begins; keep any that reach the HW.
+            doomed = [
+                base
+                for i, base in enumerate(doomed)
+                if self.segments[i + 1].base_offset <= high_watermark
+            ]
         for _ in doomed:
             self.segments.pop(0).delete()
         if doomed:

@@ -7,7 +7,7 @@ logs recover themselves), so a restarted broker serves what it had.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from reflog.storage.file_cache import FileCache
@@ -75,9 +75,19 @@ class LogManager:
         for log in self._logs.values():
             log.flush()
 
-    def delete_old_segments(self, now_ms: int) -> int:
-        """Retention for every partition; returns how many segments were deleted."""
-        return sum(len(log.delete_old_segments(now_ms)) for log in self._logs.values())
+    def delete_old_segments(
+        self, now_ms: int, high_watermark: Callable[[TopicPartition], int] | None = None
+    ) -> int:
+        """Retention for every partition; returns how many segments were deleted. With
+        ``high_watermark`` (a replicated broker), only segments wholly below it go."""
+        return sum(
+            len(
+                log.delete_old_segments(
+                    now_ms, None if high_watermark is None else high_watermark(tp)
+                )
+            )
+            for tp, log in self._logs.items()
+        )
 
     def close(self) -> None:
         for log in self._logs.values():

@@ -26,7 +26,9 @@ def test_an_epoch_ends_where_the_next_begins_and_the_latest_at_the_log_end() -> 
     assert c.end_offset_for(1, 40) == (0, 10)  # unknown epoch 1: the largest below it
     assert c.end_offset_for(2, 40) == (2, 25)
     assert c.end_offset_for(7, 40) == (5, 40)
-    assert cache((3, 5)).end_offset_for(1, 9) == (UNDEFINED_EPOCH, UNDEFINED_OFFSET)
+    # Older than all we know: it ended before our first epoch began (Kafka's answer).
+    assert cache((3, 5)).end_offset_for(1, 9) == (1, 5)
+    assert cache().end_offset_for(1, 9) == (UNDEFINED_EPOCH, UNDEFINED_OFFSET)
 
 
 def test_only_newer_epochs_are_recorded_and_truncation_forgets_later_ones() -> None:

@@ -189,3 +189,85 @@ def test_a_follower_with_a_stale_leader_epoch_is_fenced_and_loses_nothing(tmp_pa
     log = c.broker(follower).logs.get(tp)
     assert log is not None
     assert [v for _, v in records_of(log)] == [b"c0", b"b1", b"b2", b"b3", b"a1"]
+
+
+def test_a_follower_behind_the_leaders_log_start_starts_over_from_it(tmp_path: Path) -> None:
+    """Regression (found in review): retention moved the leader's log start past a follower's
+    log end while the follower was down; OFFSET_OUT_OF_RANGE sent it back to truncating,
+    which changed nothing, in a loop. Now it empties its log and fetches from the log start."""
+    from reflog.sim.kraft import KraftCluster
+    from reflog.topic_partition import TopicPartition
+
+    c = KraftCluster(
+        5, tmp_path, replica_lag_time_max_ms=1_000, log_retention_check_interval_ms=500
+    )
+    c.wait_for_active_controller()
+    c.wait_unfenced(1, 2, 3)
+    configs = {
+        "min.insync.replicas": "1",
+        "flush.messages": "1",
+        "segment.bytes": "200",
+        "retention.bytes": "400",
+    }
+    assert c.create_topic("r", 1, 3, configs=configs) == ErrorCode.NONE
+    c.wait_caught_up()
+    tp = TopicPartition("r", 0)
+    leader = c.leader_of(tp)
+    follower = 3 if leader != 3 else 2
+    c.produce(leader, tp, [b"x" * 50])
+    c.sim.crash(f"broker-{follower}")
+    for _ in range(30):
+        c.produce(leader, tp, [b"y" * 50])
+    c.sim.run_for(1_000)
+    leader_log = c.broker(leader).logs.get(tp)
+    assert leader_log is not None and leader_log.log_start_offset > 1
+    c.sim.restart(f"broker-{follower}")
+    partition = c.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
+    c.until(lambda: follower in partition.isr, timeout_ms=10_000)
+    follower_log = c.broker(follower).logs.get(tp)
+    assert follower_log is not None
+    assert follower_log.log_end_offset == leader_log.log_end_offset
+
+
+def test_after_an_unclean_election_old_replicas_drop_what_the_new_leader_never_had(
+    tmp_path: Path,
+) -> None:
+    """Regression (found in review): the unclean leader's epochs all begin after the old
+    replicas' epoch; answering "undefined" left them truncating only to their own high
+    watermark, keeping a record the leader never had. Kafka's answer (that epoch, ending
+    where the leader's first epoch began) makes them drop it."""
+    from reflog.sim.kraft import KraftCluster, records_of
+    from reflog.topic_partition import TopicPartition
+
+    c = KraftCluster(7, tmp_path, unclean=True, replica_lag_time_max_ms=1_000)
+    c.wait_for_active_controller()
+    c.wait_unfenced(1, 2, 3)
+    configs = {"min.insync.replicas": "1", "flush.messages": "1"}
+    assert c.create_topic("r", 1, 3, configs=configs) == ErrorCode.NONE
+    c.wait_caught_up()
+    tp = TopicPartition("r", 0)
+    leader = c.leader_of(tp)
+    straggler, other = [b for b in (1, 2, 3) if b != leader]
+
+    def partition(broker: int) -> Partition:
+        replicas = c.broker(broker).replicas
+        assert replicas is not None
+        return replicas.partitions[tp]
+
+    c.sim.isolate(f"broker-{straggler}")
+    c.until(lambda: straggler not in partition(leader).isr, 5_000)
+    assert c.produce(leader, tp, [b"acknowledged"]).error_code == ErrorCode.NONE
+    c.sim.run_for(300)
+    c.sim.heal()
+    controllers = set(c.controllers)
+    c.sim.partition({f"broker-{leader}", f"broker-{other}"}, controllers | {f"broker-{straggler}"})
+    c.until(lambda: c.leader_of(tp) == straggler, 10_000)
+    c.until(lambda: partition(straggler).role == Role.LEADER)
+    for value in (b"new1", b"new2"):
+        c.produce(straggler, tp, [value], acks=1)
+    c.sim.heal()
+    c.sim.run_for(3_000)
+    expected = [(0, b"new1"), (1, b"new2")]
+    for broker in (1, 2, 3):
+        log = c.broker(broker).logs.get(tp)
+        assert log is not None and records_of(log) == expected, broker

@@ -255,3 +255,25 @@ def _end_of(batch: object, whole: bytes) -> int:
     assert isinstance(batch, RecordBatch)
     start = whole.find(bytes(batch.buffer))
     return start + batch.size_in_bytes
+
+
+def test_retention_never_deletes_records_above_the_high_watermark(tmp_path: Path) -> None:
+    log = Log(tmp_path, small(retention_bytes=1))  # everything but the active segment is due
+    for _ in range(30):
+        log.append(batch(), 0)
+    bases = [s.base_offset for s in log.segments]
+    assert len(bases) > 3
+    high_watermark = bases[2] + 1  # the followers have copied into the third segment only
+    deleted = log.delete_old_segments(now_ms=0, high_watermark=high_watermark)
+    assert deleted == bases[:2]  # the third reaches past the HW: it stays
+    assert log.log_start_offset == bases[2]
+
+
+def test_truncate_fully_and_start_at_leaves_an_empty_log_there(tmp_path: Path) -> None:
+    log = Log(tmp_path, small())
+    for _ in range(10):
+        log.append(batch(), 0)
+    log.truncate_fully_and_start_at(500)
+    assert (log.log_start_offset, log.log_end_offset) == (500, 500)
+    log.append(batch(), 0)
+    assert Log(tmp_path, small()).log_start_offset == 500  # it survives a restart
