@@ -145,8 +145,9 @@ class Broker:
             )
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
         if now_ms >= self._next_clean_ms:
-            for _, partition_log in self.logs:
-                self.cleaner.clean(partition_log, now_ms)
+            for tp, partition_log in self.logs:
+                hw = None if self.replicas is None else self.high_watermark(tp)
+                self.cleaner.clean(partition_log, now_ms, high_watermark=hw)
             self._next_clean_ms = now_ms + self.config.log_cleaner_backoff_ms
         due = self.purgatory.expired(now_ms)
         self.purgatory.remove(due)

@@ -59,11 +59,17 @@ class LogCleaner:
             value = 0
         return max(value, log.log_start_offset)
 
-    def cleanable_segments(self, log: Log) -> list[LogSegment]:
-        return log.segments[:-1]  # never the active segment
+    def cleanable_segments(self, log: Log, high_watermark: int | None = None) -> list[LogSegment]:
+        """Never the active segment; in a replicated log only segments wholly below the high
+        watermark (an uncommitted newer value must not erase a committed one: truncation
+        could take the newer one away)."""
+        segments = log.segments[:-1]
+        if high_watermark is not None:
+            segments = [s for s in segments if s.next_offset <= high_watermark]
+        return segments
 
-    def dirty_ratio(self, log: Log) -> float:
-        cleanable = self.cleanable_segments(log)
+    def dirty_ratio(self, log: Log, high_watermark: int | None = None) -> float:
+        cleanable = self.cleanable_segments(log, high_watermark)
         total = sum(s.size for s in cleanable)
         if total == 0:
             return 0.0
@@ -71,13 +77,16 @@ class LogCleaner:
         dirty = sum(s.size for s in cleanable if s.next_offset > first_dirty)
         return dirty / total
 
-    def clean(self, log: Log, now_ms: int, *, force: bool = False) -> CleanResult | None:
+    def clean(
+        self, log: Log, now_ms: int, *, force: bool = False, high_watermark: int | None = None
+    ) -> CleanResult | None:
         """Compact ``log`` if its dirty ratio calls for it (or ``force``); None if not."""
         if not log.config.compact:
             return None
-        cleanable = self.cleanable_segments(log)
+        cleanable = self.cleanable_segments(log, high_watermark)
         if not cleanable or (
-            not force and self.dirty_ratio(log) < log.config.min_cleanable_dirty_ratio
+            not force
+            and self.dirty_ratio(log, high_watermark) < log.config.min_cleanable_dirty_ratio
         ):
             return None
         first_dirty = self.first_dirty_offset(log)

@@ -136,3 +136,23 @@ def test_clean_then_restart_serves_the_compacted_log(tmp_path: Path) -> None:
     compacted = everything(log)
     log.close()
     assert everything(Log(tmp_path, COMPACT)) == compacted
+
+
+def test_a_replicated_log_is_cleaned_only_below_the_high_watermark(tmp_path: Path) -> None:
+    log = Log(tmp_path, LogConfig(segment_bytes=200, cleanup_policy="compact"))
+    for i in range(12):
+        log.append(build_batch([(b"k", b"v%d" % i, 0)]), 0)
+    cleaner = LogCleaner()
+    segments = log.segments[:-1]
+    assert len(segments) > 2
+    high_watermark = segments[1].next_offset  # the first two segments are committed
+    assert cleaner.cleanable_segments(log, high_watermark) == segments[:2]
+
+    def sizes() -> list[int]:
+        return [s.size for s in log.segments]
+
+    before = sizes()
+    cleaner.clean(log, now_ms=0, force=True, high_watermark=high_watermark)
+    after = sizes()
+    assert after[2:] == before[2:]  # above the HW nothing changed, though "k" is newer there
+    assert after[:2] != before[:2]  # below it the older values of "k" were removed
