@@ -294,8 +294,11 @@ class RaftNode:
     def _send_append(self, peer: str) -> None:
         prev_index = self.next_index[peer] - 1
         if prev_index < self.snapshot.last_index:
-            # The entries this follower needs are gone into the snapshot: send it instead.
+            # The entries this follower needs are gone into the snapshot: send it instead,
+            # once (optimistically, as with entries): if it is lost, the follower's refusal
+            # of the next append brings next_index back and the snapshot goes again.
             self._send(peer, InstallSnapshot(self.current_term, self.id, self.snapshot))
+            self.next_index[peer] = self.snapshot.last_index + 1
             return
         start = prev_index - self.snapshot.last_index
         entries = tuple(self.log[start : start + MAX_ENTRIES_PER_APPEND])
