@@ -38,6 +38,7 @@ from reflog.raft.messages import (
 from reflog.sim.raft_nodes import RaftSimNode
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
 from reflog.sim.world import Simulation
+from reflog.viz.recorder import SimRecorder
 
 __all__ = [
     "Frame",
@@ -192,7 +193,7 @@ class _InFlight:
     deliver_ms: int
 
 
-class RaftRecorder:
+class RaftRecorder(SimRecorder):
     """Runs a Raft quorum's simulation event by event and records a frame per busy millisecond."""
 
     def __init__(self, sim: Simulation, nodes: Mapping[str, RaftSimNode]) -> None:
@@ -204,17 +205,13 @@ class RaftRecorder:
         self._last_seen: dict[str, NodeFrame] = {}
         self._last_action = ""
         self._previous_was_action = True
-        self._listeners: list[Callable[[], None]] = []
+        super().__init__()
         self._proposals = 0
         sim.trace.subscribe(self._on_trace)
         sim.start()
         self._act("start")
 
     # -- watching ---------------------------------------------------------------------
-    def on_change(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after every run or action (a view redraws then)."""
-        self._listeners.append(callback)
-
     def _on_trace(self, event: TraceEvent) -> None:
         if isinstance(event, MessageSent):
             self._wire.append(
@@ -288,40 +285,9 @@ class RaftRecorder:
         self._last_action = f"{description} at {self.sim.now_ms} ms"
         self.frames.append(self.capture())
         self._previous_was_action = True
-        for callback in self._listeners:
-            callback()
+        self._changed()
 
     # -- running ----------------------------------------------------------------------
-    def run_for(self, ms: int) -> None:
-        end = self.sim.now_ms + ms
-        while (at := self.sim.queue.peek_time()) is not None and at <= end:
-            self.sim.step()
-            self._record()
-        self.sim.run_until_time(end)  # nothing left to run: only moves the clock
-        self._record()
-        self._changed()
-
-    def run_until(self, predicate: Callable[[], bool], timeout_ms: int) -> bool:
-        """Run until ``predicate()`` holds (checked after every event) or the timeout."""
-        end = self.sim.now_ms + timeout_ms
-        held = predicate()
-        while not held:
-            at = self.sim.queue.peek_time()
-            if at is None or at > end:
-                self.sim.run_until_time(end)
-                self._record()
-                held = predicate()
-                break
-            self.sim.step()
-            self._record()
-            held = predicate()
-        self._changed()
-        return held
-
-    def _changed(self) -> None:
-        for callback in self._listeners:
-            callback()
-
     # -- acting -----------------------------------------------------------------------
     def crash(self, name: str) -> None:
         self.sim.crash(name)

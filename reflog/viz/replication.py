@@ -41,6 +41,7 @@ from reflog.sim import LinkConfig
 from reflog.sim.kafka_nodes import SimRequest
 from reflog.sim.kraft import KraftCluster, records_of
 from reflog.topic_partition import TopicPartition
+from reflog.viz.recorder import SimRecorder
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.produce import (
@@ -128,7 +129,7 @@ class ProduceResult:
         return f"t = {self.sent_ms} ms: {what}: {result} after {self.latency_ms} ms"
 
 
-class ReplicationRecorder:
+class ReplicationRecorder(SimRecorder):
     """A 3-broker cluster with topic ``topic`` (1 partition, 3 replicas), recorded as it runs.
 
     ``broker_settings`` are BrokerConfig fields (``truncation_policy=...``); the topic gets
@@ -167,7 +168,7 @@ class ReplicationRecorder:
         self.killed: list[int] = []  # brokers crashed, in order
         self._waiting: dict[int, ProduceResult] = {}
         self._correlation = FIRST_CORRELATION
-        self._listeners: list[Callable[[], None]] = []
+        super().__init__()
         self._last = self._empty_sample()
 
         self.cluster.wait_for_active_controller()
@@ -200,14 +201,6 @@ class ReplicationRecorder:
         )
 
     # -- watching ---------------------------------------------------------------------
-    def on_change(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after every run or action (a view redraws then)."""
-        self._listeners.append(callback)
-
-    def _changed(self) -> None:
-        for callback in self._listeners:
-            callback()
-
     def _empty_sample(self) -> Sample:
         replicas = tuple(ReplicaFrame(b, False, DOWN, 0, 0, -1, ()) for b in BROKER_IDS)
         return Sample(0, -1, -1, (), replicas, ())
@@ -265,33 +258,6 @@ class ReplicationRecorder:
         self._changed()
 
     # -- running ----------------------------------------------------------------------
-    def run_for(self, ms: int) -> None:
-        """Run ``ms`` of simulated time, recording after every event."""
-        end = self.sim.now_ms + ms
-        while (at := self.sim.queue.peek_time()) is not None and at <= end:
-            self.sim.step()
-            self._record()
-        self.sim.run_until_time(end)  # nothing left to run: only moves the clock
-        self._record()
-        self._changed()
-
-    def run_until(self, predicate: Callable[[], bool], timeout_ms: int = 10_000) -> bool:
-        """Run until ``predicate()`` holds (checked after every event) or the timeout."""
-        end = self.sim.now_ms + timeout_ms
-        held = predicate()
-        while not held:
-            at = self.sim.queue.peek_time()
-            if at is None or at > end:
-                self.sim.run_until_time(end)
-                self._record()
-                held = predicate()
-                break
-            self.sim.step()
-            self._record()
-            held = predicate()
-        self._changed()
-        return held
-
     # -- acting -----------------------------------------------------------------------
     def send(self, values: list[bytes], acks: int = -1, broker: int | None = None) -> ProduceResult:
         """Send one produce request (to the leader unless ``broker``) and return at once."""
