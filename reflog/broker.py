@@ -36,7 +36,6 @@ from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
-from reflog.replication.partition import ReplicationConfig
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
@@ -177,12 +176,8 @@ class Broker:
         """The answer of leader ``broker_id`` to this follower's fetcher."""
         if self.replicas is None:
             return []
-        before = {tp: p.high_watermark for tp, p in self.replicas.partitions.items()}
-        actions = self.replicas.on_broker_response(broker_id, response, now_ms)
-        for tp, p in self.replicas.partitions.items():
-            if p.high_watermark != before.get(tp):
-                actions += self._wake_fetches(tp, now_ms)
-        return actions
+        # Only leaders serve fetches, so a follower's moving high watermark wakes nobody.
+        return self.replicas.on_broker_response(broker_id, response, now_ms)
 
     def on_broker_unreachable(self, broker_id: int, now_ms: int) -> None:
         if self.replicas is not None:
@@ -212,14 +207,11 @@ class Broker:
                 tp = TopicPartition(name, p)
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
-            self.topics[name] = len(topic.partitions)
         if self.replicas is None:
             self.replicas = ReplicaManager(
                 me,
                 self.logs,
-                ReplicationConfig(
-                    self.config.replica_lag_time_max_ms, self.config.min_insync_replicas
-                ),
+                self.config.replica_lag_time_max_ms,
                 self.config.truncation_policy,
                 self.config.replica_fetch_wait_max_ms,
             )

@@ -27,8 +27,8 @@ class BrokerConfig:
     # The largest record batch a producer may send (Kafka's message.max.bytes).
     message_max_bytes: int = 1_048_588
     socket_request_max_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    # The broker-wide log.* defaults (log.segment.bytes, log.retention.ms, ...);
-    # topics override them with their own configs.
+    # The broker-wide log.* defaults (log.segment.bytes, log.retention.ms,
+    # min.insync.replicas, ...); topics override them with their own configs.
     log: LogConfig = field(default_factory=LogConfig)
     # How often retention runs (log.retention.check.interval.ms).
     log_retention_check_interval_ms: int = 300_000
@@ -38,8 +38,6 @@ class BrokerConfig:
     replica_lag_time_max_ms: int = 30_000
     # How long a leader holds a follower's fetch open waiting for new records.
     replica_fetch_wait_max_ms: int = 500
-    # acks=all needs at least this many in-sync replicas (topics may override it).
-    min_insync_replicas: int = 1
     # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
     # to show what went wrong before it, to its own high watermark.
     truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH

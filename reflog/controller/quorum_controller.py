@@ -428,10 +428,12 @@ class QuorumController:
         return changes
 
     def _unclean(self, topic: str) -> bool:
-        value = self.image.topics[topic].configs.get("unclean.leader.election.enable")
-        if value is None:
-            return self.config.unclean_leader_election_enable
-        return value.lower() == "true"
+        """unclean.leader.election.enable: the topic's, else the cluster's."""
+        default = LogConfig(
+            unclean_leader_election_enable=self.config.unclean_leader_election_enable
+        )
+        configs = self.image.topics[topic].configs  # validated when the topic was created
+        return apply_overrides(default, configs).unclean_leader_election_enable
 
     def _plan_create_topics(
         self, request: CreateTopicsRequest

@@ -44,13 +44,13 @@ class ReplicaManager:
         self,
         broker_id: int,
         logs: LogManager,
-        config: ReplicationConfig,
+        replica_lag_time_max_ms: int = 30_000,
         policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH,
         fetch_wait_max_ms: int = 500,
     ) -> None:
         self.broker_id = broker_id
         self.logs = logs
-        self.config = config
+        self.replica_lag_time_max_ms = replica_lag_time_max_ms
         self.policy = policy
         self.fetch_wait_max_ms = fetch_wait_max_ms
         self.partitions: dict[TopicPartition, Partition] = {}
@@ -70,7 +70,7 @@ class ReplicaManager:
         for tp, state in image.partitions():
             if me not in state.replicas:
                 continue
-            p = self._partition(tp, image)
+            p = self._partition(tp)
             was_leading = p.role == Role.LEADER and p.leader_epoch == state.leader_epoch
             if state.leader == me:
                 if was_leading:
@@ -105,16 +105,13 @@ class ReplicaManager:
             actions += self.complete_produces(tp)
         return actions + self._fetch_requests(now_ms)
 
-    def _partition(self, tp: TopicPartition, image: MetadataImage) -> Partition:
+    def _partition(self, tp: TopicPartition) -> Partition:
         p = self.partitions.get(tp)
         if p is None:
             log = self.logs.get(tp)
             assert log is not None, f"{tp} has no log"
-            config = self.config
-            topic = image.topics[tp.topic]
-            min_isr = topic.configs.get("min.insync.replicas")
-            if min_isr is not None:
-                config = ReplicationConfig(config.replica_lag_time_max_ms, int(min_isr))
+            # The log's config already holds the topic's min.insync.replicas over the broker's.
+            config = ReplicationConfig(self.replica_lag_time_max_ms, log.config.min_insync_replicas)
             p = Partition(tp, self.broker_id, log, LeaderEpochCache(log.directory), config)
             self.partitions[tp] = p
         return p

@@ -160,9 +160,13 @@ class BrokerNode:
 
     # -- the controller side ----------------------------------------------------------
     def _send_to_controller(self, ctx: NodeContext, controller: int, body: Request) -> int:
+        return self._send_request(ctx, str(controller), body)
+
+    def _send_request(self, ctx: NodeContext, node: str, body: Request) -> int:
+        """Send ``body`` at its newest version (peers run the same reflog); its correlation id."""
         self._correlation += 1
-        header = RequestHeader(body.API_KEY, min(body.MAX_VERSION, 4), self._correlation, self.name)
-        ctx.send(str(controller), SimRequest(header, body))
+        header = RequestHeader(body.API_KEY, body.MAX_VERSION, self._correlation, self.name)
+        ctx.send(node, SimRequest(header, body))
         return self._correlation
 
     def _from_controller(self, ctx: NodeContext, payload: SimResponse) -> list[Action]:
@@ -189,11 +193,7 @@ class BrokerNode:
                 assert self.broker is not None
                 self.broker.on_broker_unreachable(action.broker_id, ctx.now_ms)
                 return
-            self._correlation += 1
-            version = min(action.request.MAX_VERSION, 11)
-            header = RequestHeader(action.request.API_KEY, version, self._correlation, self.name)
-            ctx.send(broker.host, SimRequest(header, action.request))
-            correlation = self._correlation
+            correlation = self._send_request(ctx, broker.host, action.request)
             timeout = self.config.replica_fetch_wait_max_ms + REPLICA_SOCKET_TIMEOUT_MS
         else:
             correlation = self._send_to_controller(
