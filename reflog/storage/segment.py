@@ -6,12 +6,19 @@ segment; every ``index.interval.bytes`` the segment records where the
 appended batch starts (offset index) and the largest timestamp so far (time
 index). A read turns an offset into a file position: floor lookup in the
 index, then a forward scan over batch headers, then a slice of whole batches.
+
+The headers of the batches written since the last index entry (the stretch the
+sparse index does not cover yet) are also kept in memory. Followers and caught-up
+consumers read exactly there, at the log end, and with small batches the scan
+would otherwise read dozens of headers from the file for every fetch.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,10 @@ __all__ = ["BatchHeader", "LogSegment", "segment_file_name"]
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp: the header fields a scan needs.
 _SCAN_HEADER = struct.Struct(">qiibIhiqq")
+
+
+def _position(header: BatchHeader) -> int:
+    return header.position
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -72,6 +83,8 @@ class LogSegment:
         self.next_offset = base_offset
         self.max_timestamp = -1
         self._bytes_since_index = 0
+        # Headers of the batches from the last index entry's position to the end.
+        self._tail: list[BatchHeader] = []
         self.flushed_size = self.size  # what an fsync has made durable
 
     def _fd(self) -> int:
@@ -98,10 +111,13 @@ class LogSegment:
         self.next_offset = last_offset + 1
         if max_timestamp > self.max_timestamp:
             self.max_timestamp = max_timestamp
+        header = BatchHeader(base_offset, last_offset, position, written, max_timestamp)
         if self._bytes_since_index >= self.config.index_interval_bytes or position == 0:
             self.index.append(base_offset if position else self.base_offset, position)
             self.time_index.append(self.max_timestamp, last_offset)
             self._bytes_since_index = 0
+            self._tail = []
+        self._tail.append(header)
         self._bytes_since_index += written
         return position
 
@@ -129,47 +145,52 @@ class LogSegment:
         base, length, _, _, _, _, last_delta, _, max_ts = _SCAN_HEADER.unpack(raw)
         return BatchHeader(base, base + last_delta, position, LOG_OVERHEAD + length, max_ts)
 
+    def _scan(self, position: int) -> Iterator[BatchHeader]:
+        """Batch headers from ``position`` (a batch start) to the end of the segment: read
+        from the file, except in the tail, whose headers are in memory."""
+        while position < self.size:
+            tail = self._tail
+            if tail and position >= tail[0].position:
+                yield from tail[bisect.bisect_left(tail, position, key=_position) :]
+                return
+            header = self._header_at(position)
+            if header is None:
+                return
+            yield header
+            position += header.size
+
     def batches_from(self, position: int = 0) -> list[BatchHeader]:
         """Batch headers from ``position`` to the end (a scan over headers, not records)."""
-        headers = []
-        while position < self.size:
-            header = self._header_at(position)
-            if header is None:
-                break
-            headers.append(header)
-            position += header.size
-        return headers
+        return list(self._scan(position))
+
+    def _scan_from_offset(self, offset: int) -> Iterator[BatchHeader]:
+        """Headers from the batch holding ``offset`` (floor lookup in the index, then scan)."""
+        headers = self._scan(self.index.lookup(offset).position)
+        for header in headers:
+            if header.last_offset >= offset:
+                yield header
+                yield from headers
+                return
 
     def find_batch(self, offset: int) -> BatchHeader | None:
-        """The first batch whose last offset is at or above ``offset`` (floor lookup + scan)."""
-        position = self.index.lookup(offset).position
-        while position < self.size:
-            header = self._header_at(position)
-            if header is None:
-                return None
-            if header.last_offset >= offset:
-                return header
-            position += header.size
-        return None
+        """The first batch whose last offset is at or above ``offset``."""
+        return next(self._scan_from_offset(offset), None)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> FileSlice | None:
         """Whole batches from the one holding ``offset``: at least one, then up to ``max_bytes``."""
-        first = self.find_batch(offset)
-        if first is None:
-            return None
+        start = None
         length = 0
-        position = first.position
-        while position < self.size:
-            header = self._header_at(position)
-            if header is None or (max_offset is not None and header.base_offset >= max_offset):
+        for header in self._scan_from_offset(offset):
+            if max_offset is not None and header.base_offset >= max_offset:
                 break
             if length and length + header.size > max_bytes:
                 break
+            if start is None:
+                start = header.position
             length += header.size
-            position += header.size
-        return (
-            FileSlice(self._files.open(self.log_path), first.position, length) if length else None
-        )
+        if start is None:
+            return None
+        return FileSlice(self._files.open(self.log_path), start, length)
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """``(offset, timestamp)`` of the first record at or after ``timestamp``."""
@@ -199,6 +220,7 @@ class LogSegment:
         position = 0
         entries: list[IndexEntry] = []
         time_entries: list[TimeIndexEntry] = []
+        tail: list[BatchHeader] = []
         since_index = 0
         max_timestamp = -1
         next_offset = self.base_offset
@@ -224,6 +246,8 @@ class LogSegment:
                         TimeIndexEntry(max(header.max_timestamp, max_timestamp), header.last_offset)
                     )
                 since_index = 0
+                tail = []
+            tail.append(header)
             since_index += header.size
             max_timestamp = max(max_timestamp, header.max_timestamp)
             next_offset = header.last_offset + 1
@@ -237,11 +261,14 @@ class LogSegment:
         self.next_offset = next_offset
         self.max_timestamp = max_timestamp
         self._bytes_since_index = since_index
+        self._tail = tail
         return truncated
 
     def load(self) -> None:
         """Open a segment that was shut down cleanly: trust its indexes, find its end."""
+        self._tail = []
         headers = self.batches_from(self.index.lookup(2**62).position)
+        self._tail = headers
         if headers:
             self.next_offset = headers[-1].last_offset + 1
         self.max_timestamp = max(

@@ -277,3 +277,58 @@ def test_truncate_fully_and_start_at_leaves_an_empty_log_there(tmp_path: Path) -
     assert (log.log_start_offset, log.log_end_offset) == (500, 500)
     log.append(batch(), 0)
     assert Log(tmp_path, small()).log_start_offset == 500  # it survives a restart
+
+
+def _every_batch_read(log: Log, max_bytes: int) -> list[list[int]]:
+    offsets = range(log.log_start_offset, log.log_end_offset)
+    return [offsets_read(log, o, max_bytes) for o in offsets]
+
+
+def test_a_read_at_the_log_end_finds_its_batch_without_reading_headers_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = Log(tmp_path, LogConfig(index_interval_bytes=4_096))
+    for _ in range(40):
+        log.append(batch(n=1, size=20), 0)  # ~90-byte batches: dozens per index entry
+    reads_from_file: list[int] = []
+    original = type(log.active)._header_at
+
+    def counting(segment: object, position: int) -> object:
+        reads_from_file.append(position)
+        return original(segment, position)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(log.active), "_header_at", counting)
+    assert offsets_read(log, 39) == [39]
+    assert offsets_read(log, 20) == list(range(20, 40))
+    assert reads_from_file == []
+    # Only the stretch the index does not cover yet is kept in memory.
+    for _ in range(100):
+        log.append(batch(n=1, size=20), 0)
+    assert log.active._tail[0].position == log.active.index.entries()[-1].position
+
+
+@pytest.mark.parametrize("reopen", ["clean", "recovered", "truncated"])
+def test_reads_agree_with_the_file_whatever_reopened_or_truncated_the_segment(
+    tmp_path: Path, reopen: str
+) -> None:
+    config = small(segment_bytes=100_000, index_interval_bytes=4_000)
+    log = Log(tmp_path, config)
+    for i in range(40):
+        log.append(batch(n=1 + i % 4, size=30), 0)
+    if reopen == "truncated":
+        log.truncate_to(70)
+        reopened = log
+    else:
+        log.close()
+        if reopen == "recovered":
+            (tmp_path / CLEAN_SHUTDOWN_FILE).unlink()
+        reopened = Log(tmp_path, config)
+    for _ in range(2):
+        reopened.append(batch(n=2, size=30), 0)
+    assert len(reopened.active._tail) > 3  # the reads below do go through it
+    expected = list(range(reopened.log_end_offset))
+    assert read_all(reopened) == expected
+    # The same reads with the in-memory headers dropped: every header comes from the file.
+    with_tail = _every_batch_read(reopened, 400)
+    reopened.active._tail = []
+    assert _every_batch_read(reopened, 400) == with_tail
