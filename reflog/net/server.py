@@ -6,15 +6,19 @@ slices with ``os.sendfile`` (through ``loop.sendfile``), so record bytes go
 from the page cache to the socket without entering Python.
 
 As in Kafka, a connection is *muted* while one of its requests is in flight:
-its next frame is read only after the current request completed. That keeps
+its next request starts only after the current one completed. That keeps
 responses in request order, even when a long-poll Fetch waits for data.
 Bad input costs only the connection that sent it.
 
-Reading is done by an :class:`asyncio.BufferedProtocol`: the kernel copies each
-frame straight into a buffer of its own (``recv_into``), and the records of a
-Produce are decoded as views of that buffer, so the bytes a producer sends are
-copied once into Python memory and once into the page cache, as a plain
-socket-to-file copy would.
+Reading is done by an :class:`asyncio.BufferedProtocol` (``recv_into``, no
+buffer allocated per read). The records of a Produce are decoded as views of
+the request's own buffer, and a large request is received straight into it, so
+the bytes a producer sends are copied once into Python memory and once into the
+page cache, as a plain socket-to-file copy would.
+
+A response goes out at once when its connection has nothing else waiting: record
+slices by ``os.sendfile`` with the header in the same TCP segment; the rest of
+what the socket cannot take is left to a writer task (``loop.sendfile``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
 from reflog.records.file_slice import FileSlice
 from reflog.wire.apis import decode_request, encode_response
-from reflog.wire.codec import chunks_size
+from reflog.wire.codec import Chunk, chunks_size
 from reflog.wire.errors import UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, check_frame_size, frame_prefix
 
@@ -39,6 +45,42 @@ __all__ = ["BrokerServer"]
 log = logging.getLogger(__name__)
 
 _API_VERSIONS = 18
+# Where a connection's bytes land first; requests larger than this get a buffer of
+# their own.
+_SCRATCH_BYTES = 64 * 1024
+
+
+def _framed(action: Respond) -> list[Chunk]:
+    """The response as it goes on the wire, size prefix first (none for acks=0)."""
+    if action.response is None:
+        return []
+    chunks = encode_response(action.header, action.response)
+    return [frame_prefix(chunks_size(chunks)), *chunks]
+
+
+def _joined(chunks: list[Chunk]) -> list[Chunk]:
+    """The same chunks with each run of consecutive bytes joined into one."""
+    joined: list[Chunk] = []
+    run: list[bytes] = []
+    for chunk in chunks:
+        if isinstance(chunk, FileSlice):
+            if run:
+                joined.append(b"".join(run))
+                run = []
+            joined.append(chunk)
+        else:
+            run.append(chunk)
+    if run:
+        joined.append(b"".join(run))
+    return joined
+
+
+def _cork(sock: socket.socket, on: bool) -> None:
+    """Hold (or release) partial segments: a header and the records after it leave together.
+    Linux only; elsewhere the two just go as separate segments."""
+    if hasattr(socket, "TCP_CORK"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
 
 
 def now_ms() -> int:
@@ -54,7 +96,8 @@ class _Connection:
     writer: asyncio.StreamWriter
     # Set when the request in flight has completed, so the next frame may be read.
     request_done: asyncio.Event = field(default_factory=asyncio.Event)
-    outbox: asyncio.Queue[Respond | None] = field(default_factory=asyncio.Queue)
+    # Framed responses (size prefix, header, record slices) waiting for the write loop.
+    outbox: asyncio.Queue[list[Chunk] | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
     writing: bool = False  # the writer task is sending a response
 
@@ -66,12 +109,16 @@ class _Connection:
 
 
 class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtocol):
-    """Reads size-prefixed frames into buffers of their own and hands each to the server.
+    """Reads size-prefixed frames and hands them to the server one request at a time.
 
-    ``get_buffer`` always offers exactly what is missing of the current prefix or frame,
-    so no byte of a following request is read early; after a frame the transport is
-    paused (muted) until the request completes. Writing goes through a StreamWriter,
-    whose drain() this protocol's flow control serves.
+    Bytes arrive in a scratch buffer, where a small request usually comes whole in
+    one read (its prefix with it); it is then copied into a buffer of its own. A
+    frame larger than the scratch buffer is received straight into its own buffer
+    once its size is known. While a request is in flight the connection is muted:
+    the next frame waits in the scratch buffer, and reading pauses only when that
+    is full, so a client is held back by TCP without a pause and resume per request.
+    Writing goes through a StreamWriter, whose drain() this protocol's flow control
+    serves.
     """
 
     def __init__(self, server: BrokerServer) -> None:
@@ -80,11 +127,13 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
         self.max_bytes = server.broker.config.socket_request_max_bytes
         self.connection: _Connection | None = None
         self.transport: asyncio.Transport | None = None
-        self._prefix = bytearray(4)
-        self._frame: bytearray | None = None
+        self._scratch = bytearray(_SCRATCH_BYTES)
+        self._have = 0  # bytes waiting in the scratch buffer
+        self._frame: bytearray | None = None  # a large frame being received in place
         self._got = 0
-        self._muted = False
+        self._in_flight = False
         self._writing_paused = False
+        self._reading_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -94,50 +143,82 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
         self.connection = self.server._accept(self, writer)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        target = self._prefix if self._frame is None else self._frame
-        return memoryview(target)[self._got :]
+        if self._frame is not None:
+            return memoryview(self._frame)[self._got :]
+        return memoryview(self._scratch)[self._have :]
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self._frame is None:
+            self._have += nbytes
+        else:
+            self._got += nbytes
+            if self._got < len(self._frame):
+                return
+            frame, self._frame = self._frame, None
+            self._start(frame)
+        self._next_frames()
+
+    def _next_frames(self) -> None:
+        """Start the buffered requests, one after another, while none is in flight."""
         c = self.connection
         assert c is not None
-        self._got += nbytes
-        if self._frame is None:
-            if self._got < 4:
-                return
+        while not (self._in_flight or self._writing_paused or c.closed) and self._have >= 4:
             try:
-                size = check_frame_size(bytes(self._prefix), self.max_bytes)
+                size = check_frame_size(bytes(self._scratch[:4]), self.max_bytes)
             except WireDecodeError as exc:
                 self.server._close(c, str(exc))
                 return
-            self._frame, self._got = bytearray(size), 0
-            if size > 0:
-                return
-        if self._got < len(self._frame):
-            return
-        frame, self._frame, self._got = self._frame, None, 0
-        self._muted = True
-        assert self.transport is not None
-        self.transport.pause_reading()
+            end = 4 + size
+            if end <= self._have:
+                frame = self._scratch[4:end]  # a copy: the request's own buffer
+                self._scratch[: self._have - end] = self._scratch[end : self._have]
+                self._have -= end
+                self._start(frame)
+            elif end > len(self._scratch):
+                # Too large for the scratch buffer: receive the rest into its own.
+                self._frame = bytearray(size)
+                self._got = self._have - 4
+                self._frame[: self._got] = self._scratch[4 : self._have]
+                self._have = 0
+            else:
+                break  # the rest of the frame is still on its way
+        self._set_reading(self._frame is not None or self._have < len(self._scratch))
+
+    def _start(self, frame: bytearray) -> None:
+        self._in_flight = True
+        c = self.connection
+        assert c is not None
         c.request_done.clear()
         self.server._dispatch(c, frame)
 
-    def unmute(self) -> None:
-        if self._writing_paused:
-            return  # a client slow to read its answers: wait until they drain
-        if self._muted and self.transport is not None and not self.transport.is_closing():
-            self._muted = False
+    def _set_reading(self, reading: bool) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if reading and self._reading_paused:
             self.transport.resume_reading()
+        elif not reading and not self._reading_paused:
+            self.transport.pause_reading()
+        self._reading_paused = not reading
+
+    def unmute(self) -> None:
+        """The request in flight is answered: the next one may start."""
+        self._in_flight = False
+        if self._have:
+            # Not from here: a request answered at once would start the next one
+            # inside this call, and so on down the stack.
+            asyncio.get_running_loop().call_soon(self._next_frames)
+        elif not self._writing_paused:
+            self._set_reading(True)
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        self._writing_paused = True
+        self._writing_paused = True  # a client slow to read its answers gets no more
 
     def resume_writing(self) -> None:
         super().resume_writing()
         self._writing_paused = False
-        c = self.connection
-        if c is not None and c.request_done.is_set():
-            self.unmute()
+        if not self._in_flight:
+            self._next_frames()
 
     def eof_received(self) -> bool:
         return False  # the client is done sending: close
@@ -256,24 +337,52 @@ class BrokerServer:
             target = self._connections.get(action.conn)
             if target is None or target.closed:
                 continue
-            if target.outbox.empty() and not target.writing and self._write_now(target, action):
-                continue
-            target.outbox.put_nowait(action)
+            chunks = _framed(action)
+            if target.outbox.empty() and not target.writing:
+                chunks = self._send_now(target, chunks)
+                if not chunks:
+                    target.finish_request()
+                    continue
+            target.outbox.put_nowait(chunks)
         self._schedule_tick()
 
-    def _write_now(self, c: _Connection, action: Respond) -> bool:
-        """Fast path: a response with no file slice, on an idle connection, is written at
-        once (no task switch); True if it was."""
-        if action.response is None:
-            c.finish_request()
-            return True
-        chunks = encode_response(action.header, action.response)
-        if any(isinstance(chunk, FileSlice) for chunk in chunks):
-            return False  # record bytes go by sendfile, from the write loop
-        c.writer.write(frame_prefix(chunks_size(chunks)))
-        c.writer.writelines(chunks)  # type: ignore[arg-type]
-        c.finish_request()
-        return True
+    def _send_now(self, c: _Connection, chunks: list[Chunk]) -> list[Chunk]:
+        """Fast path, on a connection with nothing waiting to be written: send at once,
+        without a task switch; return what is left for the write loop (usually nothing).
+
+        Bytes go to the transport. Record slices go by ``os.sendfile`` from here, corked
+        (TCP_CORK) with the header before them, so the reader gets one segment and
+        wakes once; only what the socket cannot take right now waits for the write loop.
+        """
+        if not any(isinstance(chunk, FileSlice) for chunk in chunks):
+            c.writer.writelines(chunks)  # type: ignore[arg-type]
+            return []
+        transport = c.writer.transport
+        if not self.zero_copy or transport.get_write_buffer_size() or transport.is_closing():
+            return chunks
+        chunks = _joined(chunks)  # one write per run of bytes
+        sock = transport.get_extra_info("socket")
+        fd = sock.fileno()
+        _cork(sock, True)
+        try:
+            for i, chunk in enumerate(chunks):
+                if isinstance(chunk, FileSlice):
+                    sent = os.sendfile(fd, chunk.file.fileno(), chunk.position, chunk.length)
+                    if sent < chunk.length:
+                        rest = FileSlice(chunk.file, chunk.position + sent, chunk.length - sent)
+                        return [rest, *chunks[i + 1 :]]
+                else:
+                    sent = os.write(fd, chunk)
+                    if sent < len(chunk):
+                        return [chunk[sent:], *chunks[i + 1 :]]
+        except BlockingIOError:
+            return chunks[i:]  # nothing of this chunk went
+        except OSError as exc:
+            self._close(c, None if isinstance(exc, ConnectionError) else f"write failed: {exc}")
+            return []
+        finally:
+            _cork(sock, False)
+        return []
 
     def _schedule_tick(self) -> None:
         """One timer at the core's next deadline: long polls expire without polling."""
@@ -297,27 +406,21 @@ class BrokerServer:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                action = await c.outbox.get()
-                if action is None:
+                chunks = await c.outbox.get()
+                if chunks is None:
                     break
                 c.writing = True
-                if action.response is not None:
-                    chunks = encode_response(action.header, action.response)
-                    c.writer.write(frame_prefix(chunks_size(chunks)))
-                    for chunk in chunks:
-                        if isinstance(chunk, FileSlice) and not self.zero_copy:
-                            c.writer.write(chunk.read())
-                        elif isinstance(chunk, FileSlice):
-                            await c.writer.drain()
-                            await loop.sendfile(
-                                c.writer.transport,
-                                chunk.file,
-                                chunk.position,
-                                chunk.length,
-                            )
-                        else:
-                            c.writer.write(chunk)
-                    await c.writer.drain()
+                for chunk in chunks:
+                    if isinstance(chunk, FileSlice) and not self.zero_copy:
+                        c.writer.write(chunk.read())
+                    elif isinstance(chunk, FileSlice):
+                        await c.writer.drain()
+                        await loop.sendfile(
+                            c.writer.transport, chunk.file, chunk.position, chunk.length
+                        )
+                    else:
+                        c.writer.write(chunk)
+                await c.writer.drain()
                 c.writing = False
                 c.finish_request()
         except ConnectionError:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reflog.records import build_batch
+from reflog.records import build_batch, iter_batches
 from reflog.wire.apis import encode_request
 from reflog.wire.codec import Reader, chunks_to_bytes
 from reflog.wire.errors import ErrorCode
@@ -180,6 +180,29 @@ def test_pipelined_requests_are_answered_in_order(client: WireClient) -> None:
         assert isinstance(response, ProduceResponse)
         offsets.append(response.responses[0].partition_responses[0].base_offset)
     assert offsets == list(range(20))
+
+
+def test_pipelined_requests_of_every_size_are_answered_in_order_with_their_records(
+    client: WireClient,
+) -> None:
+    # Small requests arrive several to a read, large ones (beyond the broker's 64 KiB
+    # first buffer) are received into buffers of their own; a request that waits behind
+    # another in flight must come out whole either way.
+    create_topic(client, "sizes")
+    values = [bytes([i]) * size for i, size in enumerate([10, 300_000, 20, 70_000, 65_530, 5])]
+    sent = [client.send(produce("sizes", build_batch([(None, v, 1)]))) for v in values]
+    for offset, s in enumerate(sent):
+        response = client.receive(s)
+        assert isinstance(response, ProduceResponse)
+        assert response.responses[0].partition_responses[0].base_offset == offset
+    got = []
+    while len(got) < len(values):
+        response = client.call(fetch("sizes", len(got)))
+        assert isinstance(response, FetchResponse)
+        records = response.responses[0].partitions[0].records
+        assert records is not None
+        got += [r.value for b in iter_batches(bytes(records)) for r in b.records()]  # type: ignore[arg-type]
+    assert got == values
 
 
 def test_a_long_poll_fetch_is_woken_by_a_produce_on_another_connection(
