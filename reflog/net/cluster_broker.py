@@ -95,24 +95,20 @@ class ClusterBroker:
                 self.broker.on_broker_unreachable(action.broker_id, now_ms())
                 self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
                 return
-            future = link.request(action.request, timeout_s)
         else:
-            future = self.links[lifecycle.controller_id].request(action.request, timeout_s)
-        future.add_done_callback(lambda f: self._answered(action, f))
+            link = self.links[lifecycle.controller_id]
+        link.request(action.request, timeout_s, lambda result: self._answered(action, result))
 
-    def _answered(
-        self, action: SendToBroker | ToController, future: asyncio.Future[Response]
-    ) -> None:
+    def _answered(self, action: SendToBroker | ToController, result: Response | Exception) -> None:
         """A leader's or the controller's answer (or its failure), straight into the core."""
-        error = future.exception()
         if isinstance(action, SendToBroker):
-            if error is not None:
+            if isinstance(result, Exception):
                 self.broker.on_broker_unreachable(action.broker_id, now_ms())
                 self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
                 return
-            actions = self.broker.on_broker_response(action.broker_id, future.result(), now_ms())
+            actions = self.broker.on_broker_response(action.broker_id, result, now_ms())
         else:
-            answer = future.result() if error is None else None
+            answer = result
             if not isinstance(answer, AlterPartitionResponse):
                 answer = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
             actions = self.broker.on_alter_partition_response(answer, action.request, now_ms())

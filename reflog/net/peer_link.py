@@ -13,16 +13,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Callable
 
+from reflog.net.framing import FrameAssembler
 from reflog.wire.apis import CONTROLLER_API_TABLE, Api, decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.errors import WireDecodeError
-from reflog.wire.headers import (
-    DEFAULT_MAX_REQUEST_BYTES,
-    RequestHeader,
-    check_frame_size,
-    frame_prefix,
-)
+from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES, RequestHeader, frame_prefix
 from reflog.wire.schema import Request, Response
 
 __all__ = ["PeerLink"]
@@ -30,6 +27,9 @@ __all__ = ["PeerLink"]
 log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF_S = 0.05
+
+
+Answer = Callable[[Response | Exception], None]
 
 
 class PeerLink:
@@ -46,10 +46,10 @@ class PeerLink:
         self.client_id = client_id
         self.apis = apis
         self.max_frame_bytes = max_frame_bytes
-        self._writer: asyncio.StreamWriter | None = None
+        self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-        self._waiting: dict[int, tuple[int, int, asyncio.Future[Response]]] = {}
+        # correlation id -> (api key, version, who gets the answer, its timeout)
+        self._waiting: dict[int, tuple[int, int, Answer, asyncio.TimerHandle]] = {}
         self._ids = itertools.count(1)
         self._next_attempt = 0.0
         self._backlog: list[bytes] = []  # frames queued while connecting
@@ -61,38 +61,42 @@ class PeerLink:
 
     async def call(self, body: Request, timeout_s: float) -> Response:
         """Send a request and wait for its response (ConnectionError or TimeoutError if not)."""
-        return await self.request(body, timeout_s)
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
 
-    def request(self, body: Request, timeout_s: float) -> asyncio.Future[Response]:
-        """Send a request; the future gets the response, or ConnectionError/TimeoutError.
+        def answered(result: Response | Exception) -> None:
+            if future.done():
+                return
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
-        No task per request: a follower's fetches go through here one after another, and
-        each task would cost a turn of the event loop on the replication path."""
+        self.request(body, timeout_s, answered)
+        return await future
+
+    def request(self, body: Request, timeout_s: float, on_answer: Answer) -> None:
+        """Send a request; ``on_answer`` gets the response, or a ConnectionError or
+        TimeoutError, exactly once.
+
+        It is called from the read callback that completed the response, with no turn of
+        the event loop in between (no task, no future): a follower's next fetch leaves as
+        soon as the answer to its last one is in."""
         loop = asyncio.get_running_loop()
         correlation_id = next(self._ids)
-        future: asyncio.Future[Response] = loop.create_future()
-        self._waiting[correlation_id] = (body.API_KEY, body.MAX_VERSION, future)
 
         def expire() -> None:
-            if not future.done():
-                future.set_exception(TimeoutError(f"no answer from {self.host}:{self.port}"))
+            if self._waiting.pop(correlation_id, None) is not None:
+                on_answer(TimeoutError(f"no answer from {self.host}:{self.port}"))
 
         timer = loop.call_later(timeout_s, expire)
-
-        def done(_: asyncio.Future[Response]) -> None:
-            timer.cancel()
-            self._waiting.pop(correlation_id, None)
-
-        future.add_done_callback(done)
+        self._waiting[correlation_id] = (body.API_KEY, body.MAX_VERSION, on_answer, timer)
         self._write(self._frame(body, correlation_id))
-        return future
 
     async def close(self) -> None:
-        for task in (self._connecting, self._reader_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._connecting
         self._drop_connection()
 
     # -- the connection -----------------------------------------------------------------
@@ -104,8 +108,8 @@ class PeerLink:
         return frame_prefix(len(data)) + data
 
     def _write(self, frame: bytes) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(frame)
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(frame)
             return
         loop = asyncio.get_running_loop()
         if self._connecting is None and loop.time() >= self._next_attempt:
@@ -116,48 +120,86 @@ class PeerLink:
         # else: within the reconnect backoff; the message is lost like a dropped packet
 
     async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            transport, _ = await loop.create_connection(
+                lambda: _LinkProtocol(self), self.host, self.port
+            )
         except OSError as exc:
             log.debug("cannot reach %s:%d: %s", self.host, self.port, exc)
-            self._next_attempt = asyncio.get_running_loop().time() + RECONNECT_BACKOFF_S
+            self._next_attempt = loop.time() + RECONNECT_BACKOFF_S
             self._backlog.clear()
             self._fail_waiting(ConnectionError(f"cannot reach {self.host}:{self.port}"))
             return
         finally:
             self._connecting = None
-        self._writer = writer
+        self._transport = transport
         for frame in self._backlog:
-            writer.write(frame)
+            transport.write(frame)
         self._backlog.clear()
-        self._reader_task = asyncio.create_task(self._read_responses(reader))
 
-    async def _read_responses(self, reader: asyncio.StreamReader) -> None:
+    def _on_frame(self, frame: bytearray) -> None:
+        """One response frame: straight to whoever waits for it."""
+        correlation_id = int.from_bytes(frame[:4], "big", signed=True)
+        waiting = self._waiting.pop(correlation_id, None)
+        if waiting is None:
+            return  # its caller gave up already
+        api_key, version, on_answer, timer = waiting
+        timer.cancel()
         try:
-            while True:
-                size = check_frame_size(await reader.readexactly(4), self.max_frame_bytes)
-                frame = await reader.readexactly(size)
-                correlation_id = int.from_bytes(frame[:4], "big", signed=True)
-                waiting = self._waiting.get(correlation_id)
-                if waiting is None:
-                    continue  # its caller gave up already
-                api_key, version, future = waiting
-                _, body = decode_response(api_key, version, frame, self.apis)
-                if not future.done():
-                    future.set_result(body)
-        except (ConnectionError, asyncio.IncompleteReadError, WireDecodeError) as exc:
-            log.debug("connection to %s:%d ended: %s", self.host, self.port, exc)
-        finally:
-            self._drop_connection()
-            self._fail_waiting(ConnectionError(f"connection to {self.host}:{self.port} lost"))
+            _, body = decode_response(api_key, version, frame, self.apis)
+        except WireDecodeError:
+            on_answer(ConnectionError(f"malformed answer from {self.host}:{self.port}"))
+            raise
+        on_answer(body)
+
+    def _on_lost(self, transport: asyncio.BaseTransport | None, reason: str) -> None:
+        log.debug("connection to %s:%d ended: %s", self.host, self.port, reason)
+        if self._transport is transport:
+            self._transport = None
+        self._fail_waiting(ConnectionError(f"connection to {self.host}:{self.port} lost"))
 
     def _drop_connection(self) -> None:
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
-        self._writer = None
+        if self._transport is not None:
+            self._transport.close()  # connection_lost fails what still waits
+        self._transport = None
 
     def _fail_waiting(self, error: Exception) -> None:
-        for _, _, future in self._waiting.values():
-            if not future.done():
-                future.set_exception(error)
+        waiting, self._waiting = self._waiting, {}
+        for _, _, on_answer, timer in waiting.values():
+            timer.cancel()
+            on_answer(error)
+
+
+class _LinkProtocol(asyncio.BufferedProtocol):
+    """Reads the peer's response frames and hands each to its link as it completes."""
+
+    def __init__(self, link: PeerLink) -> None:
+        self.link = link
+        self.frames = FrameAssembler(link.max_frame_bytes)
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.frames.get_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.frames.buffer_updated(nbytes)
+        try:
+            while (frame := self.frames.next_frame()) is not None:
+                self.link._on_frame(frame)
+                if self.transport is None or self.transport.is_closing():
+                    return
+        except WireDecodeError as exc:
+            log.warning("closing the connection to %s: %s", self.link.host, exc)
+            assert self.transport is not None
+            self.transport.close()  # connection_lost fails what still waits
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link._on_lost(self.transport, str(exc) if exc else "closed")

@@ -34,20 +34,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
+from reflog.net.framing import FrameAssembler
 from reflog.records.file_slice import FileSlice
 from reflog.wire.apis import decode_request, encode_response
 from reflog.wire.codec import Chunk, chunks_size
 from reflog.wire.errors import UnsupportedApiError, WireDecodeError
-from reflog.wire.headers import RequestHeader, check_frame_size, frame_prefix
+from reflog.wire.headers import RequestHeader, frame_prefix
 
 __all__ = ["BrokerServer"]
 
 log = logging.getLogger(__name__)
 
 _API_VERSIONS = 18
-# Where a connection's bytes land first; requests larger than this get a buffer of
-# their own.
-_SCRATCH_BYTES = 64 * 1024
 
 
 def _framed(action: Respond) -> list[Chunk]:
@@ -109,28 +107,20 @@ class _Connection:
 
 
 class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtocol):
-    """Reads size-prefixed frames and hands them to the server one request at a time.
+    """Hands a connection's frames to the server one request at a time.
 
-    Bytes arrive in a scratch buffer, where a small request usually comes whole in
-    one read (its prefix with it); it is then copied into a buffer of its own. A
-    frame larger than the scratch buffer is received straight into its own buffer
-    once its size is known. While a request is in flight the connection is muted:
-    the next frame waits in the scratch buffer, and reading pauses only when that
-    is full, so a client is held back by TCP without a pause and resume per request.
-    Writing goes through a StreamWriter, whose drain() this protocol's flow control
-    serves.
+    While a request is in flight the connection is muted: the next frame waits in the
+    :class:`FrameAssembler`, and reading pauses only when that is full, so a client is
+    held back by TCP without a pause and resume per request. Writing goes through a
+    StreamWriter, whose drain() this protocol's flow control serves.
     """
 
     def __init__(self, server: BrokerServer) -> None:
         super().__init__()
         self.server = server
-        self.max_bytes = server.broker.config.socket_request_max_bytes
+        self.frames = FrameAssembler(server.broker.config.socket_request_max_bytes)
         self.connection: _Connection | None = None
         self.transport: asyncio.Transport | None = None
-        self._scratch = bytearray(_SCRATCH_BYTES)
-        self._have = 0  # bytes waiting in the scratch buffer
-        self._frame: bytearray | None = None  # a large frame being received in place
-        self._got = 0
         self._in_flight = False
         self._writing_paused = False
         self._reading_paused = False
@@ -143,53 +133,28 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
         self.connection = self.server._accept(self, writer)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        if self._frame is not None:
-            return memoryview(self._frame)[self._got :]
-        return memoryview(self._scratch)[self._have :]
+        return self.frames.get_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self._frame is None:
-            self._have += nbytes
-        else:
-            self._got += nbytes
-            if self._got < len(self._frame):
-                return
-            frame, self._frame = self._frame, None
-            self._start(frame)
+        self.frames.buffer_updated(nbytes)
         self._next_frames()
 
     def _next_frames(self) -> None:
         """Start the buffered requests, one after another, while none is in flight."""
         c = self.connection
         assert c is not None
-        while not (self._in_flight or self._writing_paused or c.closed) and self._have >= 4:
+        while not (self._in_flight or self._writing_paused or c.closed):
             try:
-                size = check_frame_size(bytes(self._scratch[:4]), self.max_bytes)
+                frame = self.frames.next_frame()
             except WireDecodeError as exc:
                 self.server._close(c, str(exc))
                 return
-            end = 4 + size
-            if end <= self._have:
-                frame = self._scratch[4:end]  # a copy: the request's own buffer
-                self._scratch[: self._have - end] = self._scratch[end : self._have]
-                self._have -= end
-                self._start(frame)
-            elif end > len(self._scratch):
-                # Too large for the scratch buffer: receive the rest into its own.
-                self._frame = bytearray(size)
-                self._got = self._have - 4
-                self._frame[: self._got] = self._scratch[4 : self._have]
-                self._have = 0
-            else:
-                break  # the rest of the frame is still on its way
-        self._set_reading(self._frame is not None or self._have < len(self._scratch))
-
-    def _start(self, frame: bytearray) -> None:
-        self._in_flight = True
-        c = self.connection
-        assert c is not None
-        c.request_done.clear()
-        self.server._dispatch(c, frame)
+            if frame is None:
+                break
+            self._in_flight = True
+            c.request_done.clear()
+            self.server._dispatch(c, frame)
+        self._set_reading(not self.frames.full)
 
     def _set_reading(self, reading: bool) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -203,7 +168,7 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
     def unmute(self) -> None:
         """The request in flight is answered: the next one may start."""
         self._in_flight = False
-        if self._have:
+        if self.frames.buffered:
             # Not from here: a request answered at once would start the next one
             # inside this call, and so on down the stack.
             asyncio.get_running_loop().call_soon(self._next_frames)

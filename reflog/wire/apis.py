@@ -205,7 +205,10 @@ def encode_request(header: RequestHeader, body: Request) -> list[Chunk]:
 
 
 def decode_response(
-    api_key: int, api_version: int, frame: bytes | memoryview, apis: dict[int, Api] = API_TABLE
+    api_key: int,
+    api_version: int,
+    frame: bytes | bytearray | memoryview,
+    apis: dict[int, Api] = API_TABLE,
 ) -> tuple[ResponseHeader, Response]:
     """Decode a response frame (client side) for a request we sent."""
     api = apis[api_key]
