@@ -40,6 +40,10 @@ def _position(header: BatchHeader) -> int:
     return header.position
 
 
+def _last_offset(header: BatchHeader) -> int:
+    return header.last_offset
+
+
 def segment_file_name(base_offset: int, suffix: str) -> str:
     return f"{base_offset:020d}{suffix}"
 
@@ -165,6 +169,10 @@ class LogSegment:
 
     def _scan_from_offset(self, offset: int) -> Iterator[BatchHeader]:
         """Headers from the batch holding ``offset`` (floor lookup in the index, then scan)."""
+        tail = self._tail
+        if tail and offset >= tail[0].base_offset:
+            yield from tail[bisect.bisect_left(tail, offset, key=_last_offset) :]
+            return
         headers = self._scan(self.index.lookup(offset).position)
         for header in headers:
             if header.last_offset >= offset:
