@@ -540,13 +540,14 @@ class Broker:
     def _fetch_or_wait(
         self, conn: int, header: RequestHeader, request: FetchRequest, now_ms: int
     ) -> list[Action]:
-        result = self._read_fetch(request)
-        if (
-            result.has_error
-            or request.max_wait_ms <= 0
-            or result.bytes_ready >= max(request.min_bytes, 1)
-        ):
-            return [Respond(conn, header, result.response)]
+        if request.max_wait_ms <= 0 or self._may_complete(request):
+            result = self._read_fetch(request)
+            if (
+                result.has_error
+                or request.max_wait_ms <= 0
+                or result.bytes_ready >= max(request.min_bytes, 1)
+            ):
+                return [Respond(conn, header, result.response)]
         partitions = frozenset(
             TopicPartition(t.topic, p.partition) for t in request.topics for p in t.partitions
         )
@@ -558,6 +559,8 @@ class Broker:
     def _wake_fetches(self, tp: TopicPartition, now_ms: int) -> list[Action]:
         ready = []
         for delayed in self.purgatory.watching(tp):
+            if not self._may_complete(delayed.request):
+                continue
             result = self._read_fetch(delayed.request)
             if result.has_error or result.bytes_ready >= max(delayed.request.min_bytes, 1):
                 ready.append((delayed, result))
@@ -595,6 +598,31 @@ class Broker:
                     )
             topics.append(OffsetForLeaderTopicResult(topic=topic.topic, partitions=answers))
         return [Respond(conn, header, OffsetForLeaderEpochResponse(topics=topics))]
+
+    def _may_complete(self, request: FetchRequest) -> bool:
+        """Whether reading for this fetch could answer it now, judged from offsets alone
+        (Kafka's DelayedFetch.tryComplete): some partition has records below the end this
+        reader may see (the high watermark for a consumer, the log end for a follower), or
+        an error to report. False means a read would find nothing, so none is made. With
+        ``min_bytes`` above 1, only a read can count the bytes."""
+        if request.min_bytes > 1:
+            return True
+        for topic in request.topics:
+            for fp in topic.partitions:
+                tp = TopicPartition(topic.topic, fp.partition)
+                log_ = self.logs.get(tp)
+                if (
+                    log_ is None
+                    or self._not_leader(tp) is not None
+                    or self._epoch_error(tp, fp.current_leader_epoch) is not None
+                ):
+                    return True
+                end = log_.log_end_offset if request.replica_id >= 0 else self.high_watermark(tp)
+                if not log_.log_start_offset <= fp.fetch_offset <= log_.log_end_offset:
+                    return True  # out of range: an error to answer
+                if fp.fetch_offset < end:
+                    return True
+        return False
 
     def _read_fetch(self, request: FetchRequest) -> _FetchResult:
         budget = request.max_bytes

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reflog.broker import Broker
 from reflog.config import BrokerConfig
 from reflog.records import build_batch, iter_batches
@@ -329,3 +331,35 @@ def test_the_broker_cleans_compacted_topics_on_its_tick(tmp_path: Path) -> None:
     broker.tick(1_000)
     assert log.size_in_bytes < size_before
     assert log.log_end_offset == 60 and log.log_start_offset == 0
+
+
+def test_a_parked_fetch_is_read_only_when_its_offsets_say_a_read_could_answer_it(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer, producer = Client(broker, conn=1), Client(broker, conn=2)
+    create(producer, "t", partitions=2)
+    producer.send(produce("t", 0, batch(b"a")))
+    reads: list[FetchRequest] = []
+    real_read = broker._read_fetch
+
+    def counting(request: FetchRequest) -> object:
+        reads.append(request)
+        return real_read(request)
+
+    monkeypatch.setattr(broker, "_read_fetch", counting)
+    # At the log end: nothing to read, so it parks without a read.
+    assert consumer.send(fetch("t", 0, 1, max_wait_ms=500), now_ms=100) == []
+    assert reads == []
+    # An append to another partition is no reason to read it either (the fetch does not
+    # watch it), one to its own partition is.
+    producer.send(produce("t", 1, batch(b"other")), now_ms=110)
+    assert reads == []
+    actions = producer.send(produce("t", 0, batch(b"b")), now_ms=120)
+    assert len(reads) == 1
+    [woken] = [a for a in actions if a.conn == 1]
+    assert isinstance(woken.response, FetchResponse)
+    assert fetched_values(woken.response) == [b"b"]
+    # Out of range or unknown: read at once, to answer the error.
+    [beyond] = consumer.send(fetch("t", 0, 99, max_wait_ms=500), now_ms=130)
+    assert isinstance(beyond.response, FetchResponse)
+    assert beyond.response.responses[0].partitions[0].error_code == ErrorCode.OFFSET_OUT_OF_RANGE
