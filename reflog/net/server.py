@@ -350,9 +350,14 @@ class BrokerServer:
         return []
 
     def _schedule_tick(self) -> None:
-        """One timer at the core's next deadline: long polls expire without polling."""
+        """One timer at the core's next deadline: long polls expire without polling.
+
+        A timer already set for earlier stays: most deadlines only move later (each
+        answered fetch, each follower that catches up), and a timer that fires early
+        just ticks the core, which finds nothing due and sets the timer again. That
+        spares a cancel and a new timer on nearly every request."""
         deadline = self.broker.next_deadline_ms()
-        if deadline == self._timer_at:
+        if self._timer_at is not None and self._timer_at <= deadline:
             return
         if self._timer is not None:
             self._timer.cancel()
