@@ -507,12 +507,11 @@ class Broker:
                 batch.validate()
         except CorruptRecordError as exc:
             return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
-        first = None
-        for batch in batches:
-            info = log_.append(batch.buffer, self.partition_leader_epoch(tp), now_ms)
-            if first is None:
-                first = info
-        assert first is not None
+        leader_epoch = self.partition_leader_epoch(tp)
+        # The views validated above go to the log as they are: it parses no header again.
+        first = log_.append(batches[0], leader_epoch, now_ms)
+        for batch in batches[1:]:
+            log_.append(batch, leader_epoch, now_ms)
         response = PartitionProduceResponse(
             index=tp.partition,
             error_code=ErrorCode.NONE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from reflog.records.batch import RecordBatch
 from reflog.records.file_slice import FileSlice
 
 __all__ = ["AppendInfo", "OffsetOutOfRangeError", "PartitionLog", "ReadInfo", "TimestampOffset"]
@@ -67,9 +68,13 @@ class PartitionLog(Protocol):
         ...
 
     def append(
-        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+        self,
+        batch: RecordBatch | bytes | bytearray | memoryview,
+        leader_epoch: int,
+        now_ms: int = 0,
     ) -> AppendInfo:
-        """Assign offsets from the log end to a validated batch and write it."""
+        """Assign offsets from the log end to a validated batch (its bytes, or the view
+        the validation parsed) and write it."""
         ...
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
