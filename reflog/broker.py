@@ -444,7 +444,8 @@ class Broker:
                 response, end = self._append(tp, pdata, header.api_version, request.acks, now_ms)
                 partitions.append(response)
                 if end is not None:
-                    actions.extend(self._wake_fetches(tp, now_ms))  # followers' fetches too
+                    if self.purgatory:  # under produce load, usually no fetch is parked
+                        actions.extend(self._wake_fetches(tp, now_ms))  # followers' too
                     if self.replicas is not None and request.acks == -1:
                         waiting[tp] = end
             topics.append(TopicProduceResponse(name=topic.name, partition_responses=partitions))
