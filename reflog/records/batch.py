@@ -69,6 +69,7 @@ _HEADER = struct.Struct(">qiibIhiqqqhii")
 _CRC_START = 21  # offset of `attributes`, where the CRC's coverage begins
 _CRC_FIELD = struct.Struct(">I")
 _BASE_OFFSET = struct.Struct(">q")
+_BATCH_LENGTH = struct.Struct(">i")
 
 _COMPRESSION_MASK = 0x07
 _TIMESTAMP_TYPE_BIT = 0x08
@@ -425,7 +426,7 @@ def iter_batches(
     while pos < len(view):
         if len(view) - pos < LOG_OVERHEAD:
             break
-        (batch_length,) = struct.unpack_from(">i", view, pos + 8)
+        (batch_length,) = _BATCH_LENGTH.unpack_from(view, pos + 8)
         if batch_length < BATCH_OVERHEAD:
             raise CorruptRecordError(f"batchLength {batch_length} at byte {pos} is too small")
         end = pos + LOG_OVERHEAD + batch_length

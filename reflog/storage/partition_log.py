@@ -9,7 +9,7 @@ back a broker; :class:`~reflog.storage.log.Log` is Kafka's segmented log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from reflog.records.batch import RecordBatch
 from reflog.records.file_slice import FileSlice
@@ -29,9 +29,8 @@ class OffsetOutOfRangeError(LookupError):
         self.log_end_offset = log_end_offset
 
 
-@dataclass(frozen=True)
-class AppendInfo:
-    """Where an appended batch landed."""
+class AppendInfo(NamedTuple):
+    """Where an appended batch landed (a tuple: one is made for every batch appended)."""
 
     base_offset: int
     last_offset: int
