@@ -162,7 +162,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             raws.append(bench_raw_copy(frames, Path(tmp) / "raw.bin"))
             brokers.append(bench_broker(frames, Path(tmp) / "broker"))
-        print(f"round {round_ + 1}: raw {raws[-1]:7.1f} MB/s, broker {brokers[-1]:7.1f} MB/s")
+        print(
+            f"round {round_ + 1}: raw {raws[-1]:7.1f} MB/s, broker {brokers[-1]:7.1f} MB/s, "
+            f"ratio {brokers[-1] / raws[-1]:.2f}"
+        )
     raw, broker = statistics.median(raws), statistics.median(brokers)
     print(f"raw socket-to-file copy (median): {raw:8.1f} MB/s")
     print(f"reflog broker, acks=1 (median):   {broker:8.1f} MB/s")

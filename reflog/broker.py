@@ -444,7 +444,8 @@ class Broker:
                 response, end = self._append(tp, pdata, header.api_version, request.acks, now_ms)
                 partitions.append(response)
                 if end is not None:
-                    actions.extend(self._wake_fetches(tp, now_ms))  # followers' fetches too
+                    if self.purgatory:  # under produce load, usually no fetch is parked
+                        actions.extend(self._wake_fetches(tp, now_ms))  # followers' too
                     if self.replicas is not None and request.acks == -1:
                         waiting[tp] = end
             topics.append(TopicProduceResponse(name=topic.name, partition_responses=partitions))
@@ -507,12 +508,11 @@ class Broker:
                 batch.validate()
         except CorruptRecordError as exc:
             return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
-        first = None
-        for batch in batches:
-            info = log_.append(batch.buffer, self.partition_leader_epoch(tp), now_ms)
-            if first is None:
-                first = info
-        assert first is not None
+        leader_epoch = self.partition_leader_epoch(tp)
+        # The views validated above go to the log as they are: it parses no header again.
+        first = log_.append(batches[0], leader_epoch, now_ms)
+        for batch in batches[1:]:
+            log_.append(batch, leader_epoch, now_ms)
         response = PartitionProduceResponse(
             index=tp.partition,
             error_code=ErrorCode.NONE,

@@ -12,9 +12,9 @@ from ``attributes`` to the end, so a broker may rewrite ``baseOffset`` and
 ``partitionLeaderEpoch`` without recomputing it: that is exactly what a leader
 does when it assigns offsets on append.
 
-:class:`RecordBatch` is a *view*: it reads header fields straight from the
-buffer and decodes records only when :meth:`RecordBatch.records` is called, so
-the produce path validates a batch without touching its records.
+:class:`RecordBatch` is a *view*: it unpacks the 61-byte header once and decodes
+records only when :meth:`RecordBatch.records` is called, so the produce path
+validates a batch without touching its records.
 
 reflog simplification: compressed batches are recognised (the codec bits are
 read) but not decompressed; every client here sends uncompressed batches by
@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError
@@ -68,6 +69,7 @@ _HEADER = struct.Struct(">qiibIhiqqqhii")
 _CRC_START = 21  # offset of `attributes`, where the CRC's coverage begins
 _CRC_FIELD = struct.Struct(">I")
 _BASE_OFFSET = struct.Struct(">q")
+_BATCH_LENGTH = struct.Struct(">i")
 
 _COMPRESSION_MASK = 0x07
 _TIMESTAMP_TYPE_BIT = 0x08
@@ -95,80 +97,76 @@ class Record:
 
 
 class RecordBatch:
-    """A read-only view over one RecordBatch v2 held in ``buf``."""
+    """A read-only view over one RecordBatch v2 held in ``buf``.
 
-    __slots__ = ("_buf", "_fields")
+    The header is unpacked once, into the attributes below (``Final``: a view never
+    changes them), because the produce path reads most of them for every batch.
+    """
+
+    __slots__ = (
+        "attributes",
+        "base_offset",
+        "base_sequence",
+        "base_timestamp",
+        "batch_length",
+        "buffer",
+        "crc",
+        "last_offset_delta",
+        "magic",
+        "max_timestamp",
+        "partition_leader_epoch",
+        "producer_epoch",
+        "producer_id",
+        "record_count",
+        "size_in_bytes",
+    )
+
+    # -- header fields, in wire order -------------------------------------------------
+    base_offset: Final[int]
+    batch_length: Final[int]
+    partition_leader_epoch: Final[int]
+    magic: Final[int]
+    crc: Final[int]
+    attributes: Final[int]
+    last_offset_delta: Final[int]
+    base_timestamp: Final[int]
+    max_timestamp: Final[int]
+    producer_id: Final[int]
+    producer_epoch: Final[int]
+    base_sequence: Final[int]
+    record_count: Final[int]
+
+    buffer: Final[memoryview]
+    size_in_bytes: Final[int]  # the whole batch: LOG_OVERHEAD + batchLength
 
     def __init__(self, buf: bytes | bytearray | memoryview) -> None:
         if len(buf) < HEADER_SIZE:
             raise CorruptRecordError(f"batch of {len(buf)} bytes is shorter than its header")
-        self._buf = memoryview(buf)
-        self._fields = _HEADER.unpack_from(self._buf, 0)
+        self.buffer = memoryview(buf)
+        (
+            self.base_offset,
+            self.batch_length,
+            self.partition_leader_epoch,
+            self.magic,
+            self.crc,
+            self.attributes,
+            self.last_offset_delta,
+            self.base_timestamp,
+            self.max_timestamp,
+            self.producer_id,
+            self.producer_epoch,
+            self.base_sequence,
+            self.record_count,
+        ) = _HEADER.unpack_from(buf, 0)
+        self.size_in_bytes = LOG_OVERHEAD + self.batch_length
         if self.magic != 2:
             raise CorruptRecordError(f"unsupported record batch magic {self.magic}")
-        if self.size_in_bytes != len(self._buf):
+        if self.size_in_bytes != len(buf):
             raise CorruptRecordError(
                 f"batchLength {self.batch_length} does not match the {len(buf)} bytes given"
             )
 
-    # -- header fields, in wire order -------------------------------------------------
-    @property
-    def base_offset(self) -> int:
-        return int(self._fields[0])
-
-    @property
-    def batch_length(self) -> int:
-        return int(self._fields[1])
-
-    @property
-    def partition_leader_epoch(self) -> int:
-        return int(self._fields[2])
-
-    @property
-    def magic(self) -> int:
-        return int(self._fields[3])
-
-    @property
-    def crc(self) -> int:
-        return int(self._fields[4])
-
-    @property
-    def attributes(self) -> int:
-        return int(self._fields[5])
-
-    @property
-    def last_offset_delta(self) -> int:
-        return int(self._fields[6])
-
-    @property
-    def base_timestamp(self) -> int:
-        return int(self._fields[7])
-
-    @property
-    def max_timestamp(self) -> int:
-        return int(self._fields[8])
-
-    @property
-    def producer_id(self) -> int:
-        return int(self._fields[9])
-
-    @property
-    def producer_epoch(self) -> int:
-        return int(self._fields[10])
-
-    @property
-    def base_sequence(self) -> int:
-        return int(self._fields[11])
-
-    @property
-    def record_count(self) -> int:
-        return int(self._fields[12])
-
     # -- derived ----------------------------------------------------------------------
-    @property
-    def size_in_bytes(self) -> int:
-        return LOG_OVERHEAD + self.batch_length
-
     @property
     def last_offset(self) -> int:
         return self.base_offset + self.last_offset_delta
@@ -194,12 +192,8 @@ class RecordBatch:
         """0 = CreateTime (set by the producer), 1 = LogAppendTime (set by the broker)."""
         return 1 if self.attributes & _TIMESTAMP_TYPE_BIT else 0
 
-    @property
-    def buffer(self) -> memoryview:
-        return self._buf
-
     def compute_crc(self) -> int:
-        return crc32c(self._buf[_CRC_START:])
+        return crc32c(self.buffer[_CRC_START:])
 
     def is_valid(self) -> bool:
         return self.compute_crc() == self.crc
@@ -221,7 +215,7 @@ class RecordBatch:
             raise CorruptRecordError(
                 f"compression codec {self.compression} is not supported by reflog"
             )
-        buf = self._buf
+        buf = self.buffer
         pos = HEADER_SIZE
         try:
             for _ in range(self.record_count):
@@ -432,7 +426,7 @@ def iter_batches(
     while pos < len(view):
         if len(view) - pos < LOG_OVERHEAD:
             break
-        (batch_length,) = struct.unpack_from(">i", view, pos + 8)
+        (batch_length,) = _BATCH_LENGTH.unpack_from(view, pos + 8)
         if batch_length < BATCH_OVERHEAD:
             raise CorruptRecordError(f"batchLength {batch_length} at byte {pos} is too small")
         end = pos + LOG_OVERHEAD + batch_length

@@ -124,7 +124,8 @@ class TimeIndex(_SparseIndex):
         super().__init__(path, _TIME_ENTRY, max_bytes, base_offset)
 
     def append(self, timestamp: int, offset: int) -> None:
-        if self.rows and timestamp <= self.rows[-1][0]:
+        rows = self.rows
+        if rows and timestamp <= rows[-1][0]:
             return  # the time index only grows: it records new maximum timestamps
         self._append_row(timestamp, offset - self.base_offset)
 

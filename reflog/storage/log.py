@@ -108,28 +108,37 @@ class Log:
         return sum(s.size for s in self.segments)
 
     def append(
-        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+        self,
+        batch: RecordBatch | bytes | bytearray | memoryview,
+        leader_epoch: int,
+        now_ms: int = 0,
     ) -> AppendInfo:
-        view = RecordBatch(batch)
-        base_offset = self.log_end_offset
+        # A broker has already parsed and validated the batch: it hands over its view, so
+        # the header is not parsed a second time on the produce path.
+        view = batch if isinstance(batch, RecordBatch) else RecordBatch(batch)
+        size = view.size_in_bytes
+        active = self.active
+        if active.should_roll(size, now_ms):
+            active = self.roll(now_ms)
+        base_offset = active.next_offset
         last_offset = base_offset + view.last_offset_delta
+        max_timestamp = view.max_timestamp
         # The broker's part of the header: baseOffset and partitionLeaderEpoch. Neither is
         # covered by the CRC, so the producer's checksum stays valid; the rest of the
         # batch is written as it came (os.writev: no copy of the records).
         prefix = _PREFIX.pack(base_offset, view.batch_length, leader_epoch)
-        if self.active.should_roll(view.size_in_bytes, now_ms):
-            self.roll(now_ms)
-        self.active.append(
+        active.append(
             [prefix, view.buffer[_PREFIX.size :]],
+            size,
             base_offset,
             last_offset,
-            view.max_timestamp,
+            max_timestamp,
             now_ms,
         )
         self._unflushed += 1
         if self.config.flush_messages is not None and self._unflushed >= self.config.flush_messages:
             self.flush()
-        return AppendInfo(base_offset, last_offset, view.max_timestamp, view.size_in_bytes)
+        return AppendInfo(base_offset, last_offset, max_timestamp, size)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
         if offset < self.log_start_offset or offset > self.log_end_offset:

@@ -9,8 +9,9 @@ back a broker; :class:`~reflog.storage.log.Log` is Kafka's segmented log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+from reflog.records.batch import RecordBatch
 from reflog.records.file_slice import FileSlice
 
 __all__ = ["AppendInfo", "OffsetOutOfRangeError", "PartitionLog", "ReadInfo", "TimestampOffset"]
@@ -28,9 +29,8 @@ class OffsetOutOfRangeError(LookupError):
         self.log_end_offset = log_end_offset
 
 
-@dataclass(frozen=True)
-class AppendInfo:
-    """Where an appended batch landed."""
+class AppendInfo(NamedTuple):
+    """Where an appended batch landed (a tuple: one is made for every batch appended)."""
 
     base_offset: int
     last_offset: int
@@ -67,9 +67,13 @@ class PartitionLog(Protocol):
         ...
 
     def append(
-        self, batch: bytes | bytearray | memoryview, leader_epoch: int, now_ms: int = 0
+        self,
+        batch: RecordBatch | bytes | bytearray | memoryview,
+        leader_epoch: int,
+        now_ms: int = 0,
     ) -> AppendInfo:
-        """Assign offsets from the log end to a validated batch and write it."""
+        """Assign offsets from the log end to a validated batch (its bytes, or the view
+        the validation parsed) and write it."""
         ...
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:

@@ -98,19 +98,20 @@ class LogSegment:
     def append(
         self,
         batch: list[bytes | memoryview],
+        size: int,
         base_offset: int,
         last_offset: int,
         max_timestamp: int,
         now_ms: int,
     ) -> int:
-        """Write a batch (given in parts) whose offsets are assigned; return its position."""
+        """Write a batch of ``size`` bytes (given in parts) whose offsets are assigned;
+        return its position."""
         position = self.size
         if position == 0:
             self.created_ms = now_ms  # segment.ms counts from the first append
-        expected = sum(len(part) for part in batch)
         written = os.writev(self._fd(), batch)
-        if written != expected:
-            raise OSError(f"short write: {written} of {expected} bytes")
+        if written != size:
+            raise OSError(f"short write: {written} of {size} bytes")
         self.size += written
         self.next_offset = last_offset + 1
         if max_timestamp > self.max_timestamp:

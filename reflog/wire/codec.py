@@ -53,19 +53,21 @@ class Reader:
         return len(self._buf) - self.pos
 
     def _take(self, n: int) -> memoryview:
-        if n < 0 or n > self.remaining:
+        pos = self.pos
+        end = pos + n
+        if n < 0 or end > len(self._buf):
             raise WireDecodeError(
-                f"needed {n} bytes at position {self.pos}, frame has {self.remaining} left"
+                f"needed {n} bytes at position {pos}, frame has {self.remaining} left"
             )
-        view = self._buf[self.pos : self.pos + n]
-        self.pos += n
-        return view
+        self.pos = end
+        return self._buf[pos:end]
 
     def _unpack(self, fmt: struct.Struct) -> int:
         pos = self.pos
-        if pos + fmt.size > len(self._buf):
+        end = pos + fmt.size
+        if end > len(self._buf):
             self._take(fmt.size)  # raises with the details
-        self.pos = pos + fmt.size
+        self.pos = end
         value: int = fmt.unpack_from(self._buf, pos)[0]
         return value
 

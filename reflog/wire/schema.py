@@ -12,10 +12,12 @@ the typed dataclass it decodes into::
                                                         nullable="1+")
         allow_auto_topic_creation: bool = wire(BOOL, "4+", default=True)
 
-One generic encoder and decoder walk those descriptions for any version, so
+One generic encoder and decoder serve those descriptions for any version, so
 supporting a new version means adding the fields it introduced, never writing
 a new parser. A field outside its versions is skipped when writing and takes
-its default when reading.
+its default when reading. The description is compiled the first time a version
+is used: each struct becomes a list of per-field read and write functions, so a
+busy broker does not interpret it anew for every field of every request.
 
 reflog simplification: in flexible versions (KIP-482) tagged fields are read
 and skipped, and written as an empty section; reflog sends no tagged fields.
@@ -27,6 +29,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
 
 from reflog.records.file_slice import FileSlice
@@ -85,27 +88,37 @@ class Versions:
         return version >= self.lo and (self.hi is None or version <= self.hi)
 
 
-class FieldType:
-    """How one field's value is laid out on the wire."""
+Read = Callable[[Reader], Any]
+Write = Callable[[Writer, Any], None]
 
-    def read(self, r: Reader, version: int, flexible: bool) -> Any:
+
+class FieldType:
+    """How one field's value is laid out on the wire.
+
+    A field type is compiled for one version: :meth:`reader` and :meth:`writer`
+    return functions with every version's choice already made (compact lengths or
+    not, which fields a nested struct has), so a message is not interpreted from its
+    description again for each field of each request.
+    """
+
+    def reader(self, version: int, flexible: bool) -> Read:
         raise NotImplementedError
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
+    def writer(self, version: int, flexible: bool) -> Write:
         raise NotImplementedError
 
 
 class _Fixed(FieldType):
     def __init__(self, name: str) -> None:
         self.name = name
-        self._read: Callable[[Reader], Any] = getattr(Reader, name)
-        self._write: Callable[[Writer, Any], None] = getattr(Writer, name)
+        self._read: Read = getattr(Reader, name)
+        self._write: Write = getattr(Writer, name)
 
-    def read(self, r: Reader, version: int, flexible: bool) -> Any:
-        return self._read(r)
+    def reader(self, version: int, flexible: bool) -> Read:
+        return self._read
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        self._write(w, value)
+    def writer(self, version: int, flexible: bool) -> Write:
+        return self._write
 
     def __repr__(self) -> str:
         return self.name.upper()
@@ -121,37 +134,31 @@ UUID: FieldType = _Fixed("uuid")
 
 
 class _String(FieldType):
-    def read(self, r: Reader, version: int, flexible: bool) -> str | None:
-        return r.string(flexible)
+    def reader(self, version: int, flexible: bool) -> Read:
+        return partial(Reader.string, flexible=flexible)
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        w.string(value, flexible)
+    def writer(self, version: int, flexible: bool) -> Write:
+        return partial(Writer.string, flexible=flexible)
 
 
 class _Bytes(FieldType):
-    def read(self, r: Reader, version: int, flexible: bool) -> bytes | memoryview | None:
-        view = r.bytes_(flexible)
-        if view is None or r.borrow_records:
-            return view  # a view of the frame, which belongs to this one request
-        return bytes(view)
+    def reader(self, version: int, flexible: bool) -> Read:
+        def read(r: Reader) -> bytes | memoryview | None:
+            view = r.bytes_(flexible)
+            if view is None or r.borrow_records:
+                return view  # a view of the frame, which belongs to this one request
+            return bytes(view)
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        w.bytes_(value, flexible)
+        return read
+
+    def writer(self, version: int, flexible: bool) -> Write:
+        return partial(Writer.bytes_, flexible=flexible)
 
 
-class _Records(FieldType):
-    """A record set: batches as they lie on disk. Written from bytes or from a
-    :class:`FileSlice` (sent with sendfile: the zero-copy fetch path); read as
+class _Records(_Bytes):
+    """A record set: batches as they lie on disk, laid out as BYTES. Written from bytes
+    or from a :class:`FileSlice` (sent with sendfile: the zero-copy fetch path); read as
     bytes, or as a view of the frame when the reader borrows (the network server)."""
-
-    def read(self, r: Reader, version: int, flexible: bool) -> bytes | memoryview | None:
-        view = r.bytes_(flexible)
-        if view is None or r.borrow_records:
-            return view  # a view of the frame, which belongs to this one request
-        return bytes(view)
-
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        w.bytes_(value, flexible)
 
 
 STRING: FieldType = _String()
@@ -165,30 +172,40 @@ class ArrayOf(FieldType):
     def __init__(self, item: FieldType) -> None:
         self.item = item
 
-    def read(self, r: Reader, version: int, flexible: bool) -> list[Any] | None:
-        n = r.array_length(flexible)
-        if n < 0:
-            return None
-        return [self.item.read(r, version, flexible) for _ in range(n)]
+    def reader(self, version: int, flexible: bool) -> Read:
+        read_item = self.item.reader(version, flexible)
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        if value is None:
-            w.array_length(None, flexible)
-            return
-        w.array_length(len(value), flexible)
-        for item in value:
-            self.item.write(w, item, version, flexible)
+        def read(r: Reader) -> list[Any] | None:
+            n = r.array_length(flexible)
+            if n < 0:
+                return None
+            return [read_item(r) for _ in range(n)]
+
+        return read
+
+    def writer(self, version: int, flexible: bool) -> Write:
+        write_item = self.item.writer(version, flexible)
+
+        def write(w: Writer, value: Any) -> None:
+            if value is None:
+                w.array_length(None, flexible)
+                return
+            w.array_length(len(value), flexible)
+            for item in value:
+                write_item(w, item)
+
+        return write
 
 
 class Struct(FieldType):
     def __init__(self, cls: type[WireStruct]) -> None:
         self.cls = cls
 
-    def read(self, r: Reader, version: int, flexible: bool) -> WireStruct:
-        return decode_struct(self.cls, r, version, flexible)
+    def reader(self, version: int, flexible: bool) -> Read:
+        return _codec(self.cls, version, flexible).decode
 
-    def write(self, w: Writer, value: Any, version: int, flexible: bool) -> None:
-        encode_struct(value, w, version, flexible)
+    def writer(self, version: int, flexible: bool) -> Write:
+        return _codec(self.cls, version, flexible).encode
 
 
 @dataclass(frozen=True)
@@ -228,15 +245,13 @@ class WireStruct:
 
 @dataclass(frozen=True)
 class _Step:
-    """One field of a struct as a given version lays it out (precomputed per version)."""
+    """One field of a struct as a given version lays it out."""
 
     name: str
-    type: FieldType | None  # None: absent in this version, take the default
+    read: Read | None  # None: absent in this version, take the default
+    write: Write | None
     nullable: bool
     default: Callable[[], Any]
-
-
-_PLANS: dict[tuple[type, int], list[_Step]] = {}
 
 
 def _default_maker(f: dataclasses.Field[Any]) -> Callable[[], Any]:
@@ -252,50 +267,77 @@ def _default_maker(f: dataclasses.Field[Any]) -> Callable[[], Any]:
     return missing
 
 
-def _plan(cls: type, version: int) -> list[_Step]:
-    """The fields of ``cls`` in wire order for ``version``, computed once per version."""
-    plan = _PLANS.get((cls, version))
-    if plan is None:
-        plan = []
+class _StructCodec:
+    """A struct's fields in wire order for one version, each compiled to its reader and
+    writer: built once per (struct, version), then used for every message."""
+
+    def __init__(self, cls: type, version: int, flexible: bool) -> None:
+        self.cls = cls
+        self.version = version
+        self.flexible = flexible
+        self.steps: list[_Step] = []
         for f in dataclasses.fields(cls):
             wf: WireField | None = f.metadata.get("wire")
             if wf is None:
                 continue
             present = version in wf.versions
-            plan.append(
+            self.steps.append(
                 _Step(
-                    f.name, wf.type if present else None, version in wf.nullable, _default_maker(f)
+                    f.name,
+                    wf.type.reader(version, flexible) if present else None,
+                    wf.type.writer(version, flexible) if present else None,
+                    version in wf.nullable,
+                    _default_maker(f),
                 )
             )
-        _PLANS[(cls, version)] = plan
-    return plan
+
+    def decode(self, r: Reader) -> Any:
+        values: dict[str, Any] = {}
+        for step in self.steps:
+            if step.read is None:
+                values[step.name] = step.default()
+                continue
+            value = step.read(r)
+            if value is None and not step.nullable:
+                raise WireDecodeError(
+                    f"{self.cls.__name__}.{step.name} is null in version {self.version}"
+                )
+            values[step.name] = value
+        if self.flexible:
+            r.skip_tagged_fields()
+        return self.cls(**values)
+
+    def encode(self, w: Writer, obj: Any) -> None:
+        for step in self.steps:
+            if step.write is None:
+                continue
+            value = getattr(obj, step.name)
+            if value is None and not step.nullable:
+                raise ValueError(
+                    f"{type(obj).__name__}.{step.name} cannot be null in v{self.version}"
+                )
+            step.write(w, value)
+        if self.flexible:
+            w.empty_tagged_fields()
+
+
+_CODECS: dict[tuple[type, int, bool], _StructCodec] = {}
+
+
+def _codec(cls: type[WireStruct], version: int, flexible: bool) -> _StructCodec:
+    codec = _CODECS.get((cls, version, flexible))
+    if codec is None:
+        codec = _CODECS[(cls, version, flexible)] = _StructCodec(cls, version, flexible)
+    return codec
 
 
 def decode_struct(cls: type[T], r: Reader, version: int, flexible: bool) -> T:
-    values: dict[str, Any] = {}
-    for step in _plan(cls, version):
-        if step.type is None:
-            values[step.name] = step.default()
-            continue
-        value = step.type.read(r, version, flexible)
-        if value is None and not step.nullable:
-            raise WireDecodeError(f"{cls.__name__}.{step.name} is null in version {version}")
-        values[step.name] = value
-    if flexible:
-        r.skip_tagged_fields()
-    return cls(**values)
+    value: T = _codec(cls, version, flexible).decode(r)
+    return value
 
 
 def encode_struct(obj: WireStruct, w: Writer, version: int, flexible: bool) -> None:
-    for step in _plan(type(obj), version):
-        if step.type is None:
-            continue
-        value = getattr(obj, step.name)
-        if value is None and not step.nullable:
-            raise ValueError(f"{type(obj).__name__}.{step.name} cannot be null in v{version}")
-        step.type.write(w, value, version, flexible)
-    if flexible:
-        w.empty_tagged_fields()
+    _codec(type(obj), version, flexible).encode(w, obj)
 
 
 class Message(WireStruct):
