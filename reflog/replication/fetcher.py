@@ -249,4 +249,4 @@ def _append(p: Partition, records: bytes | memoryview | FileSlice | None, now_ms
 def _append_batch(p: Partition, batch: RecordBatch, now_ms: int) -> None:
     epoch = batch.partition_leader_epoch
     p.epoch_cache.assign(epoch, batch.base_offset)
-    p.log.append(batch.buffer, epoch, now_ms)
+    p.log.append(batch, epoch, now_ms)

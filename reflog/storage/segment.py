@@ -19,8 +19,8 @@ import bisect
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from reflog.records.batch import HEADER_SIZE, LOG_OVERHEAD, RecordBatch
 from reflog.records.errors import CorruptRecordError
@@ -48,8 +48,9 @@ def segment_file_name(base_offset: int, suffix: str) -> str:
     return f"{base_offset:020d}{suffix}"
 
 
-@dataclass(frozen=True)
-class BatchHeader:
+class BatchHeader(NamedTuple):
+    """Where a batch sits in its segment (a tuple: one is made per append)."""
+
     base_offset: int
     last_offset: int
     position: int
