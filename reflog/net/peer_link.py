@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from reflog.net.framing import FrameAssembler
 from reflog.wire.apis import CONTROLLER_API_TABLE, Api, decode_response, encode_request
@@ -32,6 +33,18 @@ RECONNECT_BACKOFF_S = 0.05
 Answer = Callable[[Response | Exception], None]
 
 
+@dataclass
+class _Pending:
+    """A request sent and not answered yet."""
+
+    api_key: int
+    version: int
+    on_answer: Answer
+    timer: asyncio.TimerHandle
+    # The connection it went out on; None while it waits for a connection being made.
+    connection: _LinkProtocol | None
+
+
 class PeerLink:
     def __init__(
         self,
@@ -46,10 +59,9 @@ class PeerLink:
         self.client_id = client_id
         self.apis = apis
         self.max_frame_bytes = max_frame_bytes
-        self._transport: asyncio.Transport | None = None
+        self._connection: _LinkProtocol | None = None
         self._connecting: asyncio.Task[None] | None = None
-        # correlation id -> (api key, version, who gets the answer, its timeout)
-        self._waiting: dict[int, tuple[int, int, Answer, asyncio.TimerHandle]] = {}
+        self._waiting: dict[int, _Pending] = {}  # by correlation id
         self._ids = itertools.count(1)
         self._next_attempt = 0.0
         self._backlog: list[bytes] = []  # frames queued while connecting
@@ -81,23 +93,30 @@ class PeerLink:
         It is called from the read callback that completed the response, with no turn of
         the event loop in between (no task, no future): a follower's next fetch leaves as
         soon as the answer to its last one is in."""
-        loop = asyncio.get_running_loop()
         correlation_id = next(self._ids)
+        frame = self._frame(body, correlation_id)  # a body that cannot be encoded raises here
 
         def expire() -> None:
-            if self._waiting.pop(correlation_id, None) is not None:
-                on_answer(TimeoutError(f"no answer from {self.host}:{self.port}"))
+            pending = self._waiting.pop(correlation_id, None)
+            if pending is not None:
+                self._answer(pending, TimeoutError(f"no answer from {self.host}:{self.port}"))
 
-        timer = loop.call_later(timeout_s, expire)
-        self._waiting[correlation_id] = (body.API_KEY, body.MAX_VERSION, on_answer, timer)
-        self._write(self._frame(body, correlation_id))
+        timer = asyncio.get_running_loop().call_later(timeout_s, expire)
+        connection = self._write(frame)
+        self._waiting[correlation_id] = _Pending(
+            body.API_KEY, body.MAX_VERSION, on_answer, timer, connection
+        )
 
     async def close(self) -> None:
         if self._connecting is not None:
             self._connecting.cancel()
             with contextlib.suppress(BaseException):
                 await self._connecting
-        self._drop_connection()
+        self._backlog.clear()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._fail(lambda pending: True, ConnectionError("link closed"))
 
     # -- the connection -----------------------------------------------------------------
     def _frame(self, body: Request, correlation_id: int) -> bytes:
@@ -107,72 +126,87 @@ class PeerLink:
         data = chunks_to_bytes(encode_request(header, body))
         return frame_prefix(len(data)) + data
 
-    def _write(self, frame: bytes) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(frame)
-            return
+    def _write(self, frame: bytes) -> _LinkProtocol | None:
+        """Send now, or queue for the connection being made; the connection it went on."""
+        if self._connection is not None and self._connection.write(frame):
+            return self._connection
         loop = asyncio.get_running_loop()
         if self._connecting is None and loop.time() >= self._next_attempt:
             self._backlog.append(frame)
             self._connecting = asyncio.create_task(self._connect())
         elif self._connecting is not None:
             self._backlog.append(frame)
-        # else: within the reconnect backoff; the message is lost like a dropped packet
+        # else: within the reconnect backoff; the message is lost like a dropped packet,
+        # and a request waits for its timeout
+        return None
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            transport, _ = await loop.create_connection(
+            _, connection = await loop.create_connection(
                 lambda: _LinkProtocol(self), self.host, self.port
             )
         except OSError as exc:
             log.debug("cannot reach %s:%d: %s", self.host, self.port, exc)
             self._next_attempt = loop.time() + RECONNECT_BACKOFF_S
             self._backlog.clear()
-            self._fail_waiting(ConnectionError(f"cannot reach {self.host}:{self.port}"))
+            self._fail(
+                lambda pending: pending.connection is None,
+                ConnectionError(f"cannot reach {self.host}:{self.port}"),
+            )
             return
         finally:
             self._connecting = None
-        self._transport = transport
+        self._connection = connection
+        for pending in self._waiting.values():
+            if pending.connection is None:
+                pending.connection = connection
         for frame in self._backlog:
-            transport.write(frame)
+            connection.write(frame)
         self._backlog.clear()
 
     def _on_frame(self, frame: bytearray) -> None:
         """One response frame: straight to whoever waits for it."""
         correlation_id = int.from_bytes(frame[:4], "big", signed=True)
-        waiting = self._waiting.pop(correlation_id, None)
-        if waiting is None:
+        pending = self._waiting.pop(correlation_id, None)
+        if pending is None:
             return  # its caller gave up already
-        api_key, version, on_answer, timer = waiting
-        timer.cancel()
         try:
-            _, body = decode_response(api_key, version, frame, self.apis)
+            _, body = decode_response(pending.api_key, pending.version, frame, self.apis)
         except WireDecodeError:
-            on_answer(ConnectionError(f"malformed answer from {self.host}:{self.port}"))
+            self._answer(pending, ConnectionError(f"malformed answer from {self.host}"))
             raise
-        on_answer(body)
+        self._answer(pending, body)
 
-    def _on_lost(self, transport: asyncio.BaseTransport | None, reason: str) -> None:
+    def _on_lost(self, connection: _LinkProtocol, reason: str) -> None:
+        """A connection ended: what went out on it will not be answered."""
         log.debug("connection to %s:%d ended: %s", self.host, self.port, reason)
-        if self._transport is transport:
-            self._transport = None
-        self._fail_waiting(ConnectionError(f"connection to {self.host}:{self.port} lost"))
+        if self._connection is connection:
+            self._connection = None
+        self._fail(
+            lambda pending: pending.connection is connection,
+            ConnectionError(f"connection to {self.host}:{self.port} lost"),
+        )
 
-    def _drop_connection(self) -> None:
-        if self._transport is not None:
-            self._transport.close()  # connection_lost fails what still waits
-        self._transport = None
+    def _fail(self, which: Callable[[_Pending], bool], error: Exception) -> None:
+        failed = [cid for cid, pending in self._waiting.items() if which(pending)]
+        for cid in failed:
+            pending = self._waiting.pop(cid, None)
+            if pending is not None:  # an earlier answer's callback may have taken it
+                self._answer(pending, error)
 
-    def _fail_waiting(self, error: Exception) -> None:
-        waiting, self._waiting = self._waiting, {}
-        for _, _, on_answer, timer in waiting.values():
-            timer.cancel()
-            on_answer(error)
+    def _answer(self, pending: _Pending, result: Response | Exception) -> None:
+        pending.timer.cancel()
+        try:
+            pending.on_answer(result)
+        except Exception:
+            # One caller's bug must not cost the others their answers.
+            log.exception("a callback for an answer from %s:%d failed", self.host, self.port)
 
 
 class _LinkProtocol(asyncio.BufferedProtocol):
-    """Reads the peer's response frames and hands each to its link as it completes."""
+    """One connection of a link: reads the peer's response frames and hands each to the
+    link as it completes."""
 
     def __init__(self, link: PeerLink) -> None:
         self.link = link
@@ -182,6 +216,17 @@ class _LinkProtocol(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+
+    def write(self, frame: bytes) -> bool:
+        """Send a frame on this connection; False if it is closing."""
+        if self.transport is None or self.transport.is_closing():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()  # connection_lost fails what still waits
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.frames.get_buffer()
@@ -195,11 +240,10 @@ class _LinkProtocol(asyncio.BufferedProtocol):
                     return
         except WireDecodeError as exc:
             log.warning("closing the connection to %s: %s", self.link.host, exc)
-            assert self.transport is not None
-            self.transport.close()  # connection_lost fails what still waits
+            self.close()
 
     def eof_received(self) -> bool:
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.link._on_lost(self.transport, str(exc) if exc else "closed")
+        self.link._on_lost(self, str(exc) if exc else "closed")

@@ -124,6 +124,7 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
         self._in_flight = False
         self._writing_paused = False
         self._reading_paused = False
+        self._eof = False  # the client has sent all it will send
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -154,10 +155,13 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
             self._in_flight = True
             c.request_done.clear()
             self.server._dispatch(c, frame)
+        if self._eof and not (self._in_flight or self._writing_paused or c.closed):
+            self.server._close(c, None)  # everything it sent is answered (or was cut short)
+            return
         self._set_reading(not self.frames.full)
 
     def _set_reading(self, reading: bool) -> None:
-        if self.transport is None or self.transport.is_closing():
+        if self.transport is None or self.transport.is_closing() or self._eof:
             return
         if reading and self._reading_paused:
             self.transport.resume_reading()
@@ -168,7 +172,7 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
     def unmute(self) -> None:
         """The request in flight is answered: the next one may start."""
         self._in_flight = False
-        if self.frames.buffered:
+        if self.frames.buffered or self._eof:
             # Not from here: a request answered at once would start the next one
             # inside this call, and so on down the stack.
             asyncio.get_running_loop().call_soon(self._next_frames)
@@ -186,7 +190,14 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
             self._next_frames()
 
     def eof_received(self) -> bool:
-        return False  # the client is done sending: close
+        """The client is done sending. As Kafka does, what it sent is still answered;
+        the connection closes after that."""
+        self._eof = True
+        if not (self._in_flight or self._writing_paused or self.frames.buffered):
+            return False  # nothing to answer: close now
+        if not (self._in_flight or self._writing_paused):
+            asyncio.get_running_loop().call_soon(self._next_frames)  # the last whole frames
+        return True  # keep the transport open for the answers
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -385,6 +396,8 @@ class BrokerServer:
                         c.writer.write(chunk.read())
                     elif isinstance(chunk, FileSlice):
                         await c.writer.drain()
+                        if c.writer.transport.is_closing():
+                            raise ConnectionError("closed while sending")  # sendfile would raise
                         await loop.sendfile(
                             c.writer.transport, chunk.file, chunk.position, chunk.length
                         )

@@ -4,6 +4,7 @@ keeps serving everyone else."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,6 +204,20 @@ def test_pipelined_requests_of_every_size_are_answered_in_order_with_their_recor
         assert records is not None
         got += [r.value for b in iter_batches(bytes(records)) for r in b.records()]  # type: ignore[arg-type]
     assert got == values
+
+
+def test_a_client_that_stops_sending_still_gets_the_answers_to_what_it_sent(
+    client: WireClient,
+) -> None:
+    # Kafka mutes a connection while a request is in flight, so a half-close is seen only
+    # after the answers (found in review: reading on, the broker saw it first and closed).
+    create_topic(client, "halfclose")
+    waiting = client.send(fetch("halfclose", 0, max_wait_ms=200))
+    then = client.send(MetadataRequest(topics=None))
+    client.sock.shutdown(socket.SHUT_WR)
+    assert isinstance(client.receive(waiting), FetchResponse)
+    assert isinstance(client.receive(then), MetadataResponse)
+    assert client.is_closed_by_peer()
 
 
 def test_a_long_poll_fetch_is_woken_by_a_produce_on_another_connection(
