@@ -48,6 +48,15 @@ log = logging.getLogger(__name__)
 _API_VERSIONS = 18
 
 
+class _ShortSlice(Exception):
+    """A record slice's file ended before the slice did."""
+
+
+# The size prefix already promised those bytes: the client would lose its place in the
+# stream, so, as Kafka does, the connection is closed instead.
+_SHORT_SLICE = "the log was truncated under a read being sent; closing to keep the stream framed"
+
+
 def _framed(action: Respond) -> list[Chunk]:
     """The response as it goes on the wire, size prefix first (none for acks=0)."""
     if action.response is None:
@@ -344,6 +353,8 @@ class BrokerServer:
             for i, chunk in enumerate(chunks):
                 if isinstance(chunk, FileSlice):
                     sent = os.sendfile(fd, chunk.file.fileno(), chunk.position, chunk.length)
+                    if sent == 0:
+                        raise _ShortSlice()
                     if sent < chunk.length:
                         rest = FileSlice(chunk.file, chunk.position + sent, chunk.length - sent)
                         return [rest, *chunks[i + 1 :]]
@@ -353,6 +364,9 @@ class BrokerServer:
                         return [chunk[sent:], *chunks[i + 1 :]]
         except BlockingIOError:
             return chunks[i:]  # nothing of this chunk went
+        except _ShortSlice:
+            self._close(c, _SHORT_SLICE)
+            return []
         except OSError as exc:
             self._close(c, None if isinstance(exc, ConnectionError) else f"write failed: {exc}")
             return []
@@ -398,9 +412,11 @@ class BrokerServer:
                         await c.writer.drain()
                         if c.writer.transport.is_closing():
                             raise ConnectionError("closed while sending")  # sendfile would raise
-                        await loop.sendfile(
+                        sent = await loop.sendfile(
                             c.writer.transport, chunk.file, chunk.position, chunk.length
                         )
+                        if sent < chunk.length:
+                            raise _ShortSlice()
                     else:
                         c.writer.write(chunk)
                 await c.writer.drain()
@@ -408,6 +424,8 @@ class BrokerServer:
                 c.finish_request()
         except ConnectionError:
             self._close(c, None)  # the client went away mid-response: nothing to report
+        except _ShortSlice:
+            self._close(c, _SHORT_SLICE)
         except OSError as exc:
             self._close(c, f"write failed: {exc}")
         finally:

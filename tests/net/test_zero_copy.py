@@ -131,3 +131,60 @@ def test_a_fetch_sends_records_with_sendfile_and_reads_none_of_them(
     # ...and what Python read of the log was batch headers at most, never records.
     assert counter.read_bytes <= counter.read_calls * HEADER_SIZE
     assert counter.read_bytes < len(stored) / 20
+
+
+@pytest.mark.parametrize("batches", [1, 6])  # sent at once / mostly left to the write loop
+def test_a_log_cut_short_under_a_read_closes_the_connection_instead_of_a_short_response(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batches: int
+) -> None:
+    # The size prefix promises the slice's bytes; if the file ends first (truncated between
+    # the read and the send), the client would lose its place in the stream.
+    from reflog.records.file_slice import FileSlice
+    from reflog.storage.segment import LogSegment
+
+    real_read = LogSegment.read
+
+    def read_past_the_end(
+        segment: LogSegment, offset: int, max_bytes: int, max_offset: int | None = None
+    ) -> FileSlice | None:
+        found = real_read(segment, offset, max_bytes, max_offset)
+        if found is None:
+            return None
+        return FileSlice(found.file, found.position, found.length + 1000)
+
+    batch = build_batch([(b"k", os.urandom(1024), 1) for _ in range(900)])
+
+    async def scenario() -> bytes:
+        broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
+        broker.create_topic("t", 1)
+        server = BrokerServer(broker, "127.0.0.1", 0)
+        port = await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        produce = ProduceRequest(
+            acks=1,
+            timeout_ms=1000,
+            topic_data=[
+                TopicProduceData(name="t", partition_data=[PartitionProduceData(0, batch)])
+            ],
+        )
+        for i in range(batches):
+            await call(reader, writer, produce, i)
+        monkeypatch.setattr(LogSegment, "read", read_past_the_end)
+        partition = FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=50_000_000)
+        fetch = FetchRequest(
+            max_wait_ms=0,
+            min_bytes=1,
+            max_bytes=50_000_000,
+            topics=[FetchTopic(topic="t", partitions=[partition])],
+        )
+        header = RequestHeader(fetch.API_KEY, FetchRequest.MAX_VERSION, 99, "test")
+        body = chunks_to_bytes(encode_request(header, fetch))
+        writer.write(struct.pack(">i", len(body)) + body)
+        size = struct.unpack(">i", await reader.readexactly(4))[0]
+        got = await asyncio.wait_for(reader.read(), timeout=10)  # until the broker closes
+        writer.close()
+        await server.stop()
+        assert len(got) < size  # the promised bytes never came: the connection was closed
+        return got
+
+    asyncio.run(scenario())
