@@ -261,10 +261,15 @@ class BrokerServer:
         """Stop accepting, close every connection, and close the broker's logs."""
         if self._server is not None:
             self._server.close()
-        for connection in list(self._connections.values()):
+        closing = list(self._connections.values())
+        for connection in closing:
             self._close(connection, "broker shutting down")
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+            _, unfinished = await asyncio.wait(self._tasks, timeout=5)
+            if unfinished:  # clients that do not read their answers: drop them
+                for connection in closing:
+                    connection.writer.transport.abort()
+                await asyncio.wait(unfinished, timeout=1)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
