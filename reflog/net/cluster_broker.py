@@ -121,6 +121,8 @@ class ClusterBroker:
             return None
         link = self.broker_links.get(broker_id)
         if link is None or (link.host, link.port) != (registration.host, registration.port):
+            if link is not None:  # the broker came back elsewhere: its old address is dead
+                self._track(asyncio.create_task(link.close()))
             link = PeerLink(
                 registration.host,
                 registration.port,
@@ -154,7 +156,10 @@ class ClusterBroker:
         request: BrokerRegistrationRequest | BrokerHeartbeatRequest | CreateTopicsRequest,
         forward_id: int | None = None,
     ) -> None:
-        task = asyncio.create_task(self._exchange(controller, request, forward_id))
+        self._track(asyncio.create_task(self._exchange(controller, request, forward_id)))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Keep a reference until it is done, and cancel it on stop()."""
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
