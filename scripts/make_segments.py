@@ -67,6 +67,16 @@ for header in scanned:
 found = segment.find_batch(target)
 print(f"3. batch found at byte {found.position}: offsets {found.base_offset}..{found.last_offset} "
       f"({len(scanned)} headers read instead of {len(segment.batches_from(0))})")"""),
+    ("markdown", """Followers and caught-up consumers always read at the very end of the log, which the sparse
+index covers worst: everything written since its last entry must be scanned. So reflog keeps the
+headers of those newest batches in memory (never more than `index.interval.bytes` of log) and
+finds a read at the end without touching the file. *This shortcut is reflog's own, not Kafka's:*
+Kafka scans the file there too; the answer is the same."""),
+    ("code", """active = log.active
+tail = active.unindexed_headers
+print(f"the active segment's last index entry is at byte {active.index.entries()[-1].position}; "
+      f"{len(tail)} batches written since then have their headers in memory:")
+print(f"   offsets {tail[0].base_offset}..{tail[-1].last_offset}, bytes {tail[0].position}..{tail[-1].position + tail[-1].size}")"""),
     ("markdown", """## Retention deletes whole segments
 
 The topic was created with `retention.bytes=8192`. The broker applies retention on a timer

@@ -151,6 +151,13 @@ class LogSegment:
         base, length, _, _, _, _, last_delta, _, max_ts = _SCAN_HEADER.unpack(raw)
         return BatchHeader(base, base + last_delta, position, LOG_OVERHEAD + length, max_ts)
 
+    @property
+    def unindexed_headers(self) -> tuple[BatchHeader, ...]:
+        """The headers kept in memory: the batches written since the last index entry.
+
+        reflog's shortcut, not Kafka's (Kafka scans the file from the index floor)."""
+        return tuple(self._tail)
+
     def _scan(self, position: int) -> Iterator[BatchHeader]:
         """Batch headers from ``position`` (a batch start) to the end of the segment: read
         from the file, except in the tail, whose headers are in memory."""
