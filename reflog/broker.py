@@ -54,6 +54,7 @@ from reflog.wire.messages.create_topics import (
 )
 from reflog.wire.messages.fetch import (
     FetchableTopicResponse,
+    FetchPartition,
     FetchRequest,
     FetchResponse,
     PartitionData,
@@ -599,6 +600,10 @@ class Broker:
             topics.append(OffsetForLeaderTopicResult(topic=topic.topic, partitions=answers))
         return [Respond(conn, header, OffsetForLeaderEpochResponse(topics=topics))]
 
+    def _fetch_refusal(self, tp: TopicPartition, fp: FetchPartition) -> int | None:
+        """Why this broker may not serve ``fp`` (not its leader, another leader epoch)."""
+        return self._not_leader(tp) or self._epoch_error(tp, fp.current_leader_epoch)
+
     def _may_complete(self, request: FetchRequest) -> bool:
         """Whether reading for this fetch could answer it now, judged from offsets alone
         (Kafka's DelayedFetch.tryComplete): some partition has records below the end this
@@ -611,11 +616,7 @@ class Broker:
             for fp in topic.partitions:
                 tp = TopicPartition(topic.topic, fp.partition)
                 log_ = self.logs.get(tp)
-                if (
-                    log_ is None
-                    or self._not_leader(tp) is not None
-                    or self._epoch_error(tp, fp.current_leader_epoch) is not None
-                ):
+                if log_ is None or self._fetch_refusal(tp, fp) is not None:
                     return True
                 end = log_.log_end_offset if request.replica_id >= 0 else self.high_watermark(tp)
                 if not log_.log_start_offset <= fp.fetch_offset <= log_.log_end_offset:
@@ -634,7 +635,7 @@ class Broker:
             for fp in topic.partitions:
                 tp = TopicPartition(topic.topic, fp.partition)
                 log_ = self.logs.get(tp)
-                refusal = self._not_leader(tp) or self._epoch_error(tp, fp.current_leader_epoch)
+                refusal = self._fetch_refusal(tp, fp)
                 if log_ is None or refusal is not None:
                     has_error = True
                     partitions.append(

@@ -132,7 +132,6 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
         self.transport: asyncio.Transport | None = None
         self._in_flight = False
         self._writing_paused = False
-        self._reading_paused = False
         self._eof = False  # the client has sent all it will send
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -172,11 +171,10 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
     def _set_reading(self, reading: bool) -> None:
         if self.transport is None or self.transport.is_closing() or self._eof:
             return
-        if reading and self._reading_paused:
+        if reading and not self.transport.is_reading():
             self.transport.resume_reading()
-        elif not reading and not self._reading_paused:
+        elif not reading and self.transport.is_reading():
             self.transport.pause_reading()
-        self._reading_paused = not reading
 
     def unmute(self) -> None:
         """The request in flight is answered: the next one may start."""

@@ -283,9 +283,8 @@ class LogSegment:
 
     def load(self) -> None:
         """Open a segment that was shut down cleanly: trust its indexes, find its end."""
-        self._tail = []
         headers = self.batches_from(self.index.lookup(2**62).position)
-        self._tail = headers
+        self._tail = headers  # exactly the batches after the last index entry
         if headers:
             self.next_offset = headers[-1].last_offset + 1
         self.max_timestamp = max(

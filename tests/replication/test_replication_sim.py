@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reflog.replication.partition import Partition, Role
+from reflog.sim.kraft import KraftCluster
+from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 
 from .harness import records_of, replicated_cluster
@@ -96,17 +98,26 @@ def test_a_produce_to_a_follower_is_refused_and_names_no_offset(tmp_path: Path) 
     assert answer.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER and answer.base_offset == -1
 
 
-def test_unclean_leader_election_loses_acknowledged_records(tmp_path: Path) -> None:
-    cluster, tp = replicated_cluster(7, tmp_path, unclean=True)
+def lose_both_replicas_that_have_an_acknowledged_record(
+    cluster: KraftCluster, tp: TopicPartition
+) -> tuple[int, int, int]:
+    """A follower falls out of the ISR, a record is acknowledged without it, then the two
+    replicas that have the record go down: (old leader, the out-of-sync one, the other)."""
     leader = cluster.leader_of(tp)
     partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
     straggler, other = [b for b in (1, 2, 3) if b != leader]
     cluster.sim.isolate(f"broker-{straggler}")
     cluster.until(lambda: straggler not in partition.isr, timeout_ms=5_000)
     assert cluster.produce(leader, tp, [b"acknowledged"]).error_code == ErrorCode.NONE
-    cluster.sim.crash(f"broker-{leader}")  # both replicas that have it go down
+    cluster.sim.crash(f"broker-{leader}")
     cluster.sim.crash(f"broker-{other}")
     cluster.sim.heal()
+    return leader, straggler, other
+
+
+def test_unclean_leader_election_loses_acknowledged_records(tmp_path: Path) -> None:
+    cluster, tp = replicated_cluster(7, tmp_path, unclean=True)
+    leader, straggler, _ = lose_both_replicas_that_have_an_acknowledged_record(cluster, tp)
     # With unclean.leader.election.enable the out-of-sync survivor takes over...
     cluster.until(lambda: cluster.leader_of(tp) == straggler, timeout_ms=10_000)
     survivor = cluster.broker(straggler).replicas.partitions[tp]  # type: ignore[union-attr]
@@ -123,15 +134,7 @@ def test_without_unclean_election_the_partition_waits_for_an_in_sync_replica(
     tmp_path: Path,
 ) -> None:
     cluster, tp = replicated_cluster(7, tmp_path)
-    leader = cluster.leader_of(tp)
-    partition = cluster.broker(leader).replicas.partitions[tp]  # type: ignore[union-attr]
-    straggler, other = [b for b in (1, 2, 3) if b != leader]
-    cluster.sim.isolate(f"broker-{straggler}")
-    cluster.until(lambda: straggler not in partition.isr, timeout_ms=5_000)
-    assert cluster.produce(leader, tp, [b"acknowledged"]).error_code == ErrorCode.NONE
-    cluster.sim.crash(f"broker-{leader}")
-    cluster.sim.crash(f"broker-{other}")
-    cluster.sim.heal()
+    leader, _, other = lose_both_replicas_that_have_an_acknowledged_record(cluster, tp)
     cluster.sim.run_for(3_000)
     assert cluster.leader_of(tp) == -1  # no leader rather than a wrong one
     cluster.sim.restart(f"broker-{leader}")
