@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reflog.net.framing import FrameAssembler
+from reflog.net.framing import Frame, FrameAssembler
 from reflog.wire.apis import CONTROLLER_API_TABLE, Api, decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.errors import WireDecodeError
@@ -165,7 +165,7 @@ class PeerLink:
             connection.write(frame)
         self._backlog.clear()
 
-    def _on_frame(self, frame: bytearray) -> None:
+    def _on_frame(self, frame: Frame) -> None:
         """One response frame: straight to whoever waits for it."""
         correlation_id = int.from_bytes(frame[:4], "big", signed=True)
         pending = self._waiting.pop(correlation_id, None)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
-from reflog.net.framing import FrameAssembler
+from reflog.net.framing import Frame, FrameAssembler
 from reflog.records.file_slice import FileSlice
 from reflog.wire.apis import decode_request, encode_response
 from reflog.wire.codec import Chunk, chunks_size
@@ -163,6 +163,7 @@ class _RequestProtocol(asyncio.streams.FlowControlMixin, asyncio.BufferedProtoco
             self._in_flight = True
             c.request_done.clear()
             self.server._dispatch(c, frame)
+            del frame  # no view of it left here: its buffer may take the next large frame
         if self._eof and not (self._in_flight or self._writing_paused or c.closed):
             self.server._close(c, None)  # everything it sent is answered (or was cut short)
             return
@@ -286,7 +287,7 @@ class BrokerServer:
         writer_task.add_done_callback(self._tasks.discard)
         return connection
 
-    def _dispatch(self, c: _Connection, frame: bytearray) -> bool:
+    def _dispatch(self, c: _Connection, frame: Frame) -> bool:
         """Decode one frame and give it to the core; False if the connection was closed."""
         try:
             # Records stay views of the frame: it is this request's alone.

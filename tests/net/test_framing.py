@@ -56,6 +56,42 @@ def test_a_frame_larger_than_the_scratch_buffer_is_received_into_its_own() -> No
     assert feed(assembler, stream[SCRATCH:], [1_000]) == [payload]
 
 
+def frames_of(assembler: FrameAssembler, payloads: list[bytes]) -> list[bytearray | memoryview]:
+    """Send ``payloads`` one read at a time and take the frames themselves, not copies."""
+    frames = []
+    for payload in payloads:
+        stream = struct.pack(">i", len(payload)) + payload
+        while stream:
+            buffer = assembler.get_buffer()
+            n = min(len(buffer), len(stream))
+            buffer[:n], stream = stream[:n], stream[n:]
+            del buffer  # as the event loop drops its view once the read is done
+            assembler.buffer_updated(n)
+            frame = assembler.next_frame()
+            if frame is not None:
+                frames.append(frame)
+    return frames
+
+
+def test_a_large_frame_buffer_is_used_again_once_no_view_of_the_last_is_left() -> None:
+    assembler = FrameAssembler(max_frame_bytes=10_000, scratch_bytes=SCRATCH)
+    (first,) = frames_of(assembler, [b"a" * 1_000])
+    assert isinstance(first, memoryview)
+    buffer = first.obj
+    del first  # the request is done with
+    (second,) = frames_of(assembler, [b"b" * 900])
+    assert isinstance(second, memoryview)
+    assert second.obj is buffer
+    assert bytes(second) == b"b" * 900
+
+
+def test_large_frames_still_viewed_keep_their_bytes() -> None:
+    assembler = FrameAssembler(max_frame_bytes=10_000, scratch_bytes=SCRATCH)
+    payloads = [bytes([i]) * (900 - 50 * i) for i in range(6)]  # each fits the last buffer
+    kept = frames_of(assembler, payloads)  # as if every request's records were kept
+    assert [bytes(frame) for frame in kept] == payloads
+
+
 @pytest.mark.parametrize("size", [0, -5, 1_001])
 def test_a_size_out_of_bounds_is_refused_before_anything_is_allocated(size: int) -> None:
     assembler = FrameAssembler(max_frame_bytes=1_000, scratch_bytes=SCRATCH)
