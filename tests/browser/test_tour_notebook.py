@@ -141,9 +141,10 @@ def test_tour_runs_in_jupyterlab_and_its_widgets_render(jupyter_lab: str, tmp_pa
             plot = page.locator(".js-plotly-plot .main-svg").first
             plot.wait_for(state="visible", timeout=60_000)
             plot.scroll_into_view_if_needed()
-            assert (
-                page.locator(".js-plotly-plot .bars path, .js-plotly-plot .trace.bars").count() > 0
-            )
+            # plotly draws the axes before the traces: on a busy machine the bars come later.
+            bars = page.locator(".js-plotly-plot .bars path, .js-plotly-plot .trace.bars")
+            bars.first.wait_for(state="attached", timeout=60_000)
+            assert bars.count() > 0
             assert page.locator(".widget-toggle-button").first.is_visible()
             assert page.locator(".widget-slider, .widget-hslider").first.is_visible()
             # Play runs the cluster live on the kernel's loop: the clock and bars move.
