@@ -33,7 +33,7 @@ from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.batch import iter_batches
-from reflog.records.errors import CorruptRecordError
+from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
@@ -41,7 +41,11 @@ from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
 from reflog.storage.topic_config import TopicConfigError, apply_overrides
-from reflog.topic_partition import TopicPartition, topic_name_error
+from reflog.topic_partition import (
+    TopicPartition,
+    too_many_partitions,
+    topic_name_error,
+)
 from reflog.wire.apis import API_TABLE, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -380,11 +384,18 @@ class Broker:
         assert isinstance(request, CreateTopicsRequest)
         if self.image is not None:
             return [Forward(request, (conn, header))]  # the controller decides
+        refusal = too_many_partitions(
+            (t.num_partitions for t in request.topics), self.config.num_partitions
+        )
         results = []
         for topic in request.topics:
             configs = {c.name: c.value for c in topic.configs if c.value is not None}
-            error, message = self._check_new_topic(
-                topic.name, topic.num_partitions, topic.replication_factor, configs
+            error, message = (
+                (ErrorCode.POLICY_VIOLATION, refusal)
+                if refusal is not None
+                else self._check_new_topic(
+                    topic.name, topic.num_partitions, topic.replication_factor, configs
+                )
             )
             if error == ErrorCode.NONE and not request.validate_only:
                 partitions = topic.num_partitions
@@ -507,8 +518,15 @@ class Broker:
                         f"batch of {batch.size_in_bytes} bytes is above message.max.bytes",
                     )
                 batch.validate()
+                # Kafka's LogValidator: the offsets a batch takes must be its records.
+                if batch.record_count <= 0 or batch.last_offset_delta + 1 != batch.record_count:
+                    return fail(
+                        ErrorCode.INVALID_RECORD,
+                        f"inconsistent batch: {batch.record_count} records but an offset "
+                        f"range of {batch.last_offset_delta + 1}",
+                    )
         except CorruptRecordError as exc:
-            return fail(ErrorCode.CORRUPT_MESSAGE, str(exc))
+            return fail(_record_error_code(exc), str(exc))
         leader_epoch = self.partition_leader_epoch(tp)
         # The views validated above go to the log as they are: it parses no header again.
         first = log_.append(batches[0], leader_epoch, now_ms)
@@ -708,7 +726,15 @@ class Broker:
         elif timestamp == EARLIEST_TIMESTAMP:
             offset = log_.log_start_offset
         else:
-            hit = log_.offset_for_timestamp(timestamp)
+            try:
+                hit = log_.offset_for_timestamp(timestamp)
+            except CorruptRecordError as exc:
+                # reflog checks each batch, not each record, on produce (Kafka decodes every
+                # record), and cannot decompress: a search into such a batch fails here.
+                log.warning("ListOffsets on %s by timestamp failed: %s", tp, exc)
+                return ListOffsetsPartitionResponse(
+                    partition_index=tp.partition, error_code=_record_error_code(exc)
+                )
             offset, found_timestamp = (-1, -1) if hit is None else (hit.offset, hit.timestamp)
         return ListOffsetsPartitionResponse(
             partition_index=tp.partition,
@@ -718,3 +744,9 @@ class Broker:
             offset=offset,
             leader_epoch=self.partition_leader_epoch(tp),
         )
+
+
+def _record_error_code(exc: CorruptRecordError) -> int:
+    if isinstance(exc, UnsupportedCompressionError):
+        return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    return ErrorCode.CORRUPT_MESSAGE

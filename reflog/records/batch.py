@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from reflog.records.crc import crc32c
-from reflog.records.errors import CorruptRecordError
+from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.varint import (
     VarintError,
     decode_varint,
@@ -212,7 +212,7 @@ class RecordBatch:
     def records(self) -> Iterator[Record]:
         """Decode the records (only now: the view itself never does)."""
         if self.compression != 0:
-            raise CorruptRecordError(
+            raise UnsupportedCompressionError(
                 f"compression codec {self.compression} is not supported by reflog"
             )
         buf = self.buffer

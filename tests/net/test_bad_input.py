@@ -12,12 +12,24 @@ from pathlib import Path
 import pytest
 
 from reflog.records import build_batch, iter_batches
+from reflog.records.crc import crc32c
 from reflog.wire.apis import encode_request
 from reflog.wire.codec import Reader, chunks_to_bytes
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
+from reflog.wire.messages.create_topics import (
+    CreatableTopic,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
 from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
+from reflog.wire.messages.list_offsets import (
+    ListOffsetsPartition,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopic,
+)
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
 from reflog.wire.messages.produce import (
     PartitionProduceData,
@@ -153,6 +165,85 @@ def test_a_crc_mismatch_is_corrupt_message_and_nothing_is_stored(client: WireCli
     fetched = client.call(fetch("crc", 0))
     assert isinstance(fetched, FetchResponse)
     assert fetched.responses[0].partitions[0].high_watermark == 0
+
+
+def resealed(batch: bytes, field: str, offset: int, value: int) -> bytes:
+    """``batch`` with one header field (a struct format at a byte offset) changed and its CRC
+    made right again: what a careless or hostile client could send, which only the broker's
+    own checks can refuse."""
+    changed = bytearray(batch)
+    struct.pack_into(field, changed, offset, value)
+    struct.pack_into(">I", changed, 17, crc32c(memoryview(changed)[21:]))
+    return bytes(changed)
+
+
+def produce_error(client: WireClient, topic: str, records: bytes) -> tuple[int, int]:
+    response = client.call(produce(topic, records))
+    assert isinstance(response, ProduceResponse)
+    answer = response.responses[0].partition_responses[0]
+    return answer.error_code, answer.base_offset
+
+
+def test_a_batch_whose_offsets_are_not_its_record_count_is_invalid_record(
+    client: WireClient,
+) -> None:
+    create_topic(client, "range")
+    one_record = build_batch([(None, b"v", 1)])
+    claims_2g_offsets = resealed(one_record, ">i", 23, 2**31 - 1)  # lastOffsetDelta
+    claims_no_records = resealed(one_record, ">i", 57, 0)  # recordCount
+    for lying in (claims_2g_offsets, claims_no_records):
+        assert produce_error(client, "range", lying) == (ErrorCode.INVALID_RECORD, -1)
+    # Nothing was stored: the partition still takes an honest batch at offset 0.
+    assert produce_error(client, "range", one_record) == (ErrorCode.NONE, 0)
+
+
+def test_list_offsets_by_time_into_a_batch_it_cannot_read_gets_an_error_not_a_closed_socket(
+    client: WireClient,
+) -> None:
+    """reflog checks batches, not each record, on produce, and stores compressed batches
+    without decompressing them: a search by timestamp into either answers an error code."""
+    batch = build_batch([(None, b"value", 1_000)])
+    garbled = bytearray(batch)
+    garbled[61:] = b"\xff" * (len(batch) - 61)  # the records, past the 61-byte header
+    gzipped = resealed(batch, ">h", 21, 1)  # attributes: compression codec 1 (gzip)
+    cases = {
+        "garbled": (resealed(bytes(garbled), ">i", 23, 0), ErrorCode.CORRUPT_MESSAGE),
+        "gzipped": (gzipped, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE),
+    }
+    for topic, (records, expected) in cases.items():
+        create_topic(client, topic)
+        assert produce_error(client, topic, records) == (ErrorCode.NONE, 0)
+        response = client.call(
+            ListOffsetsRequest(
+                topics=[
+                    ListOffsetsTopic(
+                        name=topic, partitions=[ListOffsetsPartition(0, timestamp=500)]
+                    )
+                ]
+            )
+        )
+        assert isinstance(response, ListOffsetsResponse)
+        assert response.topics[0].partitions[0].error_code == expected
+    assert isinstance(client.call(MetadataRequest(topics=None)), MetadataResponse)  # still open
+
+
+def test_create_topics_asking_for_over_10000_partitions_in_all_is_refused_as_a_whole(
+    client: WireClient, broker: BrokerProcess
+) -> None:
+    response = client.call(
+        CreateTopicsRequest(
+            topics=[
+                CreatableTopic(name="small", num_partitions=1, replication_factor=1),
+                CreatableTopic(name="huge", num_partitions=2_000_000_000, replication_factor=1),
+            ]
+        )
+    )
+    assert isinstance(response, CreateTopicsResponse)
+    assert [(t.name, t.error_code) for t in response.topics] == [
+        ("small", ErrorCode.POLICY_VIOLATION),
+        ("huge", ErrorCode.POLICY_VIOLATION),
+    ]
+    assert not any(broker.data_dir.glob("small-*")) and not any(broker.data_dir.glob("huge-*"))
 
 
 def test_produce_to_an_unknown_topic_is_unknown_topic_or_partition(client: WireClient) -> None:
