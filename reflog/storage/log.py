@@ -118,10 +118,10 @@ class Log:
         view = batch if isinstance(batch, RecordBatch) else RecordBatch(batch)
         size = view.size_in_bytes
         active = self.active
-        if active.should_roll(size, now_ms):
-            active = self.roll(now_ms)
         base_offset = active.next_offset
         last_offset = base_offset + view.last_offset_delta
+        if active.should_roll(size, last_offset, now_ms):
+            active = self.roll(now_ms)  # starts at the same next offset
         max_timestamp = view.max_timestamp
         # The broker's part of the header: baseOffset and partitionLeaderEpoch. Neither is
         # covered by the CRC, so the producer's checksum stays valid; the rest of the

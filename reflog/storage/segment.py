@@ -34,6 +34,7 @@ __all__ = ["BatchHeader", "LogSegment", "segment_file_name"]
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp: the header fields a scan needs.
 _SCAN_HEADER = struct.Struct(">qiibIhiqq")
+_MAX_RELATIVE_OFFSET = 2**31 - 1
 
 
 def _position(header: BatchHeader) -> int:
@@ -127,7 +128,7 @@ class LogSegment:
         self._bytes_since_index += written
         return position
 
-    def should_roll(self, batch_size: int, now_ms: int) -> bool:
+    def should_roll(self, batch_size: int, last_offset: int, now_ms: int) -> bool:
         if self.size == 0:
             return False
         return (
@@ -135,6 +136,8 @@ class LogSegment:
             or now_ms - self.created_ms >= self.config.segment_ms
             or self.index.is_full
             or self.time_index.is_full
+            # The indexes hold offsets relative to the segment's base in 4 bytes.
+            or last_offset - self.base_offset > _MAX_RELATIVE_OFFSET
         )
 
     def flush(self) -> None:

@@ -65,6 +65,19 @@ def test_segments_roll_at_segment_ms(tmp_path: Path) -> None:
     assert [s.base_offset for s in log.segments] == [0, 10]
 
 
+def test_a_segment_rolls_before_an_offset_would_not_fit_its_4_byte_relative_index(
+    tmp_path: Path,
+) -> None:
+    log = Log(tmp_path, LogConfig())
+    log.append(batch(), 0)  # offsets 0-4
+    wide = bytearray(batch())  # offsets that jump, as a compacted leader's batches may
+    struct.pack_into(">i", wide, 23, 2**31 - 3)  # lastOffsetDelta
+    log.append(bytes(wide), 0)  # 5 .. 2**31 + 2: too far from 0
+    log.append(batch(), 0)  # 2**31 + 3 ..: too far from 5
+    assert [s.base_offset for s in log.segments] == [0, 5, 2**31 + 3]
+    assert offsets_read(log, 2**31 + 3) == [2**31 + 3 + i for i in range(5)]
+
+
 def test_the_offset_index_is_sparse_every_index_interval_bytes(tmp_path: Path) -> None:
     log = Log(tmp_path, LogConfig(index_interval_bytes=1_000))
     for _ in range(20):
