@@ -43,7 +43,11 @@ from reflog.raft.messages import Entry, RaftMessage
 from reflog.raft.storage import PersistentState
 from reflog.storage.log_config import LogConfig
 from reflog.storage.topic_config import TopicConfigError, apply_overrides
-from reflog.topic_partition import TopicPartition, topic_name_error
+from reflog.topic_partition import (
+    TopicPartition,
+    too_many_partitions,
+    topic_name_error,
+)
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import (
     CreatableTopicResult,
@@ -442,6 +446,9 @@ class QuorumController:
         results = []
         live = [b.broker_id for b in self.image.live_brokers()]
         planned: set[str] = set()
+        refusal = too_many_partitions(
+            (t.num_partitions for t in request.topics), self.config.num_partitions
+        )
         for topic in request.topics:
             configs = {c.name: c.value for c in topic.configs if c.value is not None}
             partitions = (
@@ -450,7 +457,11 @@ class QuorumController:
             factor = topic.replication_factor
             if factor == -1:
                 factor = self.config.default_replication_factor
-            error, message = self._check_new_topic(topic.name, live, partitions, factor, configs)
+            error, message = (
+                (ErrorCode.POLICY_VIOLATION, refusal)
+                if refusal is not None
+                else self._check_new_topic(topic.name, live, partitions, factor, configs)
+            )
             if error == ErrorCode.NONE and topic.name in planned:
                 error, message = ErrorCode.INVALID_REQUEST, "Topic named twice in one request."
             if error == ErrorCode.NONE and not request.validate_only:

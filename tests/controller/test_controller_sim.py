@@ -62,6 +62,9 @@ def test_create_topics_refusals(tmp_path: Path) -> None:
     assert cluster.create_topic("none", 0, 1) == ErrorCode.INVALID_PARTITIONS
     assert cluster.create_topic("bad", 1, 1, configs={"no.such": "1"}) == ErrorCode.INVALID_CONFIG
     assert cluster.create_topic("bad name!", 1, 1) == ErrorCode.INVALID_TOPIC_EXCEPTION
+    # Kafka's cap on one request, checked before anything is placed or written.
+    assert cluster.create_topic("huge", 10_001, 1) == ErrorCode.POLICY_VIOLATION
+    assert cluster.create_topic("huge", 10_000, 1) == ErrorCode.NONE
 
 
 def test_a_fenced_broker_loses_its_leaderships_to_the_isr_with_a_new_leader_epoch(
