@@ -19,6 +19,11 @@ A broker runs in one of two modes:
 In a cluster the broker's :class:`ReplicaManager` does the replication: leaders
 track followers and high watermarks, followers fetch from leaders, ``acks=all``
 produces wait for the ISR. Standalone, the high watermark is the log end offset.
+
+reflog simplification: a produced batch is checked as Kafka checks it (CRC, offset range,
+record count, size, magic) but its records are not decoded one by one, nor decompressed;
+a search by timestamp into a batch whose records cannot be read answers CORRUPT_MESSAGE or
+UNSUPPORTED_COMPRESSION_TYPE for that partition.
 """
 
 from __future__ import annotations
