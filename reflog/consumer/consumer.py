@@ -227,6 +227,9 @@ class Consumer:
         def on_response(response: Response | None, error: int) -> None:
             self._fetching.discard(leader)
             if not isinstance(response, FetchResponse):
+                # No answer: the leader may be gone for good. As Kafka's consumer does on a
+                # disconnect, ask for metadata, which names the new leader once there is one.
+                self.network.request_metadata_update(self.network.now_ms)
                 self._backoff_until = self.network.now_ms + self.config.retry_backoff_ms
                 return
             self._on_fetch(request, response)
