@@ -11,6 +11,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reflog.broker import Broker
@@ -18,8 +20,9 @@ from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
 from reflog.net.cluster_broker import ClusterBroker
 from reflog.net.server import BrokerServer, now_ms
+from reflog.storage.dir_lock import DataDirLock, DataDirLockedError
 
-__all__ = ["check_data_dir", "parse_host_port", "parse_voters", "register"]
+__all__ = ["check_data_dir", "lock_data_dir", "parse_host_port", "parse_voters", "register"]
 
 
 def parse_host_port(text: str, option: str) -> tuple[str, int]:
@@ -51,6 +54,20 @@ def check_data_dir(data_dir: Path) -> Path:
     except OSError as exc:
         raise CliError(f"cannot use data dir {data_dir}: {exc.strerror or exc}") from exc
     return data_dir
+
+
+@contextmanager
+def lock_data_dir(data_dir: Path) -> Iterator[None]:
+    """Hold the directory's lock (Kafka's .lock): a second process on it stops here."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirLockedError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _bool(text: str) -> bool:
@@ -93,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--broker-heartbeat-interval-ms must be at least 1")
     voters = parse_voters(args.controller_quorum_voters) if args.controller_quorum_voters else None
     data_dir = check_data_dir(Path(args.data_dir))
-    return asyncio.run(_serve(args, host, port, data_dir, voters))
+    with lock_data_dir(data_dir):
+        return asyncio.run(_serve(args, host, port, data_dir, voters))
 
 
 async def _serve(

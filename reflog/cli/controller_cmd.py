@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from reflog.cli.broker_cmd import check_data_dir, parse_host_port, parse_voters
+from reflog.cli.broker_cmd import check_data_dir, lock_data_dir, parse_host_port, parse_voters
 from reflog.cli.commands import CliError, Subparsers
 from reflog.controller.config import ControllerConfig
 from reflog.net.controller_server import ControllerServer
@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         unclean_leader_election_enable=args.unclean_leader_election_enable,
         raft=RaftConfig(election_timeout_ms=timeout, heartbeat_interval_ms=max(1, timeout // 10)),
     )
-    return asyncio.run(_serve(config, voters, data_dir, host, port))
+    with lock_data_dir(data_dir):
+        return asyncio.run(_serve(config, voters, data_dir, host, port))
 
 
 async def _serve(
