@@ -97,6 +97,7 @@ class ClientNetwork:
         self.topic_errors: dict[str, int] = {}
         self._wanted_topics: set[str] = set()
         self._metadata_in_flight = False
+        self._metadata_again = False  # asked for while a request was in flight
         self._metadata_due_ms: int | None = 0
         self.metadata_updated_ms: int | None = None
         # The time of the event being handled, for callbacks that need it.
@@ -194,7 +195,12 @@ class ClientNetwork:
             self.request_metadata_update(now_ms)
 
     def request_metadata_update(self, now_ms: int) -> None:
-        if not self._metadata_in_flight:
+        if self._metadata_in_flight:
+            # The answer on its way was asked before whatever made us want a new one (a
+            # topic wanted since, a leader gone): ask again as soon as it comes, as Kafka's
+            # Metadata does by comparing request versions.
+            self._metadata_again = True
+        else:
             self._metadata_due_ms = now_ms
 
     def partitions(self, topic: str) -> list[PartitionInfo] | None:
@@ -277,6 +283,7 @@ class ClientNetwork:
     def _request_metadata(self, now_ms: int) -> None:
         self._metadata_due_ms = None
         self._metadata_in_flight = True
+        self._metadata_again = False
         topics = [MetadataRequestTopic(name=t) for t in sorted(self._wanted_topics)]
 
         def on_metadata(response: Response | None, error: int) -> None:
@@ -287,7 +294,10 @@ class ClientNetwork:
             assert isinstance(response, MetadataResponse)
             self._apply_metadata(response)
             self.metadata_updated_ms = now_ms
-            self._metadata_due_ms = now_ms + self.metadata_max_age_ms
+            if self._metadata_again:
+                self._metadata_due_ms = self.now_ms
+            else:
+                self._metadata_due_ms = now_ms + self.metadata_max_age_ms
 
         self.request(self.any_node(), MetadataRequest(topics=topics), now_ms, on_metadata)
 

@@ -17,6 +17,7 @@ from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.fetch import FetchableTopicResponse, FetchResponse, PartitionData
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 
 KEYS = [b"alice", b"bob", b"carol", b"dave", b"erin", b"frank"]
 
@@ -188,6 +189,29 @@ def test_api_versions_falls_back_to_v0_when_the_broker_says_unsupported_version(
     [metadata] = network.take_actions()
     assert isinstance(metadata, Send) and metadata.header.api_key == 3
     assert metadata.header.api_version == 4  # min(reflog's 8, the broker's 4)
+
+
+def test_a_topic_wanted_while_metadata_is_in_flight_is_asked_for_when_the_answer_comes() -> None:
+    network = ClientNetwork([("b", 1)])
+    network.want_topics({"first"}, 0)
+    network.tick(0)
+    [connect] = network.take_actions()
+    assert isinstance(connect, Connect)
+    network.connected(-1, 0)
+    [versions] = network.take_actions()
+    offer = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 4), (18, 0))]
+    network.response(
+        -1, versions.header.correlation_id, ApiVersionsResponse(error_code=0, api_keys=offer), 0
+    )
+    [asked] = network.take_actions()
+    assert isinstance(asked, Send) and isinstance(asked.body, MetadataRequest)
+    network.want_topics({"second"}, 5)  # while that request is in flight
+    network.response(-1, asked.header.correlation_id, MetadataResponse(), 10)
+    network.tick(10)
+    [again] = network.take_actions()  # at once, not metadata.max.age.ms later
+    assert isinstance(again, Send) and isinstance(again.body, MetadataRequest)
+    assert again.body.topics is not None
+    assert {t.name for t in again.body.topics} == {"first", "second"}
 
 
 def test_a_consumer_that_fell_behind_retention_resets_to_the_log_start(tmp_path: Path) -> None:
