@@ -45,3 +45,10 @@ def test_a_bootstrap_server_out_of_range_or_incomplete_is_refused_at_once(
     for command in (["topics", "list"], ["consume", "t"], ["produce", "t"]):
         result = reflog(*command, "--bootstrap-server", server, stdin=b"x\n")
         assert problem in one_line_error(result, command[0])
+
+
+@pytest.mark.parametrize("action", ["list", "create", "describe"])
+def test_topics_says_why_it_cannot_reach_the_broker(action: str) -> None:
+    # Nothing listens on port 1. Before: "reflog topics: error 13" (NETWORK_EXCEPTION).
+    result = reflog("topics", action, "--topic", "t", "--bootstrap-server", "127.0.0.1:1")
+    assert one_line_error(result, "topics").startswith("cannot connect to 127.0.0.1:1: ")
