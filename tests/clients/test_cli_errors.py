@@ -4,10 +4,16 @@ console tools' behaviour (kafka-console-producer, kafka-console-consumer, kafka-
 
 from __future__ import annotations
 
+import asyncio
+import random
 import subprocess
 import sys
 
 import pytest
+
+from reflog.net.client import ClientRunner, now_ms
+from reflog.producer import Producer, ProducerConfig
+from tests.broker_process import BrokerProcess
 
 pytestmark = pytest.mark.clients
 
@@ -52,3 +58,64 @@ def test_topics_says_why_it_cannot_reach_the_broker(action: str) -> None:
     # Nothing listens on port 1. Before: "reflog topics: error 13" (NETWORK_EXCEPTION).
     result = reflog("topics", action, "--topic", "t", "--bootstrap-server", "127.0.0.1:1")
     assert one_line_error(result, "topics").startswith("cannot connect to 127.0.0.1:1: ")
+
+
+def create_topic(broker: BrokerProcess, topic: str, partitions: int = 1) -> None:
+    created = reflog(
+        "topics", "create", "--topic", topic, "--partitions", str(partitions),
+        "--bootstrap-server", broker.bootstrap,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+
+def produce(
+    broker: BrokerProcess, topic: str, records: list[tuple[bytes | None, bytes | None]]
+) -> None:
+    """Store ``(key, value)`` records with reflog's producer (the CLI cannot send a null value)."""
+
+    async def go() -> None:
+        config = ProducerConfig(bootstrap_servers=((broker.host, broker.port),))
+        producer = Producer(config, random.Random(1))
+        for key, value in records:
+            producer.send(topic, value, key=key, partition=0, now_ms=now_ms())
+        producer.flush()
+        runner = ClientRunner(producer)
+        results = []
+
+        def all_acked() -> bool:
+            results.extend(producer.take_results())
+            return len(results) == len(records)
+
+        assert await runner.run_until(all_acked, timeout_s=20)
+        await runner.close()
+        assert all(r.error == 0 for r in results)
+
+    asyncio.run(go())
+
+
+def test_consume_prints_null_for_a_null_key_or_value_as_kafka_does(broker: BrokerProcess) -> None:
+    # Kafka's DefaultMessageFormatter: "null" for null, nothing for empty. Before, a null
+    # value printed as an empty line and an empty key as "null".
+    create_topic(broker, "nulls")
+    produce(broker, "nulls", [(None, b"v"), (b"", b""), (b"k", None), (b"k", b"")])
+    b = ["--bootstrap-server", broker.bootstrap, "--from-beginning", "--max-messages", "4"]
+    with_keys = reflog("consume", "nulls", *b, "--print-key")
+    assert with_keys.returncode == 0, with_keys.stderr
+    assert with_keys.stdout == b"null\tv\n\t\nk\tnull\nk\t\n"
+    values = reflog("consume", "nulls", *b)
+    assert values.returncode == 0, values.stderr
+    assert values.stdout == b"v\n\nnull\n\n"
+
+
+def test_consume_takes_a_negative_limit_or_timeout_as_none_as_kafka_does(
+    broker: BrokerProcess,
+) -> None:
+    # kafka-console-consumer's defaults are --max-messages -1 and --timeout-ms -1: no limit.
+    # Before, -1 printed nothing and exited 0.
+    create_topic(broker, "three")
+    produce(broker, "three", [(None, b"1"), (None, b"2"), (None, b"3")])
+    b = ["--bootstrap-server", broker.bootstrap, "--from-beginning"]
+    unlimited = reflog("consume", "three", *b, "--max-messages", "-1", "--timeout-ms", "2000")
+    assert (unlimited.returncode, unlimited.stdout) == (0, b"1\n2\n3\n"), unlimited.stderr
+    no_timeout = reflog("consume", "three", *b, "--max-messages", "3", "--timeout-ms", "-1")
+    assert (no_timeout.returncode, no_timeout.stdout) == (0, b"1\n2\n3\n"), no_timeout.stderr
