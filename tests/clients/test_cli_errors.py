@@ -119,3 +119,24 @@ def test_consume_takes_a_negative_limit_or_timeout_as_none_as_kafka_does(
     assert (unlimited.returncode, unlimited.stdout) == (0, b"1\n2\n3\n"), unlimited.stderr
     no_timeout = reflog("consume", "three", *b, "--max-messages", "3", "--timeout-ms", "-1")
     assert (no_timeout.returncode, no_timeout.stdout) == (0, b"1\n2\n3\n"), no_timeout.stderr
+
+
+def test_consume_into_a_closed_pipe_exits_quietly_like_a_unix_tool(broker: BrokerProcess) -> None:
+    # `reflog consume ... | head -1`. Before: a BrokenPipeError traceback.
+    create_topic(broker, "many")
+    lines = b"".join(b"%0100d\n" % i for i in range(5000))  # 500 kB: more than a pipe holds
+    assert (
+        reflog("produce", "many", "--bootstrap-server", broker.bootstrap, stdin=lines).returncode
+        == 0
+    )
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "reflog", "consume", "many", "--bootstrap-server", broker.bootstrap,
+         "--from-beginning", "--max-messages", "5000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert consumer.stdout is not None and consumer.stderr is not None
+    assert consumer.stdout.readline() == b"%0100d\n" % 0
+    consumer.stdout.close()  # as `head -1` does after its line
+    assert consumer.wait(timeout=60) == 128 + 13  # killed by SIGPIPE, as the shell reports it
+    assert consumer.stderr.read() == b""
