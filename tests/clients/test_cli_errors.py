@@ -8,12 +8,13 @@ import asyncio
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from reflog.net.client import ClientRunner, now_ms
 from reflog.producer import Producer, ProducerConfig
-from tests.broker_process import BrokerProcess
+from tests.broker_process import BrokerProcess, running_broker
 
 pytestmark = pytest.mark.clients
 
@@ -140,3 +141,72 @@ def test_consume_into_a_closed_pipe_exits_quietly_like_a_unix_tool(broker: Broke
     consumer.stdout.close()  # as `head -1` does after its line
     assert consumer.wait(timeout=60) == 128 + 13  # killed by SIGPIPE, as the shell reports it
     assert consumer.stderr.read() == b""
+
+
+def start_producer(broker: BrokerProcess, topic: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reflog", "produce", topic, "--bootstrap-server", broker.bootstrap],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_produce_sends_each_line_as_it_is_read(broker: BrokerProcess) -> None:
+    # Like kafka-console-producer: a line is stored while stdin is still open (`tail -f |
+    # reflog produce`, a terminal). Before, nothing was sent until the end of stdin.
+    create_topic(broker, "live")
+    producer = start_producer(broker, "live")
+    assert producer.stdin is not None
+    try:
+        producer.stdin.write(b"first\n")
+        producer.stdin.flush()
+        first = reflog(
+            "consume", "live", "--bootstrap-server", broker.bootstrap, "--from-beginning",
+            "--max-messages", "1", "--timeout-ms", "20000",
+        )  # fmt: skip
+        assert first.stdout == b"first\n", first.stderr
+        assert producer.poll() is None  # stdin is still open: the producer still runs
+        producer.stdin.write(b"second\n")
+    finally:
+        producer.stdin.close()
+    assert producer.wait(timeout=30) == 0
+    both = reflog(
+        "consume", "live", "--bootstrap-server", broker.bootstrap, "--from-beginning",
+        "--max-messages", "2",
+    )  # fmt: skip
+    assert both.stdout == b"first\nsecond\n"
+
+
+def test_produce_key_separator_is_any_non_empty_bytes(broker: BrokerProcess) -> None:
+    b = ["--bootstrap-server", broker.bootstrap]
+    # Before: "ValueError: empty separator" traceback.
+    empty = reflog("produce", "keys", *b, "--key-separator", "", stdin=b"a:b\n")
+    assert one_line_error(empty, "produce") == "--key-separator must not be empty"
+    # A byte that is not UTF-8. Before: UnicodeEncodeError traceback (surrogates).
+    create_topic(broker, "keys")
+    sent = reflog("produce", "keys", *b, "--key-separator", b"\xff", stdin=b"k\xffv\n")
+    assert sent.returncode == 0, sent.stderr
+    read = reflog("consume", "keys", *b, "--from-beginning", "--max-messages", "1", "--print-key")
+    assert read.stdout == b"k\tv\n"
+
+
+def test_produce_to_an_invalid_topic_fails_at_once(broker: BrokerProcess) -> None:
+    # Before: the records were retried until --timeout-ms, then "timed out ... waiting for
+    # 1 records to be acknowledged". Here stdin stays open: the error must not wait for it.
+    producer = start_producer(broker, "bad/name")
+    assert producer.stdin is not None and producer.stderr is not None
+    producer.stdin.write(b"x\n")
+    producer.stdin.flush()
+    assert producer.wait(timeout=30) == 1
+    assert producer.stderr.read() == b"reflog produce: INVALID_TOPIC_EXCEPTION: topic 'bad/name'\n"
+    producer.stdin.close()
+    long_name = "t" * 250  # Kafka's limit is 249 characters
+    result = reflog("produce", long_name, "--bootstrap-server", broker.bootstrap, stdin=b"x\n")
+    assert one_line_error(result, "produce").startswith("INVALID_TOPIC_EXCEPTION: topic ")
+
+
+def test_produce_to_a_missing_topic_without_auto_creation_fails_at_once(tmp_path: Path) -> None:
+    with running_broker(tmp_path, "--auto-create-topics-enable", "false") as broker:
+        result = reflog("produce", "missing", "--bootstrap-server", broker.bootstrap,
+                        "--timeout-ms", "60000", stdin=b"x\n")  # fmt: skip
+        assert one_line_error(result, "produce") == "UNKNOWN_TOPIC_OR_PARTITION: topic 'missing'"
