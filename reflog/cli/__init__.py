@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -45,11 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
     except commands.CliError as exc:
         print(f"reflog {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read our stdout has gone (`reflog consume ... | head -1`): stop quietly,
+        # with the status of a Unix tool killed by SIGPIPE (141). Python's recipe (the
+        # signal module's "Note on SIGPIPE"): point stdout at /dev/null, so that the
+        # interpreter's last flush of what is still buffered does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return status
 
 

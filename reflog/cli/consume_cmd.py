@@ -21,14 +21,28 @@ def register(sub: Subparsers) -> None:
     p.add_argument("topic")
     p.add_argument("--bootstrap-server", required=True, help="HOST:PORT of a broker")
     p.add_argument("--from-beginning", action="store_true", help="start at the earliest offset")
-    p.add_argument("--max-messages", type=int, help="stop after this many records")
+    # As in Kafka's console consumer, a negative limit or timeout means none (its defaults
+    # are -1), so scripts written for kafka-console-consumer behave the same here.
+    p.add_argument(
+        "--max-messages", type=int, help="stop after this many records (negative: no limit)"
+    )
     p.add_argument("--partition", type=int, help="read only this partition")
-    p.add_argument("--timeout-ms", type=int, help="stop after this long without a new record")
-    p.add_argument("--print-key", action="store_true", help="print KEY<TAB>VALUE")
+    p.add_argument(
+        "--timeout-ms",
+        type=int,
+        help="stop after this long without a new record (negative: wait forever)",
+    )
+    p.add_argument(
+        "--print-key", action="store_true", help="print KEY<TAB>VALUE (null for a null key)"
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.max_messages is not None and args.max_messages < 0:
+        args.max_messages = None
+    if args.timeout_ms is not None and args.timeout_ms < 0:
+        args.timeout_ms = None
     bootstrap = tuple(bootstrap_arg(args.bootstrap_server))
     reset = "earliest" if args.from_beginning else "latest"
     consumer = Consumer(ConsumerConfig(bootstrap_servers=bootstrap, auto_offset_reset=reset))
@@ -51,7 +65,7 @@ async def _consume(consumer: Consumer, args: argparse.Namespace) -> int:
             raise CliError(f"topic {args.topic!r} has no partition {args.partition}")
         consumer.assign([TopicPartition(args.topic, p) for p in chosen], now_ms())
         printed = 0
-        idle_s = args.timeout_ms / 1000 if args.timeout_ms else 3600.0 * 24 * 365
+        idle_s = args.timeout_ms / 1000 if args.timeout_ms is not None else 3600.0 * 24 * 365
         batch: list[ConsumerRecord] = []
 
         def have_records() -> bool:
@@ -73,8 +87,14 @@ async def _consume(consumer: Consumer, args: argparse.Namespace) -> int:
 
 
 def _print(record: ConsumerRecord, print_key: bool) -> None:
+    # Kafka's DefaultMessageFormatter prints "null" for a null key or value, and an empty
+    # key or value as nothing: the two differ (a null value is a tombstone).
     out = sys.stdout.buffer
     if print_key:
-        out.write((record.key or b"null") + b"\t")
-    out.write((record.value or b"") + b"\n")
+        out.write(_or_null(record.key) + b"\t")
+    out.write(_or_null(record.value) + b"\n")
     out.flush()
+
+
+def _or_null(data: bytes | None) -> bytes:
+    return b"null" if data is None else data

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from reflog.cli.client_runs import bootstrap_arg, run_core
+from reflog.cli.client_runs import bootstrap_arg, error_name, no_answer, run_core
 from reflog.cli.commands import CliError, Subparsers
 from reflog.client.admin import Admin, AdminResult
+from reflog.client.network import NETWORK_EXCEPTION
 from reflog.net.client import now_ms
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.metadata import MetadataResponse
@@ -33,9 +34,13 @@ def run(args: argparse.Namespace) -> int:
         admin.create_topic(args.topic, args.partitions, args.replication_factor, now_ms())
     else:
         admin.describe(now_ms())
-    run_core(admin, lambda: admin.result is not None, args.timeout_ms / 1000, "the broker")
+    runner = run_core(admin, lambda: admin.result is not None, args.timeout_ms / 1000, "the broker")
     result = admin.result
     assert result is not None
+    if result.error_code == NETWORK_EXCEPTION:
+        # The request got no answer (the connection failed or closed): say why, as produce
+        # and consume do, instead of a bare "NETWORK_EXCEPTION".
+        raise no_answer(runner, "NETWORK_EXCEPTION: the broker closed the connection")
     if result.error_code != ErrorCode.NONE:
         raise CliError(_error_text(result))
     if args.action == "create":
@@ -46,10 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _error_text(result: AdminResult) -> str:
-    try:
-        name = ErrorCode(result.error_code).name
-    except ValueError:
-        name = f"error {result.error_code}"
+    name = error_name(result.error_code)
     return f"{name}: {result.message}" if result.message else name
 
 

@@ -28,12 +28,19 @@ def now_ms() -> int:
 
 
 def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
-    """``"host:port,host:port"`` → ``[(host, port), ...]``; ValueError if malformed."""
+    """``"host:port,host:port"`` → ``[(host, port), ...]``; ValueError if malformed.
+
+    The port must be 1..65535, checked here: a larger one would fail only later, deep in
+    the socket layer (OverflowError in a background task), and 0 means "any port" to the
+    OS, which is no broker's address."""
     result = []
     for item in servers.split(","):
         host, sep, port = item.strip().rpartition(":")
-        if not sep or not host or not port.isdigit():
+        # isascii: str.isdigit() also accepts digits such as "²", which int() refuses.
+        if not sep or not host or not (port.isascii() and port.isdigit()):
             raise ValueError(f"bootstrap server must look like HOST:PORT, got {item.strip()!r}")
+        if not 1 <= int(port) <= 65535:
+            raise ValueError(f"bootstrap server port must be 1..65535, got {item.strip()!r}")
         result.append((host, int(port)))
     return result
 
