@@ -136,11 +136,6 @@ class _LineProducer:
         The runner only looks at its condition when the producer has something to do, so
         it is cancelled once lines arrive; the condition also checks for them, in case
         the cancellation comes too late to stop it."""
-        if self.sent == 0:
-            # Nothing to send yet. Driving the producer now would also fetch metadata that
-            # lacks the topic, and ClientNetwork does not ask again for a topic wanted while
-            # a metadata request is in flight (not until metadata.max.age.ms).
-            return await stdin.next_lines()
         reading = asyncio.ensure_future(stdin.next_lines())
         driving = asyncio.ensure_future(
             self.runner.run_until(
