@@ -20,6 +20,9 @@ class ProducerConfig:
     retries: int = 2_147_483_647
     retry_backoff_ms: int = 100
     delivery_timeout_ms: int = 120_000
+    # How long a record may wait for its topic to appear in metadata. (Kafka's send()
+    # blocks that long; reflog's send() never blocks, so the record fails instead.)
+    max_block_ms: int = 60_000
 
     def __post_init__(self) -> None:
         if self.acks not in (-1, 0, 1):

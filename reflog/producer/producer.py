@@ -157,6 +157,7 @@ class Producer:
 
     def next_deadline_ms(self) -> int | None:
         deadlines = [b.created_ms + self.config.linger_ms for b in self._open.values()]
+        deadlines += [p.created_ms + self.config.max_block_ms for p in self._unassigned]
         deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
         network = self.network.next_deadline_ms()
         if network is not None:
@@ -169,7 +170,11 @@ class Producer:
         for pending in self._unassigned:
             partitions = self.network.partitions(pending.topic)
             if not partitions:
-                still_waiting.append(pending)
+                error = self._unknown_topic_error(pending, now_ms)
+                if error is None:
+                    still_waiting.append(pending)
+                else:
+                    self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
                 continue
             if pending.partition is not None:
                 partition = pending.partition
@@ -185,6 +190,20 @@ class Producer:
                 partition = self._sticky.partition(pending.topic, len(partitions))
             self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
         self._unassigned = still_waiting
+
+    def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
+        """Why a record whose topic has no partitions in metadata fails now, or None while
+        it may still wait. As in Kafka's producer: at once for a name the broker calls
+        invalid; after max.block.ms of waiting for metadata otherwise (the broker's last
+        word on the topic, or REQUEST_TIMED_OUT if none came)."""
+        error = self.network.topic_errors.get(pending.topic)
+        if error == ErrorCode.INVALID_TOPIC_EXCEPTION:
+            return error
+        if now_ms - pending.created_ms < self.config.max_block_ms:
+            return None
+        if error is None or error == ErrorCode.NONE:
+            return ErrorCode.REQUEST_TIMED_OUT
+        return error
 
     def _append(
         self, tp: TopicPartition, pending: _Pending, now_ms: int, num_partitions: int

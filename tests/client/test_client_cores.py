@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from reflog.client.actions import Connect, Send
 from reflog.client.network import ClientNetwork
 from reflog.consumer import Consumer, ConsumerConfig, OffsetResetError
+from reflog.producer import Producer, ProducerConfig
 from reflog.producer.partitioner import partition_for_key
 from reflog.records import build_batch, iter_batches
 from reflog.sim.cluster import Cluster
@@ -189,6 +191,30 @@ def test_api_versions_falls_back_to_v0_when_the_broker_says_unsupported_version(
     [metadata] = network.take_actions()
     assert isinstance(metadata, Send) and metadata.header.api_key == 3
     assert metadata.header.api_version == 4  # min(reflog's 8, the broker's 4)
+
+
+def test_records_for_an_invalid_topic_fail_at_once_as_kafka_does(tmp_path: Path) -> None:
+    cluster = Cluster(seed=9, topics={"t": 1}, data_dir=tmp_path)
+    producer = cluster.add_producer("p", "bad/name", rate_per_s=100)
+    cluster.run_for(1_000)
+    assert producer.sent >= 90
+    assert producer.failed >= producer.sent - 1  # each within one metadata round trip
+    errors = {note.get("error") for note in cluster.sim.trace.notes("send-failed")}
+    assert errors == {"INVALID_TOPIC_EXCEPTION"}
+
+
+def test_records_wait_max_block_ms_for_their_topic_then_fail() -> None:
+    config = ProducerConfig(bootstrap_servers=(("nowhere", 1),), max_block_ms=1_000)
+    producer = Producer(config, random.Random(0))
+    producer.send("t", b"v", now_ms=0)
+    producer.tick(0)
+    assert producer.next_deadline_ms() == 1_000  # its deadline, with no broker to answer
+    producer.tick(999)
+    assert producer.take_results() == []
+    producer.tick(1_000)
+    [result] = producer.take_results()
+    assert result.error == ErrorCode.REQUEST_TIMED_OUT
+    assert producer.pending_count == 0
 
 
 def test_a_topic_wanted_while_metadata_is_in_flight_is_asked_for_when_the_answer_comes() -> None:
