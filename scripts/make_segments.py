@@ -11,7 +11,8 @@ CELLS: list[tuple[str, str]] = [
 
 A Kafka partition is not one file but a series of **segments**, each a `.log` of record batches
 with two sparse indexes beside it. Only the newest segment is written to; it **rolls** when it
-reaches `segment.bytes` (or `segment.ms`, or a full index). That one design gives Kafka cheap
+reaches `segment.bytes` (or `segment.ms`, a full index, or an offset too far from its base for the
+index's 4-byte relative offsets). That one design gives Kafka cheap
 appends (always at the end of one file), cheap lookups (an index floor, then a short scan) and
 cheap deletion (retention removes whole files).
 

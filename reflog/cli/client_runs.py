@@ -11,7 +11,10 @@ from reflog.client.network import NETWORK_EXCEPTION
 from reflog.net.client import ClientRunner, parse_bootstrap
 from reflog.wire.errors import ErrorCode
 
-__all__ = ["bootstrap_arg", "error_name", "no_answer", "run_core"]
+__all__ = ["FOREVER_S", "bootstrap_arg", "error_name", "no_answer", "run_core"]
+
+# A wait with no deadline, for run_until (a year).
+FOREVER_S = 365 * 24 * 3600.0
 
 
 def bootstrap_arg(text: str) -> list[tuple[str, int]]:

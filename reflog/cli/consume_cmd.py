@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from reflog.cli.client_runs import bootstrap_arg
+from reflog.cli.client_runs import FOREVER_S, bootstrap_arg
 from reflog.cli.commands import CliError, Subparsers
 from reflog.consumer import Consumer, ConsumerConfig, ConsumerRecord
 from reflog.net.client import ClientRunner, now_ms
@@ -65,7 +65,7 @@ async def _consume(consumer: Consumer, args: argparse.Namespace) -> int:
             raise CliError(f"topic {args.topic!r} has no partition {args.partition}")
         consumer.assign([TopicPartition(args.topic, p) for p in chosen], now_ms())
         printed = 0
-        idle_s = args.timeout_ms / 1000 if args.timeout_ms is not None else 3600.0 * 24 * 365
+        idle_s = args.timeout_ms / 1000 if args.timeout_ms is not None else FOREVER_S
         batch: list[ConsumerRecord] = []
 
         def have_records() -> bool:

@@ -18,7 +18,7 @@ import random
 import threading
 from collections.abc import Callable
 
-from reflog.cli.client_runs import bootstrap_arg, error_name, no_answer
+from reflog.cli.client_runs import FOREVER_S, bootstrap_arg, error_name, no_answer
 from reflog.cli.commands import CliError, Subparsers
 from reflog.net.client import ClientRunner, now_ms
 from reflog.producer import Producer, ProducerConfig
@@ -32,7 +32,6 @@ _READ_SIZE = 65_536
 # producer blocks send() when its buffer.memory is full), so memory stays bounded
 # however much input comes.
 _MAX_UNACKNOWLEDGED = 10_000
-_FOREVER_S = 365 * 24 * 3600.0
 
 
 def register(sub: Subparsers) -> None:
@@ -139,7 +138,7 @@ class _LineProducer:
         reading = asyncio.ensure_future(stdin.next_lines())
         driving = asyncio.ensure_future(
             self.runner.run_until(
-                lambda: reading.done() or self._topic_error() != ErrorCode.NONE, _FOREVER_S
+                lambda: reading.done() or self._topic_error() != ErrorCode.NONE, FOREVER_S
             )
         )
         try:
