@@ -45,8 +45,6 @@ from reflog.raft.storage import PersistentState
 
 __all__ = ["RaftConfig", "RaftNode", "Ready", "Role"]
 
-MAX_ENTRIES_PER_APPEND = 64
-
 
 class Role(Enum):
     FOLLOWER = "Follower"
@@ -61,6 +59,9 @@ class RaftConfig:
     heartbeat_interval_ms: int = 50
     pre_vote: bool = True
     check_quorum: bool = True
+    # A follower further behind gets its missing entries over several appends (etcd's
+    # MaxSizePerMsg, counted in entries).
+    max_entries_per_append: int = 64
 
 
 @dataclass
@@ -142,6 +143,13 @@ class RaftNode:
                 self._on_install_snapshot(now_ms, src, msg)
             else:
                 self._on_snapshot_response(src, msg)
+        return self._take_ready()
+
+    def campaign(self, now_ms: int) -> Ready:
+        """Stand for election now, as if the election timer had fired (etcd's ``Campaign``);
+        with PreVote, a pre-vote first. A leader stays leader."""
+        if self.role != Role.LEADER:
+            self._start_election(now_ms, pre_vote=self.config.pre_vote)
         return self._take_ready()
 
     def propose(self, now_ms: int, data: bytes) -> tuple[Entry | None, Ready]:
@@ -311,7 +319,7 @@ class RaftNode:
             self.next_index[peer] = self.snapshot.last_index + 1
             return
         start = prev_index - self.snapshot.last_index
-        entries = tuple(self.log[start : start + MAX_ENTRIES_PER_APPEND])
+        entries = tuple(self.log[start : start + self.config.max_entries_per_append])
         # Optimistic, like etcd's "replicate" state: assume these arrive and send the next
         # entries after them; a refusal (a gap) brings next_index back.
         self.next_index[peer] = prev_index + len(entries) + 1
