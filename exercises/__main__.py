@@ -23,6 +23,7 @@ from exercises.runner import Verdict, run
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ALL_PASS, SOME_FAIL, USAGE = 0, 1, 2
+TIME_LIMIT_S = 10  # per test: an endless loop in an answer fails its test, not the check
 
 
 def exercises() -> list[Path]:
@@ -83,7 +84,7 @@ def check(name: str, impl: Path | None, reference: bool) -> int:
     if not impl.is_file():
         print(f"exercises: no file {impl}", file=sys.stderr)
         return USAGE
-    verdicts = run(exercise, impl)
+    verdicts = run(exercise, impl, TIME_LIMIT_S)
     show(exercise, impl, verdicts)
     return ALL_PASS if all(v.passed for v in verdicts) else SOME_FAIL
 
@@ -104,8 +105,8 @@ def verify() -> int:
     """Every exercise's tests pass on the reference and at least one fails on the starter."""
     failures = 0
     for exercise in exercises():
-        on_reference = run(exercise, exercise / "reference.py")
-        on_starter = run(exercise, exercise / "starter.py")
+        on_reference = run(exercise, exercise / "reference.py", TIME_LIMIT_S)
+        on_starter = run(exercise, exercise / "starter.py", TIME_LIMIT_S)
         reference_fails = [v.test for v in on_reference if not v.passed]
         starter_passes = all(v.passed for v in on_starter)
         ok = not reference_fails and not starter_passes

@@ -16,9 +16,12 @@ from __future__ import annotations
 import ast
 import importlib.util
 import operator
+import signal
 import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -44,6 +47,10 @@ class Mismatch(Exception):
         super().__init__(f"expected {expected}, got {got}")
         self.expected = expected
         self.got = got
+
+
+class TookTooLong(Exception):
+    """A test ran past its time limit: most likely an endless loop in the code under test."""
 
 
 def sentence(test_name: str) -> str:
@@ -143,9 +150,12 @@ def raised(error: BaseException) -> str:
     """``NotImplementedError (starter.py line 8)``: the error and where your code raised it."""
     if isinstance(error, SyntaxError):  # raised by the compiler, not by a line of the file
         return f"SyntaxError: {error.msg} ({Path(error.filename or '?').name} line {error.lineno})"
-    frames = traceback.extract_tb(error.__traceback__)
+    # The last line that raised outside this runner (not the time limit's signal handler).
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
     where = f" ({Path(frames[-1].filename).name} line {frames[-1].lineno})" if frames else ""
     message = str(error)
+    if isinstance(error, TookTooLong):
+        return f"{message}{where}"
     return f"{type(error).__name__}{': ' + message if message else ''}{where}"
 
 
@@ -241,13 +251,13 @@ def _load(path: Path, module_name: str, source: str | None = None) -> ModuleType
     return module
 
 
-def test_file(exercise: Path) -> Path:
+def tests_path(exercise: Path) -> Path:
     [path] = sorted(exercise.glob("test_*.py"))
     return path
 
 
 def tests_of(exercise: Path) -> list[tuple[str, Callable[[ModuleType], None]]]:
-    path = test_file(exercise)
+    path = tests_path(exercise)
     name = "exercise_tests_" + exercise.name.replace("-", "_")
     module = _load(path, name, path.read_text())
     return [
@@ -258,8 +268,9 @@ def tests_of(exercise: Path) -> list[tuple[str, Callable[[ModuleType], None]]]:
 
 
 # -- running --------------------------------------------------------------------------------------
-def run(exercise: Path, impl_path: Path) -> list[Verdict]:
-    """One verdict per test of ``exercise``, run on the module in ``impl_path``."""
+def run(exercise: Path, impl_path: Path, time_limit_s: float | None = None) -> list[Verdict]:
+    """One verdict per test of ``exercise``, run on the module in ``impl_path``; a test still
+    running after ``time_limit_s`` is stopped and fails."""
     tests = tests_of(exercise)  # a broken test file is the exercise's bug: let it raise
     module_name = f"exercise_impl_{exercise.name}_{impl_path.stem}".replace("-", "_")
     try:
@@ -269,12 +280,15 @@ def run(exercise: Path, impl_path: Path) -> list[Verdict]:
         if isinstance(error, ModuleNotFoundError):
             expected += " (with reflog's dependencies: run .venv/bin/python, made by `make venv`)"
         return [Verdict(f"{impl_path.name} loads", False, expected, raised(error))]
-    return [verdict(name, test, impl) for name, test in tests]
+    return [verdict(name, test, impl, time_limit_s) for name, test in tests]
 
 
-def verdict(name: str, test: Callable[[ModuleType], None], impl: ModuleType) -> Verdict:
+def verdict(
+    name: str, test: Callable[[ModuleType], None], impl: ModuleType, time_limit_s: float | None
+) -> Verdict:
     try:
-        test(impl)
+        with time_limit(time_limit_s):
+            test(impl)
     except Mismatch as mismatch:
         return Verdict(sentence(name), False, mismatch.expected, mismatch.got)
     except Exception as error:
@@ -289,3 +303,29 @@ def _line_in(error: BaseException, test: Callable[[ModuleType], None]) -> str:
     test_path = test.__code__.co_filename
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == test_path]
     return (frames[-1].line or "").strip().replace("impl.", "") if frames else "the test"
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TookTooLong in whatever runs past ``seconds`` (with SIGALRM: Unix, main thread).
+
+    A timer someone else set (pytest-timeout's) is put back afterwards, less the time spent.
+    """
+    if seconds is None or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise TookTooLong(f"still running after {seconds:g} s: an endless loop?")
+
+    started = time.monotonic()
+    previous_handler = signal.signal(signal.SIGALRM, stop)
+    previous_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay:
+            left = previous_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))

@@ -121,6 +121,20 @@ def test_a_missing_exception_and_a_loop_variable_are_named(tmp_path: Path) -> No
     )
 
 
+def test_an_endless_loop_fails_its_test_instead_of_hanging_the_check(tmp_path: Path) -> None:
+    answer = tmp_path / "mine.py"
+    answer.write_text(
+        "def zigzag_encode(value, bits):\n    return 0\n\n"
+        "def zigzag_decode(value):\n    return value\n\n"
+        "def read_varint(buf, pos=0):\n    while True:\n        pos += 1\n"
+    )
+    verdicts = run(EXERCISES[0], answer, time_limit_s=0.05)
+    [stuck] = [v for v in verdicts if v.test == "Read one byte varints"]
+    assert stuck.expected == 'read_varint(b"\\x00") == (0, 1)'
+    # Line 8 or 9, wherever in the loop the timer fired.
+    assert stuck.got.startswith("still running after 0.05 s: an endless loop? (mine.py line ")
+
+
 def test_a_file_that_does_not_load_gets_one_verdict(tmp_path: Path) -> None:
     answer = tmp_path / "mine.py"
     answer.write_text("def advance_commit_index(a, b, c, d):\n    return 0 +\n")
