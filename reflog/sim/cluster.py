@@ -296,13 +296,19 @@ class Cluster:
 
     def crash(self, name: str) -> None:
         """A power cut: the node stops at once, and whatever its logs had not fsynced is
-        lost (``flush.messages`` decides what was). Its files stay for :meth:`restart`."""
-        self.sim.crash(self._node(name))
+        lost (``flush.messages`` decides what was). Its files stay for :meth:`restart`.
+        Crashing a node that is down does nothing."""
+        if not self.sim.is_up(self._node(name)):
+            return
+        self.sim.crash(name)
         self._act("crash", name, f"crashed {name}")
 
     def restart(self, name: str) -> None:
-        """Start a crashed node again: it recovers its logs (or Raft state) from disk."""
-        self.sim.restart(self._node(name))
+        """Start a crashed node again: it recovers its logs (or Raft state) from disk.
+        Restarting a node that is up does nothing."""
+        if self.sim.is_up(self._node(name)):
+            return
+        self.sim.restart(name)
         self._act("restart", name, f"restarted {name}")
 
     def isolate(self, name: str) -> None:
@@ -464,22 +470,25 @@ class Cluster:
     # -- requests ---------------------------------------------------------------------
     def send_request(
         self,
-        broker_id: int,
+        to: int | str,
         body: Request,
         version: int,
         on_answer: Callable[[Response], None] | None = None,
     ) -> int:
-        """Send ``body`` from the admin node to a broker and return at once (the
-        correlation id); ``on_answer`` gets the response when it arrives."""
-        return self.admin.send(f"broker-{broker_id}", body, version, on_answer or _ignore)
+        """Send ``body`` from the admin node and return at once (the correlation id);
+        ``on_answer`` gets the response when it arrives. ``to``: a broker id, or a node
+        name (a controller answers CreateTopics itself, as with KIP-919's
+        ``bootstrap.controllers``)."""
+        dst = f"broker-{to}" if isinstance(to, int) else self._node(to)
+        return self.admin.send(dst, body, version, on_answer or _ignore)
 
     def request(
-        self, broker_id: int, body: Request, version: int, timeout_ms: int = 10_000
+        self, to: int | str, body: Request, version: int, timeout_ms: int = 10_000
     ) -> Response:
-        """Send ``body`` to a broker and run until its answer comes."""
+        """Send ``body`` (see :meth:`send_request`) and run until its answer comes."""
         answers: list[Response] = []
-        self.send_request(broker_id, body, version, answers.append)
-        self.wait_until(lambda: bool(answers), timeout_ms, f"an answer from broker-{broker_id}")
+        self.send_request(to, body, version, answers.append)
+        self.wait_until(lambda: bool(answers), timeout_ms, f"an answer from {to}")
         return answers[0]
 
     def metadata(self, broker_id: int, topics: list[str] | None = None) -> MetadataResponse:
@@ -498,15 +507,17 @@ class Cluster:
         *,
         acks: int = -1,
         broker: int | None = None,
+        request_timeout_ms: int = 5_000,
     ) -> ProduceResult:
         """Send one produce request of ``values`` (to the leader unless ``broker``) and
-        return at once; the result fills in when the answer comes."""
+        return at once; the result fills in when the answer comes. ``request_timeout_ms``
+        is how long the leader may wait for the ISR (acks=all)."""
         target = self.leader_of(tp) if broker is None else broker
         if target <= 0:
             target = next(iter(self.brokers))  # no leader: any broker answers with the error
         request = ProduceRequest(
             acks=acks,
-            timeout_ms=5_000,
+            timeout_ms=request_timeout_ms,
             topic_data=[
                 TopicProduceData(
                     name=tp.topic,
@@ -545,10 +556,14 @@ class Cluster:
         *,
         acks: int = -1,
         broker: int | None = None,
+        request_timeout_ms: int = 5_000,
         timeout_ms: int = 10_000,
     ) -> ProduceResult:
-        """:meth:`send`, then run until the answer comes (acks=0: for 10 ms)."""
-        result = self.send(tp, values, acks=acks, broker=broker)
+        """:meth:`send`, then run until the answer comes (acks=0: for 10 ms), at most
+        ``timeout_ms`` (then ``TimeoutError``)."""
+        result = self.send(
+            tp, values, acks=acks, broker=broker, request_timeout_ms=request_timeout_ms
+        )
         if acks == 0:
             self.run_for(10)
         else:
