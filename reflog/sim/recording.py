@@ -107,6 +107,8 @@ class ClusterRecorder:
         self._replicas: dict[tuple[int, TopicPartition], tuple[object, ReplicaSnapshot]] = {}
         self._partitions: dict[TopicPartition, PartitionSnapshot] = {}
         self._image: MetadataImage | None = None
+        self._states_key: tuple[int, int] | None = None
+        self._states: list[tuple[TopicPartition, PartitionState]] = []
         self._active: str | None = None
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
@@ -283,14 +285,15 @@ class ClusterRecorder:
         image = self._image
         if image is None:
             return ()
-        out = []
-        for topic_name in sorted(image.topics):
-            topic = image.topics[topic_name]
-            for index in sorted(topic.partitions):
-                tp = TopicPartition(topic_name, index)
-                state = topic.partitions[index]
-                out.append(self._partition_snapshot(tp, state))
-        return tuple(out)
+        key = (id(image), image.offset)
+        if key != self._states_key:  # the metadata changed: list the partitions again
+            self._states_key = key
+            self._states = [
+                (TopicPartition(name, index), state)
+                for name in sorted(image.topics)
+                for index, state in sorted(image.topics[name].partitions.items())
+            ]
+        return tuple(self._partition_snapshot(tp, state) for tp, state in self._states)
 
     def _partition_snapshot(self, tp: TopicPartition, state: PartitionState) -> PartitionSnapshot:
         replicas = tuple(self._replica_snapshot(b, tp) for b in state.replicas)
