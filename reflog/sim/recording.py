@@ -36,6 +36,8 @@ from reflog.sim.timeline import (
     UserAction,
 )
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
+from reflog.storage.index import IndexEntry
+from reflog.storage.segment import BatchHeader, LogSegment
 from reflog.topic_partition import TopicPartition
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class ClusterRecorder:
         self._image: MetadataImage | None = None
         self._states_key: tuple[int, int] | None = None
         self._states: list[tuple[TopicPartition, PartitionState]] = []
+        self._segments: dict[tuple[int, TopicPartition, int], _SegmentTrack] = {}
         self._active: str | None = None
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
@@ -369,13 +372,67 @@ class ClusterRecorder:
             log.log_end_offset,
             partition.high_watermark,
             tuple(
-                SegmentSnapshot(s.base_offset, s.next_offset, s.size, len(s.index), i == last)
-                for i, s in enumerate(segments)
+                self._segment_snapshot(broker_id, tp, s, i == last) for i, s in enumerate(segments)
             ),
             tuple(partition.epoch_cache.entries),
         )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot
+
+    def _segment_snapshot(
+        self, broker_id: int, tp: TopicPartition, segment: LogSegment, active: bool
+    ) -> SegmentSnapshot:
+        """The segment now; its batch and index logs grow with it (read incrementally)."""
+        key = (broker_id, tp, segment.base_offset)
+        track = self._segments.get(key)
+        if (
+            track is None
+            or track.segment is not segment
+            or segment.size < track.size
+            or (track.last is not None and segment.next_offset < track.last.next_offset)
+        ):
+            # New, or rewritten (cleaner, truncation, recovery): read it from the start.
+            track = _SegmentTrack(segment)
+            self._segments[key] = track
+        if segment.size > track.size:
+            track.batches += segment.batches_from(track.size)
+            track.size = segment.size
+        if len(segment.index) != len(track.index):
+            entries = segment.index.entries()
+            if len(entries) < len(track.index) or entries[: len(track.index)] != track.index:
+                track.index = []  # a new list: earlier snapshots keep theirs
+            track.index += entries[len(track.index) :]
+        last = track.last
+        if (
+            last is not None
+            and last.size == segment.size
+            and last.active == active
+            and last.index_count == len(track.index)
+            and last.next_offset == segment.next_offset
+        ):
+            return last
+        track.last = SegmentSnapshot(
+            segment.base_offset,
+            segment.next_offset,
+            segment.size,
+            active,
+            len(track.batches),
+            len(track.index),
+            track.batches,
+            track.index,
+        )
+        return track.last
+
+
+class _SegmentTrack:
+    """What the recorder has read of one segment: its batches and index entries so far."""
+
+    def __init__(self, segment: LogSegment) -> None:
+        self.segment = segment
+        self.size = 0
+        self.batches: list[BatchHeader] = []
+        self.index: list[IndexEntry] = []
+        self.last: SegmentSnapshot | None = None
 
 
 def _int_or_none(value: object) -> int | None:
