@@ -15,7 +15,6 @@ import contextlib
 from reflog.broker import Forward, SendToBroker, ToController
 from reflog.controller.broker_lifecycle import BrokerLifecycle, BrokerState
 from reflog.controller.forwarding import ForwardQueue
-from reflog.controller.image import MetadataImage
 from reflog.net.peer_link import PeerLink
 from reflog.net.server import BrokerServer, now_ms
 from reflog.wire.apis import API_TABLE
@@ -59,7 +58,6 @@ class ClusterBroker:
     async def start(self) -> None:
         """Join the cluster: from now on the broker answers from the controller's metadata."""
         now = now_ms()
-        self.server.deliver(self.broker.apply_metadata(MetadataImage(), now))  # never standalone
         config = self.broker.config
         self.lifecycle = BrokerLifecycle(
             config.node_id,

@@ -19,6 +19,14 @@ from pathlib import Path
 
 from reflog.config import BrokerConfig
 from reflog.consumer import ConsumerConfig
+from reflog.controller.image import MetadataImage
+from reflog.controller.records import (
+    MetadataRecord,
+    PartitionRecord,
+    RegisterBrokerRecord,
+    TopicConfig,
+    TopicRecord,
+)
 from reflog.producer import ProducerConfig
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
 from reflog.sim.network import LinkConfig
@@ -91,10 +99,22 @@ class Cluster:
     def create_topic(
         self, name: str, partitions: int, configs: dict[str, str] | None = None
     ) -> None:
-        """Create a topic on the broker directly (an admin shortcut, no request sent)."""
+        """Create a topic on the broker directly (an admin shortcut, no request sent).
+
+        Stopgap until this one-broker cluster gives way to one with controllers: the
+        broker follows a metadata image written here, not a controller's log."""
         broker = self.brokers[0].broker
         assert broker is not None
-        broker.create_topic(name, partitions, configs, self.now_ms)
+        me, image = broker.config.node_id, broker.image
+        records: list[MetadataRecord] = []
+        if me not in image.brokers:
+            records.append(RegisterBrokerRecord(me, 1, broker.config.host, BROKER_PORT, False))
+        topic_configs = [TopicConfig(name=k, value=v) for k, v in (configs or {}).items()]
+        records.append(TopicRecord(name=name, configs=topic_configs))
+        records += [PartitionRecord(name, p, [me], [me], me) for p in range(partitions)]
+        new = MetadataImage.from_records(image.offset, image.to_records())
+        new.apply(image.offset + 1, records)
+        broker.apply_metadata(new, self.now_ms)
 
     def add_producer(
         self,

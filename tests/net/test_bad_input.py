@@ -38,6 +38,7 @@ from reflog.wire.messages.produce import (
     TopicProduceData,
 )
 from tests.broker_process import BrokerProcess, running_broker
+from tests.cluster_process import wait_for
 
 from .wire_client import WireClient
 
@@ -78,9 +79,19 @@ def fetch(topic: str, offset: int, max_wait_ms: int = 0) -> FetchRequest:
 
 
 def create_topic(client: WireClient, topic: str) -> None:
-    response = client.call(MetadataRequest(topics=[MetadataRequestTopic(name=topic)]))
-    assert isinstance(response, MetadataResponse)
-    assert response.topics[0].error_code == ErrorCode.NONE
+    """Have the broker auto-create ``topic`` as a client does: ask Metadata for it until
+    the controller has created it and its partition has a leader."""
+
+    def led() -> bool:
+        response = client.call(MetadataRequest(topics=[MetadataRequestTopic(name=topic)]))
+        assert isinstance(response, MetadataResponse)
+        [answer] = response.topics
+        assert answer.error_code in (ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE)
+        return answer.error_code == ErrorCode.NONE and all(
+            p.error_code == ErrorCode.NONE for p in answer.partitions
+        )
+
+    wait_for(led, 10, f"topic {topic} to be created")
 
 
 def assert_broker_still_serves(broker: BrokerProcess) -> None:
