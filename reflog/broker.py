@@ -49,7 +49,7 @@ from reflog.topic_partition import (
     TopicPartition,
     topic_name_error,
 )
-from reflog.wire.apis import API_TABLE, api_versions_response
+from reflog.wire.apis import API_TABLE, ApiKey, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest
@@ -127,13 +127,13 @@ class Broker:
         )
         self.purgatory = FetchPurgatory()
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
-            0: self._produce,
-            1: self._fetch,
-            2: self._list_offsets,
-            3: self._metadata,
-            18: self._api_versions,
-            19: self._create_topics,
-            23: self._offset_for_leader_epoch,
+            ApiKey.PRODUCE: self._produce,
+            ApiKey.FETCH: self._fetch,
+            ApiKey.LIST_OFFSETS: self._list_offsets,
+            ApiKey.METADATA: self._metadata,
+            ApiKey.API_VERSIONS: self._api_versions,
+            ApiKey.CREATE_TOPICS: self._create_topics,
+            ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
         }
         assert self._handlers.keys() == API_TABLE.keys()
 

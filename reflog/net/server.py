@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
 from reflog.net.framing import Frame, FrameAssembler
 from reflog.records.file_slice import FileSlice
-from reflog.wire.apis import decode_request, encode_response
+from reflog.wire.apis import ApiKey, decode_request, encode_response
 from reflog.wire.codec import Chunk, chunks_size
 from reflog.wire.errors import UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, frame_prefix
@@ -45,8 +45,6 @@ from reflog.wire.messages.fetch import FetchRequest
 __all__ = ["BrokerServer", "SendStats"]
 
 log = logging.getLogger(__name__)
-
-_API_VERSIONS = 18
 
 
 class _ShortSlice(Exception):
@@ -308,7 +306,7 @@ class BrokerServer:
             # Records stay views of the frame: it is this request's alone.
             decoded = decode_request(frame, borrow_records=True)
         except UnsupportedApiError as exc:
-            if exc.api_key == _API_VERSIONS:
+            if exc.api_key == ApiKey.API_VERSIONS:
                 header = RequestHeader(exc.api_key, exc.api_version, exc.correlation_id)
                 self._deliver([self.broker.unsupported_api_versions(c.conn_id, header)])
                 return True
