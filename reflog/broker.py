@@ -20,10 +20,11 @@ The broker's :class:`ReplicaManager` does the replication: leaders track
 followers and high watermarks, followers fetch from leaders, ``acks=all``
 produces wait for the ISR.
 
-reflog simplification: a produced batch is checked as Kafka checks it (CRC, offset range,
-record count, size, magic) but its records are not decoded one by one, nor decompressed;
-a search by timestamp into a batch whose records cannot be read answers CORRUPT_MESSAGE or
-UNSUPPORTED_COMPRESSION_TYPE for that partition.
+A produced record set is checked by :func:`~reflog.storage.log_validator.validate_records`
+(Kafka's ``LogValidator``) before any of it is appended. reflog simplification: that
+checks batches, not each record, and decompresses nothing, so a search by timestamp into
+a batch whose records cannot be read answers CORRUPT_MESSAGE or UNSUPPORTED_COMPRESSION_TYPE
+for that partition.
 """
 
 from __future__ import annotations
@@ -37,13 +38,19 @@ from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
 from reflog.purgatory import DelayedFetch, FetchPurgatory
-from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
+from reflog.storage.log_validator import (
+    InvalidRecordError,
+    RecordTooLargeError,
+    RecordValidationError,
+    UnsupportedMessageFormatError,
+    validate_records,
+)
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
 from reflog.topic_partition import (
     TopicPartition,
@@ -393,34 +400,14 @@ class Broker:
         raw = pdata.records
         if isinstance(raw, FileSlice):  # only a broker's own fetch answers hold slices
             raw = raw.read()
-        if raw is None or len(raw) == 0:
-            return fail(ErrorCode.CORRUPT_MESSAGE, "empty record set")
-        if version < 3 or (len(raw) > 16 and raw[16] != 2):
-            return fail(
-                ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-                "reflog stores only RecordBatch v2 (magic 2)",
-            )
         try:
-            batches = list(iter_batches(raw, allow_partial_tail=False))
-            if log_.config.compact and any(r.key is None for b in batches for r in b.records()):
-                return fail(
-                    ErrorCode.INVALID_RECORD, "a compacted topic needs a key on every record"
-                )
-            for batch in batches:
-                if batch.size_in_bytes > self.config.message_max_bytes:
-                    return fail(
-                        ErrorCode.MESSAGE_TOO_LARGE,
-                        f"batch of {batch.size_in_bytes} bytes is above message.max.bytes",
-                    )
-                batch.validate()
-                # Kafka's LogValidator: the offsets a batch takes must be its records.
-                if batch.record_count <= 0 or batch.last_offset_delta + 1 != batch.record_count:
-                    return fail(
-                        ErrorCode.INVALID_RECORD,
-                        f"inconsistent batch: {batch.record_count} records but an offset "
-                        f"range of {batch.last_offset_delta + 1}",
-                    )
-        except CorruptRecordError as exc:
+            batches = validate_records(
+                b"" if raw is None else raw,
+                produce_version=version,
+                max_message_bytes=self.config.message_max_bytes,
+                compacted=log_.config.compact,
+            )
+        except (CorruptRecordError, RecordValidationError) as exc:
             return fail(_record_error_code(exc), str(exc))
         leader_epoch = self.partition_leader_epoch(tp)
         # The views validated above go to the log as they are: it parses no header again.
@@ -614,7 +601,14 @@ class Broker:
         )
 
 
-def _record_error_code(exc: CorruptRecordError) -> int:
+def _record_error_code(exc: CorruptRecordError | RecordValidationError) -> int:
+    """The error code Kafka answers for a record set refused, or unreadable."""
     if isinstance(exc, UnsupportedCompressionError):
         return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    if isinstance(exc, UnsupportedMessageFormatError):
+        return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+    if isinstance(exc, RecordTooLargeError):
+        return ErrorCode.MESSAGE_TOO_LARGE
+    if isinstance(exc, InvalidRecordError):
+        return ErrorCode.INVALID_RECORD
     return ErrorCode.CORRUPT_MESSAGE
