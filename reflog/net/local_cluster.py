@@ -55,6 +55,16 @@ class _BrokerNode:
 
 
 class LocalCluster:
+    """In a notebook cell (the kernel's loop is already running)::
+
+    cluster = LocalCluster(brokers=3)
+    await cluster.start()
+    await cluster.create_topic("clicks", partitions=1, replication_factor=3)
+    ...  # any Kafka client, bootstrap_servers=cluster.bootstrap_servers
+    cluster.sendfile_bytes(1)  # SendStats(consumer_sendfile_bytes=..., ...)
+    await cluster.stop()
+    """
+
     def __init__(
         self,
         brokers: int = 3,
@@ -127,6 +137,14 @@ class LocalCluster:
     def sendfile_bytes(self, broker_id: int) -> SendStats:
         """Record bytes broker ``broker_id`` sent by sendfile since it (re)started."""
         return self.server(broker_id).stats
+
+    def set_zero_copy(self, on: bool) -> None:
+        """Send record slices with sendfile (on) or read them into Python and write them
+        (off), on every running broker, from the next response on."""
+        self.zero_copy = on
+        for node in self.brokers.values():
+            if node.server is not None:
+                node.server.zero_copy = on
 
     # -- one broker -----------------------------------------------------------------------
     async def start_broker(self, broker_id: int) -> None:
