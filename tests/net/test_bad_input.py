@@ -30,7 +30,7 @@ from reflog.wire.messages.list_offsets import (
     ListOffsetsResponse,
     ListOffsetsTopic,
 )
-from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
@@ -38,9 +38,8 @@ from reflog.wire.messages.produce import (
     TopicProduceData,
 )
 from tests.broker_process import BrokerProcess, running_broker
-from tests.cluster_process import wait_for
 
-from .wire_client import WireClient
+from .wire_client import WireClient, create_topic
 
 
 @pytest.fixture(scope="module")
@@ -76,22 +75,6 @@ def fetch(topic: str, offset: int, max_wait_ms: int = 0) -> FetchRequest:
             FetchTopic(topic=topic, partitions=[FetchPartition(partition=0, fetch_offset=offset)])
         ],
     )
-
-
-def create_topic(client: WireClient, topic: str) -> None:
-    """Have the broker auto-create ``topic`` as a client does: ask Metadata for it until
-    the controller has created it and its partition has a leader."""
-
-    def led() -> bool:
-        response = client.call(MetadataRequest(topics=[MetadataRequestTopic(name=topic)]))
-        assert isinstance(response, MetadataResponse)
-        [answer] = response.topics
-        assert answer.error_code in (ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE)
-        return answer.error_code == ErrorCode.NONE and all(
-            p.error_code == ErrorCode.NONE for p in answer.partitions
-        )
-
-    wait_for(led, 10, f"topic {topic} to be created")
 
 
 def assert_broker_still_serves(broker: BrokerProcess) -> None:
