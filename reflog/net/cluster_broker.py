@@ -44,6 +44,7 @@ class ClusterBroker:
         self.running = asyncio.Event()  # set once the controller has unfenced this broker
         self._timer: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._stopped = False
 
     async def start(self) -> None:
         """Join the cluster: register, then follow the controller's metadata."""
@@ -61,6 +62,9 @@ class ClusterBroker:
         self._do(self.requests.tick(now_ms()))
 
     async def stop(self) -> None:
+        # From now on nothing is sent: closing the links fails what is in flight, and
+        # those failures must not wake the core to send anything more.
+        self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
         for link in [*self.links.values(), *self.broker_links.values()]:
@@ -76,6 +80,8 @@ class ClusterBroker:
 
     def _do(self, out: list[Respond | Outbound]) -> None:
         assert self.requests is not None
+        if self._stopped:
+            return
         for item in out:
             if isinstance(item, Outbound):
                 self._send(item)
