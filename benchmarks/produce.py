@@ -86,18 +86,10 @@ def read_frame(sock: socket.socket) -> bytes:
 
 def bench_broker(frames: list[bytes], data_dir: Path) -> float:
     with running_broker(data_dir, "--num-partitions", str(PARTITIONS)) as broker:
-        sock = socket.create_connection((broker.host, broker.port))
-        # Create the topic (auto-creation through Metadata) with one warm-up produce.
-        from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
-
-        meta = chunks_to_bytes(
-            encode_request(
-                RequestHeader(3, 4, -1, "bench"),
-                MetadataRequest(topics=[MetadataRequestTopic(name="bench")]),
-            )
-        )
-        sock.sendall(struct.pack(">i", len(meta)) + meta)
-        read_frame(sock)
+        broker.create_topic("bench")  # auto-created through Metadata, by the controller
+        sock = socket.create_connection(
+            (broker.host, broker.port)
+        )  # auto-created through Metadata, by the controller
         start = time.perf_counter()
         sent = received = 0
         while received < len(frames):

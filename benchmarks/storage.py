@@ -106,7 +106,9 @@ def bench_raw_sendfile(path: Path) -> float:
 def bench_broker_fetch(batches: list[bytes], directory: Path) -> float:
     """A consumer as lean as the raw receiver: recv_into one buffer, no record decoding."""
     data_dir = directory / "broker"
-    log = Log(data_dir / "bench-0", LogConfig())
+    with running_broker(data_dir) as broker:  # the controller creates the topic...
+        broker.create_topic("bench")
+    log = Log(data_dir / "bench-0", LogConfig())  # ...and its log is filled while it is down
     for batch in batches:
         log.append(batch, 0)
     log.close()

@@ -6,24 +6,25 @@ time and sends whatever :class:`Respond` actions come back; it calls
 :meth:`Broker.tick` when :meth:`Broker.next_deadline_ms` comes due, which is
 how a long-polling Fetch times out. Storage is real files in both runtimes.
 
-A broker runs in one of two modes:
+A broker always follows a metadata log (KRaft, KIP-500): the controller quorum
+owns the metadata, and every change the broker learns of comes in through
+:meth:`Broker.apply_metadata`. The broker answers Metadata from that image,
+forwards CreateTopics (and the topics Metadata auto-creates) to the active
+controller as :class:`Forward` actions, hosts the partitions the image places on
+it and serves only those it leads (NOT_LEADER_OR_FOLLOWER otherwise). A lone
+broker is no exception: it runs beside a quorum of one controller (Kafka 4's
+combined mode, ``process.roles=broker,controller``), and each of its partitions
+has one replica, an ISR of one.
 
-* **standalone** (no metadata image): it is the whole cluster, leads every
-  partition it has and creates topics itself;
-* **in a cluster** (after :meth:`Broker.apply_metadata`): the controller quorum
-  owns the metadata. The broker answers Metadata from the image of the metadata
-  log it follows, forwards CreateTopics to the active controller (a
-  :class:`Forward` action), hosts the partitions the image places on it and
-  serves only those it leads (NOT_LEADER_OR_FOLLOWER otherwise).
+The broker's :class:`ReplicaManager` does the replication: leaders track
+followers and high watermarks, followers fetch from leaders, ``acks=all``
+produces wait for the ISR.
 
-In a cluster the broker's :class:`ReplicaManager` does the replication: leaders
-track followers and high watermarks, followers fetch from leaders, ``acks=all``
-produces wait for the ISR. Standalone, the high watermark is the log end offset.
-
-reflog simplification: a produced batch is checked as Kafka checks it (CRC, offset range,
-record count, size, magic) but its records are not decoded one by one, nor decompressed;
-a search by timestamp into a batch whose records cannot be read answers CORRUPT_MESSAGE or
-UNSUPPORTED_COMPRESSION_TYPE for that partition.
+A produced record set is checked by :func:`~reflog.storage.log_validator.validate_records`
+(Kafka's ``LogValidator``) before any of it is appended. reflog simplification: that
+checks batches, not each record, and decompresses nothing, so a search by timestamp into
+a batch whose records cannot be read answers CORRUPT_MESSAGE or UNSUPPORTED_COMPRESSION_TYPE
+for that partition.
 """
 
 from __future__ import annotations
@@ -37,29 +38,31 @@ from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
 from reflog.purgatory import DelayedFetch, FetchPurgatory
-from reflog.records.batch import iter_batches
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
 from reflog.storage.log_manager import LogManager
+from reflog.storage.log_validator import (
+    InvalidRecordError,
+    RecordTooLargeError,
+    RecordValidationError,
+    UnsupportedMessageFormatError,
+    validate_records,
+)
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
-from reflog.storage.topic_config import TopicConfigError, apply_overrides
 from reflog.topic_partition import (
     TopicPartition,
-    too_many_partitions,
     topic_name_error,
 )
-from reflog.wire.apis import API_TABLE, api_versions_response
+from reflog.wire.apis import API_TABLE, ApiKey, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest
 from reflog.wire.messages.create_topics import (
     CreatableTopic,
-    CreatableTopicResult,
     CreateTopicsRequest,
-    CreateTopicsResponse,
 )
 from reflog.wire.messages.fetch import (
     FetchableTopicResponse,
@@ -82,10 +85,7 @@ from reflog.wire.messages.metadata import (
     MetadataResponseTopic,
 )
 from reflog.wire.messages.offset_for_leader_epoch import (
-    EpochEndOffset,
     OffsetForLeaderEpochRequest,
-    OffsetForLeaderEpochResponse,
-    OffsetForLeaderTopicResult,
 )
 from reflog.wire.messages.produce import (
     PartitionProduceData,
@@ -122,19 +122,25 @@ class Broker:
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
         self.cleaner = LogCleaner()
         self._next_clean_ms = now_ms + config.log_cleaner_backoff_ms
-        self.topics: dict[str, int] = self.logs.topics()
-        self.leader_epoch = 0  # standalone: the one epoch of every partition
-        self.image: MetadataImage | None = None  # set once the broker follows a controller
-        self.replicas: ReplicaManager | None = None  # with the image: replication
+        # Until the first metadata arrives the broker knows of no topic, nor of itself:
+        # the partitions on disk wait for the image to say who leads them.
+        self.image = MetadataImage()
+        self.replicas = ReplicaManager(
+            config.node_id,
+            self.logs,
+            config.replica_lag_time_max_ms,
+            config.truncation_policy,
+            config.replica_fetch_wait_max_ms,
+        )
         self.purgatory = FetchPurgatory()
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
-            0: self._produce,
-            1: self._fetch,
-            2: self._list_offsets,
-            3: self._metadata,
-            18: self._api_versions,
-            19: self._create_topics,
-            23: self._offset_for_leader_epoch,
+            ApiKey.PRODUCE: self._produce,
+            ApiKey.FETCH: self._fetch,
+            ApiKey.LIST_OFFSETS: self._list_offsets,
+            ApiKey.METADATA: self._metadata,
+            ApiKey.API_VERSIONS: self._api_versions,
+            ApiKey.CREATE_TOPICS: self._create_topics,
+            ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -147,15 +153,13 @@ class Broker:
 
     def tick(self, now_ms: int) -> list[Action]:
         """Run what is due: retention, delayed fetches whose ``max_wait_ms`` ran out, and
-        in a cluster the replication timers (ISR checks, acks=all timeouts, follower fetches)."""
+        the replication timers (ISR checks, acks=all timeouts, follower fetches)."""
         if now_ms >= self._next_retention_ms:
-            self.logs.delete_old_segments(
-                now_ms, None if self.replicas is None else self.high_watermark
-            )
+            self.logs.delete_old_segments(now_ms, self.high_watermark)
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
         if now_ms >= self._next_clean_ms:
             for tp, partition_log in self.logs:
-                hw = None if self.replicas is None else self.high_watermark(tp)
+                hw = self.high_watermark(tp)
                 self.cleaner.clean(partition_log, now_ms, high_watermark=hw)
             self._next_clean_ms = now_ms + self.config.log_cleaner_backoff_ms
         due = self.purgatory.expired(now_ms)
@@ -163,41 +167,33 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
-        if self.replicas is not None:
-            actions += self.replicas.tick(now_ms)
-        return actions
+        return actions + self.replicas.tick(now_ms)
 
     def next_deadline_ms(self) -> int:
         deadlines = [
             self._next_retention_ms,
             self._next_clean_ms,
             self.purgatory.next_deadline_ms(),
-            None if self.replicas is None else self.replicas.next_deadline_ms(),
+            self.replicas.next_deadline_ms(),
         ]
         return min(d for d in deadlines if d is not None)
 
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
-        if self.replicas is not None:
-            self.replicas.produces.drop_connection(conn)
+        self.replicas.produces.drop_connection(conn)
 
     # -- replication between brokers ----------------------------------------------------
     def on_broker_response(self, broker_id: int, response: Response, now_ms: int) -> list[Action]:
         """The answer of leader ``broker_id`` to this follower's fetcher."""
-        if self.replicas is None:
-            return []
         # Only leaders serve fetches, so a follower's moving high watermark wakes nobody.
         return self.replicas.on_broker_response(broker_id, response, now_ms)
 
     def on_broker_unreachable(self, broker_id: int, now_ms: int) -> None:
-        if self.replicas is not None:
-            self.replicas.on_broker_unreachable(broker_id, now_ms)
+        self.replicas.on_broker_unreachable(broker_id, now_ms)
 
     def on_alter_partition_response(
         self, response: AlterPartitionResponse, request: AlterPartitionRequest, now_ms: int
     ) -> list[Action]:
-        if self.replicas is None:
-            return []
         return self.replicas.on_alter_partition_response(response, request, now_ms)
 
     def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
@@ -217,14 +213,6 @@ class Broker:
                 tp = TopicPartition(name, p)
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
-        if self.replicas is None:
-            self.replicas = ReplicaManager(
-                me,
-                self.logs,
-                self.config.replica_lag_time_max_ms,
-                self.config.truncation_policy,
-                self.config.replica_fetch_wait_max_ms,
-            )
         return self.replicas.apply(image, now_ms)
 
     def close(self) -> None:
@@ -234,25 +222,18 @@ class Broker:
         """The simulation's power cut: what was not flushed is lost."""
         self.logs.crash()
 
-    # -- topics -----------------------------------------------------------------------
-    def create_topic(
-        self, name: str, num_partitions: int, configs: dict[str, str] | None = None, now_ms: int = 0
-    ) -> None:
-        for p in range(num_partitions):
-            self.logs.create(TopicPartition(name, p), configs, now_ms)
-        self.topics[name] = num_partitions
-        log.info("created topic %s with %d partitions", name, num_partitions)
-
+    # -- partitions -------------------------------------------------------------------
     def partition_leader_epoch(self, tp: TopicPartition) -> int:
-        state = None if self.image is None else self.image.partition(tp)
-        return self.leader_epoch if state is None else state.leader_epoch
+        """The partition's leader epoch in the image (-1: no such partition)."""
+        state = self.image.partition(tp)
+        return -1 if state is None else state.leader_epoch
 
     def _epoch_error(self, tp: TopicPartition, current_leader_epoch: int) -> int | None:
         """KIP-320: a fetcher that names a leader epoch must name ours. Older: it follows a
         leader that is gone (FENCED_LEADER_EPOCH); newer: we have not caught up with the
         metadata yet (UNKNOWN_LEADER_EPOCH). Either way it must not read, nor count as a
         follower that has our records."""
-        if self.image is None or current_leader_epoch < 0:
+        if current_leader_epoch < 0:
             return None
         epoch = self.partition_leader_epoch(tp)
         if current_leader_epoch < epoch:
@@ -262,9 +243,7 @@ class Broker:
         return None
 
     def _not_leader(self, tp: TopicPartition) -> int | None:
-        """In a cluster, the error for a partition this broker does not lead; else None."""
-        if self.image is None:
-            return None
+        """The error for a partition this broker does not lead; else None."""
         state = self.image.partition(tp)
         if state is None:
             return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -276,12 +255,8 @@ class Broker:
         return self.logs.get(tp)
 
     def high_watermark(self, tp: TopicPartition) -> int:
-        if self.replicas is not None:
-            p = self.replicas.partitions.get(tp)
-            return 0 if p is None else p.high_watermark
-        # Standalone: everything appended is committed.
-        log_ = self.logs.get(tp)
-        return 0 if log_ is None else log_.log_end_offset
+        p = self.replicas.partitions.get(tp)
+        return 0 if p is None else p.high_watermark
 
     # -- ApiVersions ------------------------------------------------------------------
     def _api_versions(
@@ -295,9 +270,8 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, MetadataRequest)
-        known = self.topics if self.image is None else self.image.topics
         if request.topics is None or (header.api_version == 0 and not request.topics):
-            names = sorted(known)
+            names = sorted(self.image.topics)
         else:
             names = [t.name for t in request.topics]
         # Before v4 there is no flag: auto-creation is implied, as in Kafka.
@@ -310,30 +284,18 @@ class Broker:
                 topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name)
                 )
-            elif self.image is not None:
-                if name not in self.image.topics and may_create:
-                    # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
-                    to_create.append(CreatableTopic(name=name))
-                    topics.append(
-                        MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
-                    )
-                else:
-                    topics.append(self._describe_from_image(name))
-            else:
-                if name not in self.topics and may_create:
-                    self.create_topic(name, self.config.num_partitions)
-                topics.append(self._describe_topic(name))
-        if self.image is None:
-            brokers = [
-                MetadataResponseBroker(
-                    node_id=self.config.node_id, host=self.config.host, port=self.config.port
+            elif name not in self.image.topics and may_create:
+                # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
+                to_create.append(CreatableTopic(name=name))
+                topics.append(
+                    MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
                 )
-            ]
-        else:
-            brokers = [
-                MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port)
-                for b in self.image.live_brokers()
-            ]
+            else:
+                topics.append(self._describe_topic(name))
+        brokers = [
+            MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port)
+            for b in self.image.live_brokers()
+        ]
         response = MetadataResponse(
             brokers=brokers,
             cluster_id=self.config.cluster_id,
@@ -345,8 +307,7 @@ class Broker:
             actions.append(Forward(CreateTopicsRequest(topics=to_create), None))
         return actions
 
-    def _describe_from_image(self, name: str) -> MetadataResponseTopic:
-        assert self.image is not None
+    def _describe_topic(self, name: str) -> MetadataResponseTopic:
         topic = self.image.topics.get(name)
         if topic is None:
             return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
@@ -365,75 +326,12 @@ class Broker:
         ]
         return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
 
-    def _describe_topic(self, name: str) -> MetadataResponseTopic:
-        if name not in self.topics:
-            return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
-        me = self.config.node_id
-        partitions = [
-            MetadataResponsePartition(
-                error_code=ErrorCode.NONE,
-                partition_index=p,
-                leader_id=me,
-                leader_epoch=self.leader_epoch,
-                replica_nodes=[me],
-                isr_nodes=[me],
-            )
-            for p in range(self.topics[name])
-        ]
-        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
-
     # -- CreateTopics -----------------------------------------------------------------
     def _create_topics(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, CreateTopicsRequest)
-        if self.image is not None:
-            return [Forward(request, (conn, header))]  # the controller decides
-        refusal = too_many_partitions(
-            (t.num_partitions for t in request.topics), self.config.num_partitions
-        )
-        results = []
-        for topic in request.topics:
-            configs = {c.name: c.value for c in topic.configs if c.value is not None}
-            error, message = (
-                (ErrorCode.POLICY_VIOLATION, refusal)
-                if refusal is not None
-                else self._check_new_topic(
-                    topic.name, topic.num_partitions, topic.replication_factor, configs
-                )
-            )
-            if error == ErrorCode.NONE and not request.validate_only:
-                partitions = topic.num_partitions
-                if partitions == -1:
-                    partitions = self.config.num_partitions
-                self.create_topic(topic.name, partitions, configs, now_ms)
-            results.append(
-                CreatableTopicResult(name=topic.name, error_code=error, error_message=message)
-            )
-        return [Respond(conn, header, CreateTopicsResponse(topics=results))]
-
-    def _check_new_topic(
-        self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]
-    ) -> tuple[int, str | None]:
-        problem = topic_name_error(name)
-        if problem is not None:
-            return ErrorCode.INVALID_TOPIC_EXCEPTION, problem
-        if name in self.topics:
-            return ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists."
-        if partitions != -1 and partitions <= 0:
-            return ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
-        brokers = 1
-        if replication_factor != -1 and not 0 < replication_factor <= brokers:
-            return (
-                ErrorCode.INVALID_REPLICATION_FACTOR,
-                f"Replication factor {replication_factor} is not between 1 and the "
-                f"{brokers} available broker(s).",
-            )
-        try:
-            apply_overrides(self.config.log, configs)
-        except TopicConfigError as exc:
-            return ErrorCode.INVALID_CONFIG, str(exc)
-        return ErrorCode.NONE, None
+        return [Forward(request, (conn, header))]  # the controller decides (KIP-590)
 
     # -- Produce ----------------------------------------------------------------------
     def _produce(
@@ -463,10 +361,10 @@ class Broker:
                 if end is not None:
                     if self.purgatory:  # under produce load, usually no fetch is parked
                         actions.extend(self._wake_fetches(tp, now_ms))  # followers' too
-                    if self.replicas is not None and request.acks == -1:
+                    if request.acks == -1:
                         waiting[tp] = end
             topics.append(TopicProduceResponse(name=topic.name, partition_responses=partitions))
-        if waiting and self.replicas is not None:
+        if waiting:
             delayed = DelayedProduce(
                 conn,
                 header,
@@ -496,41 +394,20 @@ class Broker:
             return fail(refusal, f"this broker does not lead {tp}")
         if log_ is None:
             return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"unknown partition {tp}")
-        if self.replicas is not None:
-            refused = self.replicas.append_error(tp, acks)
-            if refused is not None:
-                return fail(refused, f"the ISR of {tp} is below min.insync.replicas")
+        refused = self.replicas.append_error(tp, acks)
+        if refused is not None:
+            return fail(refused, f"the ISR of {tp} is below min.insync.replicas")
         raw = pdata.records
         if isinstance(raw, FileSlice):  # only a broker's own fetch answers hold slices
             raw = raw.read()
-        if raw is None or len(raw) == 0:
-            return fail(ErrorCode.CORRUPT_MESSAGE, "empty record set")
-        if version < 3 or (len(raw) > 16 and raw[16] != 2):
-            return fail(
-                ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-                "reflog stores only RecordBatch v2 (magic 2)",
-            )
         try:
-            batches = list(iter_batches(raw, allow_partial_tail=False))
-            if log_.config.compact and any(r.key is None for b in batches for r in b.records()):
-                return fail(
-                    ErrorCode.INVALID_RECORD, "a compacted topic needs a key on every record"
-                )
-            for batch in batches:
-                if batch.size_in_bytes > self.config.message_max_bytes:
-                    return fail(
-                        ErrorCode.MESSAGE_TOO_LARGE,
-                        f"batch of {batch.size_in_bytes} bytes is above message.max.bytes",
-                    )
-                batch.validate()
-                # Kafka's LogValidator: the offsets a batch takes must be its records.
-                if batch.record_count <= 0 or batch.last_offset_delta + 1 != batch.record_count:
-                    return fail(
-                        ErrorCode.INVALID_RECORD,
-                        f"inconsistent batch: {batch.record_count} records but an offset "
-                        f"range of {batch.last_offset_delta + 1}",
-                    )
-        except CorruptRecordError as exc:
+            batches = validate_records(
+                b"" if raw is None else raw,
+                produce_version=version,
+                max_message_bytes=self.config.message_max_bytes,
+                compacted=log_.config.compact,
+            )
+        except (CorruptRecordError, RecordValidationError) as exc:
             return fail(_record_error_code(exc), str(exc))
         leader_epoch = self.partition_leader_epoch(tp)
         # The views validated above go to the log as they are: it parses no header again.
@@ -543,8 +420,7 @@ class Broker:
             base_offset=first.base_offset,
             log_start_offset=log_.log_start_offset,
         )
-        if self.replicas is not None:
-            self.replicas.appended(tp)
+        self.replicas.appended(tp)  # an ISR of one: the high watermark moves at once
         return response, log_.log_end_offset
 
     # -- Fetch ------------------------------------------------------------------------
@@ -553,7 +429,7 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, FetchRequest)
         early: list[Action] = []
-        if request.replica_id >= 0 and self.replicas is not None:
+        if request.replica_id >= 0:
             # A follower: its fetch offset is its log end; the high watermark may move.
             moved, early = self.replicas.on_follower_fetch(request, now_ms)
             for tp in moved:
@@ -595,33 +471,7 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, OffsetForLeaderEpochRequest)
-        if self.replicas is not None:
-            return [Respond(conn, header, self.replicas.offset_for_leader_epoch(request))]
-        # Standalone: one epoch for every partition, ending at the log end.
-        topics = []
-        for topic in request.topics:
-            answers = []
-            for q in topic.partitions:
-                log_ = self.logs.get(TopicPartition(topic.topic, q.partition))
-                if log_ is None:
-                    answers.append(
-                        EpochEndOffset(
-                            error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition=q.partition
-                        )
-                    )
-                elif q.leader_epoch < self.leader_epoch:
-                    answers.append(EpochEndOffset(error_code=ErrorCode.NONE, partition=q.partition))
-                else:
-                    answers.append(
-                        EpochEndOffset(
-                            error_code=ErrorCode.NONE,
-                            partition=q.partition,
-                            leader_epoch=self.leader_epoch,
-                            end_offset=log_.log_end_offset,
-                        )
-                    )
-            topics.append(OffsetForLeaderTopicResult(topic=topic.topic, partitions=answers))
-        return [Respond(conn, header, OffsetForLeaderEpochResponse(topics=topics))]
+        return [Respond(conn, header, self.replicas.offset_for_leader_epoch(request))]
 
     def _fetch_refusal(self, tp: TopicPartition, fp: FetchPartition) -> int | None:
         """Why this broker may not serve ``fp`` (not its leader, another leader epoch)."""
@@ -751,7 +601,14 @@ class Broker:
         )
 
 
-def _record_error_code(exc: CorruptRecordError) -> int:
+def _record_error_code(exc: CorruptRecordError | RecordValidationError) -> int:
+    """The error code Kafka answers for a record set refused, or unreadable."""
     if isinstance(exc, UnsupportedCompressionError):
         return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    if isinstance(exc, UnsupportedMessageFormatError):
+        return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+    if isinstance(exc, RecordTooLargeError):
+        return ErrorCode.MESSAGE_TOO_LARGE
+    if isinstance(exc, InvalidRecordError):
+        return ErrorCode.INVALID_RECORD
     return ErrorCode.CORRUPT_MESSAGE

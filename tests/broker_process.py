@@ -28,6 +28,16 @@ class BrokerProcess:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def create_topic(self, topic: str) -> None:
+        """Have the broker auto-create ``topic`` and wait until it has its leaders."""
+        from tests.net.wire_client import WireClient, create_topic
+
+        client = WireClient(self.bootstrap)
+        try:
+            create_topic(client, topic)
+        finally:
+            client.close()
+
     def terminate(self, timeout: float = 10) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -1,7 +1,12 @@
 """``reflog broker``: run one broker in the foreground until SIGTERM or Ctrl-C.
 
-Alone it is a whole cluster by itself; with ``--controller-quorum-voters`` it joins
+A broker always follows a metadata log. With ``--controller-quorum-voters`` it joins
 the cluster those controllers run (registers, heartbeats, follows their metadata).
+Without, it runs as Kafka 4's combined mode (``process.roles=broker,controller``): a
+quorum of one controller, with the broker's node id, in the same process and event
+loop, listening on ``--controller-listen`` (any free loopback port unless told), its
+metadata log under ``<data-dir>/__cluster_metadata``. The broker then joins it exactly
+as it would join a quorum of three, and a restart finds its topics in that log.
 """
 
 from __future__ import annotations
@@ -18,11 +23,18 @@ from pathlib import Path
 from reflog.broker import Broker
 from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
+from reflog.controller.config import ControllerConfig
 from reflog.net.cluster_broker import ClusterBroker
+from reflog.net.controller_server import ControllerServer
 from reflog.net.server import BrokerServer, now_ms
 from reflog.storage.dir_lock import DataDirLock, DataDirLockedError
 
 __all__ = ["check_data_dir", "lock_data_dir", "parse_host_port", "parse_voters", "register"]
+
+# Where a combined-mode broker keeps its controller's metadata log (Kafka:
+# ``__cluster_metadata-0``; without a partition number the log manager, which takes
+# every ``<topic>-<n>`` directory for a partition, leaves it alone).
+METADATA_DIR = "__cluster_metadata"
 
 
 def parse_host_port(text: str, option: str) -> tuple[str, int]:
@@ -92,7 +104,13 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--auto-create-topics-enable", type=_bool, default=True, metavar="true|false")
     p.add_argument(
         "--controller-quorum-voters",
-        help="join the cluster of these controllers: ID@HOST:PORT, comma-separated",
+        help="join the cluster of these controllers: ID@HOST:PORT, comma-separated "
+        "(without: run a controller of its own in this process, Kafka's combined mode)",
+    )
+    p.add_argument(
+        "--controller-listen",
+        default="127.0.0.1:0",
+        help="combined mode: HOST:PORT of this process's own controller (port 0: any)",
     )
     p.add_argument("--broker-heartbeat-interval-ms", type=int, default=2_000)
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -109,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.broker_heartbeat_interval_ms < 1:
         raise CliError("--broker-heartbeat-interval-ms must be at least 1")
     voters = parse_voters(args.controller_quorum_voters) if args.controller_quorum_voters else None
+    parse_host_port(args.controller_listen, "--controller-listen")
     data_dir = check_data_dir(Path(args.data_dir))
     with lock_data_dir(data_dir):
         return asyncio.run(_serve(args, host, port, data_dir, voters))
@@ -132,7 +151,7 @@ async def _serve(
     )
     server = BrokerServer(Broker(broker_config, now_ms()), host, port)
     try:
-        bound = await server.start(serve=voters is None)
+        bound = await server.start(serve=False)
     except OSError as exc:
         server.broker.close()
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
@@ -147,23 +166,48 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    cluster = None
-    if voters is not None:
-        # Like a KRaft broker: register, catch up with the metadata log, be unfenced,
-        # and only then take client requests.
-        cluster = ClusterBroker(server, voters, args.broker_heartbeat_interval_ms)
-        await cluster.start()
-        running = asyncio.create_task(cluster.running.wait())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        running.cancel()
-        stopping.cancel()
-        if not stop.is_set():
-            await server.serve()
-    print(f"reflog broker {args.node_id} listening on {host}:{bound}", flush=True)
+    controller = None
+    if voters is None:
+        controller, voters = await _combined_controller(args, data_dir, server)
+    # Like a KRaft broker: register, catch up with the metadata log, be unfenced,
+    # and only then take client requests.
+    cluster = ClusterBroker(server, voters, args.broker_heartbeat_interval_ms)
+    await cluster.start()
+    running = asyncio.create_task(cluster.running.wait())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    running.cancel()
+    stopping.cancel()
+    if not stop.is_set():
+        await server.serve()
+        print(f"reflog broker {args.node_id} listening on {host}:{bound}", flush=True)
     await stop.wait()
-    if cluster is not None:
-        await cluster.stop()
+    await cluster.stop()
     await server.stop()
+    if controller is not None:
+        await controller.stop()
     print(f"reflog broker {args.node_id} stopped", file=sys.stderr, flush=True)
     return 0
+
+
+async def _combined_controller(
+    args: argparse.Namespace, data_dir: Path, server: BrokerServer
+) -> tuple[ControllerServer, dict[int, tuple[str, int]]]:
+    """Start this process's own controller, a quorum of one that elects itself at once;
+    return it and the voters the broker joins (it alone)."""
+    host, port = parse_host_port(args.controller_listen, "--controller-listen")
+    config = ControllerConfig(
+        node_id=args.node_id,
+        voters=(args.node_id,),
+        num_partitions=args.num_partitions,
+        default_replication_factor=1,  # one broker: every partition an ISR of one
+    )
+    controller = ControllerServer(
+        config, {args.node_id: (host, port)}, data_dir / METADATA_DIR, host, port
+    )
+    try:
+        bound = await controller.start()
+    except OSError as exc:
+        await server.stop()
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return controller, {args.node_id: (host, bound)}

@@ -35,6 +35,10 @@ ResponseCallback = Callable[[Response | None, int], None]
 NETWORK_EXCEPTION = 13
 
 
+# Topic errors that say "not yet" rather than "never" (Kafka: InvalidMetadataException).
+_NOT_THERE_YET = (ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+
+
 class NodeState(Enum):
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
@@ -296,6 +300,10 @@ class ClientNetwork:
             self.metadata_updated_ms = now_ms
             if self._metadata_again:
                 self._metadata_due_ms = self.now_ms
+            elif any(self.topic_errors.get(t) in _NOT_THERE_YET for t in self._wanted_topics):
+                # A wanted topic is missing (perhaps being auto-created by the controller):
+                # as Kafka's Metadata does on these retriable errors, ask again soon.
+                self._metadata_due_ms = now_ms + 100  # retry.backoff.ms
             else:
                 self._metadata_due_ms = now_ms + self.metadata_max_age_ms
 

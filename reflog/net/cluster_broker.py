@@ -1,10 +1,12 @@
-"""A broker process in a cluster: the broker server plus its link to the controllers.
+"""A broker process in a cluster: the broker server plus its links to the other nodes.
 
-Beside the :class:`BrokerServer` that serves clients, a loop drives the broker's
-:class:`BrokerLifecycle` (register, heartbeat, follow the metadata log) and its
-:class:`ForwardQueue` (CreateTopics sent on to the active controller). Every
-metadata change that arrives is applied to the broker core at once. Follower
-fetches go to the leaders' Kafka listeners, ISR changes to the active controller.
+Beside the :class:`BrokerServer` that serves clients, an :class:`OutboundRequests` core
+keeps the broker's requests to other nodes: the lifecycle's registration and
+heartbeats, CreateTopics forwarded to the active controller, ISR changes, follower
+fetches. This runtime only carries them: one :class:`PeerLink` per controller and per
+leader it follows, the answers (or failures) straight back into the core, and a timer
+for the core's next deadline. Every metadata change that arrives is applied to the
+broker core at once.
 """
 
 from __future__ import annotations
@@ -12,27 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from reflog.broker import Forward, SendToBroker, ToController
+from reflog.broker import Forward, Respond, SendToBroker, ToController
 from reflog.controller.broker_lifecycle import BrokerLifecycle, BrokerState
-from reflog.controller.forwarding import ForwardQueue
-from reflog.controller.image import MetadataImage
+from reflog.controller.image import BrokerRegistration
 from reflog.net.peer_link import PeerLink
 from reflog.net.server import BrokerServer, now_ms
+from reflog.outbound import Outbound, OutboundRequests
 from reflog.wire.apis import API_TABLE
-from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
-from reflog.wire.messages.quorum import (
-    AlterPartitionResponse,
-    BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse,
-    BrokerRegistrationRequest,
-    BrokerRegistrationResponse,
-)
 from reflog.wire.schema import Response
 
 __all__ = ["ClusterBroker"]
-
-REPLICA_TIMEOUT_MS = 1_000  # beyond replica.fetch.wait.max.ms, before a leader counts as gone
 
 
 class ClusterBroker:
@@ -49,146 +40,93 @@ class ClusterBroker:
         name = f"broker-{self.broker.config.node_id}"
         self.links = {node: PeerLink(h, p, name) for node, (h, p) in voters.items()}
         self.broker_links: dict[int, PeerLink] = {}  # to the leaders this broker follows
-        self.forwards = ForwardQueue()
-        self.lifecycle: BrokerLifecycle | None = None
-        self._wake = asyncio.Event()
+        self.requests: OutboundRequests | None = None
         self.running = asyncio.Event()  # set once the controller has unfenced this broker
-        self._task: asyncio.Task[None] | None = None
-        self._calls: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._stopped = False
 
     async def start(self) -> None:
-        """Join the cluster: from now on the broker answers from the controller's metadata."""
-        now = now_ms()
-        self.server.deliver(self.broker.apply_metadata(MetadataImage(), now))  # never standalone
+        """Join the cluster: register, then follow the controller's metadata."""
         config = self.broker.config
-        self.lifecycle = BrokerLifecycle(
+        lifecycle = BrokerLifecycle(
             config.node_id,
             config.host,
             config.port,
             list(self.voters),
-            now,
+            now_ms(),
             heartbeat_interval_ms=self.heartbeat_interval_ms,
         )
+        self.requests = OutboundRequests(self.broker, lifecycle)
         self.server.on_cluster_action = self._on_cluster_action
-        self._task = asyncio.create_task(self._run())
+        self._do(self.requests.tick(now_ms()))
 
     async def stop(self) -> None:
-        for task in [self._task, *self._calls]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        # From now on nothing is sent: closing the links fails what is in flight, and
+        # those failures must not wake the core to send anything more.
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
         for link in [*self.links.values(), *self.broker_links.values()]:
             await link.close()
+        for task in list(self._closing):
+            with contextlib.suppress(BaseException):
+                await task
 
+    # -- carrying out what the core says ------------------------------------------------
     def _on_cluster_action(self, action: Forward | SendToBroker | ToController) -> None:
-        if isinstance(action, Forward):
-            self.forwards.add(now_ms(), action)
-            self._wake.set()
+        assert self.requests is not None
+        self._do(self.requests.deliver(now_ms(), [action]))
+
+    def _do(self, out: list[Respond | Outbound]) -> None:
+        assert self.requests is not None
+        if self._stopped:
             return
-        lifecycle = self.lifecycle
-        assert lifecycle is not None
-        timeout_s = (self.broker.config.replica_fetch_wait_max_ms + REPLICA_TIMEOUT_MS) / 1000
-        if isinstance(action, SendToBroker):
-            link = self._broker_link(action.broker_id)
-            if link is None:
-                self.broker.on_broker_unreachable(action.broker_id, now_ms())
-                self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
-                return
-        else:
-            link = self.links[lifecycle.controller_id]
-        link.request(action.request, timeout_s, lambda result: self._answered(action, result))
+        for item in out:
+            if isinstance(item, Outbound):
+                self._send(item)
+        # Answers to clients; delivering also re-arms the broker's own timer (a follower
+        # that found its leader unreachable backs off until then).
+        self.server.deliver([item for item in out if isinstance(item, Respond)])
+        if self.requests.lifecycle.state == BrokerState.RUNNING:
+            self.running.set()
+        self._arm()
 
-    def _answered(self, action: SendToBroker | ToController, result: Response | Exception) -> None:
-        """A leader's or the controller's answer (or its failure), straight into the core."""
-        if isinstance(action, SendToBroker):
-            if isinstance(result, Exception):
-                self.broker.on_broker_unreachable(action.broker_id, now_ms())
-                self.server.deliver([])  # re-arm the broker's timer for the end of the backoff
-                return
-            actions = self.broker.on_broker_response(action.broker_id, result, now_ms())
-        else:
-            answer = result
-            if not isinstance(answer, AlterPartitionResponse):
-                answer = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
-            actions = self.broker.on_alter_partition_response(answer, action.request, now_ms())
-        self.server.deliver(actions)
+    def _send(self, outbound: Outbound) -> None:
+        link = self._link(outbound.to)
+        request_id = outbound.request_id
 
-    def _broker_link(self, broker_id: int) -> PeerLink | None:
-        assert self.lifecycle is not None
-        registration = self.lifecycle.image.brokers.get(broker_id)
-        if registration is None:
-            return None
-        link = self.broker_links.get(broker_id)
-        if link is None or (link.host, link.port) != (registration.host, registration.port):
+        def answered(result: Response | Exception) -> None:
+            assert self.requests is not None
+            response = None if isinstance(result, Exception) else result
+            self._do(self.requests.on_answer(now_ms(), request_id, response))
+
+        link.request(outbound.request, outbound.timeout_ms / 1000, answered)
+
+    def _link(self, to: int | BrokerRegistration) -> PeerLink:
+        if isinstance(to, int):
+            return self.links[to]
+        link = self.broker_links.get(to.broker_id)
+        if link is None or (link.host, link.port) != (to.host, to.port):
             if link is not None:  # the broker came back elsewhere: its old address is dead
-                self._track(asyncio.create_task(link.close()))
+                closing = asyncio.create_task(link.close())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
             link = PeerLink(
-                registration.host,
-                registration.port,
-                f"replica-{self.broker.config.node_id}",
-                apis=API_TABLE,
+                to.host, to.port, f"replica-{self.broker.config.node_id}", apis=API_TABLE
             )
-            self.broker_links[broker_id] = link
+            self.broker_links[to.broker_id] = link
         return link
 
-    async def _run(self) -> None:
-        lifecycle = self.lifecycle
-        assert lifecycle is not None
-        while True:
-            now = now_ms()
-            for out in lifecycle.tick(now):
-                self._call(out.controller_id, out.request)
-            for forward_id, request in self.forwards.to_send(lifecycle.controller_id):
-                self._call(lifecycle.controller_id, request, forward_id)
-            self.server.deliver(list(self.forwards.expired(now)))
-            deadline = lifecycle.next_deadline_ms()
-            forward_deadline = self.forwards.next_deadline_ms()
-            if forward_deadline is not None:
-                deadline = min(deadline, forward_deadline)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, (deadline - now_ms()) / 1000))
+    def _arm(self) -> None:
+        """One timer, at the core's next deadline."""
+        assert self.requests is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.0, (self.requests.next_deadline_ms() - now_ms()) / 1000)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
 
-    def _call(
-        self,
-        controller: int,
-        request: BrokerRegistrationRequest | BrokerHeartbeatRequest | CreateTopicsRequest,
-        forward_id: int | None = None,
-    ) -> None:
-        self._track(asyncio.create_task(self._exchange(controller, request, forward_id)))
-
-    def _track(self, task: asyncio.Task[None]) -> None:
-        """Keep a reference until it is done, and cancel it on stop()."""
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
-
-    async def _exchange(
-        self,
-        controller: int,
-        request: BrokerRegistrationRequest | BrokerHeartbeatRequest | CreateTopicsRequest,
-        forward_id: int | None,
-    ) -> None:
-        lifecycle = self.lifecycle
-        assert lifecycle is not None
-        try:
-            response = await self.links[controller].call(
-                request, timeout_s=lifecycle.request_timeout_ms / 1000
-            )
-        except (ConnectionError, TimeoutError):
-            if forward_id is not None:
-                lifecycle.request_metadata_soon(now_ms())
-                self.forwards.resend(forward_id)
-            return  # the lifecycle notices the missing answer by its own timeout
-        now = now_ms()
-        if isinstance(response, BrokerRegistrationResponse):
-            lifecycle.on_registration(now, response)
-        elif isinstance(response, BrokerHeartbeatResponse):
-            if lifecycle.on_heartbeat(now, response):
-                self.server.deliver(self.broker.apply_metadata(lifecycle.image, now))
-            if lifecycle.state == BrokerState.RUNNING:
-                self.running.set()
-        elif isinstance(response, CreateTopicsResponse) and forward_id is not None:
-            lifecycle.request_metadata_soon(now)
-            self.server.deliver(list(self.forwards.answered(forward_id, response)))
-        self._wake.set()
+    def _on_timer(self) -> None:
+        assert self.requests is not None
+        self._timer = None
+        self._do(self.requests.tick(now_ms()))

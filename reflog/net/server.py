@@ -36,16 +36,15 @@ from dataclasses import dataclass, field
 from reflog.broker import Action, Broker, Forward, Respond, SendToBroker, ToController
 from reflog.net.framing import Frame, FrameAssembler
 from reflog.records.file_slice import FileSlice
-from reflog.wire.apis import decode_request, encode_response
+from reflog.wire.apis import ApiKey, decode_request, encode_response
 from reflog.wire.codec import Chunk, chunks_size
 from reflog.wire.errors import UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, frame_prefix
+from reflog.wire.messages.fetch import FetchRequest
 
-__all__ = ["BrokerServer"]
+__all__ = ["BrokerServer", "SendStats"]
 
 log = logging.getLogger(__name__)
-
-_API_VERSIONS = 18
 
 
 class _ShortSlice(Exception):
@@ -90,6 +89,16 @@ def _cork(sock: socket.socket, on: bool) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
 
 
+@dataclass
+class SendStats:
+    """Record bytes this server sent, by how and to whom: by ``os.sendfile`` to consumers
+    and to followers (replica fetches), or read into Python and written (zero copy off)."""
+
+    consumer_sendfile_bytes: int = 0
+    follower_sendfile_bytes: int = 0
+    copied_bytes: int = 0
+
+
 def now_ms() -> int:
     # Wall-clock milliseconds, as Kafka compares record timestamps with it.
     return int(time.time() * 1000)
@@ -107,6 +116,9 @@ class _Connection:
     outbox: asyncio.Queue[list[Chunk] | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
     writing: bool = False  # the writer task is sending a response
+    # The request in flight is a follower's fetch (one request at a time: its answer is
+    # the one being sent), so its sendfile bytes count as replication.
+    follower_fetch: bool = False
 
     def finish_request(self) -> None:
         """The request in flight is answered: unmute, and read the next frame."""
@@ -232,6 +244,7 @@ class BrokerServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self.requests_handled = 0
+        self.stats = SendStats()
         # In a cluster: takes what goes to other nodes (reflog.net.cluster_broker).
         self.on_cluster_action: Callable[[Forward | SendToBroker | ToController], None] | None = (
             None
@@ -293,7 +306,7 @@ class BrokerServer:
             # Records stay views of the frame: it is this request's alone.
             decoded = decode_request(frame, borrow_records=True)
         except UnsupportedApiError as exc:
-            if exc.api_key == _API_VERSIONS:
+            if exc.api_key == ApiKey.API_VERSIONS:
                 header = RequestHeader(exc.api_key, exc.api_version, exc.correlation_id)
                 self._deliver([self.broker.unsupported_api_versions(c.conn_id, header)])
                 return True
@@ -302,8 +315,10 @@ class BrokerServer:
         except WireDecodeError as exc:
             self._close(c, f"malformed request: {exc}")
             return False
+        body = decoded.body
+        c.follower_fetch = isinstance(body, FetchRequest) and body.replica_id >= 0
         try:
-            actions = self.broker.handle(c.conn_id, decoded.header, decoded.body, now_ms())
+            actions = self.broker.handle(c.conn_id, decoded.header, body, now_ms())
         except Exception:
             log.exception("broker failed on a request from %s; closing that connection", c.peer)
             self._close(c, None)
@@ -359,6 +374,7 @@ class BrokerServer:
                     sent = os.sendfile(fd, chunk.file.fileno(), chunk.position, chunk.length)
                     if sent == 0:
                         raise _ShortSlice()
+                    self._count_sendfile(c, sent)
                     if sent < chunk.length:
                         rest = FileSlice(chunk.file, chunk.position + sent, chunk.length - sent)
                         return [rest, *chunks[i + 1 :]]
@@ -412,6 +428,7 @@ class BrokerServer:
                 for chunk in chunks:
                     if isinstance(chunk, FileSlice) and not self.zero_copy:
                         c.writer.write(chunk.read())
+                        self.stats.copied_bytes += chunk.length
                     elif isinstance(chunk, FileSlice):
                         await c.writer.drain()
                         if c.writer.transport.is_closing():
@@ -419,6 +436,7 @@ class BrokerServer:
                         sent = await loop.sendfile(
                             c.writer.transport, chunk.file, chunk.position, chunk.length
                         )
+                        self._count_sendfile(c, sent)
                         if sent < chunk.length:
                             raise _ShortSlice()
                     else:
@@ -434,6 +452,12 @@ class BrokerServer:
             self._close(c, f"write failed: {exc}")
         finally:
             c.request_done.set()
+
+    def _count_sendfile(self, c: _Connection, sent: int) -> None:
+        if c.follower_fetch:
+            self.stats.follower_sendfile_bytes += sent
+        else:
+            self.stats.consumer_sendfile_bytes += sent
 
     def _close(self, c: _Connection, reason: str | None) -> None:
         if c.closed:

@@ -117,6 +117,10 @@ class RaftNode:
         self.quorum_check_ms = 0
         self._ready = Ready()
         self._reset_election_timer(now_ms)
+        if not self.peers:
+            # A lone voter has nobody to wait for: it stands at its first tick, as Kafka's
+            # KafkaRaftClient does when it is the only voter (a combined-mode broker).
+            self.election_deadline_ms = now_ms
 
     # -- entry points -----------------------------------------------------------------
     def tick(self, now_ms: int) -> Ready:

@@ -13,16 +13,16 @@ only cut off is noticed when requests to it time out (``request.timeout.ms``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reflog.broker import Action, Broker, Forward, SendToBroker, ToController
+from reflog.broker import Action, Broker, Respond
 from reflog.client.actions import ClientAction, Connect, Disconnect, Send
 from reflog.client.core import ClientCore
 from reflog.config import BrokerConfig
 from reflog.controller.broker_lifecycle import BrokerLifecycle
-from reflog.controller.forwarding import ForwardQueue
-from reflog.controller.image import MetadataImage
+from reflog.outbound import Outbound, OutboundRequests
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
 from reflog.wire.apis import (
@@ -33,22 +33,10 @@ from reflog.wire.apis import (
     encode_response,
 )
 from reflog.wire.codec import chunks_to_bytes
-from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
-from reflog.wire.messages.create_topics import (
-    CreateTopicsResponse,
-)
-from reflog.wire.messages.quorum import (
-    AlterPartitionResponse,
-    BrokerHeartbeatResponse,
-    BrokerRegistrationResponse,
-)
 from reflog.wire.schema import Request, Response
 
 __all__ = ["BrokerNode", "ClientNode", "SimRequest", "SimResponse", "wire_roundtrip"]
-
-# How long a broker waits for another node's answer before treating it as unreachable.
-REPLICA_SOCKET_TIMEOUT_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -79,8 +67,11 @@ class BrokerNode:
     """A :class:`~reflog.broker.Broker` core on a simulated node; its log dir is real.
 
     A broker always follows the metadata log of its ``controllers`` (their node ids,
-    which are also their simulation names): a :class:`BrokerLifecycle` registers and
-    heartbeats, and every metadata change it receives is applied to the broker.
+    which are also their simulation names): its requests to other nodes (the
+    lifecycle's registration and heartbeats, forwarded CreateTopics, ISR changes,
+    follower fetches) are kept by an :class:`OutboundRequests` core, the same one the
+    network runtime drives; this node only carries them as simulated messages. A
+    message the network loses is never answered: the core's deadline ends it.
     """
 
     def __init__(
@@ -91,31 +82,29 @@ class BrokerNode:
         heartbeat_interval_ms: int = 2_000,
     ) -> None:
         if not controllers:
-            raise ValueError("a broker follows a controller quorum: name at least one")
+            raise ValueError("a broker follows the metadata log of at least one controller")
         self.name = name
         self.config = config
         self.controllers = controllers
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.broker: Broker | None = None
-        self.lifecycle: BrokerLifecycle | None = None  # created when the node starts
+        self.requests: OutboundRequests | None = None
         self._conn_ids: dict[str, int] = {}
         self._timer: Scheduled | None = None
         self._timer_at: int | None = None
-        self._correlation = 0
-        self.forwards = ForwardQueue()
-        self._forward_ids: dict[int, int] = {}  # correlation id -> forward id
-        # correlation id -> (deadline, what it was): follower fetches and ISR changes in flight
-        self._outstanding: dict[int, tuple[int, SendToBroker | ToController]] = {}
+        # The correlation ids of this node's requests: one sequence across restarts.
+        self._request_ids = itertools.count(1)
+
+    @property
+    def lifecycle(self) -> BrokerLifecycle | None:
+        return None if self.requests is None else self.requests.lifecycle
 
     def start(self, ctx: NodeContext) -> None:
         # A restart reopens the logs from disk, as a restarted broker process does.
         self.broker = Broker(self.config, ctx.now_ms)
         self._conn_ids.clear()
-        self.forwards = ForwardQueue()
-        self._forward_ids.clear()
-        self._outstanding.clear()
         self._timer_at = None
-        self.lifecycle = BrokerLifecycle(
+        lifecycle = BrokerLifecycle(
             self.config.node_id,
             self.name,
             self.config.port,
@@ -123,8 +112,8 @@ class BrokerNode:
             ctx.now_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
         )
-        # Following the (still empty) metadata log from the start: never a moment without it.
-        self._deliver(ctx, self.broker.apply_metadata(MetadataImage(), ctx.now_ms))
+        self.requests = OutboundRequests(self.broker, lifecycle, self._request_ids)
+        self._do(ctx, self.requests.deliver(ctx.now_ms, []))
 
     def crash(self) -> None:
         # A power cut, not a shutdown: what the logs had not fsynced is gone, and the
@@ -132,16 +121,15 @@ class BrokerNode:
         if self.broker is not None:
             self.broker.crash()
         self.broker = None
+        self.requests = None
 
     def on_message(self, ctx: NodeContext, src: str, payload: object) -> None:
         if self.broker is None:
             return
         if isinstance(payload, SimResponse):
-            outstanding = self._outstanding.pop(payload.correlation_id, None)
-            if outstanding is not None:
-                self._deliver(ctx, self._answered(ctx, outstanding[1], payload.body))
-            else:
-                self._deliver(ctx, self._from_controller(ctx, payload))
+            assert self.requests is not None
+            answer = self.requests.on_answer(ctx.now_ms, payload.correlation_id, payload.body)
+            self._do(ctx, answer)
             return
         if not isinstance(payload, SimRequest):
             return
@@ -151,118 +139,35 @@ class BrokerNode:
     def on_timer(self, ctx: NodeContext, token: object) -> None:
         if self.broker is not None:
             self._timer_at = None
-            actions: list[Action] = list(self.broker.tick(ctx.now_ms))
-            actions += self._expire_outstanding(ctx)
-            assert self.lifecycle is not None
-            for out in self.lifecycle.tick(ctx.now_ms):
-                self._send_to_controller(ctx, out.controller_id, out.request)
-            actions += self.forwards.expired(ctx.now_ms)
-            self._deliver(ctx, actions)
+            assert self.requests is not None
+            self._do(ctx, self.requests.tick(ctx.now_ms, self.broker.tick(ctx.now_ms)))
 
-    # -- the controller side ----------------------------------------------------------
-    def _send_to_controller(self, ctx: NodeContext, controller: int, body: Request) -> int:
-        return self._send_request(ctx, str(controller), body)
-
-    def _send_request(self, ctx: NodeContext, node: str, body: Request) -> int:
-        """Send ``body`` at its newest version (peers run the same reflog); its correlation id."""
-        self._correlation += 1
-        header = RequestHeader(body.API_KEY, body.MAX_VERSION, self._correlation, self.name)
-        ctx.send(node, SimRequest(header, body))
-        return self._correlation
-
-    def _from_controller(self, ctx: NodeContext, payload: SimResponse) -> list[Action]:
-        assert self.broker is not None and self.lifecycle is not None
-        body = payload.body
-        if isinstance(body, BrokerRegistrationResponse):
-            self.lifecycle.on_registration(ctx.now_ms, body)
-        elif isinstance(body, BrokerHeartbeatResponse):
-            if self.lifecycle.on_heartbeat(ctx.now_ms, body):
-                return self.broker.apply_metadata(self.lifecycle.image, ctx.now_ms)
-        elif isinstance(body, CreateTopicsResponse):
-            forward_id = self._forward_ids.pop(payload.correlation_id, None)
-            self.lifecycle.request_metadata_soon(ctx.now_ms)
-            if forward_id is not None:
-                return list(self.forwards.answered(forward_id, body))
-        return []
-
-    # -- replication: requests to leaders and to the controller -------------------------------
-    def _send_out(self, ctx: NodeContext, action: SendToBroker | ToController) -> None:
-        assert self.lifecycle is not None
-        if isinstance(action, SendToBroker):
-            broker = self.lifecycle.image.brokers.get(action.broker_id)
-            if broker is None:
-                assert self.broker is not None
-                self.broker.on_broker_unreachable(action.broker_id, ctx.now_ms)
-                return
-            correlation = self._send_request(ctx, broker.host, action.request)
-            timeout = self.config.replica_fetch_wait_max_ms + REPLICA_SOCKET_TIMEOUT_MS
-        else:
-            correlation = self._send_to_controller(
-                ctx, self.lifecycle.controller_id, action.request
-            )
-            timeout = REPLICA_SOCKET_TIMEOUT_MS
-        self._outstanding[correlation] = (ctx.now_ms + timeout, action)
-
-    def _answered(
-        self, ctx: NodeContext, action: SendToBroker | ToController, body: Response
-    ) -> list[Action]:
-        assert self.broker is not None
-        if isinstance(action, SendToBroker):
-            return self.broker.on_broker_response(action.broker_id, body, ctx.now_ms)
-        assert isinstance(body, AlterPartitionResponse)
-        return self.broker.on_alter_partition_response(body, action.request, ctx.now_ms)
-
-    def _expire_outstanding(self, ctx: NodeContext) -> list[Action]:
-        """Requests nobody answered (the other node is down or cut off) fail, as a socket
-        timeout would: the fetcher backs off, the ISR change may be proposed again."""
-        assert self.broker is not None
-        actions: list[Action] = []
-        for correlation, (deadline, action) in list(self._outstanding.items()):
-            if deadline > ctx.now_ms:
-                continue
-            del self._outstanding[correlation]
-            if isinstance(action, SendToBroker):
-                self.broker.on_broker_unreachable(action.broker_id, ctx.now_ms)
-            else:
-                timed_out = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
-                actions += self.broker.on_alter_partition_response(
-                    timed_out, action.request, ctx.now_ms
-                )
-        return actions
-
-    def _send_forwards(self, ctx: NodeContext) -> None:
-        assert self.lifecycle is not None
-        for forward_id, request in self.forwards.to_send(self.lifecycle.controller_id):
-            correlation = self._send_to_controller(ctx, self.lifecycle.controller_id, request)
-            self._forward_ids[correlation] = forward_id
-
+    # -- carrying out what the cores say ----------------------------------------------
     def _deliver(self, ctx: NodeContext, actions: list[Action]) -> None:
+        assert self.requests is not None
+        self._do(ctx, self.requests.deliver(ctx.now_ms, actions))
+
+    def _do(self, ctx: NodeContext, out: list[Respond | Outbound]) -> None:
         names = {conn: name for name, conn in self._conn_ids.items()}
-        for action in actions:
-            if isinstance(action, Forward):
-                self.forwards.add(ctx.now_ms, action)
+        for item in out:
+            if isinstance(item, Outbound):
+                # At its newest version: peers run the same reflog.
+                body = item.request
+                header = RequestHeader(body.API_KEY, body.MAX_VERSION, item.request_id, self.name)
+                to = str(item.to) if isinstance(item.to, int) else item.to.host
+                ctx.send(to, SimRequest(header, body))
                 continue
-            if isinstance(action, SendToBroker | ToController):
-                self._send_out(ctx, action)
+            if item.response is None:
                 continue
-            if action.response is None:
-                continue
-            header = action.header
-            frame = chunks_to_bytes(encode_response(header, action.response))
-            _, body = decode_response(header.api_key, header.api_version, frame)
+            header = item.header
+            frame = chunks_to_bytes(encode_response(header, item.response))
+            _, response = decode_response(header.api_key, header.api_version, frame)
             ctx.send(
-                names[action.conn],
-                SimResponse(header.correlation_id, header.api_key, header.api_version, body),
+                names[item.conn],
+                SimResponse(header.correlation_id, header.api_key, header.api_version, response),
             )
-        assert self.broker is not None
-        self._send_forwards(ctx)
-        assert self.lifecycle is not None
-        deadline = min(self.broker.next_deadline_ms(), self.lifecycle.next_deadline_ms())
-        forward_deadline = self.forwards.next_deadline_ms()
-        if forward_deadline is not None:
-            deadline = min(deadline, forward_deadline)
-        for outstanding_deadline, _ in self._outstanding.values():
-            deadline = min(deadline, outstanding_deadline)
+        assert self.broker is not None and self.requests is not None
+        deadline = min(self.broker.next_deadline_ms(), self.requests.next_deadline_ms())
         deadline = max(deadline, ctx.now_ms)
         if deadline != self._timer_at:
             if self._timer is not None:

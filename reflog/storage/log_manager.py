@@ -61,13 +61,6 @@ class LogManager:
             self._logs[tp] = log
         return log
 
-    def topics(self) -> dict[str, int]:
-        """Topic name -> number of partitions, from the partitions on disk."""
-        counts: dict[str, int] = {}
-        for tp in self._logs:
-            counts[tp.topic] = max(counts.get(tp.topic, 0), tp.partition + 1)
-        return counts
-
     def __iter__(self) -> Iterator[tuple[TopicPartition, Log]]:
         return iter(sorted(self._logs.items()))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.codec import Chunk, Reader, Writer
 from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, ResponseHeader
@@ -50,6 +51,7 @@ __all__ = [
     "API_TABLE",
     "CONTROLLER_API_TABLE",
     "Api",
+    "ApiKey",
     "DecodedRequest",
     "api_versions_response",
     "decode_request",
@@ -62,11 +64,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Api:
-    key: int
-    name: str
     request: type[Request]
     response: type[Response]
     one_way: bool = False  # no response is ever sent (reflog's Raft messages)
+
+    @property
+    def key(self) -> ApiKey:
+        return ApiKey(self.request.API_KEY)
+
+    @property
+    def name(self) -> str:
+        """Kafka's name for it: ``ProduceRequest`` serves Produce."""
+        return self.request.__name__.removesuffix("Request")
 
     @property
     def min_version(self) -> int:
@@ -77,38 +86,35 @@ class Api:
         return self.request.MAX_VERSION
 
 
-API_TABLE: dict[int, Api] = {
-    api.key: api
-    for api in (
-        Api(0, "Produce", ProduceRequest, ProduceResponse),
-        Api(1, "Fetch", FetchRequest, FetchResponse),
-        Api(2, "ListOffsets", ListOffsetsRequest, ListOffsetsResponse),
-        Api(3, "Metadata", MetadataRequest, MetadataResponse),
-        Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
-        Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
-        Api(23, "OffsetForLeaderEpoch", OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
-    )
-}
+def _table(*apis: Api) -> dict[int, Api]:
+    """By :class:`ApiKey`: an IntEnum, so the raw number read off the wire finds its entry."""
+    return {api.key: api for api in apis}
 
-CONTROLLER_API_TABLE: dict[int, Api] = {
-    api.key: api
-    for api in (
-        Api(18, "ApiVersions", ApiVersionsRequest, ApiVersionsResponse),
-        Api(19, "CreateTopics", CreateTopicsRequest, CreateTopicsResponse),
-        Api(10000, "RaftVote", RaftVoteRequest, NoResponse, one_way=True),
-        Api(10001, "RaftVoteResponse", RaftVoteResponse, NoResponse, one_way=True),
-        Api(10002, "RaftAppendEntries", RaftAppendEntriesRequest, NoResponse, one_way=True),
-        Api(10003, "RaftAppendEntriesResponse", RaftAppendEntriesResponse, NoResponse, True),
-        Api(10004, "RaftInstallSnapshot", RaftInstallSnapshotRequest, NoResponse, one_way=True),
-        Api(10005, "RaftInstallSnapshotResponse", RaftInstallSnapshotResponse, NoResponse, True),
-        Api(10010, "BrokerRegistration", BrokerRegistrationRequest, BrokerRegistrationResponse),
-        Api(10011, "BrokerHeartbeat", BrokerHeartbeatRequest, BrokerHeartbeatResponse),
-        Api(10012, "AlterPartition", AlterPartitionRequest, AlterPartitionResponse),
-        Api(10020, "QuorumState", QuorumStateRequest, QuorumStateResponse),
-    )
-}
 
-_API_VERSIONS_KEY = 18
+API_TABLE = _table(
+    Api(ProduceRequest, ProduceResponse),
+    Api(FetchRequest, FetchResponse),
+    Api(ListOffsetsRequest, ListOffsetsResponse),
+    Api(MetadataRequest, MetadataResponse),
+    Api(ApiVersionsRequest, ApiVersionsResponse),
+    Api(CreateTopicsRequest, CreateTopicsResponse),
+    Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+)
+
+CONTROLLER_API_TABLE = _table(
+    Api(ApiVersionsRequest, ApiVersionsResponse),
+    Api(CreateTopicsRequest, CreateTopicsResponse),
+    Api(RaftVoteRequest, NoResponse, one_way=True),
+    Api(RaftVoteResponse, NoResponse, one_way=True),
+    Api(RaftAppendEntriesRequest, NoResponse, one_way=True),
+    Api(RaftAppendEntriesResponse, NoResponse, one_way=True),
+    Api(RaftInstallSnapshotRequest, NoResponse, one_way=True),
+    Api(RaftInstallSnapshotResponse, NoResponse, one_way=True),
+    Api(BrokerRegistrationRequest, BrokerRegistrationResponse),
+    Api(BrokerHeartbeatRequest, BrokerHeartbeatResponse),
+    Api(AlterPartitionRequest, AlterPartitionResponse),
+    Api(QuorumStateRequest, QuorumStateResponse),
+)
 
 
 def api_versions_response(
@@ -176,7 +182,7 @@ def decode_request(
 
 
 def _response_header_flexible(api_key: int, api_version: int, apis: dict[int, Api]) -> bool:
-    if api_key == _API_VERSIONS_KEY:
+    if api_key == ApiKey.API_VERSIONS:
         return False  # pitfall 1: the ApiVersions response header is always v0
     return apis[api_key].response.is_flexible(api_version)
 
@@ -190,7 +196,7 @@ def encode_response(
         w, _response_header_flexible(header.api_key, header.api_version, apis)
     )
     version = header.api_version
-    if header.api_key == _API_VERSIONS_KEY and not body.supports(version):
+    if header.api_key == ApiKey.API_VERSIONS and not body.supports(version):
         version = 0  # pitfall 2: an unsupported ApiVersions request gets a v0 answer
     body.encode_into(w, version)
     return w.chunks()

@@ -43,10 +43,16 @@ def frame_prefix(size: int) -> bytes:
 
 @dataclass(frozen=True)
 class RequestHeader:
-    api_key: int
+    api_key: int  # an ApiKey, or a number reflog does not know (read off the wire)
     api_version: int
     correlation_id: int
     client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Held as the plain number it is on the wire, however it was given (an ApiKey
+        # from a message class): a header built here and one decoded are then equal,
+        # and print alike.
+        object.__setattr__(self, "api_key", int(self.api_key))
 
     @classmethod
     def read(cls, r: Reader, flexible: bool) -> RequestHeader:

@@ -6,7 +6,7 @@ the typed dataclass it decodes into::
 
     @dataclass(frozen=True)
     class MetadataRequest(Request):
-        API_KEY = 3
+        API_KEY = ApiKey.METADATA
         MAX_VERSION = 8
         topics: list[MetadataRequestTopic] | None = wire(ArrayOf(Struct(...)), "0+",
                                                         nullable="1+")

@@ -33,7 +33,7 @@ from reflog.wire.messages.produce import (
     TopicProduceData,
 )
 
-from .conftest import Client
+from .conftest import Client, LoneBroker
 
 
 def produce(topic: str, partition: int, records: bytes, acks: int = 1) -> ProduceRequest:
@@ -68,13 +68,16 @@ def fetch(
     )
 
 
-def create(client: Client, name: str, partitions: int = 1) -> None:
-    [r] = client.send(
-        CreateTopicsRequest(
-            topics=[CreatableTopic(name=name, num_partitions=partitions, replication_factor=1)],
-            timeout_ms=1000,
-        )
+def create(
+    client: Client, name: str, partitions: int = 1, configs: dict[str, str] | None = None
+) -> None:
+    topic = CreatableTopic(
+        name=name,
+        num_partitions=partitions,
+        replication_factor=1,
+        configs=[CreatableTopicConfig(name=k, value=v) for k, v in (configs or {}).items()],
     )
+    [r] = client.send(CreateTopicsRequest(topics=[topic], timeout_ms=1000))
     assert isinstance(r.response, CreateTopicsResponse)
     assert r.response.topics[0].error_code == ErrorCode.NONE
 
@@ -90,17 +93,23 @@ def fetched_values(response: FetchResponse) -> list[bytes | None]:
 
 
 def test_metadata_auto_creates_an_unknown_topic_with_num_partitions(client: Client) -> None:
-    [r] = client.send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
-    assert isinstance(r.response, MetadataResponse)
-    [topic] = r.response.topics
+    ask = MetadataRequest(topics=[MetadataRequestTopic(name="orders")])
+    [first] = client.send(ask)
+    assert isinstance(first.response, MetadataResponse)
+    # As in Kafka: not there yet, the controller is creating it; the client asks again.
+    assert first.response.topics[0].error_code == ErrorCode.LEADER_NOT_AVAILABLE
+    [again] = client.send(ask)
+    assert isinstance(again.response, MetadataResponse)
+    [topic] = again.response.topics
     assert topic.error_code == ErrorCode.NONE
     assert [p.partition_index for p in topic.partitions] == [0, 1]
-    assert all(p.leader_id == 0 for p in topic.partitions)
+    assert all(p.leader_id == 0 and p.isr_nodes == [0] for p in topic.partitions)
+    assert [b.node_id for b in again.response.brokers] == [0]
 
 
 def test_metadata_does_not_create_when_auto_creation_is_disabled(tmp_path: Path) -> None:
-    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, auto_create_topics_enable=False))
-    [r] = Client(broker).send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
+    lone = LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path, auto_create_topics_enable=False))
+    [r] = Client(lone).send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
     assert isinstance(r.response, MetadataResponse)
     assert r.response.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 
@@ -140,8 +149,7 @@ def test_a_batch_with_a_bad_crc_is_corrupt_message_and_not_stored(
 
 
 def test_a_batch_over_message_max_bytes_is_message_too_large(tmp_path: Path) -> None:
-    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, message_max_bytes=100))
-    client = Client(broker)
+    client = Client(LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path, message_max_bytes=100)))
     create(client, "t")
     [r] = client.send(produce("t", 0, batch(b"x" * 200)))
     assert isinstance(r.response, ProduceResponse)
@@ -165,8 +173,8 @@ def test_fetch_past_the_log_end_is_offset_out_of_range(client: Client) -> None:
     assert f.response.responses[0].partitions[0].error_code == ErrorCode.OFFSET_OUT_OF_RANGE
 
 
-def test_long_poll_fetch_waits_and_an_append_wakes_it(broker: Broker) -> None:
-    consumer, producer = Client(broker, conn=1), Client(broker, conn=2)
+def test_long_poll_fetch_waits_and_an_append_wakes_it(lone: LoneBroker, broker: Broker) -> None:
+    consumer, producer = Client(lone, conn=1), Client(lone, conn=2)
     create(producer, "t")
     assert consumer.send(fetch("t", 0, 0, max_wait_ms=500), now_ms=100) == []
     assert broker.next_deadline_ms() == 600
@@ -178,8 +186,8 @@ def test_long_poll_fetch_waits_and_an_append_wakes_it(broker: Broker) -> None:
     assert len(broker.purgatory) == 0  # nothing waits any more
 
 
-def test_long_poll_fetch_completes_empty_at_its_deadline(broker: Broker) -> None:
-    consumer = Client(broker)
+def test_long_poll_fetch_completes_empty_at_its_deadline(lone: LoneBroker, broker: Broker) -> None:
+    consumer = Client(lone)
     create(consumer, "t")
     assert consumer.send(fetch("t", 0, 0, max_wait_ms=500), now_ms=100) == []
     assert broker.tick(599) == []
@@ -235,21 +243,18 @@ def test_create_topics_refuses_duplicates_bad_partitions_and_replication(client:
 
 
 def test_a_restarted_broker_serves_what_it_had(tmp_path: Path) -> None:
-    config = BrokerConfig(node_id=0, log_dir=tmp_path)
-    first = Broker(config)
-    create(Client(first), "t", partitions=3)
-    Client(first).send(produce("t", 2, batch(b"kept")))
-    first.close()
-    second = Broker(config)
-    assert second.topics == {"t": 3}
-    [f] = Client(second).send(fetch("t", 2, 0))
+    lone = LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path))
+    create(Client(lone), "t", partitions=3)
+    Client(lone).send(produce("t", 2, batch(b"kept")))
+    second = lone.restart()
+    assert sorted(second.image.topics["t"].partitions) == [0, 1, 2]
+    [f] = Client(lone).send(fetch("t", 2, 0))
     assert isinstance(f.response, FetchResponse)
     assert fetched_values(f.response) == [b"kept"]
 
 
 def test_topic_configs_apply_to_the_log_and_survive_a_restart(tmp_path: Path) -> None:
-    config = BrokerConfig(node_id=0, log_dir=tmp_path)
-    broker = Broker(config)
+    lone = LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path))
     request = CreateTopicsRequest(
         topics=[
             CreatableTopic(
@@ -260,15 +265,14 @@ def test_topic_configs_apply_to_the_log_and_survive_a_restart(tmp_path: Path) ->
             )
         ]
     )
-    [r] = Client(broker).send(request)
+    [r] = Client(lone).send(request)
     assert isinstance(r.response, CreateTopicsResponse)
     assert r.response.topics[0].error_code == ErrorCode.NONE
     for _ in range(10):
-        Client(broker).send(produce("small", 0, batch(b"x" * 200)))
-    log = broker.logs.get(TopicPartition("small", 0))
+        Client(lone).send(produce("small", 0, batch(b"x" * 200)))
+    log = lone.broker.logs.get(TopicPartition("small", 0))
     assert log is not None and len(log.segments) > 3
-    broker.close()
-    again = Broker(config).logs.get(TopicPartition("small", 0))
+    again = lone.restart().logs.get(TopicPartition("small", 0))
     assert again is not None and again.config.segment_bytes == 1000
 
 
@@ -291,11 +295,11 @@ def test_an_unknown_topic_config_is_invalid_config(client: Client) -> None:
 def test_retention_runs_on_the_broker_tick_and_fetch_below_log_start_is_out_of_range(
     tmp_path: Path,
 ) -> None:
-    broker = Broker(
+    lone = LoneBroker(
         BrokerConfig(node_id=0, log_dir=tmp_path, log_retention_check_interval_ms=1_000)
     )
-    client = Client(broker)
-    broker.create_topic("t", 1, {"segment.bytes": "1000", "retention.ms": "60000"})
+    broker, client = lone.broker, Client(lone)
+    create(client, "t", 1, {"segment.bytes": "1000", "retention.ms": "60000"})
     for i in range(10):
         client.send(
             produce("t", 0, build_batch([(None, b"x" * 200, i * 10_000)])), now_ms=i * 10_000
@@ -311,17 +315,17 @@ def test_retention_runs_on_the_broker_tick_and_fetch_below_log_start_is_out_of_r
 
 
 def test_a_compacted_topic_refuses_records_without_a_key(tmp_path: Path) -> None:
-    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
-    broker.create_topic("state", 1, {"cleanup.policy": "compact"})
-    [r] = Client(broker).send(produce("state", 0, batch(b"no key")))
+    client = Client(LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path)))
+    create(client, "state", 1, {"cleanup.policy": "compact"})
+    [r] = client.send(produce("state", 0, batch(b"no key")))
     assert isinstance(r.response, ProduceResponse)
     assert r.response.responses[0].partition_responses[0].error_code == ErrorCode.INVALID_RECORD
 
 
 def test_the_broker_cleans_compacted_topics_on_its_tick(tmp_path: Path) -> None:
-    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path, log_cleaner_backoff_ms=1_000))
-    client = Client(broker)
-    broker.create_topic("state", 1, {"cleanup.policy": "compact", "segment.bytes": "1000"})
+    lone = LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path, log_cleaner_backoff_ms=1_000))
+    broker, client = lone.broker, Client(lone)
+    create(client, "state", 1, {"cleanup.policy": "compact", "segment.bytes": "1000"})
     for i in range(60):
         client.send(produce("state", 0, build_batch([(b"key-%d" % (i % 3), b"v" * 50, i)])))
     log = broker.logs.get(TopicPartition("state", 0))
@@ -334,9 +338,9 @@ def test_the_broker_cleans_compacted_topics_on_its_tick(tmp_path: Path) -> None:
 
 
 def test_a_parked_fetch_is_read_only_when_its_offsets_say_a_read_could_answer_it(
-    broker: Broker, monkeypatch: pytest.MonkeyPatch
+    lone: LoneBroker, broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    consumer, producer = Client(broker, conn=1), Client(broker, conn=2)
+    consumer, producer = Client(lone, conn=1), Client(lone, conn=2)
     create(producer, "t", partitions=2)
     producer.send(produce("t", 0, batch(b"a")))
     reads: list[FetchRequest] = []

@@ -30,7 +30,7 @@ from reflog.wire.messages.list_offsets import (
     ListOffsetsResponse,
     ListOffsetsTopic,
 )
-from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
@@ -39,7 +39,7 @@ from reflog.wire.messages.produce import (
 )
 from tests.broker_process import BrokerProcess, running_broker
 
-from .wire_client import WireClient
+from .wire_client import WireClient, create_topic
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +75,6 @@ def fetch(topic: str, offset: int, max_wait_ms: int = 0) -> FetchRequest:
             FetchTopic(topic=topic, partitions=[FetchPartition(partition=0, fetch_offset=offset)])
         ],
     )
-
-
-def create_topic(client: WireClient, topic: str) -> None:
-    response = client.call(MetadataRequest(topics=[MetadataRequestTopic(name=topic)]))
-    assert isinstance(response, MetadataResponse)
-    assert response.topics[0].error_code == ErrorCode.NONE
 
 
 def assert_broker_still_serves(broker: BrokerProcess) -> None:

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from reflog.broker import Broker
-from reflog.config import BrokerConfig
+from reflog.net.local_cluster import LocalCluster
 from reflog.net.peer_link import PeerLink
 from reflog.net.server import BrokerServer
 from reflog.wire.apis import API_TABLE
@@ -23,14 +22,13 @@ Calls = list[tuple[str, str]]
 
 @asynccontextmanager
 async def serving(tmp_path: Path) -> AsyncIterator[BrokerServer]:
-    broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
-    broker.create_topic("t", 1)
-    server = BrokerServer(broker, "127.0.0.1", 0)
-    await server.start()
+    cluster = LocalCluster(brokers=1, data_dir=tmp_path)
+    await cluster.start()
     try:
-        yield server
+        await cluster.create_topic("t", 1)
+        yield cluster.server(1)
     finally:
-        await server.stop()
+        await cluster.stop()
 
 
 def recorder(name: str, calls: Calls, fail: bool = False) -> Callable[[object], None]:

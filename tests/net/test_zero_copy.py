@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reflog.broker import Broker
-from reflog.config import BrokerConfig
-from reflog.net.server import BrokerServer
+from reflog.net.local_cluster import LocalCluster
 from reflog.records import HEADER_SIZE, build_batch, iter_batches
 from reflog.wire.apis import decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
@@ -77,11 +75,10 @@ def test_a_fetch_sends_records_with_sendfile_and_reads_none_of_them(
     ]
 
     async def scenario() -> tuple[int, bytes]:
-        broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
-        broker.create_topic("t", 1)
-        server = BrokerServer(broker, "127.0.0.1", 0)
-        port = await server.start()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        cluster = LocalCluster(brokers=1, data_dir=tmp_path)
+        await cluster.start()
+        await cluster.create_topic("t", 1)
+        reader, writer = await asyncio.open_connection(*cluster.bootstrap_servers.split(":"))
         for i, batch in enumerate(batches):
             produce = ProduceRequest(
                 acks=1,
@@ -111,11 +108,15 @@ def test_a_fetch_sends_records_with_sendfile_and_reads_none_of_them(
         )
         response = await call(reader, writer, fetch, 999)
         monkeypatch.undo()
+        stats = cluster.sendfile_bytes(1)
         writer.close()
-        await server.stop()
+        await cluster.stop()
         assert isinstance(response, FetchResponse)
         records = response.responses[0].partitions[0].records
         assert isinstance(records, bytes)
+        # The server's own count says the same: all to a consumer, none to a follower.
+        assert stats.consumer_sendfile_bytes == counter.sendfile_bytes
+        assert stats.follower_sendfile_bytes == 0
         return counter.sendfile_bytes, records
 
     sent, records = asyncio.run(scenario())
@@ -155,11 +156,10 @@ def test_a_log_cut_short_under_a_read_closes_the_connection_instead_of_a_short_r
     batch = build_batch([(b"k", os.urandom(1024), 1) for _ in range(900)])
 
     async def scenario() -> bytes:
-        broker = Broker(BrokerConfig(node_id=0, log_dir=tmp_path))
-        broker.create_topic("t", 1)
-        server = BrokerServer(broker, "127.0.0.1", 0)
-        port = await server.start()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        cluster = LocalCluster(brokers=1, data_dir=tmp_path)
+        await cluster.start()
+        await cluster.create_topic("t", 1)
+        reader, writer = await asyncio.open_connection(*cluster.bootstrap_servers.split(":"))
         produce = ProduceRequest(
             acks=1,
             timeout_ms=1000,
@@ -183,7 +183,7 @@ def test_a_log_cut_short_under_a_read_closes_the_connection_instead_of_a_short_r
         size = struct.unpack(">i", await reader.readexactly(4))[0]
         got = await asyncio.wait_for(reader.read(), timeout=10)  # until the broker closes
         writer.close()
-        await server.stop()
+        await cluster.stop()
         assert len(got) < size  # the promised bytes never came: the connection was closed
         return got
 

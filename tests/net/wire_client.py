@@ -7,7 +7,9 @@ import struct
 
 from reflog.wire.apis import API_TABLE, Api, decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
+from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
 from reflog.wire.schema import Request, Response
 
 
@@ -61,3 +63,20 @@ class WireClient:
                 raise ConnectionError("broker closed the connection")
             data += chunk
         return bytes(data)
+
+
+def create_topic(client: WireClient, topic: str, timeout: float = 10) -> None:
+    """Have the broker auto-create ``topic`` as a client does: ask Metadata for it until
+    the controller has created it and every partition has a leader."""
+    from tests.cluster_process import wait_for
+
+    def led() -> bool:
+        response = client.call(MetadataRequest(topics=[MetadataRequestTopic(name=topic)]))
+        assert isinstance(response, MetadataResponse)
+        [answer] = response.topics
+        assert answer.error_code in (ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE)
+        return answer.error_code == ErrorCode.NONE and all(
+            p.error_code == ErrorCode.NONE for p in answer.partitions
+        )
+
+    wait_for(led, timeout, f"topic {topic} to be created")

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from reflog.records import build_batch
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.create_topics import (
     CreatableReplicaAssignment,
@@ -74,8 +75,8 @@ SAMPLES: list[Message] = [
     ApiVersionsResponse(
         error_code=35,
         api_keys=[
-            ApiVersion(api_key=0, min_version=0, max_version=8),
-            ApiVersion(api_key=1, min_version=2, max_version=11),
+            ApiVersion(api_key=ApiKey.PRODUCE, min_version=0, max_version=8),
+            ApiVersion(api_key=ApiKey.FETCH, min_version=2, max_version=11),
         ],
         throttle_time_ms=7,
     ),

@@ -30,6 +30,7 @@ from kafka.protocol.metadata import (
 )
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.apis import API_TABLE, decode_request, encode_response
 from reflog.wire.codec import Reader, chunks_to_bytes
 from reflog.wire.errors import ErrorCode
@@ -254,9 +255,11 @@ def test_kafka_python_reads_reflogs_answer_to_an_api_versions_request_it_cannot_
     assert unsupported <= ApiVersionsResponse.max_version
     body = ReflogApiVersionsResponse(
         error_code=ErrorCode.UNSUPPORTED_VERSION,
-        api_keys=[ApiVersion(api_key=18, min_version=0, max_version=3)],
+        api_keys=[ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=0, max_version=3)],
     )
-    frame = chunks_to_bytes(encode_response(RequestHeader(18, unsupported, 7, "c"), body))
+    frame = chunks_to_bytes(
+        encode_response(RequestHeader(ApiKey.API_VERSIONS, unsupported, 7, "c"), body)
+    )
     theirs = ApiVersionsResponse.decode(frame, version=unsupported, header=True)
     assert theirs.header.correlation_id == 7
     assert theirs.error_code == ErrorCode.UNSUPPORTED_VERSION

@@ -6,6 +6,7 @@ import struct
 
 import pytest
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.apis import (
     API_TABLE,
     api_versions_response,
@@ -25,7 +26,9 @@ from .samples import SAMPLES
 
 def test_the_response_to_api_versions_v3_has_a_v0_header_and_a_flexible_body() -> None:
     body = api_versions_response()
-    frame = chunks_to_bytes(encode_response(RequestHeader(18, 3, correlation_id=77), body))
+    frame = chunks_to_bytes(
+        encode_response(RequestHeader(ApiKey.API_VERSIONS, 3, correlation_id=77), body)
+    )
     reader = Reader(frame)
     assert reader.int32() == 77
     # No tagged-field byte after the correlation id: the body's error code follows at once,
@@ -40,14 +43,16 @@ def test_other_flexible_responses_keep_their_header_tagged_fields() -> None:
     # The v0 header is ApiVersions' exception, not a rule: decode_response must agree with
     # encode_response about it, which a whole-frame round trip shows.
     body = api_versions_response()
-    frame = chunks_to_bytes(encode_response(RequestHeader(18, 3, correlation_id=5), body))
-    header, decoded = decode_response(18, 3, frame)
+    frame = chunks_to_bytes(
+        encode_response(RequestHeader(ApiKey.API_VERSIONS, 3, correlation_id=5), body)
+    )
+    header, decoded = decode_response(ApiKey.API_VERSIONS, 3, frame)
     assert header.correlation_id == 5 and decoded == body
 
 
 def test_an_api_versions_v3_request_with_a_flexible_header_decodes() -> None:
     request = ApiVersionsRequest(client_software_name="librdkafka", client_software_version="2")
-    header = RequestHeader(18, 3, correlation_id=1, client_id="rdkafka")
+    header = RequestHeader(ApiKey.API_VERSIONS, 3, correlation_id=1, client_id="rdkafka")
     frame = chunks_to_bytes(encode_request(header, request))
     # Request header v2: client_id stays a non-compact string, then an empty tag section.
     assert frame[8:19] == struct.pack(">h", 7) + b"rdkafka" + b"\x00" + b"\x0b"
@@ -60,7 +65,7 @@ def test_an_api_versions_request_of_an_unsupported_version_gets_the_v0_layout(
     unsupported_version: int,
 ) -> None:
     response = api_versions_response(error_code=ErrorCode.UNSUPPORTED_VERSION)
-    header = RequestHeader(18, unsupported_version, correlation_id=5)
+    header = RequestHeader(ApiKey.API_VERSIONS, unsupported_version, correlation_id=5)
     frame = chunks_to_bytes(encode_response(header, response))
     # v0 layout: correlation id, error code, int32 count, then 3 x int16 per API; no throttle.
     assert frame[:4] == struct.pack(">i", 5)
@@ -73,7 +78,9 @@ def test_an_api_versions_request_of_an_unsupported_version_gets_the_v0_layout(
 
 def test_the_v0_fallback_keeps_whatever_error_code_the_caller_sets() -> None:
     response = api_versions_response(error_code=ErrorCode.NONE)
-    frame = chunks_to_bytes(encode_response(RequestHeader(18, 9, correlation_id=6), response))
+    frame = chunks_to_bytes(
+        encode_response(RequestHeader(ApiKey.API_VERSIONS, 9, correlation_id=6), response)
+    )
     assert ApiVersionsResponse.decode(Reader(frame, 4), 0).error_code == ErrorCode.NONE
 
 

@@ -7,6 +7,7 @@ import struct
 import pytest
 
 from reflog.records.varint import encode_unsigned_varint
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.apis import decode_request, encode_request
 from reflog.wire.codec import Reader, chunks_to_bytes
 from reflog.wire.errors import FrameTooLargeError, WireDecodeError
@@ -131,7 +132,9 @@ def test_frame_sizes_inside_bounds_are_accepted_and_the_limit_is_configurable() 
 
 
 def test_a_request_with_bytes_left_over_is_refused() -> None:
-    frame = chunks_to_bytes(encode_request(RequestHeader(3, 1, 5, "c"), MetadataRequest()))
+    frame = chunks_to_bytes(
+        encode_request(RequestHeader(ApiKey.METADATA, 1, 5, "c"), MetadataRequest())
+    )
     assert decode_request(frame).header.correlation_id == 5
     with pytest.raises(WireDecodeError, match="1 unread bytes"):
         decode_request(frame + b"\x00")

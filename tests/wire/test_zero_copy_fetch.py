@@ -9,6 +9,7 @@ from typing import IO
 import pytest
 
 from reflog.records import FileSlice, build_batch
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.apis import decode_response, encode_response
 from reflog.wire.codec import Reader, chunks_size, chunks_to_bytes
 from reflog.wire.headers import RequestHeader
@@ -67,9 +68,9 @@ def test_a_whole_response_frame_keeps_the_slice_out_of_the_header_bytes(
     log_file: IO[bytes],
 ) -> None:
     first = FileSlice(log_file, 10, len(FIRST))
-    chunks = encode_response(RequestHeader(1, 11, 42, "c"), fetch_response(first, b""))
+    chunks = encode_response(RequestHeader(ApiKey.FETCH, 11, 42, "c"), fetch_response(first, b""))
     assert any(c is first for c in chunks)
-    header, body = decode_response(1, 11, chunks_to_bytes(chunks))
+    header, body = decode_response(ApiKey.FETCH, 11, chunks_to_bytes(chunks))
     assert header.correlation_id == 42
     assert isinstance(body, FetchResponse)
     assert [p.records for p in body.responses[0].partitions] == [FIRST, b""]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     INT16,
     INT32,
@@ -25,7 +26,7 @@ __all__ = ["ApiVersion", "ApiVersionsRequest", "ApiVersionsResponse"]
 
 
 class ApiVersionsRequest(Request):
-    API_KEY: ClassVar[int] = 18
+    API_KEY: ClassVar[int] = ApiKey.API_VERSIONS
     MAX_VERSION: ClassVar[int] = 3
     FLEXIBLE_FROM: ClassVar[int | None] = 3
 
@@ -40,7 +41,7 @@ class ApiVersion(WireStruct):
 
 
 class ApiVersionsResponse(Response):
-    API_KEY: ClassVar[int] = 18
+    API_KEY: ClassVar[int] = ApiKey.API_VERSIONS
     MAX_VERSION: ClassVar[int] = 3
     FLEXIBLE_FROM: ClassVar[int | None] = 3
 

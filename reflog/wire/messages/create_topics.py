@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     BOOL,
     INT16,
@@ -57,7 +58,7 @@ class CreatableTopic(WireStruct):
 
 
 class CreateTopicsRequest(Request):
-    API_KEY: ClassVar[int] = 19
+    API_KEY: ClassVar[int] = ApiKey.CREATE_TOPICS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     topics: list[CreatableTopic] = wire(ArrayOf(Struct(CreatableTopic)), default_factory=list)
@@ -72,7 +73,7 @@ class CreatableTopicResult(WireStruct):
 
 
 class CreateTopicsResponse(Response):
-    API_KEY: ClassVar[int] = 19
+    API_KEY: ClassVar[int] = ApiKey.CREATE_TOPICS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     throttle_time_ms: int = wire(INT32, "2+", default=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     INT8,
     INT16,
@@ -60,7 +61,7 @@ class ForgottenTopic(WireStruct):
 
 
 class FetchRequest(Request):
-    API_KEY: ClassVar[int] = 1
+    API_KEY: ClassVar[int] = ApiKey.FETCH
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     # -1 for a consumer; a follower replica sends its broker id.
@@ -103,7 +104,7 @@ class FetchableTopicResponse(WireStruct):
 
 
 class FetchResponse(Response):
-    API_KEY: ClassVar[int] = 1
+    API_KEY: ClassVar[int] = ApiKey.FETCH
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     throttle_time_ms: int = wire(INT32, "1+", default=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     INT8,
     INT16,
@@ -50,7 +51,7 @@ class ListOffsetsTopic(WireStruct):
 
 
 class ListOffsetsRequest(Request):
-    API_KEY: ClassVar[int] = 2
+    API_KEY: ClassVar[int] = ApiKey.LIST_OFFSETS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     replica_id: int = wire(INT32, default=-1)
@@ -75,7 +76,7 @@ class ListOffsetsTopicResponse(WireStruct):
 
 
 class ListOffsetsResponse(Response):
-    API_KEY: ClassVar[int] = 2
+    API_KEY: ClassVar[int] = ApiKey.LIST_OFFSETS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     throttle_time_ms: int = wire(INT32, "2+", default=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     BOOL,
     INT16,
@@ -42,7 +43,7 @@ class MetadataRequestTopic(WireStruct):
 
 
 class MetadataRequest(Request):
-    API_KEY: ClassVar[int] = 3
+    API_KEY: ClassVar[int] = ApiKey.METADATA
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     # None asks for every topic (v1+); in v0 an empty list means the same.
@@ -83,7 +84,7 @@ class MetadataResponseTopic(WireStruct):
 
 
 class MetadataResponse(Response):
-    API_KEY: ClassVar[int] = 3
+    API_KEY: ClassVar[int] = ApiKey.METADATA
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     throttle_time_ms: int = wire(INT32, "3+", default=0)

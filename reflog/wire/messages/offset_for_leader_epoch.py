@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     INT16,
     INT32,
@@ -48,7 +49,7 @@ class OffsetForLeaderTopic(WireStruct):
 
 
 class OffsetForLeaderEpochRequest(Request):
-    API_KEY: ClassVar[int] = 23
+    API_KEY: ClassVar[int] = ApiKey.OFFSET_FOR_LEADER_EPOCH
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     replica_id: int = wire(INT32, "3+", default=-2)  # a broker's id, or -1 for a consumer
@@ -70,7 +71,7 @@ class OffsetForLeaderTopicResult(WireStruct):
 
 
 class OffsetForLeaderEpochResponse(Response):
-    API_KEY: ClassVar[int] = 23
+    API_KEY: ClassVar[int] = ApiKey.OFFSET_FOR_LEADER_EPOCH
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     throttle_time_ms: int = wire(INT32, "2+", default=0)

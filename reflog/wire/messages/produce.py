@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     INT16,
     INT32,
@@ -50,7 +51,7 @@ class TopicProduceData(WireStruct):
 
 
 class ProduceRequest(Request):
-    API_KEY: ClassVar[int] = 0
+    API_KEY: ClassVar[int] = ApiKey.PRODUCE
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     transactional_id: str | None = wire(STRING, "3+", nullable="3+", default=None)
@@ -86,7 +87,7 @@ class TopicProduceResponse(WireStruct):
 
 
 class ProduceResponse(Response):
-    API_KEY: ClassVar[int] = 0
+    API_KEY: ClassVar[int] = ApiKey.PRODUCE
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
 
     responses: list[TopicProduceResponse] = wire(

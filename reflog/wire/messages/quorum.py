@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     BOOL,
     BYTES,
@@ -64,7 +65,7 @@ class NoResponse(Response):
 
 
 class RaftVoteRequest(Request):
-    API_KEY: ClassVar[int] = 10000
+    API_KEY: ClassVar[int] = ApiKey.RAFT_VOTE
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -75,7 +76,7 @@ class RaftVoteRequest(Request):
 
 
 class RaftVoteResponse(Request):
-    API_KEY: ClassVar[int] = 10001
+    API_KEY: ClassVar[int] = ApiKey.RAFT_VOTE_RESPONSE
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -90,7 +91,7 @@ class RaftEntry(WireStruct):
 
 
 class RaftAppendEntriesRequest(Request):
-    API_KEY: ClassVar[int] = 10002
+    API_KEY: ClassVar[int] = ApiKey.RAFT_APPEND_ENTRIES
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -102,7 +103,7 @@ class RaftAppendEntriesRequest(Request):
 
 
 class RaftAppendEntriesResponse(Request):
-    API_KEY: ClassVar[int] = 10003
+    API_KEY: ClassVar[int] = ApiKey.RAFT_APPEND_ENTRIES_RESPONSE
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -112,7 +113,7 @@ class RaftAppendEntriesResponse(Request):
 
 
 class RaftInstallSnapshotRequest(Request):
-    API_KEY: ClassVar[int] = 10004
+    API_KEY: ClassVar[int] = ApiKey.RAFT_INSTALL_SNAPSHOT
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -123,7 +124,7 @@ class RaftInstallSnapshotRequest(Request):
 
 
 class RaftInstallSnapshotResponse(Request):
-    API_KEY: ClassVar[int] = 10005
+    API_KEY: ClassVar[int] = ApiKey.RAFT_INSTALL_SNAPSHOT_RESPONSE
     MAX_VERSION: ClassVar[int] = 0
     sender: int = wire(INT32)
     term: int = wire(INT64)
@@ -131,7 +132,7 @@ class RaftInstallSnapshotResponse(Request):
 
 
 class BrokerRegistrationRequest(Request):
-    API_KEY: ClassVar[int] = 10010
+    API_KEY: ClassVar[int] = ApiKey.BROKER_REGISTRATION
     MAX_VERSION: ClassVar[int] = 0
     broker_id: int = wire(INT32)
     host: str = wire(STRING)
@@ -139,7 +140,7 @@ class BrokerRegistrationRequest(Request):
 
 
 class BrokerRegistrationResponse(Response):
-    API_KEY: ClassVar[int] = 10010
+    API_KEY: ClassVar[int] = ApiKey.BROKER_REGISTRATION
     MAX_VERSION: ClassVar[int] = 0
     error_code: int = wire(INT16)
     broker_epoch: int = wire(INT64, default=-1)
@@ -147,7 +148,7 @@ class BrokerRegistrationResponse(Response):
 
 
 class BrokerHeartbeatRequest(Request):
-    API_KEY: ClassVar[int] = 10011
+    API_KEY: ClassVar[int] = ApiKey.BROKER_HEARTBEAT
     MAX_VERSION: ClassVar[int] = 0
     broker_id: int = wire(INT32)
     broker_epoch: int = wire(INT64)
@@ -160,7 +161,7 @@ class MetadataBatch(WireStruct):
 
 
 class BrokerHeartbeatResponse(Response):
-    API_KEY: ClassVar[int] = 10011
+    API_KEY: ClassVar[int] = ApiKey.BROKER_HEARTBEAT
     MAX_VERSION: ClassVar[int] = 0
     error_code: int = wire(INT16)
     is_fenced: bool = wire(BOOL, default=True)
@@ -174,12 +175,12 @@ class BrokerHeartbeatResponse(Response):
 class QuorumStateRequest(Request):
     """What a controller knows of the quorum (after Kafka's DescribeQuorum, KIP-595)."""
 
-    API_KEY: ClassVar[int] = 10020
+    API_KEY: ClassVar[int] = ApiKey.QUORUM_STATE
     MAX_VERSION: ClassVar[int] = 0
 
 
 class QuorumStateResponse(Response):
-    API_KEY: ClassVar[int] = 10020
+    API_KEY: ClassVar[int] = ApiKey.QUORUM_STATE
     MAX_VERSION: ClassVar[int] = 0
     node_id: int = wire(INT32)
     role: str = wire(STRING)  # Follower, PreCandidate, Candidate, Leader
@@ -194,7 +195,7 @@ class AlterPartitionRequest(Request):
     """A partition leader asks the controller to commit a new ISR (Kafka's AlterPartition,
     KIP-497, in reflog's own shape: one partition per request)."""
 
-    API_KEY: ClassVar[int] = 10012
+    API_KEY: ClassVar[int] = ApiKey.ALTER_PARTITION
     MAX_VERSION: ClassVar[int] = 0
     broker_id: int = wire(INT32)
     broker_epoch: int = wire(INT64)
@@ -206,7 +207,7 @@ class AlterPartitionRequest(Request):
 
 
 class AlterPartitionResponse(Response):
-    API_KEY: ClassVar[int] = 10012
+    API_KEY: ClassVar[int] = ApiKey.ALTER_PARTITION
     MAX_VERSION: ClassVar[int] = 0
     error_code: int = wire(INT16)
     topic: str = wire(STRING, default="")

@@ -1,0 +1,40 @@
+"""Every API reflog speaks, by the number that opens each request on the wire.
+
+The first field of a request header is its API key, an INT16. Kafka's own keys keep
+Kafka's numbers and names (Kafka's ``ApiKeys`` enum: ``PRODUCE(0)``, ``FETCH(1)``, ...),
+so a packet capture of reflog reads like one of Kafka.
+
+The controller quorum's messages are reflog's own, numbered from 10000 (Kafka's
+``ApiKeys`` stop below 100): Kafka has Vote (52), BrokerRegistration (62),
+BrokerHeartbeat (63) and AlterPartition (56), but reflog's messages of those names
+carry other fields, and a Kafka tool that mistook one for the other would misread it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["ApiKey"]
+
+
+class ApiKey(IntEnum):
+    # Kafka's, with Kafka's numbers.
+    PRODUCE = 0
+    FETCH = 1
+    LIST_OFFSETS = 2
+    METADATA = 3
+    API_VERSIONS = 18
+    CREATE_TOPICS = 19
+    OFFSET_FOR_LEADER_EPOCH = 23
+    # reflog's Raft messages between controllers (one-way: each answer is a message too).
+    RAFT_VOTE = 10000
+    RAFT_VOTE_RESPONSE = 10001
+    RAFT_APPEND_ENTRIES = 10002
+    RAFT_APPEND_ENTRIES_RESPONSE = 10003
+    RAFT_INSTALL_SNAPSHOT = 10004
+    RAFT_INSTALL_SNAPSHOT_RESPONSE = 10005
+    # reflog's requests from brokers (and tools) to the controllers.
+    BROKER_REGISTRATION = 10010
+    BROKER_HEARTBEAT = 10011
+    ALTER_PARTITION = 10012
+    QUORUM_STATE = 10020
