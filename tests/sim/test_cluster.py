@@ -66,11 +66,19 @@ def test_a_producer_and_a_consumer_move_through_every_partition(tmp_path: Path) 
     cluster.run_for(1_000)
     producer, consumer = cluster.producers["p"], cluster.consumers["c"]
     assert producer.failed == 0 and producer.acked > 150
-    assert cluster.run_until(lambda: len(consumer.records) >= producer.acked, 2_000)
+    # Stop producing, so the consumer can reach every partition's high watermark.
+    cluster.set_rate("p", 0)
+
+    def caught_up() -> bool:
+        positions = dict(cluster.snapshot().consumer("c").positions)
+        return producer.sent == producer.acked and positions == cluster.high_watermarks("t")
+
+    assert cluster.run_until(caught_up, 3_000)
     ends = cluster.log_end_offsets("t")
     assert sum(ends.values()) >= producer.acked
     snapshot = cluster.timeline.latest
     assert snapshot.producer("p").acked == producer.acked
+    assert len(consumer.records) == producer.acked
     positions = dict(snapshot.consumer("c").positions)
     assert positions == cluster.high_watermarks("t")
 
