@@ -54,7 +54,9 @@ class Simulation:
         self._contexts: dict[str, NodeContext] = {}
         self._incarnations: dict[str, int] = {}
         self._crashed: set[str] = set()
-        # Applied to every payload as it is sent: the wire round trip lives here.
+        # Applied to every payload as it is delivered: the wire round trip lives here. The
+        # trace keeps what was sent, so a run with the round trip and one without record
+        # the same trace exactly when the round trip changes nothing.
         self.payload_filter = payload_filter
         self._started = False
         self._playing = False
@@ -113,8 +115,6 @@ class Simulation:
     def send(self, ctx: NodeContext, dst: str, payload: object) -> None:
         if not self._live(ctx):
             return
-        if self.payload_filter is not None:
-            payload = self.payload_filter(payload)
         src = ctx.name
         if self.network.is_cut(src, dst):
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "partition"))
@@ -134,6 +134,8 @@ class Simulation:
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "crashed"))
             return
         self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
+        if self.payload_filter is not None:
+            payload = self.payload_filter(payload)
         self.nodes[dst].on_message(self._contexts[dst], src, payload)
 
     def set_timer(self, ctx: NodeContext, at_ms: int, token: object) -> Scheduled:
