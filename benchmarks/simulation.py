@@ -39,6 +39,7 @@ from reflog.producer import ProducerConfig
 from reflog.sim.cluster import Cluster
 from reflog.sim.kraft import KraftCluster
 from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
+from reflog.sim.world import Simulation
 from reflog.topic_partition import TopicPartition
 
 TOPIC = "bench"
@@ -68,6 +69,7 @@ BASELINE: dict[str, Baseline] = {
 class Built:
     """A settled cluster with its workloads, ready to be timed."""
 
+    sim: Simulation
     run_for: Callable[[int], None]
     producers: list[ProducerWorkload]
     consumers: list[ConsumerWorkload]
@@ -97,7 +99,7 @@ def one_broker(data_dir: Path, rate: int) -> Built:
     cluster = Cluster(seed=SEED, brokers=1, data_dir=data_dir, topics={TOPIC: PARTITIONS})
     producer = cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=1)
     consumer = cluster.add_consumer("consumer", TOPIC, range(PARTITIONS))
-    return Built(cluster.run_for, [producer], [consumer])
+    return Built(cluster.sim, cluster.run_for, [producer], [consumer])
 
 
 def three_brokers(data_dir: Path, rate: int) -> Built:
@@ -114,7 +116,7 @@ def three_brokers(data_dir: Path, rate: int) -> Built:
     consumer = ConsumerWorkload("consumer", consumer_config(bootstrap, "consumer"), partitions)
     cluster.sim.add_node(producer)
     cluster.sim.add_node(consumer)
-    return Built(cluster.sim.run_for, [producer], [consumer])
+    return Built(cluster.sim, cluster.sim.run_for, [producer], [consumer])
 
 
 SHAPES: dict[str, Callable[[Path, int], Built]] = {
@@ -132,9 +134,12 @@ class Measured:
     cpu_s: float
 
 
-def measure(build: Callable[[Path, int], Built], seconds: float, rate: int) -> Measured:
+def measure(
+    build: Callable[[Path, int], Built], seconds: float, rate: int, keep_trace: bool
+) -> Measured:
     with tempfile.TemporaryDirectory(prefix="reflog-simbench-") as tmp:
         built = build(Path(tmp), rate)
+        built.sim.trace.keep = keep_trace
         built.run_for(1_000)  # settle: metadata, connections, the first fetches
         sent = sum(p.sent for p in built.producers)
         acked = sum(p.acked for p in built.producers)
@@ -159,16 +164,22 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000, help="producer records/s (simulated)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
+    parser.add_argument(
+        "--without-trace",
+        action="store_true",
+        help="do not keep the simulation's trace (a run nobody scrubs; the baseline kept it)",
+    )
     args = parser.parse_args()
     shapes = SHAPES if args.shape == "all" else {args.shape: SHAPES[args.shape]}
     print(
         f"{args.seconds:g} simulated seconds at {args.rate} records/s, "
-        f"{args.rounds} rounds (median), seed {SEED}"
+        f"{args.rounds} rounds (median), seed {SEED}, "
+        f"trace {'not kept' if args.without_trace else 'kept'}"
     )
     for name, build in shapes.items():
         runs = []
         for round_ in range(args.rounds):
-            m = measure(build, args.seconds, args.rate)
+            m = measure(build, args.seconds, args.rate, keep_trace=not args.without_trace)
             runs.append(m)
             print(
                 f"  {name} round {round_ + 1}: {m.sent} records sent, {m.records} acked, "

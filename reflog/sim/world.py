@@ -44,12 +44,14 @@ class Simulation:
         seed: int,
         network: LinkConfig | None = None,
         payload_filter: Callable[[object], object] | None = None,
+        *,
+        keep_trace: bool = True,
     ) -> None:
         self.seed = seed
         self.clock = VirtualClock()
         self.queue = EventQueue()
         self.network = SimNetwork(random.Random(derived_seed(seed, "network")), network)
-        self.trace = Trace()
+        self.trace = Trace(keep=keep_trace)
         self.nodes: dict[str, SimNode] = {}
         self._contexts: dict[str, NodeContext] = {}
         self._incarnations: dict[str, int] = {}
@@ -123,7 +125,8 @@ class Simulation:
         if at is None:
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "loss"))
             return
-        self.trace.record(MessageSent(self.now_ms, src, dst, payload, at))
+        if self.trace.wanted:
+            self.trace.record(MessageSent(self.now_ms, src, dst, payload, at))
         self.queue.schedule(at, lambda: self._deliver(src, dst, payload))
 
     def _deliver(self, src: str, dst: str, payload: object) -> None:
@@ -133,7 +136,8 @@ class Simulation:
         if dst not in self.nodes or dst in self._crashed:
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "crashed"))
             return
-        self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
+        if self.trace.wanted:
+            self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
         if self.payload_filter is not None:
             payload = self.payload_filter(payload)
         self.nodes[dst].on_message(self._contexts[dst], src, payload)
@@ -141,7 +145,8 @@ class Simulation:
     def set_timer(self, ctx: NodeContext, at_ms: int, token: object) -> Scheduled:
         def fire() -> None:
             if self._live(ctx):
-                self.trace.record(TimerFired(self.now_ms, ctx.name, token))
+                if self.trace.wanted:
+                    self.trace.record(TimerFired(self.now_ms, ctx.name, token))
                 self.nodes[ctx.name].on_timer(ctx, token)
 
         return self.queue.schedule(max(at_ms, self.now_ms), fire)
