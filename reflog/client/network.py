@@ -149,6 +149,8 @@ class ClientNetwork:
     def tick(self, now_ms: int) -> None:
         self.now_ms = now_ms
         for node in list(self._nodes.values()):
+            if not node.in_flight:
+                continue
             expired = [
                 c
                 for c, r in node.in_flight.items()

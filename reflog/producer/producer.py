@@ -156,7 +156,13 @@ class Producer:
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
-        deadlines = [b.created_ms + self.config.linger_ms for b in self._open.values()]
+        # An open batch whose partition has a request in flight waits for that answer (which
+        # wakes the producer), not for linger.ms.
+        deadlines = [
+            b.created_ms + self.config.linger_ms
+            for tp, b in self._open.items()
+            if tp not in self._in_flight
+        ]
         deadlines += [p.created_ms + self.config.max_block_ms for p in self._unassigned]
         deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
         network = self.network.next_deadline_ms()
@@ -222,6 +228,12 @@ class Producer:
 
     def _close_batches(self, now_ms: int) -> None:
         for tp, batch in list(self._open.items()):
+            if tp in self._in_flight:
+                # As Kafka's accumulator does, a batch keeps filling (up to batch.size) while
+                # its partition waits for an answer: closing it at linger.ms would only queue
+                # small batches behind the one in flight, and a producer under load would
+                # fall further behind with every round trip.
+                continue
             if self._flushing or now_ms - batch.created_ms >= self.config.linger_ms:
                 self._ready.append(self._open.pop(tp))
         if not self._open and not self._unassigned:

@@ -365,16 +365,19 @@ def _encode_record(
     timestamp_delta: int,
     offset_delta: int,
 ) -> bytes:
-    inner = bytearray(b"\x00")  # attributes
-    inner += encode_varlong(timestamp_delta)
-    inner += encode_varint(offset_delta)
-    inner += _encode_bytes(key)
-    inner += _encode_bytes(value)
-    inner += encode_varint(len(headers))
+    parts = [
+        b"\x00",  # attributes
+        encode_varlong(timestamp_delta),
+        encode_varint(offset_delta),
+        _encode_bytes(key),
+        _encode_bytes(value),
+        encode_varint(len(headers)),
+    ]
     for record_header in headers:
-        inner += _encode_bytes(record_header.key.encode("utf-8"))
-        inner += _encode_bytes(record_header.value)
-    return encode_varint(len(inner)) + bytes(inner)
+        parts.append(_encode_bytes(record_header.key.encode("utf-8")))
+        parts.append(_encode_bytes(record_header.value))
+    inner = b"".join(parts)
+    return encode_varint(len(inner)) + inner
 
 
 def _assemble(

@@ -41,8 +41,15 @@ def zigzag_decode(value: int) -> int:
     return (value >> 1) ^ -(value & 1)
 
 
+# Most varints in a record (lengths, deltas, counts) are below 128 and take one byte:
+# those encodings are made once, here, instead of on every call.
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
 def encode_unsigned_varint(value: int) -> bytes:
     """Seven bits per byte, low group first, high bit set on every byte but the last."""
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
     if value < 0:
         raise VarintError(f"unsigned varint cannot hold {value}")
     out = bytearray()
@@ -62,6 +69,8 @@ def decode_unsigned_varint(
     a stream of 0xFF bytes from the network cannot make us loop or grow an
     unbounded integer.
     """
+    if pos < len(buf) and buf[pos] < 0x80:  # one byte: the common case, decided at once
+        return buf[pos], pos + 1
     result = 0
     shift = 0
     for i in range(max_bytes):
@@ -77,16 +86,22 @@ def decode_unsigned_varint(
 
 def encode_varint(value: int) -> bytes:
     """A signed 32-bit integer as a zig-zag varint."""
+    if -64 <= value < 64:  # one byte: the common case (zig-zag of a small value)
+        return _ONE_BYTE[2 * value if value >= 0 else -2 * value - 1]
     return encode_unsigned_varint(zigzag_encode(value, 32))
 
 
 def encode_varlong(value: int) -> bytes:
     """A signed 64-bit integer as a zig-zag varlong."""
+    if -64 <= value < 64:  # one byte, as in encode_varint
+        return _ONE_BYTE[2 * value if value >= 0 else -2 * value - 1]
     return encode_unsigned_varint(zigzag_encode(value, 64))
 
 
 def decode_varint(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int]:
     """Read a zig-zag varint (signed 32-bit); return ``(value, next_pos)``."""
+    if pos < len(buf) and buf[pos] < 0x80:  # one byte (-64..63): the common case
+        return zigzag_decode(buf[pos]), pos + 1
     raw, pos = decode_unsigned_varint(buf, pos, max_bytes=5)
     if raw >= 1 << 32:
         raise VarintError("varint does not fit in 32 bits")
@@ -95,6 +110,8 @@ def decode_varint(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[in
 
 def decode_varlong(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int]:
     """Read a zig-zag varlong (signed 64-bit); return ``(value, next_pos)``."""
+    if pos < len(buf) and buf[pos] < 0x80:  # one byte, as in decode_varint
+        return zigzag_decode(buf[pos]), pos + 1
     raw, pos = decode_unsigned_varint(buf, pos, max_bytes=10)
     if raw >= 1 << 64:
         raise VarintError("varlong does not fit in 64 bits")

@@ -9,17 +9,17 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["EventQueue", "Scheduled"]
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class Scheduled:
     at_ms: int
     seq: int
-    action: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    action: Callable[[], None]
+    cancelled: bool = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -27,25 +27,30 @@ class Scheduled:
 
 class EventQueue:
     def __init__(self) -> None:
-        self._heap: list[Scheduled] = []
+        # The heap holds (at_ms, seq, event) tuples: tuples compare in C, where ordering
+        # the Scheduled objects themselves would call a Python __lt__ on every heap step.
+        # seq is unique, so the comparison never reaches the event.
+        self._heap: list[tuple[int, int, Scheduled]] = []
         self._seq = itertools.count()
 
     def schedule(self, at_ms: int, action: Callable[[], None]) -> Scheduled:
-        event = Scheduled(at_ms, next(self._seq), action)
-        heapq.heappush(self._heap, event)
+        seq = next(self._seq)
+        event = Scheduled(at_ms, seq, action)
+        heapq.heappush(self._heap, (at_ms, seq, event))
         return event
 
     def peek_time(self) -> int | None:
         self._drop_cancelled()
-        return self._heap[0].at_ms if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def pop(self) -> Scheduled | None:
         self._drop_cancelled()
-        return heapq.heappop(self._heap) if self._heap else None
+        return heapq.heappop(self._heap)[2] if self._heap else None
 
     def _drop_cancelled(self) -> None:
-        while self._heap and self._heap[0].cancelled:
-            heapq.heappop(self._heap)
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
 
     def __len__(self) -> int:
-        return sum(not e.cancelled for e in self._heap)
+        return sum(not e.cancelled for _, _, e in self._heap)

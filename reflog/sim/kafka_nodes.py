@@ -1,10 +1,12 @@
 """Simulation adapters: a broker core and client cores as nodes of the simulation.
 
 Requests and responses travel as typed messages (:class:`SimRequest`,
-:class:`SimResponse`). Responses always pass through the real wire codec on
-the way out (that is also how a fetch's file slice becomes bytes); requests do
-too when the cluster is built with ``wire_roundtrip=True``, so the two runtimes
-cannot drift apart.
+:class:`SimResponse`). A fetch answer's file slices are read into bytes when it
+is sent (the network runtime sends them then, with sendfile). Both directions
+pass through the real wire codec when the cluster is built with
+``wire_roundtrip_requests=True`` (tests turn it on), so the two runtimes cannot
+drift apart; otherwise the typed messages go as they are (encoding and decoding
+every answer was about a fifth of a simulated cluster's run time).
 
 reflog simplification: opening a connection takes no simulated time. Connecting
 to a broker that is down fails at once (as a TCP reset would); a broker that is
@@ -13,6 +15,7 @@ only cut off is noticed when requests to it time out (``request.timeout.ms``).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from reflog.client.core import ClientCore
 from reflog.config import BrokerConfig
 from reflog.controller.broker_lifecycle import BrokerLifecycle
 from reflog.outbound import Outbound, OutboundRequests
+from reflog.records.file_slice import FileSlice
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
 from reflog.wire.apis import (
@@ -34,6 +38,7 @@ from reflog.wire.apis import (
 )
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.fetch import FetchResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = ["BrokerNode", "ClientNode", "SimRequest", "SimResponse", "wire_roundtrip"]
@@ -54,13 +59,39 @@ class SimResponse:
 
 
 def wire_roundtrip(payload: object) -> object:
-    """Encode a request with the Kafka codec and decode it again (the simulation's switch)."""
+    """Encode a request or response with the Kafka codec and decode it again (the
+    simulation's switch)."""
     if isinstance(payload, SimRequest):
         apis = CONTROLLER_API_TABLE if payload.header.api_key >= 10_000 else None
         frame = chunks_to_bytes(encode_request(payload.header, payload.body))
         decoded = decode_request(frame) if apis is None else decode_request(frame, apis)
         return SimRequest(decoded.header, decoded.body)
+    if isinstance(payload, SimResponse):
+        header = RequestHeader(payload.api_key, payload.api_version, payload.correlation_id)
+        frame = chunks_to_bytes(encode_response(header, payload.body))
+        _, body = decode_response(payload.api_key, payload.api_version, frame)
+        return SimResponse(payload.correlation_id, payload.api_key, payload.api_version, body)
     return payload
+
+
+def read_file_slices(response: Response) -> Response:
+    """The response with a fetch's records read from their files now, at send time (a
+    later truncation or retention must not change what was sent)."""
+    if not isinstance(response, FetchResponse):
+        return response
+    topics = [
+        dataclasses.replace(
+            topic,
+            partitions=[
+                dataclasses.replace(p, records=p.records.read())
+                if isinstance(p.records, FileSlice)
+                else p
+                for p in topic.partitions
+            ],
+        )
+        for topic in response.responses
+    ]
+    return dataclasses.replace(response, responses=topics)
 
 
 class BrokerNode:
@@ -160,8 +191,7 @@ class BrokerNode:
             if item.response is None:
                 continue
             header = item.header
-            frame = chunks_to_bytes(encode_response(header, item.response))
-            _, response = decode_response(header.api_key, header.api_version, frame)
+            response = read_file_slices(item.response)
             ctx.send(
                 names[item.conn],
                 SimResponse(header.correlation_id, header.api_key, header.api_version, response),

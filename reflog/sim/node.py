@@ -28,7 +28,7 @@ class NodeContext:
 
     @property
     def now_ms(self) -> int:
-        return self._sim.now_ms
+        return self._sim.clock.now_ms
 
     def send(self, dst: str, payload: object) -> None:
         self._sim.send(self, dst, payload)

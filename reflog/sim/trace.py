@@ -101,12 +101,26 @@ TraceEvent = (
 
 
 class Trace:
-    def __init__(self) -> None:
+    """Every event, in order, when ``keep`` (the default); subscribers see them either way.
+
+    A run that nobody will scrub or compare (a benchmark, a long soak) may choose not to
+    keep the trace: the events are then not even built unless someone subscribes, and the
+    run neither pays for them nor holds every message it ever sent in memory.
+    """
+
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep
         self.events: list[TraceEvent] = []
         self._subscribers: list[Callable[[TraceEvent], None]] = []
 
+    @property
+    def wanted(self) -> bool:
+        """Whether recording an event has any effect (the simulation skips building it if not)."""
+        return self.keep or bool(self._subscribers)
+
     def record(self, event: TraceEvent) -> None:
-        self.events.append(event)
+        if self.keep:
+            self.events.append(event)
         for subscriber in self._subscribers:
             subscriber(event)
 
@@ -121,6 +135,8 @@ class Trace:
 
     def digest(self) -> str:
         """SHA-256 over the text of every event: equal digests, equal runs."""
+        if not self.keep:
+            raise ValueError("this trace was not kept (keep=False): it has no digest")
         h = hashlib.sha256()
         for event in self.events:
             h.update(repr(event).encode())

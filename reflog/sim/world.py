@@ -42,17 +42,21 @@ class Simulation:
         seed: int,
         network: LinkConfig | None = None,
         payload_filter: Callable[[object], object] | None = None,
+        *,
+        keep_trace: bool = True,
     ) -> None:
         self.seed = seed
         self.clock = VirtualClock()
         self.queue = EventQueue()
         self.network = SimNetwork(random.Random(derived_seed(seed, "network")), network)
-        self.trace = Trace()
+        self.trace = Trace(keep=keep_trace)
         self.nodes: dict[str, SimNode] = {}
         self._contexts: dict[str, NodeContext] = {}
         self._incarnations: dict[str, int] = {}
         self._crashed: set[str] = set()
-        # Applied to every payload as it is sent: the wire round trip lives here.
+        # Applied to every payload as it is delivered: the wire round trip lives here. The
+        # trace keeps what was sent, so a run with the round trip and one without record
+        # the same trace exactly when the round trip changes nothing.
         self.payload_filter = payload_filter
         self._started = False
 
@@ -107,8 +111,6 @@ class Simulation:
     def send(self, ctx: NodeContext, dst: str, payload: object) -> None:
         if not self._live(ctx):
             return
-        if self.payload_filter is not None:
-            payload = self.payload_filter(payload)
         src = ctx.name
         if self.network.is_cut(src, dst):
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "partition"))
@@ -117,7 +119,8 @@ class Simulation:
         if at is None:
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "loss"))
             return
-        self.trace.record(MessageSent(self.now_ms, src, dst, payload, at))
+        if self.trace.wanted:
+            self.trace.record(MessageSent(self.now_ms, src, dst, payload, at))
         self.queue.schedule(at, lambda: self._deliver(src, dst, payload))
 
     def _deliver(self, src: str, dst: str, payload: object) -> None:
@@ -127,13 +130,17 @@ class Simulation:
         if dst not in self.nodes or dst in self._crashed:
             self.trace.record(MessageDropped(self.now_ms, src, dst, payload, "crashed"))
             return
-        self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
+        if self.trace.wanted:
+            self.trace.record(MessageDelivered(self.now_ms, src, dst, payload))
+        if self.payload_filter is not None:
+            payload = self.payload_filter(payload)
         self.nodes[dst].on_message(self._contexts[dst], src, payload)
 
     def set_timer(self, ctx: NodeContext, at_ms: int, token: object) -> Scheduled:
         def fire() -> None:
             if self._live(ctx):
-                self.trace.record(TimerFired(self.now_ms, ctx.name, token))
+                if self.trace.wanted:
+                    self.trace.record(TimerFired(self.now_ms, ctx.name, token))
                 self.nodes[ctx.name].on_timer(ctx, token)
 
         return self.queue.schedule(max(at_ms, self.now_ms), fire)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import pytest
+
 from reflog.sim import LinkConfig, NodeContext, Simulation
 from reflog.sim.pacing import Pacer
 from reflog.sim.trace import MessageDelivered, MessageDropped, TimerFired
@@ -44,8 +46,12 @@ class Pinger:
         self.received.clear()
 
 
-def build(seed: int, loss: float = 0.0) -> tuple[Simulation, dict[str, Pinger]]:
-    sim = Simulation(seed, LinkConfig(latency_ms_min=1, latency_ms_max=25, loss=loss))
+def build(
+    seed: int, loss: float = 0.0, keep_trace: bool = True
+) -> tuple[Simulation, dict[str, Pinger]]:
+    sim = Simulation(
+        seed, LinkConfig(latency_ms_min=1, latency_ms_max=25, loss=loss), keep_trace=keep_trace
+    )
     names = ["a", "b", "c"]
     nodes = {n: Pinger(n, [p for p in names if p != n]) for n in names}
     for node in nodes.values():
@@ -72,6 +78,23 @@ def test_same_seed_gives_the_same_trace() -> None:
 
 def test_a_different_seed_gives_a_different_trace() -> None:
     assert eventful_run(1) != eventful_run(2)
+
+
+def test_a_run_without_a_kept_trace_does_the_same_and_subscribers_still_see_every_event() -> None:
+    kept, kept_nodes = build(seed=3, loss=0.1)
+    watched, watched_nodes = build(seed=3, loss=0.1, keep_trace=False)
+    unwatched, unwatched_nodes = build(seed=3, loss=0.1, keep_trace=False)
+    seen: list[object] = []
+    watched.trace.subscribe(seen.append)
+    for sim in (kept, watched, unwatched):
+        sim.run_for(500)
+    received = {n: node.received for n, node in kept_nodes.items()}
+    assert {n: node.received for n, node in watched_nodes.items()} == received
+    assert {n: node.received for n, node in unwatched_nodes.items()} == received
+    assert watched.trace.events == unwatched.trace.events == []
+    assert seen == kept.trace.events
+    with pytest.raises(ValueError):
+        unwatched.trace.digest()
 
 
 def test_links_are_fifo_under_random_latency() -> None:
