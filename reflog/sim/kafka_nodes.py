@@ -30,7 +30,9 @@ from reflog.records.file_slice import FileSlice
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
 from reflog.wire.apis import (
+    API_TABLE,
     CONTROLLER_API_TABLE,
+    Api,
     decode_request,
     decode_response,
     encode_request,
@@ -62,16 +64,22 @@ def wire_roundtrip(payload: object) -> object:
     """Encode a request or response with the Kafka codec and decode it again (the
     simulation's switch)."""
     if isinstance(payload, SimRequest):
-        apis = CONTROLLER_API_TABLE if payload.header.api_key >= 10_000 else None
+        apis = _apis_of(payload.header.api_key)
         frame = chunks_to_bytes(encode_request(payload.header, payload.body))
-        decoded = decode_request(frame) if apis is None else decode_request(frame, apis)
+        decoded = decode_request(frame, apis)
         return SimRequest(decoded.header, decoded.body)
     if isinstance(payload, SimResponse):
+        apis = _apis_of(payload.api_key)
         header = RequestHeader(payload.api_key, payload.api_version, payload.correlation_id)
-        frame = chunks_to_bytes(encode_response(header, payload.body))
-        _, body = decode_response(payload.api_key, payload.api_version, frame)
+        frame = chunks_to_bytes(encode_response(header, payload.body, apis))
+        _, body = decode_response(payload.api_key, payload.api_version, frame, apis)
         return SimResponse(payload.correlation_id, payload.api_key, payload.api_version, body)
     return payload
+
+
+def _apis_of(api_key: int) -> dict[int, Api]:
+    """The table that knows ``api_key``: Kafka's, or the controllers' own (quorum APIs)."""
+    return API_TABLE if api_key in API_TABLE else CONTROLLER_API_TABLE
 
 
 def read_file_slices(response: Response) -> Response:
