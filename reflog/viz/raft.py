@@ -39,6 +39,7 @@ from reflog.sim.raft_nodes import RaftSimNode
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
 from reflog.sim.world import Simulation
 from reflog.viz.recorder import SimRecorder
+from reflog.viz.static import live_or_static, scrubbable_figure
 
 __all__ = [
     "Frame",
@@ -347,7 +348,7 @@ class RaftView:
             )
             for i, name in enumerate(names)
         }
-        self.figure = self._make_figure()
+        self.figure = go.FigureWidget(self._base_figure())
 
         last = len(recorder.frames) - 1
         self.slider = widgets.IntSlider(
@@ -387,15 +388,15 @@ class RaftView:
         self.show(last)
 
     # -- the figure -------------------------------------------------------------------
-    def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(
+    def _base_figure(self) -> go.Figure:
+        """The figure with every trace, empty: the live widget and the static copy start here."""
+        figure = make_subplots(
             rows=1,
             cols=2,
             column_widths=[0.4, 0.6],
             horizontal_spacing=0.08,
             subplot_titles=("the quorum", "logs: filled = committed, outlined = not yet"),
         )
-        figure = go.FigureWidget(base)
         line = {"color": "#d0d0d0", "width": 1}
         figure.add_scatter(
             x=[],
@@ -492,6 +493,50 @@ class RaftView:
         """Draw recorded frame ``index``."""
         frames = self.recorder.frames
         frame = frames[max(0, min(index, len(frames) - 1))]
+        with self.figure.batch_update():
+            self._draw(self.figure, frame)
+        self.status.value = (
+            f"<b>t = {frame.at_ms} ms</b> · frame {index}/{len(frames) - 1} · "
+            f"{self._summary(frame)}<br>{ROLE_KEY}"
+        )
+
+    def static_figure(self, max_frames: int = 40) -> go.Figure:
+        """The recorded run as a plain figure whose slider works without a kernel."""
+
+        def draw(figure: go.Figure, frame: Frame) -> None:
+            self._draw(figure, frame)
+            figure.layout.title.text = f"<b>t = {frame.at_ms} ms</b> · {self._summary(frame)}"
+
+        base = self._base_figure()
+        base.update_layout(margin={"t": 100}, title={"font": {"size": 12}, "y": 0.97})
+        base.add_annotation(
+            text=ROLE_KEY, x=0, y=1.16, xref="paper", yref="paper", xanchor="left", showarrow=False
+        )
+        return scrubbable_figure(
+            base,
+            draw,
+            self.recorder.frames,
+            label=lambda frame: f"{frame.at_ms} ms",
+            max_frames=max_frames,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        return live_or_static(self.widget, self.static_figure())
+
+    @staticmethod
+    def _summary(frame: Frame) -> str:
+        network = (
+            " | ".join("{" + " ".join(g) + "}" for g in frame.groups)
+            if len(frame.groups) > 1
+            else "connected"
+        )
+        return (
+            f"leader: {frame.leader or 'none'} · network: {network} · "
+            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}"
+        )
+
+    def _draw(self, figure: go.Figure, frame: Frame) -> None:
+        """Set every trace of ``figure`` (the widget or a static copy) to show ``frame``."""
         nodes = {n.name: n for n in frame.nodes}
         link_x: list[float | None] = []
         link_y: list[float | None] = []
@@ -518,32 +563,19 @@ class RaftView:
                 f"arrives at {m.deliver_ms} ms"
             )
 
-        leader = frame.leader
-        with self.figure.batch_update():
-            data = self.figure.data
-            data[0].x, data[0].y = link_x, link_y
-            # A leading None keeps a trace in the legend while it has nothing to draw.
-            data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
-            for trace, kind in zip(data[2:6], KINDS, strict=True):
-                xs_, ys_, texts = by_kind[kind]
-                trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
-            self._draw_nodes(data[6], frame)
-            self._draw_logs(data[7], data[8], data[9], data[10], frame)
-            self.figure.layout.yaxis2.ticktext = [
-                f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
-                for n in names
-            ]
-        network = (
-            " | ".join("{" + " ".join(g) + "}" for g in frame.groups)
-            if len(frame.groups) > 1
-            else "connected"
-        )
-        self.status.value = (
-            f"<b>t = {frame.at_ms} ms</b> · frame {index}/{len(frames) - 1} · "
-            f"leader: {leader or 'none'} · network: {network} · "
-            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}<br>"
-            + ROLE_KEY
-        )
+        data = figure.data
+        data[0].x, data[0].y = link_x, link_y
+        # A leading None keeps a trace in the legend while it has nothing to draw.
+        data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
+        for trace, kind in zip(data[2:6], KINDS, strict=True):
+            xs_, ys_, texts = by_kind[kind]
+            trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
+        self._draw_nodes(data[6], frame)
+        self._draw_logs(figure, frame)
+        figure.layout.yaxis2.ticktext = [
+            f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
+            for n in names
+        ]
 
     def _message_position(self, m: WireMessage, now_ms: int) -> tuple[float, float]:
         (x0, y0), (x1, y1) = self._pos[m.src], self._pos[m.dst]
@@ -570,14 +602,8 @@ class RaftView:
         trace.x, trace.y, trace.text, trace.hovertext = xs, ys, texts, hovers
         trace.marker.color = colours
 
-    def _draw_logs(
-        self,
-        committed: go.Scatter,
-        pending: go.Scatter,
-        marks: go.Scatter,
-        snapshots: go.Scatter,
-        frame: Frame,
-    ) -> None:
+    def _draw_logs(self, figure: go.Figure, frame: Frame) -> None:
+        committed, pending, marks, snapshots = figure.data[7:11]
         high = max(1, *(n.last_index for n in frame.nodes))
         low = max(1, high - self.log_window + 1)
         snap_x: list[int] = []
@@ -623,7 +649,7 @@ class RaftView:
         marks.x, marks.y = mark_x, mark_y
         snapshots.x, snapshots.y, snapshots.hovertext = snap_x, snap_y, snap_hover
         snapshots.text = ["S"] * len(snap_x)
-        self.figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
+        figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
 
     # -- controls ---------------------------------------------------------------------
     def _on_slider(self, change: dict[str, object]) -> None:
