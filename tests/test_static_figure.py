@@ -63,6 +63,7 @@ def test_stored_outputs_are_plotly_json_and_html_with_a_stable_div_id() -> None:
     bundle = static_bundle(figure)
     assert bundle["application/vnd.plotly.v1+json"]["frames"]
     assert "cdn.plot.ly" in bundle["text/html"]
+    assert "Plotly.animate" not in bundle["text/html"]  # it waits for the reader's ▶
     assert static_bundle(figure)["text/html"] == bundle["text/html"]
 
 

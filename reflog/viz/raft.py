@@ -508,7 +508,13 @@ class RaftView:
             figure.layout.title.text = f"<b>t = {frame.at_ms} ms</b> · {self._summary(frame)}"
 
         base = self._base_figure()
-        base.update_layout(margin={"t": 100}, title={"font": {"size": 12}, "y": 0.97})
+        # Room above the plot for the title (the live view's status line) and below its
+        # "log index" for the legend.
+        base.update_layout(
+            margin={"t": 100, "b": 70},
+            title={"font": {"size": 12}, "y": 0.97},
+            legend={"y": -0.2},
+        )
         base.add_annotation(
             text=ROLE_KEY, x=0, y=1.16, xref="paper", yref="paper", xanchor="left", showarrow=False
         )

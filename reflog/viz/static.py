@@ -199,6 +199,7 @@ def static_bundle(figure: go.Figure) -> dict[str, Any]:
         full_html=False,
         include_plotlyjs="cdn",
         div_id=div_id,
+        auto_play=False,  # show the last snapshot, as the figure says, until the reader plays
         default_height=figure.layout.height or 450,
         validate=False,
     )
