@@ -41,6 +41,7 @@ def run(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,  # wall-clock timestamps would change the file on every run
         store_widget_state=False,
+        coalesce_streams=True,  # one stdout output per cell, however the kernel chunked it
     )
     started = time.monotonic()
     client.execute()
