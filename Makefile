@@ -6,7 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: lab test lint pytest notebooks soak system-deps venv clean
 
-venv: $(STAMP)
+# JupyterLab's defaults for this environment: no "get notified about Jupyter news?" prompt and
+# no update check, so what a student sees first is the notebook.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+venv: $(STAMP) $(LAB_OVERRIDES)
+
+$(LAB_OVERRIDES): $(STAMP) Makefile
+	mkdir -p $(dir $@)
+	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "reflog needs Python 3.11 or newer"'
@@ -38,7 +46,7 @@ NB ?= $(wildcard notebooks/*.py)
 notebooks: venv
 	$(BIN)/jupytext --sync $(NB)
 	$(BIN)/python scripts/run_notebooks.py $(NB)
-	$(BIN)/jupytext --sync $(NB)
+	touch $(NB)  # the source no older than its outputs, as jupytext expects of a pair
 
 # Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
 # is printed).

@@ -76,10 +76,11 @@ print(raft.describe())
 # flight: diamonds are (pre-)vote requests, squares AppendEntries, open circles the replies. On the
 # right, each log: a box per entry coloured by term, filled once committed; the black bar is the
 # commit index. Drag the slider to frame 0 to replay the election. The buttons act on the live
-# cluster, and the view follows the cells below as they run.
+# cluster, and the view follows the cells below as they run. (Opened without running it, the
+# notebook shows the run it recorded: its slider and ▶ replay that recording.)
 
 # %% tags=["nbval-ignore-output"]
-RaftView(raft).widget
+RaftView(raft)
 
 # %% [markdown]
 # ## 2. The leader dies
@@ -174,7 +175,7 @@ print(raft.describe())
 # Scrub back through the partition and the heal (the status line names the last action).
 
 # %% tags=["nbval-ignore-output"]
-RaftView(raft).widget
+RaftView(raft)
 
 
 # %% [markdown]
@@ -225,7 +226,7 @@ without_pre_vote = rejoin(pre_vote=False)
 # alone; just after the heal the leader turns blue.
 
 # %% tags=["nbval-ignore-output"]
-RaftView(without_pre_vote).widget
+RaftView(without_pre_vote)
 
 
 # %% [markdown]
@@ -264,7 +265,9 @@ for limit in (ELECTION_TIMEOUT, 2 * ELECTION_TIMEOUT):
 # %% tags=["nbval-ignore-output"]
 import plotly.graph_objects as go
 
-figure = go.FigureWidget(
+from reflog.viz.static import show
+
+figure = go.Figure(
     data=[go.Histogram(x=times, xbins={"size": 10}, name="seeds")],
     layout=go.Layout(
         title="Time from the leader's crash to a new leader (300 seeds)",
@@ -276,7 +279,7 @@ figure = go.FigureWidget(
 )
 figure.add_vline(x=ELECTION_TIMEOUT, line_dash="dash", annotation_text="election timeout")
 figure.add_vline(x=2 * ELECTION_TIMEOUT, line_dash="dot", annotation_text="2 × timeout")
-figure
+show(figure)
 
 # %% [markdown]
 # ## 7. How KRaft differs

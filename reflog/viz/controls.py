@@ -25,6 +25,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from reflog.sim.timeline import Timeline
+from reflog.viz.static import live_or_static, scrubbable_figure
 
 __all__ = ["LiveRun", "TimelineControls", "TimelineView"]
 
@@ -261,3 +262,32 @@ class TimelineView(Generic[S]):
     @property
     def shown(self) -> S | None:
         return self.controls.shown
+
+    # -- the copy stored in the notebook ------------------------------------------------
+    def static_base_figure(self) -> go.Figure:
+        """The base of the stored copy (a subclass may make room for a title there)."""
+        return self.base_figure()
+
+    def static_title(self, snapshot: S) -> str:
+        """The stored copy's title for ``snapshot`` (the live view's status line)."""
+        return f"<b>t = {snapshot.at_ms} ms</b>"
+
+    def static_figure(self, max_frames: int = 40) -> go.Figure:
+        """The recorded run as a plain figure whose slider works without a kernel."""
+
+        def draw(figure: go.Figure, snapshot: S) -> None:
+            self.draw_figure(figure, snapshot)
+            figure.layout.title.text = self.static_title(snapshot)
+
+        return scrubbable_figure(
+            self.static_base_figure(),
+            draw,
+            list(self.run.timeline),
+            label=lambda snapshot: f"{snapshot.at_ms} ms",
+            max_frames=max_frames,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        """Displayed, a view is its live widget with the stored copy beside it for readers
+        without a kernel (reflog.viz.static)."""
+        return live_or_static(self.widget, self.static_figure())

@@ -230,6 +230,21 @@ class RaftView(TimelineView[Frame]):
             for n in names
         ]
 
+    def static_base_figure(self) -> go.Figure:
+        # Room above the plot for the title (the live view's status line) and below its
+        # "log index" for the legend.
+        figure = self.base_figure()
+        figure.update_layout(
+            margin={"t": 100, "b": 70}, title={"font": {"size": 12}, "y": 0.97}, legend={"y": -0.2}
+        )
+        figure.add_annotation(
+            text=ROLE_KEY, x=0, y=1.16, xref="paper", yref="paper", xanchor="left", showarrow=False
+        )
+        return figure
+
+    def static_title(self, snapshot: Frame) -> str:
+        return f"<b>t = {snapshot.at_ms} ms</b> · {self._summary(snapshot)}"
+
     def draw_text(self, frame: Frame) -> None:
         self.status.value = f"<b>t = {frame.at_ms} ms</b> · {self._summary(frame)}<br>{ROLE_KEY}"
 
