@@ -17,6 +17,7 @@ it is the oldest one on its link).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from reflog.replication.partition import Partition
@@ -35,17 +36,49 @@ from reflog.sim.timeline import (
     UserAction,
 )
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
+from reflog.storage.index import IndexEntry
+from reflog.storage.segment import BatchHeader, LogSegment
 from reflog.topic_partition import TopicPartition
 
 if TYPE_CHECKING:
     from reflog.controller.image import MetadataImage, PartitionState
     from reflog.sim.cluster import Cluster
+    from reflog.sim.world import Simulation
 
-__all__ = ["ClusterRecorder", "message_kind"]
+__all__ = ["ClusterRecorder", "message_kind", "run_recorded", "run_recorded_until"]
 
 DOWN = "down"
 T = TypeVar("T")
 _KINDS: dict[type, str] = {}
+
+
+def run_recorded(sim: Simulation, end_ms: int, record: Callable[[], None]) -> None:
+    """Run every event up to ``end_ms`` (the clock then reads ``end_ms``), calling
+    ``record()`` once per busy millisecond, with the state after all of its events."""
+    while (at := sim.queue.peek_time()) is not None and at <= end_ms:
+        if at != sim.now_ms:
+            record()
+        sim.step()
+    sim.run_until_time(end_ms)  # nothing left to run before end_ms: moves the clock
+    record()
+
+
+def run_recorded_until(
+    sim: Simulation, condition: Callable[[], bool], timeout_ms: int, record: Callable[[], None]
+) -> bool:
+    """Run until ``condition()`` holds (checked after every event) or ``timeout_ms`` has
+    passed, recording as :func:`run_recorded` does; whether it holds."""
+    end = sim.now_ms + timeout_ms
+    while not condition():
+        at = sim.queue.peek_time()
+        if at is None or at > end:
+            run_recorded(sim, end, record)
+            return condition()
+        if at != sim.now_ms:
+            record()
+        sim.step()
+    record()
+    return True
 
 
 def message_kind(payload: object) -> str:
@@ -76,6 +109,9 @@ class ClusterRecorder:
         self._replicas: dict[tuple[int, TopicPartition], tuple[object, ReplicaSnapshot]] = {}
         self._partitions: dict[TopicPartition, PartitionSnapshot] = {}
         self._image: MetadataImage | None = None
+        self._states_key: tuple[int, int] | None = None
+        self._states: list[tuple[TopicPartition, PartitionState]] = []
+        self._segments: dict[tuple[int, TopicPartition, int], _SegmentTrack] = {}
         self._active: str | None = None
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
@@ -252,14 +288,15 @@ class ClusterRecorder:
         image = self._image
         if image is None:
             return ()
-        out = []
-        for topic_name in sorted(image.topics):
-            topic = image.topics[topic_name]
-            for index in sorted(topic.partitions):
-                tp = TopicPartition(topic_name, index)
-                state = topic.partitions[index]
-                out.append(self._partition_snapshot(tp, state))
-        return tuple(out)
+        key = (id(image), image.offset)
+        if key != self._states_key:  # the metadata changed: list the partitions again
+            self._states_key = key
+            self._states = [
+                (TopicPartition(name, index), state)
+                for name in sorted(image.topics)
+                for index, state in sorted(image.topics[name].partitions.items())
+            ]
+        return tuple(self._partition_snapshot(tp, state) for tp, state in self._states)
 
     def _partition_snapshot(self, tp: TopicPartition, state: PartitionState) -> PartitionSnapshot:
         replicas = tuple(self._replica_snapshot(b, tp) for b in state.replicas)
@@ -335,13 +372,67 @@ class ClusterRecorder:
             log.log_end_offset,
             partition.high_watermark,
             tuple(
-                SegmentSnapshot(s.base_offset, s.next_offset, s.size, len(s.index), i == last)
-                for i, s in enumerate(segments)
+                self._segment_snapshot(broker_id, tp, s, i == last) for i, s in enumerate(segments)
             ),
             tuple(partition.epoch_cache.entries),
         )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot
+
+    def _segment_snapshot(
+        self, broker_id: int, tp: TopicPartition, segment: LogSegment, active: bool
+    ) -> SegmentSnapshot:
+        """The segment now; its batch and index logs grow with it (read incrementally)."""
+        key = (broker_id, tp, segment.base_offset)
+        track = self._segments.get(key)
+        if (
+            track is None
+            or track.segment is not segment
+            or segment.size < track.size
+            or (track.last is not None and segment.next_offset < track.last.next_offset)
+        ):
+            # New, or rewritten (cleaner, truncation, recovery): read it from the start.
+            track = _SegmentTrack(segment)
+            self._segments[key] = track
+        if segment.size > track.size:
+            track.batches += segment.batches_from(track.size)
+            track.size = segment.size
+        if len(segment.index) != len(track.index):
+            entries = segment.index.entries()
+            if len(entries) < len(track.index) or entries[: len(track.index)] != track.index:
+                track.index = []  # a new list: earlier snapshots keep theirs
+            track.index += entries[len(track.index) :]
+        last = track.last
+        if (
+            last is not None
+            and last.size == segment.size
+            and last.active == active
+            and last.index_count == len(track.index)
+            and last.next_offset == segment.next_offset
+        ):
+            return last
+        track.last = SegmentSnapshot(
+            segment.base_offset,
+            segment.next_offset,
+            segment.size,
+            active,
+            len(track.batches),
+            len(track.index),
+            track.batches,
+            track.index,
+        )
+        return track.last
+
+
+class _SegmentTrack:
+    """What the recorder has read of one segment: its batches and index entries so far."""
+
+    def __init__(self, segment: LogSegment) -> None:
+        self.segment = segment
+        self.size = 0
+        self.batches: list[BatchHeader] = []
+        self.index: list[IndexEntry] = []
+        self.last: SegmentSnapshot | None = None
 
 
 def _int_or_none(value: object) -> int | None:
