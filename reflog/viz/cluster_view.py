@@ -29,8 +29,9 @@ sent, acknowledged and failed records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -38,11 +39,13 @@ from plotly.subplots import make_subplots
 
 from reflog.sim.cluster import Cluster
 from reflog.sim.timeline import NodeSnapshot, PartitionSnapshot, ReplicaSnapshot, Snapshot
+from reflog.viz.controls import TimelineView
 
 __all__ = [
     "REPLICA_STATES",
     "ClusterView",
     "LeaderChange",
+    "LeaderHistory",
     "cluster_figure",
     "cluster_frame",
     "cluster_frames",
@@ -86,6 +89,14 @@ TRACE_NAMES = (
 )
 
 
+class Snapshots(Protocol):
+    """A :class:`~reflog.sim.timeline.Timeline`, or any list of snapshots in time order."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Snapshot: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LeaderChange:
     """The controller committed a new leader (or none) for a partition."""
@@ -109,23 +120,52 @@ def _broker(broker_id: int) -> str:
     return f"broker-{broker_id}" if broker_id > 0 else "no leader"
 
 
-def leader_changes(timeline: Iterable[Snapshot], topic: str) -> list[LeaderChange]:
+def leader_changes(timeline: Snapshots, topic: str) -> list[LeaderChange]:
     """Every change of a partition's leader or leader epoch, in time order (a partition's
     first leader is not a change)."""
-    changes: list[LeaderChange] = []
-    seen: dict[int, tuple[int, int]] = {}
-    for snapshot in timeline:
-        for p in snapshot.topic(topic):
+    return LeaderHistory(topic).update(timeline)
+
+
+class LeaderHistory:
+    """:func:`leader_changes`, kept up to date as a timeline grows: a live view redraws
+    every frame, and reads only the snapshots recorded since the last time."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self._forget()
+
+    def _forget(self) -> None:
+        self.changes: list[LeaderChange] = []
+        self._seen: dict[int, tuple[int, int]] = {}  # partition -> (leader, leader epoch)
+        self._read = 0  # how many snapshots of the timeline have been read
+        self._last: Snapshot | None = None
+
+    def update(self, timeline: Snapshots) -> list[LeaderChange]:
+        read = self._read
+        if read and (read > len(timeline) or timeline[read - 1] is not self._last):
+            self._forget()  # the timeline was thinned out: read it again
+        for i in range(self._read, len(timeline)):
+            self._read_one(timeline[i])
+        self._read = len(timeline)
+        self._last = timeline[-1] if timeline else None
+        return self.changes
+
+    def _read_one(self, snapshot: Snapshot) -> None:
+        for p in snapshot.topic(self.topic):
             now = (p.leader, p.leader_epoch)
-            before = seen.get(p.partition)
+            before = self._seen.get(p.partition)
             if before is not None and before != now:
-                changes.append(
+                self.changes.append(
                     LeaderChange(
-                        snapshot.at_ms, topic, p.partition, before[0], p.leader, p.leader_epoch
+                        snapshot.at_ms,
+                        self.topic,
+                        p.partition,
+                        before[0],
+                        p.leader,
+                        p.leader_epoch,
                     )
                 )
-            seen[p.partition] = now
-    return changes
+            self._seen[p.partition] = now
 
 
 def describe_leaders(snapshot: Snapshot, topic: str) -> str:
@@ -498,27 +538,19 @@ def offset_axis_end(snapshot: Snapshot, topic: str) -> int:
     return max(10, int(longest * 1.15) + 1)
 
 
-def cluster_frames(
-    timeline: Sequence[Snapshot], topic: str, *, every_ms: int = 100
-) -> list[go.Frame]:
-    """Frames of the recorded run, one per ``every_ms`` of simulated time (the snapshot
-    then), plus every snapshot with a user action and the last one: for a static figure
-    whose slider works without a kernel."""
-    if not timeline:
-        return []
-    changes = leader_changes(timeline, topic)
+def cluster_frames(timeline: Snapshots, topic: str, *, every_ms: int = 100) -> list[go.Frame]:
+    """Frames of a recorded run, at least ``every_ms`` of simulated time apart, and the last
+    snapshot: for a static figure whose slider works without a kernel."""
     picked: list[Snapshot] = []
-    next_ms = timeline[0].at_ms
-    for i, snapshot in enumerate(timeline):
-        last = i == len(timeline) - 1
-        due = snapshot.at_ms >= next_ms
-        if due or snapshot.actions or last:
-            if not picked or picked[-1].at_ms != snapshot.at_ms or snapshot.actions:
-                picked.append(snapshot)
-            else:
-                picked[-1] = snapshot
-            if due:
-                next_ms = snapshot.at_ms - snapshot.at_ms % every_ms + every_ms
+    next_ms = timeline[0].at_ms if len(timeline) else 0
+    for i in range(len(timeline)):
+        snapshot = timeline[i]
+        if snapshot.at_ms >= next_ms:
+            picked.append(snapshot)
+            next_ms = snapshot.at_ms + every_ms
+    if len(timeline) and picked[-1] is not timeline[len(timeline) - 1]:
+        picked.append(timeline[len(timeline) - 1])
+    changes = leader_changes(timeline, topic)
     return [cluster_frame(s, topic, changes=changes, name=f"{s.at_ms} ms") for s in picked]
 
 
@@ -527,143 +559,46 @@ _CHANGING = ("x", "y", "base", "text", "hovertext", "textfont")
 
 
 # -- the live view ---------------------------------------------------------------------
-class ClusterView:
-    """The figure above controls that act on the cluster, and a slider over its timeline.
+class ClusterView(TimelineView[Snapshot]):
+    """The figure under controls that act on the cluster, and a slider over its timeline.
 
-    The view draws the snapshot the time slider points at; at the slider's right end it
-    is *live* and follows every new snapshot. Any control pressed while scrubbed back
-    jumps to live first, so its effect is what you see next.
+    Kill and restart act on the broker picked; play, step, speed, the time slider and
+    "live" are the controls every view shares (:mod:`reflog.viz.controls`).
     """
 
     def __init__(self, cluster: Cluster, topic: str) -> None:
+        super().__init__(cluster, step_ms=500)
         self.cluster = cluster
         self.topic = topic
-        self.live = True
-        self._changes_upto = 0  # timeline.version the leader changes were computed at
-        self._changes: list[LeaderChange] = []
-        timeline = cluster.timeline
-        self.figure = cluster_figure(timeline.latest, topic, widget=True)
-        broker_names = [f"broker-{b}" for b in sorted(cluster.brokers)]
+        self.history = LeaderHistory(topic)
+        self.figure = cluster_figure(cluster.timeline.latest, topic, widget=True)
         self.broker_picker = widgets.Dropdown(
-            options=broker_names, description="broker", layout=widgets.Layout(width="170px")
+            options=[f"broker-{b}" for b in sorted(cluster.brokers)],
+            description="broker",
+            layout=widgets.Layout(width="170px"),
         )
-        self.buttons: dict[str, widgets.Button] = {}
-        actions: list[tuple[str, str, Callable[[], None]]] = [
-            ("kill", "times", lambda: cluster.crash(self._picked())),
-            ("restart", "redo", lambda: cluster.restart(self._picked())),
-            ("run 500 ms", "forward", lambda: cluster.run_for(500)),
-        ]
-        for label, icon, act in actions:
-            button = widgets.Button(
-                description=label, icon=icon, layout=widgets.Layout(width="auto")
-            )
-            button.on_click(self._control(act))
-            self.buttons[label] = button
-        self.play_button = widgets.ToggleButton(value=False, description="Play", icon="play")
-        self.play_button.observe(self._on_play, names="value")
-        self.speed = widgets.FloatLogSlider(
-            value=1.0, base=10, min=-1, max=1.3, description="speed ×"
-        )
-        self.speed.observe(self._on_speed, names="value")
-        self.time_slider = widgets.IntSlider(
-            value=timeline.latest.at_ms,
-            min=timeline[0].at_ms,
-            max=timeline.latest.at_ms,
-            description="time (ms)",
-            continuous_update=True,
-            layout=widgets.Layout(width="60%"),
-        )
-        self.time_slider.observe(self._on_scrub, names="value")
-        self.live_button = widgets.Button(description="live", icon="circle")
-        self.live_button.on_click(lambda _: self.go_live())
-        self.status = widgets.HTML()
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.broker_picker, *self.buttons.values()]),
-                widgets.HBox([self.play_button, self.speed]),
-                widgets.HBox([self.time_slider, self.live_button]),
-                self.status,
-                self.figure,
-            ]
-        )
-        cluster.on_change(self._on_recorded)
-        self.draw(timeline.latest)
-
-    # -- drawing ----------------------------------------------------------------------
-    def _leader_changes(self) -> list[LeaderChange]:
-        timeline = self.cluster.timeline
-        if self._changes_upto != timeline.version:
-            self._changes = leader_changes(timeline, self.topic)
-            self._changes_upto = timeline.version
-        return self._changes
-
-    def draw(self, snapshot: Snapshot) -> None:
-        frame = cluster_frame(snapshot, self.topic, changes=self._leader_changes())
-        with self.figure.batch_update():
-            for trace, new in zip(self.figure.data, frame.data, strict=True):
-                for key in _CHANGING:
-                    if key in trace and new[key] is not None:
-                        trace[key] = new[key]
-            self.figure.layout.title.text = frame.layout.title.text
-            axis_end = offset_axis_end(snapshot, self.topic)
-            current = self.figure.layout.xaxis2.range
-            if self.live or current is None or axis_end > current[1]:
-                self.figure.layout.xaxis2.range = [0, axis_end]
-        mode = "live" if self.live else "scrubbed back: a control jumps to live"
-        last = self.cluster.timeline.latest.at_ms
-        self.status.value = (
-            f"<b>t = {snapshot.at_ms} ms</b> ({mode}; recorded up to {last} ms, "
-            f"speed ×{self.cluster.speed:g})"
-        )
-        self.live_button.button_style = "" if self.live else "warning"
-
-    def _on_recorded(self) -> None:
-        latest = self.cluster.timeline.latest.at_ms
-        following = self.live
-        self.time_slider.max = latest
-        if following:
-            if self.time_slider.value != latest:
-                self.time_slider.value = latest  # the observer draws
-                return
-            self.draw(self.cluster.timeline.latest)
-
-    def _on_scrub(self, change: dict[str, object]) -> None:
-        at = change["new"]
-        assert isinstance(at, int)
-        self.live = at >= self.time_slider.max
-        self.draw(self.cluster.timeline.at(at))
-
-    # -- controls ---------------------------------------------------------------------
-    def go_live(self) -> None:
-        self.live = True
-        latest = self.cluster.timeline.latest.at_ms
-        if self.time_slider.value != latest:
-            self.time_slider.value = latest  # the observer draws
-        else:
-            self.draw(self.cluster.timeline.latest)
-
-    def _control(self, act: Callable[[], None]) -> Callable[[object], None]:
-        def pressed(_: object) -> None:
-            self.go_live()
-            act()
-
-        return pressed
+        self.buttons = {
+            "kill": self.button("kill", "times", lambda: cluster.crash(self._picked())),
+            "restart": self.button("restart", "redo", lambda: cluster.restart(self._picked())),
+        }
+        self.start(widgets.HBox([self.broker_picker, *self.buttons.values()]), self.figure)
 
     def _picked(self) -> str:
         name = self.broker_picker.value
         assert isinstance(name, str)
         return name
 
-    def _on_play(self, change: dict[str, object]) -> None:
-        if change["new"]:
-            self.go_live()
-            self.play_button.description, self.play_button.icon = "Pause", "pause"
-            self.cluster.play(self.speed.value)
-        else:
-            self.play_button.description, self.play_button.icon = "Play", "play"
-            self.cluster.pause()
-
-    def _on_speed(self, change: dict[str, object]) -> None:
-        speed = change["new"]
-        assert isinstance(speed, float)
-        self.cluster.speed = speed
+    def draw(self, snapshot: Snapshot) -> None:
+        changes = self.history.update(self.cluster.timeline)
+        frame = cluster_frame(snapshot, self.topic, changes=changes)
+        with self.figure.batch_update():
+            for trace, new in zip(self.figure.data, frame.data, strict=True):
+                for key in _CHANGING:
+                    if key in trace and new[key] is not None:
+                        trace[key] = new[key]
+            self.figure.layout.title.text = frame.layout.title.text
+            # The offsets axis grows with the logs, and does not shrink while scrubbing back.
+            axis_end = offset_axis_end(snapshot, self.topic)
+            current = self.figure.layout.xaxis2.range
+            if current is None or axis_end > current[1] or self.controls.following:
+                self.figure.layout.xaxis2.range = [0, axis_end]
