@@ -71,6 +71,7 @@ DECISION = ("#efedf5", "#756bb1", "#3f007d")  # a partition as the controller co
 HW_COLOUR = "#2ca02c"
 UNCOMMITTED_COLOUR = "#c7e9c0"
 CONSUMER_COLOUR = "#d62728"
+WIDTH = 1000  # pixels: wide enough for every cell's text at 11 px
 CELL_W = 0.92  # a cell's width and height in grid units (columns and rows are 1 apart)
 CELL_H = 0.84
 # The traces of a frame, in order; a figure's data and every frame share this order.
@@ -309,7 +310,7 @@ def cluster_frame(
             text=labels.text,
             hovertext=labels.hover,
             mode="text",
-            textfont={"color": labels.colour, "size": 12},
+            textfont={"color": labels.colour, "size": 11},
             hoverinfo="text",
             showlegend=False,
             xaxis="x",
@@ -320,10 +321,14 @@ def cluster_frame(
     title = f"<b>t = {snapshot.at_ms} ms</b> · topic {topic!r}"
     recent = [c for c in changes if c.at_ms <= snapshot.at_ms][-2:]
     if recent:
-        title += " · " + " · ".join(
-            f"{c.topic}-{c.partition}: {_broker(c.old_leader)} → {_broker(c.new_leader)} "
-            f"(epoch {c.leader_epoch}, t = {c.at_ms} ms)"
-            for c in recent
+        title += (
+            '<br><span style="font-size:13px">latest new leaders: '
+            + "; ".join(
+                f"{c.topic}-{c.partition} {_broker(c.old_leader)} → {_broker(c.new_leader)} "
+                f"(epoch {c.leader_epoch}, t = {c.at_ms} ms)"
+                for c in recent
+            )
+            + "</span>"
         )
     return go.Frame(data=data, layout={"title": {"text": title}}, name=name or str(snapshot.at_ms))
 
@@ -341,7 +346,7 @@ def _draw_partition(
     labels.add(
         0,
         row,
-        f"leader <b>{_broker(p.leader)}</b><br>epoch {p.leader_epoch} · ISR {{{isr}}}",
+        f"leader <b>{_broker(p.leader)}</b><br>epoch {p.leader_epoch}<br>ISR {{{isr}}}",
         f"{p.topic}-{p.partition} as the active controller committed it: leader "
         f"{_broker(p.leader)}, leader epoch {p.leader_epoch}, ISR {list(p.isr)}",
         DECISION[2],
@@ -354,11 +359,11 @@ def _draw_partition(
         replica_boxes[state].add(x, row)
         offsets = f"LEO {replica.log_end_offset} · HW {replica.high_watermark}"
         text = {
-            "leader": f"<b>★ leader</b> · epoch {p.leader_epoch}",
-            "in ISR": "follower · in ISR",
-            "out of ISR": "follower · <b>out of ISR</b>",
-            "leader down": "<b>leader, down</b>",
-            "down": "down",
+            "leader": f"<b>★ leader</b><br>epoch {p.leader_epoch}",
+            "in ISR": "follower<br>in ISR",
+            "out of ISR": "follower<br><b>out of ISR</b>",
+            "leader down": "<b>leader, down</b><br>not yet noticed",
+            "down": "down<br>(log on disk)",
         }[state]
         hover = (
             f"broker-{replica.broker_id}'s replica of {p.topic}-{p.partition}: "
@@ -468,7 +473,7 @@ def _progress_traces(
             text=["<br>".join(head), *row_text],
             mode="text",
             textposition="middle right",
-            textfont={"size": 12, "color": "#333333"},
+            textfont={"size": 11, "color": "#333333"},
             hoverinfo="skip",
             showlegend=False,
             xaxis="x2",
@@ -484,9 +489,11 @@ def cluster_figure(
     changes: Sequence[LeaderChange] = (),
     max_offset: int | None = None,
     widget: bool = False,
+    width: int | None = WIDTH,
 ) -> go.Figure:
     """The whole figure for ``snapshot`` (a ``FigureWidget`` if ``widget``); the offsets axis
-    runs to ``max_offset`` (default: a little past the longest log)."""
+    runs to ``max_offset`` (default: a little past the longest log). ``width`` in pixels
+    (None: as wide as where it is shown)."""
     frame = cluster_frame(snapshot, topic, changes=changes)
     _, brokers = _columns(snapshot)
     rows = len(snapshot.topic(topic))
@@ -522,7 +529,8 @@ def cluster_figure(
     )
     figure.update_layout(
         title=frame.layout.title,
-        height=170 + 95 * rows,
+        height=190 + 100 * rows,
+        width=width,
         barmode="overlay",
         margin={"t": 80, "b": 70, "l": 80, "r": 20},
         legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top"},
