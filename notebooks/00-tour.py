@@ -74,13 +74,14 @@ for p in now.topic("orders"):
 # **restart** it; **Play** runs the cluster paced to the wall clock (**speed** × faster), **run
 # 500 ms** steps. The **time** slider scrubs back through everything recorded; **live** (or
 # any control) jumps back to now. (Playing changes the cluster: re-run the notebook from the
-# top to get the printed numbers back.)
+# top to get the printed numbers back.) Until the notebook runs, a recording of these first
+# seconds stands in for the live view, with its own slider and ▶.
 
 # %% tags=["nbval-ignore-output"]
 from reflog.viz import ClusterView
 
 view = ClusterView(cluster, "orders")
-view.widget
+view
 
 # %% [markdown]
 # ## Kill a leader
@@ -155,6 +156,21 @@ final = cluster.timeline.latest
 checkout, billing = final.producer("checkout"), final.consumer("billing")
 print(f"checkout sent {checkout.sent}, acknowledged {checkout.acked}, failed {checkout.failed}; "
       f"billing read {billing.consumed}")
+
+# %% [markdown]
+# ## The whole run, recorded
+#
+# The live view above follows the cluster as it runs (scroll back up and scrub its **time**
+# slider). Here is the same drawing of the whole run stored as a plain figure, which works even
+# before the notebook runs: drag its slider to the crash at 2350 ms, watch `orders-0` keep a dead
+# leader for almost a second, then the controller's new leader and epoch, and the restarted
+# broker rejoin every ISR.
+
+# %% tags=["nbval-ignore-output"]
+from reflog.viz import static_cluster_figure
+from reflog.viz.static import show
+
+show(static_cluster_figure(cluster.timeline, "orders", max_frames=50))
 
 
 # %% [markdown]

@@ -1,6 +1,11 @@
 """Live views of a simulated cluster: plotly FigureWidgets and ipywidgets controls."""
 
-from reflog.viz.cluster_view import ClusterView, cluster_figure, cluster_frame, cluster_frames
+from reflog.viz.cluster_view import (
+    ClusterView,
+    cluster_figure,
+    cluster_frame,
+    static_cluster_figure,
+)
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.segments import SegmentsView
 
@@ -10,5 +15,5 @@ __all__ = [
     "SegmentsView",
     "cluster_figure",
     "cluster_frame",
-    "cluster_frames",
+    "static_cluster_figure",
 ]

@@ -2,8 +2,9 @@
 
 The drawing is a pure function of one recorded
 :class:`~reflog.sim.timeline.Snapshot`: :func:`cluster_frame` turns it into a
-plotly ``Frame`` (its traces and title), so a live view, a static figure with
-recorded frames and a test all draw the same thing from the same data.
+plotly ``Frame`` (its traces and title), so the live view, the static figure with
+recorded frames stored in the notebook, and the tests all draw the same thing from the
+same data.
 
 Left, a grid: one column per node (the controller quorum first, then each broker),
 one row per partition. The column heads say whether a node is up; in the
@@ -40,6 +41,7 @@ from plotly.subplots import make_subplots
 from reflog.sim.cluster import Cluster
 from reflog.sim.timeline import NodeSnapshot, PartitionSnapshot, ReplicaSnapshot, Snapshot
 from reflog.viz.controls import TimelineView
+from reflog.viz.static import live_or_static, scrubbable_figure
 
 __all__ = [
     "REPLICA_STATES",
@@ -48,10 +50,10 @@ __all__ = [
     "LeaderHistory",
     "cluster_figure",
     "cluster_frame",
-    "cluster_frames",
-    "describe_leaders",
+    "draw_snapshot",
     "leader_changes",
     "replica_state",
+    "static_cluster_figure",
 ]
 
 # One trace per replica state, in this order; each is (legend name, fill, outline, text colour).
@@ -71,7 +73,7 @@ DECISION = ("#efedf5", "#756bb1", "#3f007d")  # a partition as the controller co
 HW_COLOUR = "#2ca02c"
 UNCOMMITTED_COLOUR = "#c7e9c0"
 CONSUMER_COLOUR = "#d62728"
-WIDTH = 1000  # pixels: wide enough for every cell's text at 11 px
+WIDTH = 940  # pixels: room for each cell's text at 11 px; fits beside JupyterLab's file browser
 CELL_W = 0.92  # a cell's width and height in grid units (columns and rows are 1 apart)
 CELL_H = 0.84
 # The traces of a frame, in order; a figure's data and every frame share this order.
@@ -167,17 +169,6 @@ class LeaderHistory:
                     )
                 )
             self._seen[p.partition] = now
-
-
-def describe_leaders(snapshot: Snapshot, topic: str) -> str:
-    """One line per partition: leader, epoch, ISR and the leader's offsets (deterministic)."""
-    lines = []
-    for p in snapshot.topic(topic):
-        lines.append(
-            f"{p.topic}-{p.partition}: leader {_broker(p.leader)}, epoch {p.leader_epoch}, "
-            f"ISR {list(p.isr)}, high watermark {p.high_watermark}"
-        )
-    return "\n".join(lines)
 
 
 def replica_state(p: PartitionSnapshot, replica: ReplicaSnapshot) -> str:
@@ -347,8 +338,7 @@ def _draw_partition(
         0,
         row,
         f"leader <b>{_broker(p.leader)}</b><br>epoch {p.leader_epoch}<br>ISR {{{isr}}}",
-        f"{p.topic}-{p.partition} as the active controller committed it: leader "
-        f"{_broker(p.leader)}, leader epoch {p.leader_epoch}, ISR {list(p.isr)}",
+        "what the active controller committed to the metadata log",
         DECISION[2],
     )
     for replica in p.replicas:
@@ -365,12 +355,10 @@ def _draw_partition(
             "leader down": "<b>leader, down</b><br>not yet noticed",
             "down": "down<br>(log on disk)",
         }[state]
+        # What the cell does not say: the replica's own view (it may lag the controller).
         hover = (
-            f"broker-{replica.broker_id}'s replica of {p.topic}-{p.partition}: "
-            f"{replica.role}, leader epoch {replica.leader_epoch}, log end offset "
-            f"{replica.log_end_offset}, high watermark {replica.high_watermark}, "
-            f"{len(replica.segments)} segment(s), "
-            + ("in the ISR" if replica.broker_id in p.isr else "not in the ISR")
+            f"the broker says: {replica.role}, epoch {replica.leader_epoch}, "
+            f"{len(replica.segments)} segment(s)"
         )
         labels.add(x, row, f"{text}<br>{offsets}", hover, REPLICA_STATES[state][3])
 
@@ -528,12 +516,12 @@ def cluster_figure(
         col=1,
     )
     figure.update_layout(
-        title=frame.layout.title,
+        title={"text": frame.layout.title.text, "y": 0.97, "yanchor": "top"},
         height=190 + 100 * rows,
         width=width,
         barmode="overlay",
-        margin={"t": 80, "b": 70, "l": 80, "r": 20},
-        legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top"},
+        margin={"t": 110, "b": 90, "l": 70, "r": 20},
+        legend={"orientation": "h", "x": 0, "y": -0.17, "yanchor": "top"},
         plot_bgcolor="white",
         hoverlabel={"align": "left"},
     )
@@ -546,24 +534,47 @@ def offset_axis_end(snapshot: Snapshot, topic: str) -> int:
     return max(10, int(longest * 1.15) + 1)
 
 
-def cluster_frames(timeline: Snapshots, topic: str, *, every_ms: int = 100) -> list[go.Frame]:
-    """Frames of a recorded run, at least ``every_ms`` of simulated time apart, and the last
-    snapshot: for a static figure whose slider works without a kernel."""
-    picked: list[Snapshot] = []
-    next_ms = timeline[0].at_ms if len(timeline) else 0
-    for i in range(len(timeline)):
-        snapshot = timeline[i]
-        if snapshot.at_ms >= next_ms:
-            picked.append(snapshot)
-            next_ms = snapshot.at_ms + every_ms
-    if len(timeline) and picked[-1] is not timeline[len(timeline) - 1]:
-        picked.append(timeline[len(timeline) - 1])
-    changes = leader_changes(timeline, topic)
-    return [cluster_frame(s, topic, changes=changes, name=f"{s.at_ms} ms") for s in picked]
+def draw_snapshot(
+    figure: go.Figure,
+    snapshot: Snapshot,
+    topic: str,
+    *,
+    changes: Sequence[LeaderChange] = (),
+    axis_end: int | None = None,
+) -> None:
+    """Redraw a figure made by :func:`cluster_figure` to show ``snapshot``; the offsets axis
+    ends at ``axis_end`` (None: where :func:`offset_axis_end` says)."""
+    frame = cluster_frame(snapshot, topic, changes=changes)
+    for trace, new in zip(figure.data, frame.data, strict=True):
+        for key in _CHANGING:
+            if key in trace and new[key] is not None:
+                trace[key] = new[key]
+    figure.layout.title.text = frame.layout.title.text
+    figure.layout.xaxis2.range = [0, axis_end or offset_axis_end(snapshot, topic)]
 
 
-# What a frame changes in a trace (the rest of each trace is fixed when the figure is made).
+# What a snapshot changes in a trace (the rest of each trace is fixed when the figure is made).
 _CHANGING = ("x", "y", "base", "text", "hovertext", "textfont")
+
+
+def static_cluster_figure(timeline: Snapshots, topic: str, *, max_frames: int = 40) -> go.Figure:
+    """The recorded run as a plain figure with frames, a slider and play, which works without a
+    kernel (stored in the notebook beside the live view). The offsets axis is the whole run's."""
+    snapshots = [timeline[i] for i in range(len(timeline))]
+    changes = leader_changes(timeline, topic)
+    latest = snapshots[-1]
+    axis_end = offset_axis_end(latest, topic)
+
+    def draw(figure: go.Figure, snapshot: Snapshot) -> None:
+        draw_snapshot(figure, snapshot, topic, changes=changes, axis_end=axis_end)
+
+    return scrubbable_figure(
+        cluster_figure(latest, topic, changes=changes),
+        draw,
+        snapshots,
+        label=lambda s: f"{s.at_ms} ms",
+        max_frames=max_frames,
+    )
 
 
 # -- the live view ---------------------------------------------------------------------
@@ -571,7 +582,9 @@ class ClusterView(TimelineView[Snapshot]):
     """The figure under controls that act on the cluster, and a slider over its timeline.
 
     Kill and restart act on the broker picked; play, step, speed, the time slider and
-    "live" are the controls every view shares (:mod:`reflog.viz.controls`).
+    "live" are the controls every view shares (:mod:`reflog.viz.controls`). Displayed, it
+    is the live widget, with the recorded run as a static figure beside it for a notebook
+    opened without a kernel.
     """
 
     def __init__(self, cluster: Cluster, topic: str) -> None:
@@ -598,15 +611,16 @@ class ClusterView(TimelineView[Snapshot]):
 
     def draw(self, snapshot: Snapshot) -> None:
         changes = self.history.update(self.cluster.timeline)
-        frame = cluster_frame(snapshot, self.topic, changes=changes)
+        # The offsets axis grows with the logs, and does not shrink while scrubbing back.
+        axis_end = offset_axis_end(snapshot, self.topic)
+        current = self.figure.layout.xaxis2.range
+        if current is not None and not self.controls.following:
+            axis_end = max(axis_end, int(current[1]))
         with self.figure.batch_update():
-            for trace, new in zip(self.figure.data, frame.data, strict=True):
-                for key in _CHANGING:
-                    if key in trace and new[key] is not None:
-                        trace[key] = new[key]
-            self.figure.layout.title.text = frame.layout.title.text
-            # The offsets axis grows with the logs, and does not shrink while scrubbing back.
-            axis_end = offset_axis_end(snapshot, self.topic)
-            current = self.figure.layout.xaxis2.range
-            if current is None or axis_end > current[1] or self.controls.following:
-                self.figure.layout.xaxis2.range = [0, axis_end]
+            draw_snapshot(self.figure, snapshot, self.topic, changes=changes, axis_end=axis_end)
+
+    def static_figure(self, max_frames: int = 25) -> go.Figure:
+        return static_cluster_figure(self.cluster.timeline, self.topic, max_frames=max_frames)
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        return live_or_static(self.widget, self.static_figure())

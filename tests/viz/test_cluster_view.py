@@ -7,7 +7,6 @@ column, partition row) is in which trace.
 
 from __future__ import annotations
 
-from itertools import pairwise
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -17,8 +16,8 @@ from reflog.viz.cluster_view import (
     REPLICA_STATES,
     ClusterView,
     cluster_frame,
-    cluster_frames,
     leader_changes,
+    static_cluster_figure,
 )
 
 TOPIC = "orders"
@@ -175,14 +174,20 @@ def test_the_offsets_panel_shows_each_leaders_high_watermark_and_the_consumers_p
     assert f"sent {snapshot.producer('checkout').sent}" in head
 
 
-def test_static_frames_cover_the_run_and_end_at_its_last_snapshot(tmp_path: Path) -> None:
+def test_the_static_figure_replays_the_run_and_shows_its_last_snapshot(tmp_path: Path) -> None:
     cluster = running_cluster(6, tmp_path)
-    frames = cluster_frames(cluster.timeline, TOPIC, every_ms=250)
-    times = [int(f.name.removesuffix(" ms")) for f in frames]
-    assert times == sorted(times)
-    assert times[-1] == cluster.timeline.latest.at_ms
-    assert all(b - a >= 250 for a, b in pairwise(times[:-1]))  # the last one: the run's end
-    assert len(frames) <= cluster.now_ms // 250 + 2
+    victim = cluster.leader_of(TOPIC, 2)
+    cluster.crash(f"broker-{victim}")
+    cluster.run_for(2_000)
+    figure = static_cluster_figure(cluster.timeline, TOPIC, max_frames=20)
+    assert 2 <= len(figure.frames) <= 20
+    steps = figure.layout.sliders[0].steps
+    assert steps[-1].label == f"{cluster.now_ms} ms"
+    assert steps[0].label == f"{cluster.timeline[0].at_ms} ms"
+    # Without a kernel, the figure opens on the run's end: the victim down, a new leader.
+    shown = go.Frame(data=figure.data, layout=figure.layout)
+    assert cells(shown, "broker down") == {(victim, 0)}
+    assert replica_cells(shown, "leader") == led(cluster.timeline.latest)
 
 
 def test_kill_pressed_while_scrubbed_back_goes_live_and_draws_the_broker_down(
