@@ -51,6 +51,7 @@ __all__ = [
     "cluster_figure",
     "cluster_frame",
     "draw_snapshot",
+    "evenly_in_time",
     "leader_changes",
     "replica_state",
     "static_cluster_figure",
@@ -560,9 +561,8 @@ _CHANGING = ("x", "y", "base", "text", "hovertext", "textfont")
 def static_cluster_figure(timeline: Snapshots, topic: str, *, max_frames: int = 40) -> go.Figure:
     """The recorded run as a plain figure with frames, a slider and play, which works without a
     kernel (stored in the notebook beside the live view). The offsets axis is the whole run's."""
-    snapshots = [timeline[i] for i in range(len(timeline))]
     changes = leader_changes(timeline, topic)
-    latest = snapshots[-1]
+    latest = timeline[len(timeline) - 1]
     axis_end = offset_axis_end(latest, topic)
 
     def draw(figure: go.Figure, snapshot: Snapshot) -> None:
@@ -571,10 +571,29 @@ def static_cluster_figure(timeline: Snapshots, topic: str, *, max_frames: int = 
     return scrubbable_figure(
         cluster_figure(latest, topic, changes=changes),
         draw,
-        snapshots,
+        evenly_in_time(timeline, max_frames),
         label=lambda s: f"{s.at_ms} ms",
         max_frames=max_frames,
     )
+
+
+def evenly_in_time(timeline: Snapshots, count: int) -> list[Snapshot]:
+    """At most ``count`` snapshots, evenly spread over the run's simulated time from its first
+    instant to its last: at each tick, the cluster as it was (the last snapshot at or before
+    it). A timeline is dense where the run is busy, so an even spread over its snapshots would
+    crowd the busy moments and skip the others."""
+    if not len(timeline):
+        return []
+    first, last = timeline[0].at_ms, timeline[len(timeline) - 1].at_ms
+    ticks = [first + (last - first) * i // max(count - 1, 1) for i in range(count)]
+    picked: list[Snapshot] = []
+    i = 0
+    for tick in ticks:
+        while i + 1 < len(timeline) and timeline[i + 1].at_ms <= tick:
+            i += 1
+        if not picked or picked[-1] is not timeline[i]:
+            picked.append(timeline[i])
+    return picked
 
 
 # -- the live view ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from reflog.viz.cluster_view import (
     REPLICA_STATES,
     ClusterView,
     cluster_frame,
+    evenly_in_time,
     leader_changes,
     static_cluster_figure,
 )
@@ -188,6 +189,19 @@ def test_the_static_figure_replays_the_run_and_shows_its_last_snapshot(tmp_path:
     shown = go.Frame(data=figure.data, layout=figure.layout)
     assert cells(shown, "broker down") == {(victim, 0)}
     assert replica_cells(shown, "leader") == led(cluster.timeline.latest)
+
+
+def test_the_static_frames_are_spread_evenly_over_simulated_time(tmp_path: Path) -> None:
+    cluster = running_cluster(8, tmp_path)
+    start = cluster.timeline[0].at_ms
+    picked = evenly_in_time(cluster.timeline, 11)
+    assert len(picked) == 11
+    assert picked[-1] is cluster.timeline.latest
+    tick_ms = (cluster.now_ms - start) / 10
+    for n, snapshot in enumerate(picked):
+        tick = start + n * tick_ms
+        # The cluster as it was at its tick: the last snapshot taken at or before it.
+        assert snapshot is cluster.timeline.at(int(tick))
 
 
 def test_kill_pressed_while_scrubbed_back_goes_live_and_draws_the_broker_down(
