@@ -68,7 +68,7 @@ class RaftView(TimelineView[Frame]):
             )
             for i, name in enumerate(names)
         }
-        self.figure = self._make_figure()
+        self.figure = go.FigureWidget(self.base_figure())
         self.node_picker = widgets.Dropdown(
             options=names, description="node", layout=widgets.Layout(width="160px")
         )
@@ -87,15 +87,15 @@ class RaftView(TimelineView[Frame]):
         )
 
     # -- the figure -------------------------------------------------------------------
-    def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(
+    def base_figure(self) -> go.Figure:
+        """The figure with every trace, empty: the live widget and a static copy start here."""
+        figure = make_subplots(
             rows=1,
             cols=2,
             column_widths=[0.4, 0.6],
             horizontal_spacing=0.08,
             subplot_titles=("the quorum", "logs: filled = committed, outlined = not yet"),
         )
-        figure = go.FigureWidget(base)
         line = {"color": "#d0d0d0", "width": 1}
         figure.add_scatter(
             x=[],
@@ -188,8 +188,8 @@ class RaftView(TimelineView[Frame]):
         )
         return figure
 
-    def draw(self, frame: Frame) -> None:
-        """Draw one recorded frame."""
+    def draw_figure(self, figure: go.Figure, frame: Frame) -> None:
+        """Set every trace of ``figure`` (the widget or a static copy) to show ``frame``."""
         nodes = {n.name: n for n in frame.nodes}
         link_x: list[float | None] = []
         link_y: list[float | None] = []
@@ -216,31 +216,33 @@ class RaftView(TimelineView[Frame]):
                 f"arrives at {m.deliver_ms} ms"
             )
 
-        leader = frame.leader
-        with self.figure.batch_update():
-            data = self.figure.data
-            data[0].x, data[0].y = link_x, link_y
-            # A leading None keeps a trace in the legend while it has nothing to draw.
-            data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
-            for trace, kind in zip(data[2:6], KINDS, strict=True):
-                xs_, ys_, texts = by_kind[kind]
-                trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
-            self._draw_nodes(data[6], frame)
-            self._draw_logs(data[7], data[8], data[9], data[10], frame)
-            self.figure.layout.yaxis2.ticktext = [
-                f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
-                for n in names
-            ]
+        data = figure.data
+        data[0].x, data[0].y = link_x, link_y
+        # A leading None keeps a trace in the legend while it has nothing to draw.
+        data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
+        for trace, kind in zip(data[2:6], KINDS, strict=True):
+            xs_, ys_, texts = by_kind[kind]
+            trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
+        self._draw_nodes(data[6], frame)
+        self._draw_logs(figure, frame)
+        figure.layout.yaxis2.ticktext = [
+            f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
+            for n in names
+        ]
+
+    def draw_text(self, frame: Frame) -> None:
+        self.status.value = f"<b>t = {frame.at_ms} ms</b> · {self._summary(frame)}<br>{ROLE_KEY}"
+
+    @staticmethod
+    def _summary(frame: Frame) -> str:
         network = (
             " | ".join("{" + " ".join(g) + "}" for g in frame.groups)
             if len(frame.groups) > 1
             else "connected"
         )
-        self.status.value = (
-            f"<b>t = {frame.at_ms} ms</b> · "
-            f"leader: {leader or 'none'} · network: {network} · "
-            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}<br>"
-            + ROLE_KEY
+        return (
+            f"leader: {frame.leader or 'none'} · network: {network} · "
+            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}"
         )
 
     def _message_position(self, m: WireMessage, now_ms: int) -> tuple[float, float]:
@@ -268,14 +270,8 @@ class RaftView(TimelineView[Frame]):
         trace.x, trace.y, trace.text, trace.hovertext = xs, ys, texts, hovers
         trace.marker.color = colours
 
-    def _draw_logs(
-        self,
-        committed: go.Scatter,
-        pending: go.Scatter,
-        marks: go.Scatter,
-        snapshots: go.Scatter,
-        frame: Frame,
-    ) -> None:
+    def _draw_logs(self, figure: go.Figure, frame: Frame) -> None:
+        committed, pending, marks, snapshots = figure.data[7:11]
         high = max(1, *(n.last_index for n in frame.nodes))
         low = max(1, high - self.log_window + 1)
         snap_x: list[int] = []
@@ -321,7 +317,7 @@ class RaftView(TimelineView[Frame]):
         marks.x, marks.y = mark_x, mark_y
         snapshots.x, snapshots.y, snapshots.hovertext = snap_x, snap_y, snap_hover
         snapshots.text = ["S"] * len(snap_x)
-        self.figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
+        figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
 
     # -- controls ---------------------------------------------------------------------
     def _selected(self) -> str:

@@ -23,19 +23,22 @@ class SegmentsView(TimelineView[Snapshot]):
         super().__init__(cluster)
         self.tp = tp
         self.broker = broker
-        self.figure = go.FigureWidget(
+        self.figure = go.FigureWidget(self.base_figure())
+        self.start(self.figure)
+
+    def base_figure(self) -> go.Figure:
+        return go.Figure(
             data=[go.Bar(name="segment size", x=[], y=[], hovertext=[])],
             layout=go.Layout(
-                title=f"{tp}: segments on disk",
+                title=f"{self.tp}: segments on disk",
                 xaxis={"title": "segment (base offset)", "type": "category"},
                 yaxis={"title": "bytes in .log", "rangemode": "tozero"},
                 height=340,
                 margin={"t": 50, "b": 50, "l": 70, "r": 20},
             ),
         )
-        self.start(self.figure)
 
-    def draw(self, snapshot: Snapshot) -> None:
+    def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
         try:
             partition = snapshot.partition(self.tp.topic, self.tp.partition)
         except KeyError:
@@ -46,16 +49,15 @@ class SegmentsView(TimelineView[Snapshot]):
             return
         replica = replicas[0]
         segments = replica.segments
-        with self.figure.batch_update():
-            bar = self.figure.data[0]
-            bar.x = [f"{s.base_offset:020d}" for s in segments]
-            bar.y = [s.size for s in segments]
-            bar.hovertext = [
-                f"offsets {s.base_offset}..{s.next_offset - 1}, {s.index_entries} index entries"
-                + (" (active)" if s.active else "")
-                for s in segments
-            ]
-            self.figure.layout.title = (
-                f"{self.tp} on broker-{broker}: log start {replica.log_start_offset}, "
-                f"log end {replica.log_end_offset}, {len(segments)} segments"
-            )
+        bar = figure.data[0]
+        bar.x = [f"{s.base_offset:020d}" for s in segments]
+        bar.y = [s.size for s in segments]
+        bar.hovertext = [
+            f"offsets {s.base_offset}..{s.next_offset - 1}, {s.index_entries} index entries"
+            + (" (active)" if s.active else "")
+            for s in segments
+        ]
+        figure.layout.title = (
+            f"{self.tp} on broker-{broker}: log start {replica.log_start_offset}, "
+            f"log end {replica.log_end_offset}, {len(segments)} segments"
+        )
