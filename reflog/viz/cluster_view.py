@@ -477,12 +477,10 @@ def cluster_figure(
     *,
     changes: Sequence[LeaderChange] = (),
     max_offset: int | None = None,
-    widget: bool = False,
     width: int | None = WIDTH,
 ) -> go.Figure:
-    """The whole figure for ``snapshot`` (a ``FigureWidget`` if ``widget``); the offsets axis
-    runs to ``max_offset`` (default: a little past the longest log). ``width`` in pixels
-    (None: as wide as where it is shown)."""
+    """The whole figure for ``snapshot``; the offsets axis runs to ``max_offset`` (default: a
+    little past the longest log). ``width`` in pixels (None: as wide as where it is shown)."""
     frame = cluster_frame(snapshot, topic, changes=changes)
     _, brokers = _columns(snapshot)
     rows = len(snapshot.topic(topic))
@@ -494,7 +492,7 @@ def cluster_figure(
         horizontal_spacing=0.03,
         subplot_titles=("who holds what", "the leader's log, and how far clients got"),
     )
-    figure = go.FigureWidget(base) if widget else go.Figure(base)
+    figure = go.Figure(base)
     figure.add_traces(list(frame.data))
     figure.update_xaxes(
         range=[-0.5, len(brokers) + 0.5], visible=False, fixedrange=True, row=1, col=1
@@ -611,7 +609,7 @@ class ClusterView(TimelineView[Snapshot]):
         self.cluster = cluster
         self.topic = topic
         self.history = LeaderHistory(topic)
-        self.figure = cluster_figure(cluster.timeline.latest, topic, widget=True)
+        self.figure = go.FigureWidget(self.base_figure())
         self.broker_picker = widgets.Dropdown(
             options=[f"broker-{b}" for b in sorted(cluster.brokers)],
             description="broker",
@@ -628,15 +626,17 @@ class ClusterView(TimelineView[Snapshot]):
         assert isinstance(name, str)
         return name
 
-    def draw(self, snapshot: Snapshot) -> None:
+    def base_figure(self) -> go.Figure:
+        return cluster_figure(self.cluster.timeline.latest, self.topic)
+
+    def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
         changes = self.history.update(self.cluster.timeline)
         # The offsets axis grows with the logs, and does not shrink while scrubbing back.
         axis_end = offset_axis_end(snapshot, self.topic)
-        current = self.figure.layout.xaxis2.range
+        current = figure.layout.xaxis2.range
         if current is not None and not self.controls.following:
             axis_end = max(axis_end, int(current[1]))
-        with self.figure.batch_update():
-            draw_snapshot(self.figure, snapshot, self.topic, changes=changes, axis_end=axis_end)
+        draw_snapshot(figure, snapshot, self.topic, changes=changes, axis_end=axis_end)
 
     def static_figure(self, max_frames: int = 25) -> go.Figure:
         return static_cluster_figure(self.cluster.timeline, self.topic, max_frames=max_frames)
