@@ -65,7 +65,8 @@ for p in now.topic("orders"):
 # * **left**, one column per node: the controller, then each broker. A row per partition: in
 #   the controller's column, what it committed to the metadata log (the leader, the *leader
 #   epoch*, the ISR); in each broker's column, that broker's replica: the **★ leader** (dark
-#   green), followers **in the ISR** (light green) or **out of it** (orange), or **down** (grey);
+#   green), followers **in the ISR** (light green) or **out of it** (orange), or **down** (grey).
+#   A follower copies its leader's log by fetching from it, as a consumer does;
 # * **right**, each partition's log on its leader: committed up to the high watermark (green),
 #   written but not yet on every ISR member (pale), and where `billing` is (red line). The top
 #   line counts the producer's records.

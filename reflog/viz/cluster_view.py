@@ -349,10 +349,12 @@ def _draw_partition(
         x = column[replica.broker_id]
         replica_boxes[state].add(x, row)
         offsets = f"LEO {replica.log_end_offset} · HW {replica.high_watermark}"
+        # A follower copies the leader's log by fetching from it, as a consumer does.
+        follower = "follower" if p.leader <= 0 else f"follows {_broker(p.leader)}"
         text = {
             "leader": f"<b>★ leader</b><br>epoch {p.leader_epoch}",
-            "in ISR": "follower<br>in ISR",
-            "out of ISR": "follower<br><b>out of ISR</b>",
+            "in ISR": f"{follower}<br>in ISR",
+            "out of ISR": f"{follower}<br><b>out of ISR</b>",
             "leader down": "<b>leader, down</b><br>not yet noticed",
             "down": "down<br>(log on disk)",
         }[state]
