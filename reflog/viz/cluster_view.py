@@ -248,7 +248,6 @@ def cluster_frame(
     topic: str,
     *,
     changes: Sequence[LeaderChange] = (),
-    name: str | None = None,
 ) -> go.Frame:
     """The figure's traces (in :data:`TRACE_NAMES` order) and title for ``snapshot``.
 
@@ -322,7 +321,7 @@ def cluster_frame(
             )
             + "</span>"
         )
-    return go.Frame(data=data, layout={"title": {"text": title}}, name=name or str(snapshot.at_ms))
+    return go.Frame(data=data, layout={"title": {"text": title}}, name=str(snapshot.at_ms))
 
 
 def _draw_partition(

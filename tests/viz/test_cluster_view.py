@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from reflog.sim import Cluster, Snapshot
 from reflog.viz.cluster_view import (
     REPLICA_STATES,
+    TRACE_NAMES,
     ClusterView,
     cluster_frame,
     evenly_in_time,
@@ -71,6 +72,7 @@ def test_each_leader_is_drawn_in_its_brokers_column_and_every_follower_in_the_is
     cluster = running_cluster(1, tmp_path)
     snapshot = cluster.timeline.latest
     frame = cluster_frame(snapshot, TOPIC)
+    assert [t.name for t in frame.data] == list(TRACE_NAMES)  # the order every frame keeps
     assert replica_cells(frame, "leader") == led(snapshot)
     assert len({broker for broker, _ in led(snapshot)}) == 3  # leadership is spread
     followers = {
