@@ -1,116 +1,177 @@
 # %% [markdown]
 # # A tour of reflog
 #
-# reflog is Apache Kafka's core, rewritten in readable, typed Python. Nothing here is a drawing:
-# the broker below is the same code that real Kafka clients (kafka-python, confluent-kafka, kcat)
-# talk to over TCP, its partitions are real files on disk, and the producer is a real client
-# that batches records and picks partitions exactly as Kafka's does.
+# reflog is Apache Kafka's core, rewritten in readable, typed Python. Nothing here is a drawing
+# of Kafka: the brokers below are the same code that real Kafka clients (kafka-python,
+# confluent-kafka, kcat) talk to over TCP, their partitions are real files on disk, the
+# controller is a Raft quorum keeping a metadata log, and the producer and consumer are real
+# clients that batch, retry and look for leaders as Kafka's do.
 #
-# This notebook runs a whole cluster **inside the kernel** on a simulated network with a virtual
-# clock. Because the run is seeded, every number printed below is the same on every run — and you
-# can still press *Play* and watch it live.
+# This notebook runs a whole cluster **inside the kernel**: one KRaft controller and three
+# brokers on a simulated network with a virtual clock. Because the run is seeded, every number
+# printed below is the same on every run, and you can still press *Play* and break things live.
+
+# %%
+from reflog.sim import Cluster
+
+cluster = Cluster(seed=42, brokers=3)
+cluster.create_topic("orders", partitions=3, replication_factor=3)
+print(cluster.describe("orders"))
+
+# %% [markdown]
+# ## Three partitions, three copies of each
 #
-# *Simplification in this chapter:* the cluster has a single broker that leads every partition;
-# replication and the controller arrive in later chapters.
+# `orders` has three partitions, and each lives on all three brokers (replication factor 3).
+# The controller placed the replicas of each partition starting at a different broker, and the
+# first replica of each list is its *preferred leader*, so each broker leads one partition:
+# leadership, and with it the load of producers and consumers, is spread over the cluster.
+#
+# In each line above, `ISR` is the partition's *in-sync replicas*: the replicas that have
+# everything the leader has committed. `L` marks the leader, `F` a follower; `LEO` is a
+# replica's log end offset (the next offset it will write) and `HW` its high watermark (the
+# offsets below it are on every ISR member: *committed*, and readable by consumers).
+#
+# ## A producer and a consumer
+#
+# `checkout` sends 200 keyed records a second with `acks=all`: the leader answers only once
+# every replica in the ISR has the record. Each key always goes to the same partition
+# (`toPositive(murmur2(key)) % 3`, Kafka's default partitioner), which is what gives Kafka its
+# per-key ordering. `billing` reads all three partitions from the beginning.
 
 # %%
 from reflog.producer.partitioner import partition_for_key
-from reflog.sim.cluster import Cluster
 
-cluster = Cluster(seed=42, topics={"orders": 3})
 keys = [b"alice", b"bob", b"carol", b"dave", b"erin"]
-producer = cluster.add_producer(
-    "checkout", "orders", rate_per_s=200, keys=keys, acks=1, linger_ms=5
-)
-consumer = cluster.add_consumer("billing", "orders", partitions=[0, 1, 2])
-print(f"brokers: {[b.name for b in cluster.brokers]}, topic 'orders' with 3 partitions")
-
-# %% [markdown]
-# ## Two seconds of traffic
-#
-# The producer sends 200 keyed records a second. Each key always goes to the same partition:
-# `partition = toPositive(murmur2(key)) % 3` — that is Kafka's default partitioner, and it is what
-# gives Kafka its per-key ordering.
-
-# %%
+cluster.add_producer("checkout", "orders", rate_per_s=200, keys=keys, acks=-1)
+cluster.add_consumer("billing", "orders")
 cluster.run_for(2_000)
-print(f"t = {cluster.now_ms} ms: sent {producer.sent}, acknowledged {producer.acked}, "
-      f"failed {producer.failed}")
+
 for key in keys:
-    print(f"  key {key.decode():6} -> partition {partition_for_key(key, 3)}")
-ends = cluster.log_end_offsets("orders")
-for partition, end in sorted(ends.items()):
-    print(f"orders-{partition}: {end:4} records, log end offset {end}")
+    print(f"key {key.decode():6} -> orders-{partition_for_key(key, 3)}")
+now = cluster.timeline.latest
+checkout, billing = now.producer("checkout"), now.consumer("billing")
+print(f"t = {now.at_ms} ms: checkout sent {checkout.sent}, acknowledged {checkout.acked}, "
+      f"failed {checkout.failed}; billing read {billing.consumed}")
+for p in now.topic("orders"):
+    print(f"orders-{p.partition}: leader broker-{p.leader}, high watermark {p.high_watermark}, "
+          f"billing at offset {billing.position(p.partition)}")
 
 # %% [markdown]
-# ## The same records, read back
+# ## The cluster at a glance
 #
-# The consumer fetches from each partition's leader and sees every partition's records in offset
-# order. Across partitions there is no order: that is Kafka's ordering contract.
-
-# %%
-by_partition = {}
-for record in consumer.records:
-    by_partition.setdefault(record.partition, []).append(record)
-for partition in sorted(by_partition):
-    records = by_partition[partition]
-    offsets = [r.offset for r in records]
-    assert offsets == list(range(len(offsets))), "offsets must be consecutive"
-    first = records[0]
-    print(f"orders-{partition}: read {len(records)} records; first: offset {first.offset}, "
-          f"key {first.key.decode()}, value {first.value.decode()}")
-
-# %% [markdown]
-# ## Bytes on disk
+# Every step of the run is recorded as a snapshot of the whole cluster, and the view below
+# draws one snapshot:
 #
-# Each partition is a directory named `<topic>-<partition>` holding a log file of RecordBatch v2
-# batches, exactly the bytes the producer sent (the broker only rewrote each batch's base
-# offset). The producer's `linger.ms` decides how many records share a batch.
-
-# %%
-from reflog.records import iter_batches
-
-for partition, size in sorted(cluster.log_sizes("orders").items()):
-    log_dir = cluster.brokers[0].config.log_dir / f"orders-{partition}"
-    log_file = log_dir / "00000000000000000000.log"
-    batches = list(iter_batches(log_file.read_bytes()))
-    per_batch = sum(b.record_count for b in batches) / len(batches)
-    print(f"orders-{partition}/{log_file.name}: {size} bytes, {len(batches)} batches, "
-          f"{per_batch:.1f} records per batch")
-
-# %% [markdown]
-# ## Watch it live
+# * **left**, one column per node: the controller, then each broker. A row per partition: in
+#   the controller's column, what it committed to the metadata log (the leader, the *leader
+#   epoch*, the ISR); in each broker's column, that broker's replica: the **★ leader** (dark
+#   green), followers **in the ISR** (light green) or **out of it** (orange), or **down** (grey).
+#   A follower copies its leader's log by fetching from it, as a consumer does;
+# * **right**, each partition's log on its leader: committed up to the high watermark (green),
+#   written but not yet on every ISR member (pale), and where `billing` is (red line). The top
+#   line counts the producer's records.
 #
-# Press **Play**: the simulation runs paced to the wall clock on the kernel's event loop and the
-# bars grow. Drag **records/s** to change the producer's rate while it runs, **speed** to run
-# faster than real time, **Step** to advance 100 ms at a time. (Playing changes the cluster, so
-# re-run the notebook from the top to get the printed numbers back.)
+# The controls act on the running cluster: pick a broker and **kill** it (a power cut) or
+# **restart** it; **Play** runs the cluster paced to the wall clock (**speed** × faster), **run
+# 500 ms** steps. The **time** slider scrubs back through everything recorded; **live** (or
+# any control) jumps back to now. (Playing changes the cluster: re-run the notebook from the
+# top to get the printed numbers back.) Until the notebook runs, a recording of these first
+# seconds stands in for the live view, with its own slider and ▶.
 
 # %% tags=["nbval-ignore-output"]
-from reflog.viz import PartitionsView
+from reflog.viz import ClusterView
 
-view = PartitionsView(cluster, "orders")
-view.widget
+view = ClusterView(cluster, "orders")
+view
 
 # %% [markdown]
-# ## A hot key
+# ## Kill a leader
 #
-# Keyed partitioning has a price. When one key dominates — a celebrity's user id, a default
-# tenant — its partition, and the one broker that leads it, take most of the load, however many
-# partitions the topic has. Here one key carries 80% of the traffic:
+# Now cut the power of the broker that leads `orders-0`, and watch the view above (or scrub
+# back through it afterwards). Two things happen, about a second apart:
+#
+# 1. At first **nobody knows**. The partitions it led have a dead leader: the producer's
+#    requests to it go unanswered, and the controller still names it (a red outline).
+# 2. The broker misses its heartbeats to the controller, and after `broker.session.timeout.ms`
+#    (1 s here) the controller **fences** it: it removes it from every ISR and, for each
+#    partition it led, **elects a new leader from the ISR** and bumps the partition's **leader
+#    epoch**. Only a replica from the ISR may lead: it has every committed record, so nothing
+#    acknowledged is lost. The new epoch tells every replica and client that the old leader's
+#    word no longer counts.
+#
+# The producer's requests to the dead broker time out after `request.timeout.ms` (2 s here);
+# it then asks for metadata, finds the new leader and sends its records there.
 
 # %%
-hot = Cluster(seed=7, topics={"clicks": 6})
-skewed = hot.add_producer("frontend", "clicks", rate_per_s=500,
-                          keys=[b"celebrity", b"u1", b"u2", b"u3", b"u4", b"u5"],
-                          key_weights=[80, 4, 4, 4, 4, 4])
-hot.run_for(2_000)
-ends = hot.log_end_offsets("clicks")
-total = sum(ends.values())
-for partition, end in sorted(ends.items()):
-    bar = "#" * round(40 * end / total)
-    print(f"clicks-{partition}: {end:4} records {bar}")
-print(f"the celebrity's partition: clicks-{partition_for_key(b'celebrity', 6)}")
+from reflog.viz.cluster_view import leader_changes
+
+before = cluster.timeline.latest
+victim = before.leader_of("orders", 0)
+cluster.crash(f"broker-{victim}")
+crashed_at = cluster.now_ms
+cluster.run_for(4_000)
+after = cluster.timeline.latest
+
+print(f"t = {crashed_at} ms: crashed broker-{victim}")
+for change in leader_changes(cluster.timeline, "orders"):
+    print(f"  {change}  ({change.at_ms - crashed_at} ms after the crash)")
+for b, a in zip(before.topic("orders"), after.topic("orders"), strict=True):
+    print(f"orders-{a.partition}: leader broker-{b.leader} (epoch {b.leader_epoch}, "
+          f"ISR {list(b.isr)}) -> broker-{a.leader} (epoch {a.leader_epoch}, ISR {list(a.isr)})")
+checkout, billing = after.producer("checkout"), after.consumer("billing")
+print(f"t = {after.at_ms} ms: checkout sent {checkout.sent}, acknowledged {checkout.acked}, "
+      f"failed {checkout.failed}; billing read {billing.consumed}")
+
+# %% [markdown]
+# ## Nothing acknowledged was lost
+#
+# Every record the producer saw acknowledged must be in the new leaders' logs, below their high
+# watermarks, and the consumer reads each partition's offsets without a gap or a repeat.
+
+# %%
+committed = sum(p.high_watermark for p in after.topic("orders"))
+print(f"acknowledged {checkout.acked}; committed in the leaders' logs: {committed}")
+assert committed >= checkout.acked
+consumer = cluster.consumers["billing"]
+for partition in range(3):
+    offsets = [r.offset for r in consumer.records if r.partition == partition]
+    assert offsets == list(range(len(offsets))), "offsets must be consecutive"
+    print(f"orders-{partition}: billing read offsets 0..{offsets[-1]}, none missing")
+
+# %% [markdown]
+# ## Bring it back
+#
+# Restarted, the broker recovers its logs from disk and comes back as a follower of every
+# partition: it fetches what it missed from the new leaders, and once it has caught up the
+# leaders add it to the ISR again. Its old partition stays with its new leader.
+#
+# *reflog simplification:* Kafka's controller moves leadership back to the preferred replica on
+# its own (`auto.leader.rebalance.enable`, checked every `leader.imbalance.check.interval.seconds`);
+# reflog's does not.
+
+# %%
+cluster.restart(f"broker-{victim}")
+cluster.run_for(3_000)
+print(cluster.describe("orders"))
+final = cluster.timeline.latest
+checkout, billing = final.producer("checkout"), final.consumer("billing")
+print(f"checkout sent {checkout.sent}, acknowledged {checkout.acked}, failed {checkout.failed}; "
+      f"billing read {billing.consumed}")
+
+# %% [markdown]
+# ## The whole run, recorded
+#
+# The live view above follows the cluster as it runs (scroll back up and scrub its **time**
+# slider). Here is the same drawing of the whole run stored as a plain figure, which works even
+# before the notebook runs: drag its slider to the crash at 2350 ms, watch `orders-0` keep a dead
+# leader for almost a second, then the controller's new leader and epoch, and the restarted
+# broker rejoin every ISR.
+
+# %% tags=["nbval-ignore-output"]
+from reflog.viz import static_cluster_figure
+from reflog.viz.static import show
+
+show(static_cluster_figure(cluster.timeline, "orders", max_frames=50))
 
 
 # %% [markdown]
@@ -122,7 +183,8 @@ print(f"the celebrity's partition: clicks-{partition_for_key(b'celebrity', 6)}")
 
 # %%
 def trace_digest(seed: int) -> str:
-    c = Cluster(seed=seed, topics={"orders": 3})
+    c = Cluster(seed=seed, brokers=3, record=False)
+    c.create_topic("orders", partitions=3)
     c.add_producer("checkout", "orders", rate_per_s=200, keys=keys)
     c.run_for(500)
     return c.sim.trace.digest()
@@ -133,7 +195,10 @@ print("seed 43 gives another:", trace_digest(42) != trace_digest(43))
 # %% [markdown]
 # ## Where next
 #
-# * `reflog broker --node-id 0 --listen 127.0.0.1:9092 --data-dir /tmp/reflog-0` runs this broker
+# * `reflog broker --node-id 0 --listen 127.0.0.1:9092 --data-dir /tmp/reflog-0` runs a broker
 #   as a process that `kcat`, kafka-python or confluent-kafka can use.
+# * The next notebooks open up what you saw here: `01-segments` (the log on disk),
+#   `03-raft` (the controller quorum's elections), `04-replication` (the ISR, the high watermark
+#   and leader epochs up close).
 # * `python -m exercises list` shows the exercises: implement varint decoding, then Kafka's
-#   murmur2 partitioner, and see the hot key above from the inside.
+#   murmur2 partitioner.

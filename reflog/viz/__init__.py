@@ -1,6 +1,19 @@
 """Live views of a simulated cluster: plotly FigureWidgets and ipywidgets controls."""
 
+from reflog.viz.cluster_view import (
+    ClusterView,
+    cluster_figure,
+    cluster_frame,
+    static_cluster_figure,
+)
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.segments import SegmentsView
 
-__all__ = ["PartitionsView", "SegmentsView"]
+__all__ = [
+    "ClusterView",
+    "PartitionsView",
+    "SegmentsView",
+    "cluster_figure",
+    "cluster_frame",
+    "static_cluster_figure",
+]
