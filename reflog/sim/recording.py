@@ -35,6 +35,7 @@ from reflog.sim.timeline import (
     UserAction,
 )
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
+from reflog.storage.segment import BatchHeader, LogSegment
 from reflog.topic_partition import TopicPartition
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class ClusterRecorder:
         self._replicas: dict[tuple[int, TopicPartition], tuple[object, ReplicaSnapshot]] = {}
         self._partitions: dict[TopicPartition, PartitionSnapshot] = {}
         self._image: MetadataImage | None = None
+        self.batch_topics: set[str] = set()  # topics whose batches and index entries are kept
         self._active: str | None = None
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
@@ -326,6 +328,17 @@ class ClusterRecorder:
         if cached is not None and cached[0] == key:
             return cached[1]
         last = len(segments) - 1
+        if tp.topic in self.batch_topics:
+            known = {} if cached is None else {s.base_offset: s for s in cached[1].segments}
+            parts = tuple(
+                _detailed_segment(s, i == last, known.get(s.base_offset))
+                for i, s in enumerate(segments)
+            )
+        else:
+            parts = tuple(
+                SegmentSnapshot(s.base_offset, s.next_offset, s.size, len(s.index), i == last)
+                for i, s in enumerate(segments)
+            )
         snapshot = ReplicaSnapshot(
             broker_id,
             True,
@@ -334,14 +347,45 @@ class ClusterRecorder:
             log.log_start_offset,
             log.log_end_offset,
             partition.high_watermark,
-            tuple(
-                SegmentSnapshot(s.base_offset, s.next_offset, s.size, len(s.index), i == last)
-                for i, s in enumerate(segments)
-            ),
+            parts,
             tuple(partition.epoch_cache.entries),
         )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot
+
+
+def _detailed_segment(
+    segment: LogSegment, active: bool, previous: SegmentSnapshot | None
+) -> SegmentSnapshot:
+    """A segment with where its batches and index entries sit, built from the previous
+    snapshot of it when that is still true (an inactive segment does not change until the
+    cleaner rewrites it; the active one only grows at its end)."""
+    size, entries = segment.size, len(segment.index)
+    if (
+        previous is not None
+        and previous.batches is not None
+        and previous.size == size
+        and previous.active == active
+        and previous.index_entries == entries
+        and previous.next_offset == segment.next_offset
+    ):
+        return previous
+    batches: tuple[BatchHeader, ...] | None = None
+    if previous is not None and previous.batches and previous.size <= size:
+        # The active segment grew: its newest batches are the ones whose headers it keeps in
+        # memory, so nothing is read from the file (unless the last one known is not there:
+        # the segment was truncated and written again since).
+        tail = segment.unindexed_headers
+        last = previous.batches[-1]
+        if tail and tail[0].position <= last.position and last in tail:
+            batches = previous.batches + tail[tail.index(last) + 1 :]
+    if batches is None:
+        batches = tuple(segment.batches_from(0))
+    base = segment.base_offset
+    index = tuple((base + relative, position) for relative, position in segment.index.rows)
+    return SegmentSnapshot(
+        base, segment.next_offset, size, entries, active, batches=batches, index=index
+    )
 
 
 def _int_or_none(value: object) -> int | None:

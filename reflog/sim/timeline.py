@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 from reflog.replication.epoch_cache import EpochEntry
+from reflog.storage.segment import BatchHeader
 from reflog.topic_partition import TopicPartition
 
 __all__ = [
@@ -60,13 +61,19 @@ class NodeSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class SegmentSnapshot:
-    """One segment file of a replica's log: ``<base_offset>.log`` and its indexes."""
+    """One segment file of a replica's log: ``<base_offset>.log`` and its indexes.
+
+    ``batches`` and ``index`` (where each batch and each ``.index`` entry sits in the
+    file) are recorded only for topics named in ``Cluster.record_batches``: they cost a
+    little on every append, and only the segment view draws them."""
 
     base_offset: int
     next_offset: int  # the offset the next record appended to it would get
     size: int  # bytes in the .log file
     index_entries: int  # entries in the sparse .index
     active: bool  # the last segment, the only one appended to
+    batches: tuple[BatchHeader, ...] | None = None  # in file order
+    index: tuple[tuple[int, int], ...] | None = None  # (offset, position) per .index entry
 
 
 @dataclass(frozen=True, slots=True)
