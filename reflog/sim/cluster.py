@@ -55,7 +55,7 @@ from reflog.sim.controller_nodes import ControllerSimNode
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
 from reflog.sim.network import LinkConfig
 from reflog.sim.pacing import Pacer
-from reflog.sim.recording import ClusterRecorder
+from reflog.sim.recording import ClusterRecorder, run_recorded, run_recorded_until
 from reflog.sim.timeline import Snapshot, Timeline, UserAction
 from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
 from reflog.sim.world import Simulation
@@ -223,38 +223,18 @@ class Cluster:
         self._changed()
 
     def _run_to(self, end_ms: int) -> None:
-        sim = self.sim
-        if not self.recording:
-            sim.run_until_time(end_ms)
-            return
-        # One snapshot per busy millisecond: the state after all of its events.
-        record = self._recorder.record
-        while (at := sim.queue.peek_time()) is not None and at <= end_ms:
-            if at != sim.now_ms:
-                record()
-            sim.step()
-        sim.run_until_time(end_ms)  # nothing left to run before end_ms: moves the clock
-        record()
+        if self.recording:
+            run_recorded(self.sim, end_ms, self._recorder.record)
+        else:
+            self.sim.run_until_time(end_ms)
 
     def run_until(self, condition: Callable[[], bool], timeout_ms: int = 10_000) -> bool:
         """Run until ``condition()`` holds (checked after every event) or ``timeout_ms``
         has passed; whether it holds."""
-        sim = self.sim
-        end = sim.now_ms + timeout_ms
-        held = condition()
-        while not held:
-            at = sim.queue.peek_time()
-            if at is None or at > end:
-                self._run_to(end)
-                held = condition()
-                break
-            if self.recording and at != sim.now_ms:
-                self._recorder.record()
-            sim.step()
-            held = condition()
+        if self.recording:
+            held = run_recorded_until(self.sim, condition, timeout_ms, self._recorder.record)
         else:
-            if self.recording:
-                self._recorder.record()
+            held = self.sim.run_until(condition, timeout_ms)
         self._changed()
         return held
 

@@ -17,6 +17,7 @@ it is the oldest one on its link).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from reflog.replication.partition import Partition
@@ -41,12 +42,42 @@ from reflog.topic_partition import TopicPartition
 if TYPE_CHECKING:
     from reflog.controller.image import MetadataImage, PartitionState
     from reflog.sim.cluster import Cluster
+    from reflog.sim.world import Simulation
 
-__all__ = ["ClusterRecorder", "message_kind"]
+__all__ = ["ClusterRecorder", "message_kind", "run_recorded", "run_recorded_until"]
 
 DOWN = "down"
 T = TypeVar("T")
 _KINDS: dict[type, str] = {}
+
+
+def run_recorded(sim: Simulation, end_ms: int, record: Callable[[], None]) -> None:
+    """Run every event up to ``end_ms`` (the clock then reads ``end_ms``), calling
+    ``record()`` once per busy millisecond, with the state after all of its events."""
+    while (at := sim.queue.peek_time()) is not None and at <= end_ms:
+        if at != sim.now_ms:
+            record()
+        sim.step()
+    sim.run_until_time(end_ms)  # nothing left to run before end_ms: moves the clock
+    record()
+
+
+def run_recorded_until(
+    sim: Simulation, condition: Callable[[], bool], timeout_ms: int, record: Callable[[], None]
+) -> bool:
+    """Run until ``condition()`` holds (checked after every event) or ``timeout_ms`` has
+    passed, recording as :func:`run_recorded` does; whether it holds."""
+    end = sim.now_ms + timeout_ms
+    while not condition():
+        at = sim.queue.peek_time()
+        if at is None or at > end:
+            run_recorded(sim, end, record)
+            return condition()
+        if at != sim.now_ms:
+            record()
+        sim.step()
+    record()
+    return True
 
 
 def message_kind(payload: object) -> str:
