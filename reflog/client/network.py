@@ -296,6 +296,13 @@ class ClientNetwork:
             self.metadata_updated_ms = now_ms
             if self._metadata_again:
                 self._metadata_due_ms = self.now_ms
+            elif any(
+                self.topic_errors.get(t) == ErrorCode.LEADER_NOT_AVAILABLE
+                for t in self._wanted_topics
+            ):
+                # A topic still being created (or without a leader): ask again after
+                # retry.backoff.ms, as Kafka's producer does while it waits on metadata.
+                self._metadata_due_ms = now_ms + 100
             else:
                 self._metadata_due_ms = now_ms + self.metadata_max_age_ms
 
