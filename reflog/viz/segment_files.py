@@ -37,6 +37,7 @@ from reflog.sim.timeline import PartitionSnapshot, ReplicaSnapshot, SegmentSnaps
 from reflog.storage.segment import BatchHeader, segment_file_name
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
+from reflog.viz.static import live_or_static, scrubbable_figure
 
 __all__ = [
     "BatchBlock",
@@ -65,6 +66,20 @@ EPOCH_COLOURS = (
 )
 DOWN_COLOURS = ("#b0b0b0", "#c8c8c8")
 EMPTY_COLOURS = ("#e4e4e4", "#f0f0f0")  # a batch the cleaner emptied: its header is kept
+# Blocks carry a number into this palette (a stored figure keeps one small number per block,
+# not a colour name): two shades of each epoch's colour, then emptied, then down.
+PALETTE = tuple(c for pair in (*EPOCH_COLOURS, EMPTY_COLOURS, DOWN_COLOURS) for c in pair)
+EMPTY = 2 * len(EPOCH_COLOURS)
+DOWN = EMPTY + 2
+
+
+def colour_number(block: BatchBlock, alive: bool) -> int:
+    """Where ``block``'s colour is in :data:`PALETTE`."""
+    if block.empty:
+        return EMPTY + block.shade
+    if not alive:
+        return DOWN + block.shade
+    return 2 * (block.epoch % len(EPOCH_COLOURS)) + block.shade
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +270,11 @@ def _rectangles(spans: Sequence[tuple[int, int, int]]) -> tuple[list[int | float
     return xs, ys
 
 
-def column_traces(files: ReplicaFiles, segment_bytes: int) -> list[dict[str, object]]:
-    """The data of each trace in :data:`TRACES` for one replica, as plotly properties."""
-    colours = EPOCH_COLOURS if files.alive else (DOWN_COLOURS,)
+def column_traces(
+    files: ReplicaFiles, segment_bytes: int, *, hover: bool = True
+) -> list[dict[str, object]]:
+    """The data of each trace in :data:`TRACES` for one replica, as plotly properties
+    (without hover texts if not ``hover``: a stored figure keeps only what it draws)."""
     file_x, file_y = _rectangles([(f.row, 0, f.segment.size) for f in files.files])
     room = [
         (f.row, f.segment.size, max(segment_bytes, f.segment.size))
@@ -271,10 +288,7 @@ def column_traces(files: ReplicaFiles, segment_bytes: int) -> list[dict[str, obj
         "base": [b.start for b in blocks],
         "y": [b.row for b in blocks],
         "marker": {
-            "color": [
-                (EMPTY_COLOURS if b.empty else colours[b.epoch % len(colours)])[b.shade]
-                for b in blocks
-            ],
+            "color": [colour_number(b, files.alive) for b in blocks],
             "line": {"color": "white", "width": 1},
         },
         "hovertext": [
@@ -294,6 +308,8 @@ def column_traces(files: ReplicaFiles, segment_bytes: int) -> list[dict[str, obj
         "y": [p.row - HALF_HEIGHT - 0.08 for p in pointers],
         "hovertext": [f".index entry: offset {p.offset} → byte {p.position}" for p in pointers],
     }
+    if not hover:
+        del batch["hovertext"], index["hovertext"]
     start: dict[str, object] = {"x": [], "y": []}
     if files.files and files.log_start_offset > 0:
         row = files.files[0].row
@@ -376,6 +392,13 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             base=[],
             orientation="h",
             width=2 * HALF_HEIGHT,
+            marker={
+                "colorscale": [
+                    [i / (len(PALETTE) - 1), colour] for i, colour in enumerate(PALETTE)
+                ],
+                "cmin": 0,
+                "cmax": len(PALETTE) - 1,
+            },
             name="record batch (colour: leader epoch)",
             legendgroup="batch",
             showlegend=col == 1,
@@ -470,6 +493,8 @@ def _fill(
     segment_bytes: int | None,
     max_segments: int,
     max_blocks: int,
+    *,
+    hover: bool = True,
 ) -> None:
     try:
         leader, other = shown_replicas(snapshot.partition(topic, partition), follower)
@@ -486,7 +511,7 @@ def _fill(
     n = len(TRACES)
     for col, files in enumerate(columns):
         empty = ReplicaFiles(0, "", True, 0, 0, 0, None, (), (), ())
-        data = column_traces(files or empty, capacity)
+        data = column_traces(files or empty, capacity, hover=hover)
         for i, props in enumerate(data):
             figure.data[col * n + i].update(props)
         axis = "yaxis" if col == 0 else "yaxis2"
@@ -514,10 +539,12 @@ class SegmentFilesView(TimelineView[Snapshot]):
         producer: str | None = None,
         max_segments: int = MAX_SEGMENTS,
         max_blocks: int = MAX_BLOCKS,
+        stored_frames: int = 20,
     ) -> None:
         """``segment_bytes``: the topic's ``segment.bytes``, how long the active file may
         grow (the longest file drawn if None); ``producer``: a producer whose rate the
-        buttons change."""
+        buttons change; ``stored_frames``: how many moments of the run the figure stored in
+        the notebook keeps (each costs a few kilobytes)."""
         if isinstance(topic, TopicPartition):
             partition = topic.partition
             topic = topic.topic
@@ -530,6 +557,7 @@ class SegmentFilesView(TimelineView[Snapshot]):
         self.producer = producer
         self.max_segments = max_segments
         self.max_blocks = max_blocks
+        self.stored_frames = stored_frames
         height = 150 + 48 * (max_segments + 1)
         self.figure = go.FigureWidget(_empty_figure(max_segments, segment_bytes or 1, height))
         buttons = []
@@ -543,6 +571,33 @@ class SegmentFilesView(TimelineView[Snapshot]):
             self.button("restart it", "redo", self._restart_follower),
         ]
         self.start(widgets.HBox(buttons), self.figure)
+
+    def _draw_on(self, figure: go.Figure, snapshot: Snapshot, hover: bool = True) -> None:
+        _fill(
+            figure,
+            snapshot,
+            self.topic,
+            self.partition,
+            self.follower,
+            self.segment_bytes,
+            self.max_segments,
+            self.max_blocks,
+            hover=hover,
+        )
+
+    def static_figure(self, max_frames: int | None = None) -> go.Figure:
+        """The recorded run as a plain figure with frames and a slider (no kernel needed)."""
+        base = _empty_figure(self.max_segments, self.segment_bytes or 1, self.figure.layout.height)
+        return scrubbable_figure(
+            base,
+            lambda figure, snapshot: self._draw_on(figure, snapshot, hover=False),
+            list(self.run.timeline),
+            label=lambda s: f"{s.at_ms} ms",
+            max_frames=max_frames or self.stored_frames,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        return live_or_static(self.widget, self.static_figure())
 
     def draw(self, snapshot: Snapshot) -> None:
         with self.figure.batch_update():
