@@ -53,7 +53,8 @@ __all__ = [
 
 MAX_SEGMENTS = 6
 MAX_BLOCKS = 48
-HALF_HEIGHT = 0.3  # a file's half height, in rows
+HALF_HEIGHT = 0.22  # a file's half height, in rows
+LABEL_OFFSET = 0.36  # a file's name is written this far above the middle of its row
 # One colour per leader epoch (epochs beyond the palette reuse it), in two shades so
 # that neighbouring batches of one epoch stay apart.
 EPOCH_COLOURS = (
@@ -256,7 +257,7 @@ def describe_files(files: ReplicaFiles) -> str:
 
 # -- drawing ----------------------------------------------------------------------------
 # The traces of one column, in this order (the view updates them in place).
-TRACES = ("file", "room", "batches", "index", "log start", "older")
+TRACES = ("file", "room", "batches", "index", "log start", "labels")
 
 
 def _rectangles(spans: Sequence[tuple[int, int, int]]) -> tuple[list[int | float | None], ...]:
@@ -268,6 +269,12 @@ def _rectangles(spans: Sequence[tuple[int, int, int]]) -> tuple[list[int | float
         xs += [x0, x1, x1, x0, x0, None]
         ys += [top, top, bottom, bottom, top, None]
     return xs, ys
+
+
+def _file_label(row: FileRow) -> str:
+    s = row.segment
+    active = " · <b>active</b>" if s.active else ""
+    return f"{row.name} · offsets {s.base_offset}..{s.next_offset - 1}{active}"
 
 
 def column_traces(
@@ -287,10 +294,7 @@ def column_traces(
         "x": [b.end - b.start for b in blocks],
         "base": [b.start for b in blocks],
         "y": [b.row for b in blocks],
-        "marker": {
-            "color": [colour_number(b, files.alive) for b in blocks],
-            "line": {"color": "white", "width": 1},
-        },
+        "marker.color": [colour_number(b, files.alive) for b in blocks],
         "hovertext": [
             (
                 f"batch, offsets {b.base_offset}..{b.last_offset}"
@@ -305,7 +309,7 @@ def column_traces(
     pointers = files.pointers
     index: dict[str, object] = {
         "x": [p.position for p in pointers],
-        "y": [p.row - HALF_HEIGHT - 0.08 for p in pointers],
+        "y": [p.row - HALF_HEIGHT - 0.07 for p in pointers],
         "hovertext": [f".index entry: offset {p.offset} → byte {p.position}" for p in pointers],
     }
     if not hover:
@@ -313,27 +317,35 @@ def column_traces(
     start: dict[str, object] = {"x": [], "y": []}
     if files.files and files.log_start_offset > 0:
         row = files.files[0].row
-        start = {"x": [0, 0], "y": [row + HALF_HEIGHT + 0.1, row - HALF_HEIGHT - 0.1]}
-    older_text, older_colour = "", "#555"
+        start = {"x": [0, 0], "y": [row + HALF_HEIGHT + 0.05, row - HALF_HEIGHT - 0.05]}
+    # Row 0 says what is above the first file drawn: older files, or nothing any more.
+    labels = [(0, "")]
     if files.older is not None:
         o = files.older
-        older_text = (
-            f"⋯ {o.count} older segment files: offsets {o.first_offset}..{o.end_offset - 1}, "
-            f"{_size(o.size)}"
-        )
+        labels = [
+            (
+                0,
+                f"⋯ {o.count} older files: offsets {o.first_offset}..{o.end_offset - 1}, "
+                f"{_size(o.size)}",
+            )
+        ]
     elif files.log_start_offset > 0:
-        older_text, older_colour = (
-            f"offsets 0..{files.log_start_offset - 1} deleted by retention: "
-            f"log start offset {files.log_start_offset}",
-            "#d62728",
-        )
+        labels = [(0, f"offsets 0..{files.log_start_offset - 1}: deleted by retention")]
+    labels += [(f.row, _file_label(f)) for f in files.files]
+    text = {
+        "x": [0] * len(labels),
+        "y": [row - LABEL_OFFSET if row else 0 for row, _ in labels],
+        "text": [label for _, label in labels],
+        "textfont.color": ["#d62728" if "retention" in labels[0][1] else "#555"]
+        + ["#333"] * (len(labels) - 1),
+    }
     return [
         {"x": file_x, "y": file_y},
         {"x": room_x, "y": room_y},
         batch,
         index,
         start,
-        {"x": [0], "y": [0], "text": [older_text], "textfont": {"color": older_colour}},
+        text,
     ]
 
 
@@ -343,25 +355,31 @@ def column_title(files: ReplicaFiles | None) -> str:
     state = files.role if files.alive else "down: its files as they were"
     return (
         f"<b>broker-{files.broker_id}</b> ({state})<br>"
-        f"log start {files.log_start_offset} · high watermark {files.high_watermark} · "
+        f"log start {files.log_start_offset} · HW {files.high_watermark} · "
         f"log end {files.log_end_offset}"
     )
 
 
-def tick_labels(files: ReplicaFiles | None, max_segments: int) -> list[str]:
-    labels = [""] * (max_segments + 1)
-    for f in files.files if files is not None else ():
-        s = f.segment
-        active = " <b>(active)</b>" if s.active else ""
-        labels[f.row] = f"{f.name}<br>offsets {s.base_offset}..{s.next_offset - 1}{active}"
-    return labels
+def _legend_swatch(figure: go.Figure, name: str, colour: str) -> None:
+    """A legend entry only (the batches' own trace is coloured block by block)."""
+    figure.add_bar(
+        x=[None],
+        y=[None],
+        orientation="h",
+        name=name,
+        marker={"color": colour},
+        hoverinfo="skip",
+        row=1,
+        col=1,
+    )
 
 
 def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figure:
     figure = make_subplots(
-        rows=1, cols=2, horizontal_spacing=0.2, subplot_titles=("leader", "follower")
+        rows=1, cols=2, horizontal_spacing=0.06, subplot_titles=("leader", "follower")
     )
     for col in (1, 2):
+        first = col == 1
         figure.add_scatter(
             x=[],
             y=[],
@@ -369,7 +387,7 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             line={"color": "#555", "width": 1},
             name=".log file",
             legendgroup="file",
-            showlegend=col == 1,
+            showlegend=first,
             hoverinfo="skip",
             row=1,
             col=col,
@@ -379,9 +397,9 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             y=[],
             mode="lines",
             line={"color": "#999", "width": 1, "dash": "dot"},
-            name="room left before the roll (segment.bytes)",
+            name="room before the roll (segment.bytes)",
             legendgroup="room",
-            showlegend=col == 1,
+            showlegend=first,
             hoverinfo="skip",
             row=1,
             col=col,
@@ -398,10 +416,10 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
                 ],
                 "cmin": 0,
                 "cmax": len(PALETTE) - 1,
+                "line": {"color": "white", "width": 1},
             },
-            name="record batch (colour: leader epoch)",
-            legendgroup="batch",
-            showlegend=col == 1,
+            name="record batch",
+            showlegend=False,
             hoverinfo="text",
             row=1,
             col=col,
@@ -410,10 +428,10 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             x=[],
             y=[],
             mode="markers",
-            marker={"symbol": "triangle-down", "size": 9, "color": "black"},
+            marker={"symbol": "triangle-down", "size": 8, "color": "black"},
             name=".index entry → its batch",
             legendgroup="index",
-            showlegend=col == 1,
+            showlegend=first,
             hoverinfo="text",
             row=1,
             col=col,
@@ -425,7 +443,7 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             line={"color": "#d62728", "width": 4},
             name="log start offset",
             legendgroup="start",
-            showlegend=col == 1,
+            showlegend=first,
             hoverinfo="skip",
             row=1,
             col=col,
@@ -435,37 +453,36 @@ def _empty_figure(max_segments: int, segment_bytes: int, height: int) -> go.Figu
             y=[],
             mode="text",
             text=[],
-            textposition="middle right",
-            textfont={"color": "#d62728"},
+            textposition="top right",
+            textfont={"size": 11},
             showlegend=False,
             hoverinfo="skip",
             row=1,
             col=col,
         )
         figure.update_xaxes(
-            title="byte position in the .log file",
-            range=[0, segment_bytes * 1.04],
+            title={"text": "byte position in the .log file", "font": {"size": 12}},
+            range=[-0.02 * segment_bytes, segment_bytes * 1.04],
             row=1,
             col=col,
         )
-        figure.update_yaxes(
-            range=[max_segments + 0.6, -0.6],
-            tickvals=list(range(max_segments + 1)),
-            ticktext=[""] * (max_segments + 1),
-            showgrid=False,
-            zeroline=False,
-            row=1,
-            col=col,
-        )
+        figure.update_yaxes(range=[max_segments + 0.5, -0.6], visible=False, row=1, col=col)
+    _legend_swatch(figure, "record batch (colour: leader epoch)", EPOCH_COLOURS[0][0])
+    _legend_swatch(figure, "emptied by the cleaner", EMPTY_COLOURS[0])
+    figure.update_annotations(font={"size": 13})
     figure.update_layout(
         barmode="overlay",
         height=height,
-        margin={"t": 70, "b": 40, "l": 20, "r": 20},
-        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 60, "b": 130, "l": 10, "r": 10},
+        legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top", "font": {"size": 11}},
         plot_bgcolor="white",
         hovermode="closest",
     )
     return figure
+
+
+def _height(max_segments: int) -> int:
+    return 190 + 58 * (max_segments + 1)
 
 
 def segment_figure(
@@ -479,7 +496,7 @@ def segment_figure(
     max_blocks: int = MAX_BLOCKS,
 ) -> go.Figure:
     """The leader's and a follower's segment files at ``snapshot``, as a plain figure."""
-    figure = _empty_figure(max_segments, segment_bytes or 1, 120 + 48 * (max_segments + 1))
+    figure = _empty_figure(max_segments, segment_bytes or 1, _height(max_segments))
     _fill(figure, snapshot, topic, partition, follower, segment_bytes, max_segments, max_blocks)
     return figure
 
@@ -496,6 +513,9 @@ def _fill(
     *,
     hover: bool = True,
 ) -> None:
+    """Set every trace and title of ``figure`` to ``snapshot``. Each trace is updated on
+    its own: a FigureWidget's batched update of traces with different properties resets,
+    in the browser, the properties some of them do not set (the markers' colour)."""
     try:
         leader, other = shown_replicas(snapshot.partition(topic, partition), follower)
     except KeyError:  # not created yet at this moment
@@ -514,8 +534,6 @@ def _fill(
         data = column_traces(files or empty, capacity, hover=hover)
         for i, props in enumerate(data):
             figure.data[col * n + i].update(props)
-        axis = "yaxis" if col == 0 else "yaxis2"
-        figure.layout[axis].ticktext = tick_labels(files, max_segments)
         figure.layout.annotations[col].text = column_title(files)
     width = max(capacity, widest)
     xrange = [-0.02 * width, width * 1.04]
@@ -558,7 +576,7 @@ class SegmentFilesView(TimelineView[Snapshot]):
         self.max_segments = max_segments
         self.max_blocks = max_blocks
         self.stored_frames = stored_frames
-        height = 150 + 48 * (max_segments + 1)
+        height = _height(max_segments)
         self.figure = go.FigureWidget(_empty_figure(max_segments, segment_bytes or 1, height))
         buttons = []
         if producer is not None:
@@ -600,17 +618,7 @@ class SegmentFilesView(TimelineView[Snapshot]):
         return live_or_static(self.widget, self.static_figure())
 
     def draw(self, snapshot: Snapshot) -> None:
-        with self.figure.batch_update():
-            _fill(
-                self.figure,
-                snapshot,
-                self.topic,
-                self.partition,
-                self.follower,
-                self.segment_bytes,
-                self.max_segments,
-                self.max_blocks,
-            )
+        self._draw_on(self.figure, snapshot)
 
     def _shown_follower(self) -> int | None:
         snapshot = self.run.timeline.latest

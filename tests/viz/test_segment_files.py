@@ -130,7 +130,7 @@ def test_after_retention_the_first_file_drawn_starts_at_the_log_start_offset(
         assert drawn.older is None
         traces = column_traces(drawn, 2048)
         assert traces[TRACES.index("log start")]["x"] == [0, 0]
-        assert "deleted by retention" in traces[TRACES.index("older")]["text"][0]
+        assert "deleted by retention" in traces[TRACES.index("labels")]["text"][0]
     # Scrubbed back to before retention ran, the view draws the segments it deleted.
     leader = snapshot.partition("events").leader
     early = [
@@ -212,8 +212,9 @@ def test_after_a_long_run_the_figure_draws_a_bounded_number_of_items(long_run: C
     figure = segment_figure(snapshot, "events", segment_bytes=1024, max_segments=6)
     points = sum(len(trace.x or ()) for trace in figure.data)
     assert points < 2_000
-    labels = [t for t in figure.layout.yaxis.ticktext if t]
-    assert len(labels) == 6 and labels[-1].endswith("(active)</b>")
+    labels = list(figure.data[TRACES.index("labels")].text)
+    assert labels[0].startswith("⋯") and "older files" in labels[0]
+    assert len(labels) == 7 and labels[-1].endswith("<b>active</b>")
 
 
 def test_the_view_scrubs_back_and_a_control_pressed_then_goes_live(tmp_path: Path) -> None:
