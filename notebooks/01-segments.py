@@ -218,7 +218,9 @@ print(
 #
 # A second topic of the same cluster: user profiles, a few users updating often and many rarely.
 # Each broker's cleaner looks every second (`log.cleaner.backoff.ms`) and cleans the segments below
-# the high watermark once enough of them is dirty (`min.cleanable.dirty.ratio`, 0.5).
+# the high watermark once enough of them is dirty (`min.cleanable.dirty.ratio`, 0.5). Each broker
+# cleans its own copy on its own schedule, so in the chart below the leader's and a follower's
+# files may differ in bytes for a while — never in offsets.
 
 # %%
 from reflog.records import iter_batches
