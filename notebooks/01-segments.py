@@ -30,7 +30,6 @@ cluster = Cluster(
     log_retention_check_interval_ms=5_000,  # log.retention.check.interval.ms (Kafka: 5 min)
     log_cleaner_backoff_ms=1_000,  # log.cleaner.backoff.ms (Kafka: 15 s)
 )
-cluster.record_batches("events")  # keep where every batch sits, for the drawing below
 cluster.create_topic(
     "events",
     partitions=1,
@@ -225,7 +224,6 @@ print(
 # %%
 from reflog.records import iter_batches
 
-cluster.record_batches("profiles")
 cluster.create_topic(
     "profiles",
     partitions=1,
@@ -260,8 +258,7 @@ EMPTY_BATCH = 61  # bytes: a batch header with no record after it
 cleaned_at = next(
     s
     for s in cluster.timeline
-    if (file := first_file(s)) is not None
-    and any(b.size == EMPTY_BATCH for b in file.batches or ())
+    if (file := first_file(s)) is not None and any(b.size == EMPTY_BATCH for b in file.batches)
 )
 dirty = cluster.timeline[cluster.timeline.index_at(cleaned_at.at_ms) - 1]
 was, now = first_file(dirty), first_file(cleaned_at)

@@ -195,12 +195,6 @@ class Cluster:
         ``record=False``)."""
         return self._recorder.capture()
 
-    def record_batches(self, topic: str) -> None:
-        """From now on, record where every batch and ``.index`` entry of ``topic``'s
-        segments sits (:attr:`SegmentSnapshot.batches`): the segment view draws them. Off
-        by default, since it costs a little on every append."""
-        self._recorder.batch_topics.add(topic)
-
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every run, step, play frame or action (views redraw)."""
         self._listeners.append(callback)

@@ -36,6 +36,7 @@ from reflog.sim.timeline import (
     UserAction,
 )
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
+from reflog.storage.index import IndexEntry
 from reflog.storage.segment import BatchHeader, LogSegment
 from reflog.topic_partition import TopicPartition
 
@@ -108,7 +109,9 @@ class ClusterRecorder:
         self._replicas: dict[tuple[int, TopicPartition], tuple[object, ReplicaSnapshot]] = {}
         self._partitions: dict[TopicPartition, PartitionSnapshot] = {}
         self._image: MetadataImage | None = None
-        self.batch_topics: set[str] = set()  # topics whose batches and index entries are kept
+        self._states_key: tuple[int, int] | None = None
+        self._states: list[tuple[TopicPartition, PartitionState]] = []
+        self._segments: dict[tuple[int, TopicPartition, int], _SegmentTrack] = {}
         self._active: str | None = None
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
@@ -285,14 +288,15 @@ class ClusterRecorder:
         image = self._image
         if image is None:
             return ()
-        out = []
-        for topic_name in sorted(image.topics):
-            topic = image.topics[topic_name]
-            for index in sorted(topic.partitions):
-                tp = TopicPartition(topic_name, index)
-                state = topic.partitions[index]
-                out.append(self._partition_snapshot(tp, state))
-        return tuple(out)
+        key = (id(image), image.offset)
+        if key != self._states_key:  # the metadata changed: list the partitions again
+            self._states_key = key
+            self._states = [
+                (TopicPartition(name, index), state)
+                for name in sorted(image.topics)
+                for index, state in sorted(image.topics[name].partitions.items())
+            ]
+        return tuple(self._partition_snapshot(tp, state) for tp, state in self._states)
 
     def _partition_snapshot(self, tp: TopicPartition, state: PartitionState) -> PartitionSnapshot:
         replicas = tuple(self._replica_snapshot(b, tp) for b in state.replicas)
@@ -359,17 +363,6 @@ class ClusterRecorder:
         if cached is not None and cached[0] == key:
             return cached[1]
         last = len(segments) - 1
-        if tp.topic in self.batch_topics:
-            known = {} if cached is None else {s.base_offset: s for s in cached[1].segments}
-            parts = tuple(
-                _detailed_segment(s, i == last, known.get(s.base_offset))
-                for i, s in enumerate(segments)
-            )
-        else:
-            parts = tuple(
-                SegmentSnapshot(s.base_offset, s.next_offset, s.size, len(s.index), i == last)
-                for i, s in enumerate(segments)
-            )
         snapshot = ReplicaSnapshot(
             broker_id,
             True,
@@ -378,45 +371,68 @@ class ClusterRecorder:
             log.log_start_offset,
             log.log_end_offset,
             partition.high_watermark,
-            parts,
+            tuple(
+                self._segment_snapshot(broker_id, tp, s, i == last) for i, s in enumerate(segments)
+            ),
             tuple(partition.epoch_cache.entries),
         )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot
 
+    def _segment_snapshot(
+        self, broker_id: int, tp: TopicPartition, segment: LogSegment, active: bool
+    ) -> SegmentSnapshot:
+        """The segment now; its batch and index logs grow with it (read incrementally)."""
+        key = (broker_id, tp, segment.base_offset)
+        track = self._segments.get(key)
+        if (
+            track is None
+            or track.segment is not segment
+            or segment.size < track.size
+            or (track.last is not None and segment.next_offset < track.last.next_offset)
+        ):
+            # New, or rewritten (cleaner, truncation, recovery): read it from the start.
+            track = _SegmentTrack(segment)
+            self._segments[key] = track
+        if segment.size > track.size:
+            track.batches += segment.batches_from(track.size)
+            track.size = segment.size
+        if len(segment.index) != len(track.index):
+            entries = segment.index.entries()
+            if len(entries) < len(track.index) or entries[: len(track.index)] != track.index:
+                track.index = []  # a new list: earlier snapshots keep theirs
+            track.index += entries[len(track.index) :]
+        last = track.last
+        if (
+            last is not None
+            and last.size == segment.size
+            and last.active == active
+            and last.index_count == len(track.index)
+            and last.next_offset == segment.next_offset
+        ):
+            return last
+        track.last = SegmentSnapshot(
+            segment.base_offset,
+            segment.next_offset,
+            segment.size,
+            active,
+            len(track.batches),
+            len(track.index),
+            track.batches,
+            track.index,
+        )
+        return track.last
 
-def _detailed_segment(
-    segment: LogSegment, active: bool, previous: SegmentSnapshot | None
-) -> SegmentSnapshot:
-    """A segment with where its batches and index entries sit, built from the previous
-    snapshot of it when that is still true (an inactive segment does not change until the
-    cleaner rewrites it; the active one only grows at its end)."""
-    size, entries = segment.size, len(segment.index)
-    if (
-        previous is not None
-        and previous.batches is not None
-        and previous.size == size
-        and previous.active == active
-        and previous.index_entries == entries
-        and previous.next_offset == segment.next_offset
-    ):
-        return previous
-    batches: tuple[BatchHeader, ...] | None = None
-    if previous is not None and previous.batches and previous.size <= size:
-        # The active segment grew: its newest batches are the ones whose headers it keeps in
-        # memory, so nothing is read from the file (unless the last one known is not there:
-        # the segment was truncated and written again since).
-        tail = segment.unindexed_headers
-        last = previous.batches[-1]
-        if tail and tail[0].position <= last.position and last in tail:
-            batches = previous.batches + tail[tail.index(last) + 1 :]
-    if batches is None:
-        batches = tuple(segment.batches_from(0))
-    base = segment.base_offset
-    index = tuple((base + relative, position) for relative, position in segment.index.rows)
-    return SegmentSnapshot(
-        base, segment.next_offset, size, entries, active, batches=batches, index=index
-    )
+
+class _SegmentTrack:
+    """What the recorder has read of one segment: its batches and index entries so far."""
+
+    def __init__(self, segment: LogSegment) -> None:
+        self.segment = segment
+        self.size = 0
+        self.batches: list[BatchHeader] = []
+        self.index: list[IndexEntry] = []
+        self.last: SegmentSnapshot | None = None
 
 
 def _int_or_none(value: object) -> int | None:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
 from reflog.replication.epoch_cache import EpochEntry
+from reflog.storage.index import IndexEntry
 from reflog.storage.segment import BatchHeader
 from reflog.topic_partition import TopicPartition
 
@@ -61,19 +62,36 @@ class NodeSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class SegmentSnapshot:
-    """One segment file of a replica's log: ``<base_offset>.log`` and its indexes.
+    """One segment file of a replica's log: ``<base_offset>.log`` and its ``.index``.
 
-    ``batches`` and ``index`` (where each batch and each ``.index`` entry sits in the
-    file) are recorded only for topics named in ``Cluster.record_batches``: they cost a
-    little on every append, and only the segment view draws them."""
+    ``batches`` are where each batch sits in the ``.log`` (base and last offset, byte
+    position and size), ``index`` the sparse index's entries (offset -> byte position),
+    enough to draw a segment as a file. They are read from logs shared between
+    snapshots that only ever grow (a segment rewritten or truncated gets new ones), so
+    a snapshot sees exactly the first ``batch_count``/``index_count`` entries and
+    recording a long run does not copy them at every step.
+    """
 
     base_offset: int
     next_offset: int  # the offset the next record appended to it would get
     size: int  # bytes in the .log file
-    index_entries: int  # entries in the sparse .index
     active: bool  # the last segment, the only one appended to
-    batches: tuple[BatchHeader, ...] | None = None  # in file order
-    index: tuple[tuple[int, int], ...] | None = None  # (offset, position) per .index entry
+    batch_count: int
+    index_count: int  # entries in the sparse .index
+    _batch_log: list[BatchHeader] = field(repr=False, compare=False)
+    _index_log: list[IndexEntry] = field(repr=False, compare=False)
+
+    @property
+    def batches(self) -> tuple[BatchHeader, ...]:
+        return tuple(self._batch_log[: self.batch_count])
+
+    @property
+    def index(self) -> tuple[IndexEntry, ...]:
+        return tuple(self._index_log[: self.index_count])
+
+    @property
+    def index_entries(self) -> int:
+        return self.index_count
 
 
 @dataclass(frozen=True, slots=True)

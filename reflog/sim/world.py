@@ -2,14 +2,12 @@
 
 Nothing here reads the wall clock or the global random generator: the seed
 decides every latency, loss and tie, so the same seed gives the same trace.
-:meth:`Simulation.play` paces the same run to the wall clock on a running
-asyncio loop (Jupyter's), so widgets redraw while the cluster runs; the
-events and their order are exactly those of :meth:`run_for`.
+:class:`~reflog.sim.pacing.Pacer` paces a run to the wall clock (for a live
+notebook) by calling :meth:`run_for` frame after frame.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 from collections.abc import Callable
@@ -57,10 +55,6 @@ class Simulation:
         # Applied to every payload as it is sent: the wire round trip lives here.
         self.payload_filter = payload_filter
         self._started = False
-        self._playing = False
-        self._paused = asyncio.Event()
-        self._paused.set()
-        self.speed = 1.0
 
     @property
     def now_ms(self) -> int:
@@ -204,52 +198,3 @@ class Simulation:
                 return predicate()
             self.step()
         return True
-
-    # -- live play --------------------------------------------------------------------
-    @property
-    def is_playing(self) -> bool:
-        return self._playing and self._paused.is_set()
-
-    def pause(self) -> None:
-        self._paused.clear()
-
-    def resume(self) -> None:
-        self._paused.set()
-
-    def set_speed(self, speed: float) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
-        self.speed = speed
-
-    async def play(
-        self,
-        *,
-        speed: float | None = None,
-        frame_ms: int = 50,
-        on_frame: Callable[[], None] | None = None,
-        until_ms: int | None = None,
-    ) -> None:
-        """Advance virtual time with the wall clock (virtual ms = wall ms × speed)."""
-        if speed is not None:
-            self.set_speed(speed)
-        self._playing = True
-        try:
-            loop = asyncio.get_running_loop()
-            while until_ms is None or self.now_ms < until_ms:
-                await self._paused.wait()
-                started = loop.time()
-                step_ms = max(1, round(frame_ms * self.speed))
-                target = self.now_ms + step_ms
-                if until_ms is not None:
-                    target = min(target, until_ms)
-                self.run_until_time(target)
-                if on_frame is not None:
-                    on_frame()
-                # Pacing, not synchronisation: wait out the rest of the frame.
-                await asyncio.sleep(max(0.0, frame_ms / 1000 - (loop.time() - started)))
-        finally:
-            self._playing = False
-
-    def start_playing(self, **kwargs: object) -> asyncio.Task[None]:
-        """Start :meth:`play` as a task on the running loop (a notebook cell returns at once)."""
-        return asyncio.get_running_loop().create_task(self.play(**kwargs))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 
 from reflog.sim.timeline import Timeline
 
@@ -215,19 +216,35 @@ class TimelineControls(Generic[S]):
 
 
 class TimelineView(Generic[S]):
-    """A view of a recorded run: ``draw`` one snapshot; buttons made with :meth:`button`.
+    """A view of a recorded run, drawn one snapshot at a time.
 
-    Subclasses build their figure and widgets, then call :meth:`start` with them.
+    A subclass gives :meth:`base_figure` (every trace, empty) and :meth:`draw_figure`
+    (set the traces and layout for one snapshot, on any figure: the live widget or a
+    static copy), optionally :meth:`draw_text` (status lines beside the figure); it
+    makes ``self.figure = go.FigureWidget(self.base_figure())``, its buttons with
+    :meth:`button`, and lays out with :meth:`start`.
     """
 
+    figure: go.FigureWidget
     widget: widgets.VBox
 
     def __init__(self, run: LiveRun[S], *, step_ms: int = 100) -> None:
         self.run = run
         self.controls: TimelineControls[S] = TimelineControls(run, self.draw, step_ms=step_ms)
 
-    def draw(self, snapshot: S) -> None:
+    def base_figure(self) -> go.Figure:
         raise NotImplementedError
+
+    def draw_figure(self, figure: go.Figure, snapshot: S) -> None:
+        raise NotImplementedError
+
+    def draw_text(self, snapshot: S) -> None:
+        """Update text widgets for ``snapshot`` (none by default)."""
+
+    def draw(self, snapshot: S) -> None:
+        with self.figure.batch_update():
+            self.draw_figure(self.figure, snapshot)
+        self.draw_text(snapshot)
 
     def button(self, label: str, icon: str, handler: Callable[[], None]) -> widgets.Button:
         """A button that acts on the run (pressed while scrubbed back, it goes live first)."""

@@ -34,25 +34,7 @@ class PartitionsView(TimelineView[Snapshot]):
         self.topic = topic
         self.producer = producer or next(iter(cluster.producers), None)
         self.consumer = consumer or next(iter(cluster.consumers), None)
-        self.figure = go.FigureWidget(
-            data=[
-                go.Bar(name="log end offset", x=[], y=[]),
-                go.Scatter(
-                    name="consumer position",
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
-                ),
-            ],
-            layout=go.Layout(
-                title=f"Topic {topic!r}: records per partition",
-                yaxis={"title": "offset", "rangemode": "tozero"},
-                height=360,
-                margin={"t": 50, "b": 40, "l": 60, "r": 20},
-                legend={"orientation": "h"},
-            ),
-        )
+        self.figure = go.FigureWidget(self.base_figure())
         rate = cluster.producers[self.producer].rate_per_s if self.producer else 0
         self.rate = widgets.IntSlider(
             value=int(rate),
@@ -70,7 +52,28 @@ class PartitionsView(TimelineView[Snapshot]):
         if self.producer is not None:
             self.cluster.set_rate(self.producer, int(change["new"]))
 
-    def draw(self, snapshot: Snapshot) -> None:
+    def base_figure(self) -> go.Figure:
+        return go.Figure(
+            data=[
+                go.Bar(name="log end offset", x=[], y=[]),
+                go.Scatter(
+                    name="consumer position",
+                    x=[],
+                    y=[],
+                    mode="markers",
+                    marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
+                ),
+            ],
+            layout=go.Layout(
+                title=f"Topic {self.topic!r}: records per partition",
+                yaxis={"title": "offset", "rangemode": "tozero"},
+                height=360,
+                margin={"t": 50, "b": 40, "l": 60, "r": 20},
+                legend={"orientation": "h"},
+            ),
+        )
+
+    def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
         partitions = snapshot.topic(self.topic)
         positions: dict[int, int] = {}
         if self.consumer is not None:
@@ -81,12 +84,14 @@ class PartitionsView(TimelineView[Snapshot]):
             leader = [r for r in p.replicas if r.broker_id == p.leader]
             ends.append(leader[0].log_end_offset if leader else 0)
         names = [f"{self.topic}-{p.partition} (broker-{p.leader})" for p in partitions]
-        with self.figure.batch_update():
-            self.figure.data[0].x, self.figure.data[0].y = names, ends
-            self.figure.data[1].x = names
-            self.figure.data[1].y = [positions.get(p.partition, 0) for p in partitions]
-        text = ""
+        figure.data[0].x, figure.data[0].y = names, ends
+        figure.data[1].x = names
+        figure.data[1].y = [positions.get(p.partition, 0) for p in partitions]
+
+    def draw_text(self, snapshot: Snapshot) -> None:
         producers = [p for p in snapshot.producers if p.name == self.producer]
-        if producers:
-            text = f"{producers[0].name}: sent {producers[0].sent}, acked {producers[0].acked}"
-        self.summary.value = text
+        self.summary.value = (
+            f"{producers[0].name}: sent {producers[0].sent}, acked {producers[0].acked}"
+            if producers
+            else ""
+        )

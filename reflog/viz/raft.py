@@ -1,58 +1,26 @@
 """A RaftScope-like view of a Raft quorum in the simulation: roles, terms, logs, messages.
 
-:class:`RaftRecorder` drives a :class:`~reflog.sim.world.Simulation` one event at
-a time and keeps, in its :class:`~reflog.sim.timeline.Timeline`, a :class:`Frame`
-for every millisecond in which something happened: each node's role, term, commit
-index and log, the messages on the wire, and which links are cut. :class:`RaftView`
-draws any recorded frame; like every view it has play, step, speed, a time slider
-that scrubs back through the run and a "live" button, and its buttons act on the
-live quorum (kill, restart, isolate, heal, propose) and record on.
-
-Messages in flight come from the simulation's trace, through its public
-subscription: a ``MessageSent`` puts a message on the wire, and the matching
-``MessageDelivered`` or ``MessageDropped`` takes it off.
-
-Run the quorum through the recorder (``run_for``, ``run_until``, ``play``): events
-run straight on the simulation are not drawn frame by frame.
+:class:`RaftView` draws the frames a :class:`~reflog.sim.raft_quorum.RaftRecorder`
+records: the quorum on a circle with the messages on the wire, and each node's log
+as a row of boxes. Like every view it has play, step, speed, a time slider that
+scrubs back through the run and a "live" button, and its buttons act on the live
+quorum (kill, restart, isolate, heal, propose) and record on.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from reflog.raft.core import Role
-from reflog.raft.messages import (
-    AppendEntries,
-    AppendEntriesResponse,
-    Entry,
-    InstallSnapshot,
-    InstallSnapshotResponse,
-    RequestVote,
-    RequestVoteResponse,
-)
-from reflog.sim.raft_nodes import RaftSimNode
-from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
-from reflog.sim.world import Simulation
+from reflog.sim.raft_quorum import DOWN, Frame, RaftRecorder, WireMessage
 from reflog.viz.controls import TimelineView
-from reflog.viz.recorder import SimRecorder
 
-__all__ = [
-    "Frame",
-    "NodeFrame",
-    "RaftRecorder",
-    "RaftView",
-    "WireMessage",
-    "format_frame",
-    "format_log",
-]
+__all__ = ["RaftView"]
 
-DOWN = "down"
 ROLE_COLOURS = {
     Role.LEADER.value: "#2ca02c",
     Role.CANDIDATE.value: "#d62728",
@@ -85,249 +53,6 @@ KINDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class NodeFrame:
-    """One node at one instant. A down node shows the term, snapshot and log it has on disk."""
-
-    name: str
-    up: bool
-    role: str  # a Role's value, or "down"
-    term: int
-    voted_for: str | None
-    commit_index: int  # volatile: unknown (0) while down, back to the snapshot's on restart
-    log: tuple[Entry, ...]  # the entries after the snapshot
-    snapshot_index: int = 0  # the log up to here is compacted into a snapshot
-    snapshot_term: int = 0
-
-    @property
-    def last_index(self) -> int:
-        return self.log[-1].index if self.log else self.snapshot_index
-
-
-@dataclass(frozen=True)
-class WireMessage:
-    src: str
-    dst: str
-    kind: str  # a key of KINDS
-    label: str
-    sent_ms: int
-    deliver_ms: int
-
-
-@dataclass(frozen=True)
-class Frame:
-    at_ms: int
-    nodes: tuple[NodeFrame, ...]
-    wire: tuple[WireMessage, ...]
-    groups: tuple[tuple[str, ...], ...]  # who can talk to whom: one group unless partitioned
-    last_action: str
-
-    def node(self, name: str) -> NodeFrame:
-        return next(n for n in self.nodes if n.name == name)
-
-    @property
-    def leader(self) -> str | None:
-        """The live leader of the highest term (a deposed one may not know it yet)."""
-        leaders = [n for n in self.nodes if n.role == Role.LEADER.value]
-        return max(leaders, key=lambda n: n.term).name if leaders else None
-
-
-def classify(payload: object) -> tuple[str, str]:
-    """A message's kind (a key of KINDS) and a one-line description."""
-    if isinstance(payload, RequestVote):
-        name = "PreVote" if payload.pre_vote else "RequestVote"
-        return "vote", f"{name} T{payload.term} from {payload.candidate_id}"
-    if isinstance(payload, RequestVoteResponse):
-        name = "pre-vote" if payload.pre_vote else "vote"
-        answer = "granted" if payload.vote_granted else "refused"
-        return "vote reply", f"{name} {answer} (T{payload.term})"
-    if isinstance(payload, AppendEntries):
-        what = f"{len(payload.entries)} entries" if payload.entries else "heartbeat"
-        return "append", f"AppendEntries T{payload.term}: {what}, commit {payload.leader_commit}"
-    if isinstance(payload, AppendEntriesResponse):
-        answer = f"ok, match {payload.match_index}" if payload.success else "rejected"
-        return "append reply", f"append {answer} (T{payload.term})"
-    if isinstance(payload, InstallSnapshot):
-        last = payload.snapshot.last_index
-        return "append", f"InstallSnapshot T{payload.term}: the log up to {last}"
-    if isinstance(payload, InstallSnapshotResponse):
-        return "append reply", f"snapshot installed, match {payload.match_index} (T{payload.term})"
-    name = type(payload).__name__
-    return ("append reply" if name.endswith("Response") else "append"), name
-
-
-def format_log(node: NodeFrame, max_data: int = 8) -> str:
-    """Entries as ``term`` or ``term:data``; a ``|`` after the last committed one."""
-    if not node.log and not node.snapshot_index:
-        return "(empty)"
-    parts: list[str] = []
-    if node.snapshot_index:
-        parts.append(f"[snapshot to {node.snapshot_index}]")
-    if node.up and node.commit_index == node.snapshot_index and node.log:
-        parts.append("|")
-    for entry in node.log:
-        text = str(entry.term)
-        if entry.data:
-            text += ":" + entry.data.decode(errors="replace")[:max_data]
-        parts.append(text)
-        if node.up and entry.index == node.commit_index:
-            parts.append("|")
-    return " ".join(parts)
-
-
-def format_frame(frame: Frame) -> str:
-    """One line per node: role, term, commit index and log."""
-    lines = []
-    for n in frame.nodes:
-        commit = str(n.commit_index) if n.up else "-"
-        lines.append(
-            f"{n.name:4} {n.role:12} term {n.term:<3} commit {commit:<3} log {format_log(n)}"
-        )
-    return "\n".join(lines)
-
-
-@dataclass
-class _InFlight:
-    src: str
-    dst: str
-    payload: object
-    sent_ms: int
-    deliver_ms: int
-
-
-class RaftRecorder(SimRecorder[Frame]):
-    """Runs a Raft quorum's simulation event by event and records a frame per busy millisecond."""
-
-    def __init__(self, sim: Simulation, nodes: Mapping[str, RaftSimNode]) -> None:
-        super().__init__(sim)
-        self.nodes = dict(nodes)
-        self.names = list(self.nodes)
-        self._wire: list[_InFlight] = []
-        self._last_seen: dict[str, NodeFrame] = {}
-        self._last_action = ""
-        self._proposals = 0
-        sim.trace.subscribe(self._on_trace)
-        sim.start()
-        self._act("start")
-
-    @property
-    def frames(self) -> list[Frame]:
-        """Every recorded frame, in time order (a copy of the timeline's)."""
-        return list(self.timeline)
-
-    # -- watching ---------------------------------------------------------------------
-    def _on_trace(self, event: TraceEvent) -> None:
-        if isinstance(event, MessageSent):
-            self._wire.append(
-                _InFlight(event.src, event.dst, event.payload, event.at_ms, event.deliver_at_ms)
-            )
-        elif isinstance(event, MessageDelivered | MessageDropped):
-            # A link is FIFO and the payload is the very object sent: the first match is it.
-            # (A message dropped as it is sent was never on the wire: nothing matches.)
-            for i, m in enumerate(self._wire):
-                if m.src == event.src and m.dst == event.dst and m.payload is event.payload:
-                    del self._wire[i]
-                    break
-
-    def capture(self) -> Frame:
-        """The cluster as it is now (not recorded)."""
-        nodes = []
-        for name in self.names:
-            core = self.nodes[name].node
-            if core is None:
-                seen = self._last_seen.get(name) or NodeFrame(name, False, DOWN, 0, None, 0, ())
-                # What is on disk survives; the commit index was volatile.
-                nodes.append(replace(seen, up=False, role=DOWN, commit_index=0))
-                continue
-            state = NodeFrame(
-                name,
-                True,
-                core.role.value,
-                core.current_term,
-                core.voted_for,
-                core.commit_index,
-                tuple(core.log),
-                core.snapshot.last_index,
-                core.snapshot.last_term,
-            )
-            self._last_seen[name] = state
-            nodes.append(state)
-        wire = []
-        for m in self._wire:
-            kind, label = classify(m.payload)
-            wire.append(WireMessage(m.src, m.dst, kind, label, m.sent_ms, m.deliver_ms))
-        return Frame(self.sim.now_ms, tuple(nodes), tuple(wire), self._groups(), self._last_action)
-
-    def _groups(self) -> tuple[tuple[str, ...], ...]:
-        cut = set(self.sim.network.cut_links())
-        groups: list[tuple[str, ...]] = []
-        placed: set[str] = set()
-        for name in self.names:
-            if name in placed:
-                continue
-            group, todo = [name], [name]
-            placed.add(name)
-            while todo:
-                a = todo.pop()
-                for b in self.names:
-                    if b not in placed and (a, b) not in cut and (b, a) not in cut:
-                        placed.add(b)
-                        group.append(b)
-                        todo.append(b)
-            groups.append(tuple(sorted(group, key=self.names.index)))
-        return tuple(groups)
-
-    def _act(self, description: str) -> None:
-        self._last_action = f"{description} at {self.sim.now_ms} ms"
-        self.record()
-        self._changed()
-
-    # -- running ----------------------------------------------------------------------
-    # -- acting -----------------------------------------------------------------------
-    def crash(self, name: str) -> None:
-        self.sim.crash(name)
-        self._act(f"killed {name}")
-
-    def restart(self, name: str) -> None:
-        self.sim.restart(name)
-        self._act(f"restarted {name}")
-
-    def isolate(self, *names: str) -> None:
-        """Cut ``names`` off from the other nodes (they still talk among themselves)."""
-        group = set(names)
-        self.sim.partition(group, set(self.names) - group)
-        self._act(f"isolated {', '.join(names)}")
-
-    def heal(self) -> None:
-        self.sim.heal()
-        self._act("healed the network")
-
-    def propose(self, data: bytes | None = None, on: str | None = None) -> Entry | None:
-        """Propose ``data`` on node ``on`` (default: the leader); None if it does not lead."""
-        target = on if on is not None else self.leader()
-        if data is None:
-            self._proposals += 1
-            data = f"e{self._proposals}".encode()
-        entry = self.nodes[target].propose(data) if target is not None else None
-        if entry is None:
-            self._act(f"proposal {data.decode(errors='replace')!r} refused: {target} does not lead")
-        else:
-            self._act(f"{target} appended {data.decode(errors='replace')!r} at index {entry.index}")
-        return entry
-
-    # -- reading ----------------------------------------------------------------------
-    def leader(self) -> str | None:
-        """The live leader of the highest term, or None."""
-        return self.capture().leader
-
-    def term_of(self, name: str) -> int | None:
-        core = self.nodes[name].node
-        return None if core is None else core.current_term
-
-    def describe(self) -> str:
-        return format_frame(self.capture())
-
-
 class RaftView(TimelineView[Frame]):
     """The quorum on a circle, each node's log as a row of boxes, and a slider over time."""
 
@@ -343,7 +68,7 @@ class RaftView(TimelineView[Frame]):
             )
             for i, name in enumerate(names)
         }
-        self.figure = self._make_figure()
+        self.figure = go.FigureWidget(self.base_figure())
         self.node_picker = widgets.Dropdown(
             options=names, description="node", layout=widgets.Layout(width="160px")
         )
@@ -362,15 +87,15 @@ class RaftView(TimelineView[Frame]):
         )
 
     # -- the figure -------------------------------------------------------------------
-    def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(
+    def base_figure(self) -> go.Figure:
+        """The figure with every trace, empty: the live widget and a static copy start here."""
+        figure = make_subplots(
             rows=1,
             cols=2,
             column_widths=[0.4, 0.6],
             horizontal_spacing=0.08,
             subplot_titles=("the quorum", "logs: filled = committed, outlined = not yet"),
         )
-        figure = go.FigureWidget(base)
         line = {"color": "#d0d0d0", "width": 1}
         figure.add_scatter(
             x=[],
@@ -463,8 +188,8 @@ class RaftView(TimelineView[Frame]):
         )
         return figure
 
-    def draw(self, frame: Frame) -> None:
-        """Draw one recorded frame."""
+    def draw_figure(self, figure: go.Figure, frame: Frame) -> None:
+        """Set every trace of ``figure`` (the widget or a static copy) to show ``frame``."""
         nodes = {n.name: n for n in frame.nodes}
         link_x: list[float | None] = []
         link_y: list[float | None] = []
@@ -491,31 +216,33 @@ class RaftView(TimelineView[Frame]):
                 f"arrives at {m.deliver_ms} ms"
             )
 
-        leader = frame.leader
-        with self.figure.batch_update():
-            data = self.figure.data
-            data[0].x, data[0].y = link_x, link_y
-            # A leading None keeps a trace in the legend while it has nothing to draw.
-            data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
-            for trace, kind in zip(data[2:6], KINDS, strict=True):
-                xs_, ys_, texts = by_kind[kind]
-                trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
-            self._draw_nodes(data[6], frame)
-            self._draw_logs(data[7], data[8], data[9], data[10], frame)
-            self.figure.layout.yaxis2.ticktext = [
-                f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
-                for n in names
-            ]
+        data = figure.data
+        data[0].x, data[0].y = link_x, link_y
+        # A leading None keeps a trace in the legend while it has nothing to draw.
+        data[1].x, data[1].y = [None, *cut_x], [None, *cut_y]
+        for trace, kind in zip(data[2:6], KINDS, strict=True):
+            xs_, ys_, texts = by_kind[kind]
+            trace.x, trace.y, trace.hovertext = [None, *xs_], [None, *ys_], ["", *texts]
+        self._draw_nodes(data[6], frame)
+        self._draw_logs(figure, frame)
+        figure.layout.yaxis2.ticktext = [
+            f"{n} T{nodes[n].term} c{nodes[n].commit_index}" if nodes[n].up else f"{n} (down)"
+            for n in names
+        ]
+
+    def draw_text(self, frame: Frame) -> None:
+        self.status.value = f"<b>t = {frame.at_ms} ms</b> · {self._summary(frame)}<br>{ROLE_KEY}"
+
+    @staticmethod
+    def _summary(frame: Frame) -> str:
         network = (
             " | ".join("{" + " ".join(g) + "}" for g in frame.groups)
             if len(frame.groups) > 1
             else "connected"
         )
-        self.status.value = (
-            f"<b>t = {frame.at_ms} ms</b> · "
-            f"leader: {leader or 'none'} · network: {network} · "
-            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}<br>"
-            + ROLE_KEY
+        return (
+            f"leader: {frame.leader or 'none'} · network: {network} · "
+            f"{len(frame.wire)} messages in flight · last action: {frame.last_action}"
         )
 
     def _message_position(self, m: WireMessage, now_ms: int) -> tuple[float, float]:
@@ -543,14 +270,8 @@ class RaftView(TimelineView[Frame]):
         trace.x, trace.y, trace.text, trace.hovertext = xs, ys, texts, hovers
         trace.marker.color = colours
 
-    def _draw_logs(
-        self,
-        committed: go.Scatter,
-        pending: go.Scatter,
-        marks: go.Scatter,
-        snapshots: go.Scatter,
-        frame: Frame,
-    ) -> None:
+    def _draw_logs(self, figure: go.Figure, frame: Frame) -> None:
+        committed, pending, marks, snapshots = figure.data[7:11]
         high = max(1, *(n.last_index for n in frame.nodes))
         low = max(1, high - self.log_window + 1)
         snap_x: list[int] = []
@@ -596,7 +317,7 @@ class RaftView(TimelineView[Frame]):
         marks.x, marks.y = mark_x, mark_y
         snapshots.x, snapshots.y, snapshots.hovertext = snap_x, snap_y, snap_hover
         snapshots.text = ["S"] * len(snap_x)
-        self.figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
+        figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
 
     # -- controls ---------------------------------------------------------------------
     def _selected(self) -> str:

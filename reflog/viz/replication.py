@@ -125,7 +125,7 @@ class ReplicationView(TimelineView[Snapshot]):
         self.tp = TopicPartition(topic, partition)
         self.broker_ids = sorted(cluster.brokers)
         self._status = _StatusRuns()
-        self.figure = self._make_figure()
+        self.figure = go.FigureWidget(self.base_figure())
 
         self.acks = widgets.ToggleButtons(
             options=[("acks=0", 0), ("acks=1", 1), ("acks=all", -1)], value=-1, description=""
@@ -164,15 +164,14 @@ class ReplicationView(TimelineView[Snapshot]):
         )
 
     # -- the figure -------------------------------------------------------------------
-    def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(
+    def base_figure(self) -> go.Figure:
+        figure = make_subplots(
             rows=1,
             cols=2,
             column_widths=[0.35, 0.65],
             horizontal_spacing=0.1,
             subplot_titles=("log end offset and high watermark", "ISR membership over time"),
         )
-        figure = go.FigureWidget(base)
         figure.add_bar(name="log end offset", x=[], y=[], marker={"color": "#9ecae1"}, row=1, col=1)
         figure.add_bar(name="high watermark", x=[], y=[], marker={"color": "#08519c"}, row=1, col=1)
         for status, colour in STATUS_COLOURS.items():
@@ -236,39 +235,43 @@ class ReplicationView(TimelineView[Snapshot]):
         cache.seen = len(timeline)
         return cache.runs
 
-    def draw(self, snapshot: Snapshot) -> None:
+    def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
         now = snapshot.at_ms
         p = _partition(snapshot, self.tp)
         all_runs = self._status_runs()
         actions = [a for a in self.cluster.actions if a.at_ms <= now]
-        with self.figure.batch_update():
-            data = self.figure.data
-            if p is not None:
-                xs = [self._label(p, b) for b in self.broker_ids]
-                replicas = [p.replica(b) for b in self.broker_ids]
-                data[0].x, data[0].y = xs, [r.log_end_offset for r in replicas]
-                data[1].x, data[1].y = xs, [r.high_watermark for r in replicas]
-            else:
-                data[0].x = data[0].y = data[1].x = data[1].y = []
-            segments: dict[str, tuple[list[int | None], list[str | None]]] = {
-                s: ([], []) for s in STATUS_COLOURS
-            }
-            for b in self.broker_ids:
-                runs = [(s, at) for s, at in all_runs.get(b, []) if at <= now]
-                if not runs:
-                    continue
-                ends = [at for _, at in runs[1:]] + [now]
-                for (status, start), end in zip(runs, ends, strict=True):
-                    x_, y_ = segments[status]
-                    x_ += [start, end, None]
-                    y_ += [f"broker-{b}", f"broker-{b}", None]
-            for trace, status in zip(data[2:6], STATUS_COLOURS, strict=True):
+        data = figure.data
+        if p is not None:
+            xs = [self._label(p, b) for b in self.broker_ids]
+            replicas = [p.replica(b) for b in self.broker_ids]
+            data[0].x, data[0].y = xs, [r.log_end_offset for r in replicas]
+            data[1].x, data[1].y = xs, [r.high_watermark for r in replicas]
+        else:
+            data[0].x = data[0].y = data[1].x = data[1].y = []
+        segments: dict[str, tuple[list[int | None], list[str | None]]] = {
+            s: ([], []) for s in STATUS_COLOURS
+        }
+        for b in self.broker_ids:
+            runs = [(s, at) for s, at in all_runs.get(b, []) if at <= now]
+            if not runs:
+                continue
+            ends = [at for _, at in runs[1:]] + [now]
+            for (status, start), end in zip(runs, ends, strict=True):
                 x_, y_ = segments[status]
-                # A leading None keeps a trace in the legend while it has nothing to draw.
-                trace.x, trace.y = [None, *x_], [None, *y_]
-            data[6].x = [a.at_ms for a in actions]
-            data[6].y = ["actions"] * len(actions)
-            data[6].hovertext = [f"{a.at_ms} ms: {a.description}" for a in actions]
+                x_ += [start, end, None]
+                y_ += [f"broker-{b}", f"broker-{b}", None]
+        for trace, status in zip(data[2:6], STATUS_COLOURS, strict=True):
+            x_, y_ = segments[status]
+            # A leading None keeps a trace in the legend while it has nothing to draw.
+            trace.x, trace.y = [None, *x_], [None, *y_]
+        data[6].x = [a.at_ms for a in actions]
+        data[6].y = ["actions"] * len(actions)
+        data[6].hovertext = [f"{a.at_ms} ms: {a.description}" for a in actions]
+
+    def draw_text(self, snapshot: Snapshot) -> None:
+        now = snapshot.at_ms
+        p = _partition(snapshot, self.tp)
+        actions = [a for a in self.cluster.actions if a.at_ms <= now]
         if p is None:
             self.status.value = f"<b>t = {now} ms</b> · {self.tp} does not exist yet"
         else:

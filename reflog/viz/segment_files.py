@@ -18,8 +18,7 @@ file (beyond that, neighbouring batches are drawn as one block).
 
 :func:`layout_replica` turns one recorded :class:`~reflog.sim.timeline.ReplicaSnapshot`
 into what is drawn (pure, tested); :class:`SegmentFilesView` draws it from the
-cluster's timeline, so the time slider scrubs back through the run. The batches and
-index entries are recorded only for topics given to ``Cluster.record_batches``.
+cluster's timeline, so the time slider scrubs back through the run.
 """
 
 from __future__ import annotations
@@ -200,8 +199,8 @@ def layout_replica(
         files.append(FileRow(row, segment_file_name(segment.base_offset, ".log"), segment))
         if segment.batches:
             blocks += _blocks(row, segment.batches, replica, max_blocks)
-        for offset, position in segment.index or ():
-            pointers.append(IndexPointer(row, offset, position))
+        for entry in segment.index:
+            pointers.append(IndexPointer(row, entry.offset, entry.position))
     return ReplicaFiles(
         replica.broker_id,
         replica.role,
@@ -247,9 +246,9 @@ def describe_files(files: ReplicaFiles) -> str:
         )
     for f in files.files:
         s = f.segment
-        batches = "" if s.batches is None else f"{len(s.batches):3} batches  "
         lines.append(
-            f"  {f.name}  {s.size:5} bytes  {batches}{s.index_entries:2} index entries  "
+            f"  {f.name}  {s.size:5} bytes  {s.batch_count:3} batches  "
+            f"{s.index_count:2} index entries  "
             f"offsets {s.base_offset}..{s.next_offset - 1}" + ("  (active)" if s.active else "")
         )
     return "\n".join(lines)
@@ -576,8 +575,7 @@ class SegmentFilesView(TimelineView[Snapshot]):
         self.max_segments = max_segments
         self.max_blocks = max_blocks
         self.stored_frames = stored_frames
-        height = _height(max_segments)
-        self.figure = go.FigureWidget(_empty_figure(max_segments, segment_bytes or 1, height))
+        self.figure = go.FigureWidget(self.base_figure())
         buttons = []
         if producer is not None:
             buttons += [
@@ -590,7 +588,10 @@ class SegmentFilesView(TimelineView[Snapshot]):
         ]
         self.start(widgets.HBox(buttons), self.figure)
 
-    def _draw_on(self, figure: go.Figure, snapshot: Snapshot, hover: bool = True) -> None:
+    def base_figure(self) -> go.Figure:
+        return _empty_figure(self.max_segments, self.segment_bytes or 1, _height(self.max_segments))
+
+    def draw_figure(self, figure: go.Figure, snapshot: Snapshot, hover: bool = True) -> None:
         _fill(
             figure,
             snapshot,
@@ -603,12 +604,17 @@ class SegmentFilesView(TimelineView[Snapshot]):
             hover=hover,
         )
 
+    def draw(self, snapshot: Snapshot) -> None:
+        # Not in one batch_update: a FigureWidget's batched update of traces with different
+        # properties resets, in the browser, those some traces do not set (the markers'
+        # colour); _fill updates one trace at a time.
+        self.draw_figure(self.figure, snapshot)
+
     def static_figure(self, max_frames: int | None = None) -> go.Figure:
         """The recorded run as a plain figure with frames and a slider (no kernel needed)."""
-        base = _empty_figure(self.max_segments, self.segment_bytes or 1, self.figure.layout.height)
         return scrubbable_figure(
-            base,
-            lambda figure, snapshot: self._draw_on(figure, snapshot, hover=False),
+            self.base_figure(),
+            lambda figure, snapshot: self.draw_figure(figure, snapshot, hover=False),
             list(self.run.timeline),
             label=lambda s: f"{s.at_ms} ms",
             max_frames=max_frames or self.stored_frames,
@@ -616,9 +622,6 @@ class SegmentFilesView(TimelineView[Snapshot]):
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return live_or_static(self.widget, self.static_figure())
-
-    def draw(self, snapshot: Snapshot) -> None:
-        self._draw_on(self.figure, snapshot)
 
     def _shown_follower(self) -> int | None:
         snapshot = self.run.timeline.latest

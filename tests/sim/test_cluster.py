@@ -238,3 +238,29 @@ def test_pause_stops_simulated_time(tmp_path: Path) -> None:
     assert paused_at == later and not cluster.playing
     with pytest.raises(ValueError):
         cluster.speed = 0
+
+
+def test_segments_in_the_timeline_are_the_files_on_disk(tmp_path: Path) -> None:
+    cluster = Cluster(seed=14, data_dir=tmp_path, log_retention_check_interval_ms=500)
+    configs = {"segment.bytes": "2048", "index.interval.bytes": "256", "retention.bytes": "6000"}
+    cluster.create_topic("t", configs=configs)
+    cluster.add_producer("p", "t", rate_per_s=300, keys=KEYS)
+    cluster.run_for(1_000)
+    middle = cluster.now_ms
+    cluster.run_for(2_000)
+    tp = TopicPartition("t", 0)
+    for broker_id in (1, 2, 3):
+        log = cluster.broker(broker_id).logs.get(tp)
+        assert log is not None
+        replica = cluster.timeline.latest.partition("t").replica(broker_id)
+        assert replica.log_start_offset == log.log_start_offset > 0  # retention ran
+        assert [s.base_offset for s in replica.segments] == [s.base_offset for s in log.segments]
+        for seen, segment in zip(replica.segments, log.segments, strict=True):
+            assert seen.batches == tuple(segment.batches_from(0))
+            assert seen.index == tuple(segment.index.entries())
+            assert seen.size == segment.size and seen.next_offset == segment.next_offset
+        assert [s.active for s in replica.segments] == [False] * (len(log.segments) - 1) + [True]
+    # An earlier snapshot still sees its segment as it was then, not as it grew since.
+    earlier = cluster.timeline.at(middle).partition("t").replica(1).segments[-1]
+    assert earlier.batches[-1].last_offset == earlier.next_offset - 1
+    assert sum(b.size for b in earlier.batches) == earlier.size

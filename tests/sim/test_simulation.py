@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from reflog.sim import LinkConfig, NodeContext, Simulation
+from reflog.sim.pacing import Pacer
 from reflog.sim.trace import MessageDelivered, MessageDropped, TimerFired
 
 
@@ -151,33 +152,40 @@ def test_live_play_gives_the_same_trace_as_run_for() -> None:
 
     played, _ = build(seed=11)
     frames: list[int] = []
-    asyncio.run(
-        played.play(
-            speed=10, frame_ms=5, until_ms=400, on_frame=lambda: frames.append(played.now_ms)
-        )
-    )
+
+    def advance(ms: int) -> None:
+        played.run_for(ms)
+        frames.append(played.now_ms)
+
+    pacer = Pacer(advance, frame_ms=5)
+
+    async def play() -> None:
+        await pacer.play(speed=10, for_ms=400)
+
+    asyncio.run(play())
     assert played.now_ms == 400
     assert played.trace.digest() == reference.trace.digest()
     assert len(frames) > 1 and frames == sorted(frames)
 
 
-def test_pause_stops_virtual_time_until_resumed() -> None:
+def test_pause_stops_virtual_time_until_played_again() -> None:
     sim, _ = build(seed=12)
+    pacer = Pacer(sim.run_for, frame_ms=5)
 
     async def scenario() -> tuple[int, int]:
-        task = sim.start_playing(speed=200, frame_ms=5)
+        pacer.play(speed=200)
         while sim.now_ms < 100:
             await asyncio.sleep(0.005)
-        sim.pause()
-        await asyncio.sleep(0.02)  # let a frame in progress finish
+        pacer.pause()
         paused_at = sim.now_ms
         for _ in range(10):
             await asyncio.sleep(0.005)
         still = sim.now_ms
-        sim.resume()
+        assert not pacer.playing
+        pacer.play()
         while sim.now_ms <= still:
             await asyncio.sleep(0.005)
-        task.cancel()
+        pacer.pause()
         return paused_at, still
 
     paused_at, still = asyncio.run(asyncio.wait_for(scenario(), timeout=20))

@@ -8,9 +8,10 @@ from reflog.producer.partitioner import partition_for_key
 from reflog.raft.core import RaftConfig
 from reflog.sim import Cluster, LinkConfig, Simulation
 from reflog.sim.raft_nodes import RaftSimNode
+from reflog.sim.raft_quorum import RaftRecorder
 from reflog.topic_partition import TopicPartition
 from reflog.viz.partitions import PartitionsView
-from reflog.viz.raft import RaftRecorder, RaftView
+from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView, describe_replicas, format_isr_history
 from reflog.viz.segments import SegmentsView
 

@@ -28,7 +28,6 @@ EVENTS = TopicPartition("events", 0)
 
 def events_cluster(data_dir: Path, *, retention_bytes: int | None = None) -> Cluster:
     cluster = Cluster(seed=1, data_dir=data_dir, log_retention_check_interval_ms=500)
-    cluster.record_batches("events")
     configs = {"segment.bytes": "2048", "index.interval.bytes": "256"}
     if retention_bytes is not None:
         configs["retention.bytes"] = str(retention_bytes)
@@ -83,23 +82,12 @@ def test_the_recorded_batches_and_index_entries_are_those_in_the_files(tmp_path:
         assert [s.base_offset for s in recorded] == [s.base_offset for s in log.segments]
         for segment, seen in zip(log.segments, recorded, strict=True):
             assert seen.batches == tuple(segment.batches_from(0))
-            assert seen.index == tuple((e.offset, e.position) for e in segment.index.entries())
+            assert seen.index == tuple(segment.index.entries())
             # Every index entry points at the start of a batch holding its offset.
             starts = {b.position: b for b in seen.batches}
-            for offset, position in seen.index:
-                assert starts[position].base_offset <= offset <= starts[position].last_offset
-
-
-def test_a_topic_not_asked_for_is_recorded_without_batches(tmp_path: Path) -> None:
-    cluster = events_cluster(tmp_path)
-    cluster.create_topic("other", 1, 3)
-    cluster.run_for(100)  # create_topic may return before the leader made its replica
-    result = cluster.produce(TopicPartition("other", 0), [b"x"])
-    assert result.error_code == 0
-    leader, _ = shown_replicas(cluster.timeline.latest.partition("other"))
-    assert leader.segments and all(s.batches is None for s in leader.segments)
-    drawn = layout_replica(leader)
-    assert drawn.blocks == () and len(drawn.files) == 1  # the file, without its batches
+            for entry in seen.index:
+                batch = starts[entry.position]
+                assert batch.base_offset <= entry.offset <= batch.last_offset
 
 
 def test_the_active_segment_is_the_last_file_and_a_roll_adds_a_file(tmp_path: Path) -> None:
@@ -144,7 +132,6 @@ def test_after_retention_the_first_file_drawn_starts_at_the_log_start_offset(
 
 def test_the_cleaner_rewrites_segments_shorter_with_the_same_offsets(tmp_path: Path) -> None:
     cluster = Cluster(seed=2, data_dir=tmp_path, log_cleaner_backoff_ms=1_000)
-    cluster.record_batches("profiles")
     configs = {"cleanup.policy": "compact", "segment.bytes": "1024"}
     cluster.create_topic("profiles", 1, 3, configs)
     cluster.add_producer("svc", "profiles", rate_per_s=100, keys=[b"k1", b"k2"], linger_ms=0)
@@ -164,10 +151,8 @@ def test_the_cleaner_rewrites_segments_shorter_with_the_same_offsets(tmp_path: P
 
 
 def segment(base: int, batches: int, *, active: bool = False) -> SegmentSnapshot:
-    headers = tuple(BatchHeader(base + i, base + i, 100 * i, 100, 0) for i in range(batches))
-    return SegmentSnapshot(
-        base, base + batches, 100 * batches, batches // 4, active, batches=headers, index=()
-    )
+    headers = [BatchHeader(base + i, base + i, 100 * i, 100, 0) for i in range(batches)]
+    return SegmentSnapshot(base, base + batches, 100 * batches, active, batches, 0, headers, [])
 
 
 def replica_of(segments: list[SegmentSnapshot]) -> ReplicaSnapshot:
@@ -198,7 +183,6 @@ def test_a_batch_takes_the_colour_of_the_leader_epoch_that_wrote_it() -> None:
 @pytest.fixture
 def long_run(tmp_path: Path) -> Cluster:
     cluster = Cluster(seed=3, data_dir=tmp_path)
-    cluster.record_batches("events")
     cluster.create_topic("events", 1, 3, {"segment.bytes": "1024"})
     cluster.add_producer("app", "events", rate_per_s=400, linger_ms=5)
     cluster.run_for(15_000)
