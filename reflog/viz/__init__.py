@@ -7,11 +7,13 @@ from reflog.viz.cluster_view import (
     static_cluster_figure,
 )
 from reflog.viz.partitions import PartitionsView
+from reflog.viz.segment_files import SegmentFilesView
 from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
     "PartitionsView",
+    "SegmentFilesView",
     "SegmentsView",
     "cluster_figure",
     "cluster_frame",
