@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint pytest soak system-deps venv clean
+.PHONY: lab test lint pytest notebooks soak system-deps venv clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,7 @@ lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
-	$(BIN)/ruff check reflog tests exercises benchmarks scripts
+	$(BIN)/ruff check reflog tests exercises benchmarks scripts notebooks
 	$(BIN)/mypy --strict reflog
 
 pytest: venv
@@ -30,6 +30,15 @@ pytest: venv
 		--nbval-sanitize-with notebooks/nbval-sanitize.cfg tests notebooks
 
 test: venv system-deps lint pytest
+
+# After editing a notebook (its notebooks/NN-name.py, or the .ipynb in a plain Jupyter): bring
+# each pair's cells in line (the newer file wins) and rerun them to store fresh outputs.
+# One notebook: make notebooks NB=notebooks/03-raft.py
+NB ?= $(wildcard notebooks/*.py)
+notebooks: venv
+	$(BIN)/jupytext --sync $(NB)
+	$(BIN)/python scripts/run_notebooks.py $(NB)
+	$(BIN)/jupytext --sync $(NB)
 
 # Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
 # is printed).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import pytest
+from exercises.runner import raises
 
 
 def test_zigzag_keeps_small_numbers_small(impl: ModuleType) -> None:
@@ -30,7 +30,7 @@ def test_zigzag_decode_inverts_encode(impl: ModuleType) -> None:
 
 
 def test_zigzag_refuses_values_that_do_not_fit(impl: ModuleType) -> None:
-    with pytest.raises(ValueError):
+    with raises(ValueError):
         impl.zigzag_encode(2**31, 32)
 
 
@@ -50,10 +50,10 @@ def test_read_five_byte_varint(impl: ModuleType) -> None:
 
 
 def test_truncated_varint_raises(impl: ModuleType) -> None:
-    with pytest.raises(ValueError):
+    with raises(ValueError):
         impl.read_varint(b"\x80\x80")
 
 
 def test_overlong_varint_raises_instead_of_reading_forever(impl: ModuleType) -> None:
-    with pytest.raises(ValueError):
+    with raises(ValueError):
         impl.read_varint(b"\xff" * 10)

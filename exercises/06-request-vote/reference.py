@@ -20,7 +20,7 @@ def handle_request_vote(
 ) -> tuple[int, str | None, bool]:
     me = "voter" if request.candidate_id != "voter" else "voter-2"
     # Only the last entry matters to the vote: a log of last_log_index entries of last_log_term.
-    log = [Entry(last_log_term, i, b"") for i in range(1, last_log_index + 1)]
+    log = [Entry(term=last_log_term, index=i, data=b"") for i in range(1, last_log_index + 1)]
     node = RaftNode(
         me,
         [me, request.candidate_id],

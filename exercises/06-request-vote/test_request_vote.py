@@ -8,7 +8,12 @@ from reflog.raft.messages import RequestVote
 
 
 def ask(term: int, candidate: str, last_log_term: int, last_log_index: int) -> RequestVote:
-    return RequestVote(term, candidate, last_log_index, last_log_term)
+    return RequestVote(
+        term=term,
+        candidate_id=candidate,
+        last_log_index=last_log_index,
+        last_log_term=last_log_term,
+    )
 
 
 def test_a_stale_term_is_refused_and_changes_nothing(impl: ModuleType) -> None:

@@ -96,20 +96,34 @@ def from_wire(w: RaftWire) -> tuple[int, RaftMessage]:
     msg: RaftMessage
     if isinstance(w, RaftVoteRequest):
         msg = RequestVote(
-            w.term, str(w.candidate_id), w.last_log_index, w.last_log_term, w.pre_vote
+            term=w.term,
+            candidate_id=str(w.candidate_id),
+            last_log_index=w.last_log_index,
+            last_log_term=w.last_log_term,
+            pre_vote=w.pre_vote,
         )
     elif isinstance(w, RaftVoteResponse):
-        msg = RequestVoteResponse(w.term, w.vote_granted, w.pre_vote)
+        msg = RequestVoteResponse(term=w.term, vote_granted=w.vote_granted, pre_vote=w.pre_vote)
     elif isinstance(w, RaftAppendEntriesRequest):
-        entries = tuple(Entry(e.term, e.index, bytes(e.data)) for e in w.entries)
+        entries = tuple(Entry(term=e.term, index=e.index, data=bytes(e.data)) for e in w.entries)
         msg = AppendEntries(
-            w.term, str(w.leader_id), w.prev_log_index, w.prev_log_term, entries, w.leader_commit
+            term=w.term,
+            leader_id=str(w.leader_id),
+            prev_log_index=w.prev_log_index,
+            prev_log_term=w.prev_log_term,
+            entries=entries,
+            leader_commit=w.leader_commit,
         )
     elif isinstance(w, RaftAppendEntriesResponse):
-        msg = AppendEntriesResponse(w.term, w.success, w.match_index, w.conflict_index)
+        msg = AppendEntriesResponse(
+            term=w.term,
+            success=w.success,
+            match_index=w.match_index,
+            conflict_index=w.conflict_index,
+        )
     elif isinstance(w, RaftInstallSnapshotRequest):
-        snapshot = Snapshot(w.last_index, w.last_term, bytes(w.data))
-        msg = InstallSnapshot(w.term, str(w.leader_id), snapshot)
+        snapshot = Snapshot(last_index=w.last_index, last_term=w.last_term, data=bytes(w.data))
+        msg = InstallSnapshot(term=w.term, leader_id=str(w.leader_id), snapshot=snapshot)
     else:
-        msg = InstallSnapshotResponse(w.term, w.match_index)
+        msg = InstallSnapshotResponse(term=w.term, match_index=w.match_index)
     return w.sender, msg

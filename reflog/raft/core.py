@@ -45,8 +45,6 @@ from reflog.raft.storage import PersistentState
 
 __all__ = ["RaftConfig", "RaftNode", "Ready", "Role"]
 
-MAX_ENTRIES_PER_APPEND = 64
-
 
 class Role(Enum):
     FOLLOWER = "Follower"
@@ -61,6 +59,9 @@ class RaftConfig:
     heartbeat_interval_ms: int = 50
     pre_vote: bool = True
     check_quorum: bool = True
+    # A follower further behind gets its missing entries over several appends (etcd's
+    # MaxSizePerMsg, counted in entries).
+    max_entries_per_append: int = 64
 
 
 @dataclass
@@ -99,7 +100,7 @@ class RaftNode:
         self.current_term = state.current_term
         self.voted_for = state.voted_for
         # The log holds the entries after the snapshot: log[0] has index snapshot.last_index + 1.
-        self.snapshot = state.snapshot or Snapshot(0, 0, b"")
+        self.snapshot = state.snapshot or Snapshot(last_index=0, last_term=0, data=b"")
         self.log: list[Entry] = list(state.log)
         # Volatile state. Whatever a snapshot holds was committed and applied.
         self.role = Role.FOLLOWER
@@ -148,6 +149,13 @@ class RaftNode:
                 self._on_snapshot_response(src, msg)
         return self._take_ready()
 
+    def campaign(self, now_ms: int) -> Ready:
+        """Stand for election now, as if the election timer had fired (etcd's ``Campaign``);
+        with PreVote, a pre-vote first. A leader stays leader."""
+        if self.role != Role.LEADER:
+            self._start_election(now_ms, pre_vote=self.config.pre_vote)
+        return self._take_ready()
+
     def propose(self, now_ms: int, data: bytes) -> tuple[Entry | None, Ready]:
         """Append ``data`` if this node leads; None otherwise (the client must find the leader)."""
         if self.role != Role.LEADER:
@@ -165,7 +173,7 @@ class RaftNode:
             )
         term = self._term_at(index)
         del self.log[: index - self.snapshot.last_index]
-        self.snapshot = Snapshot(index, term, data)
+        self.snapshot = Snapshot(last_index=index, last_term=term, data=data)
         self._ready.snapshot = self.snapshot
         return self._take_ready()
 
@@ -192,11 +200,14 @@ class RaftNode:
         elif msg.term < self.current_term:
             # A stale sender: tell it the current term so it steps down.
             if isinstance(msg, RequestVote):
-                self._send(src, RequestVoteResponse(self.current_term, False))
+                self._send(src, RequestVoteResponse(term=self.current_term, vote_granted=False))
             elif isinstance(msg, AppendEntries):
-                self._send(src, AppendEntriesResponse(self.current_term, False, 0))
+                self._send(
+                    src,
+                    AppendEntriesResponse(term=self.current_term, success=False, match_index=0),
+                )
             elif isinstance(msg, InstallSnapshot):
-                self._send(src, InstallSnapshotResponse(self.current_term, 0))
+                self._send(src, InstallSnapshotResponse(term=self.current_term, match_index=0))
             return False
         return True
 
@@ -225,9 +236,14 @@ class RaftNode:
             self._won(now_ms, pre_vote)
             return
         for peer in self.peers:
-            self._send(
-                peer, RequestVote(term, self.id, self._last_index(), self._last_term(), pre_vote)
+            request = RequestVote(
+                term=term,
+                candidate_id=self.id,
+                last_log_index=self._last_index(),
+                last_log_term=self._last_term(),
+                pre_vote=pre_vote,
             )
+            self._send(peer, request)
 
     def _on_request_vote(self, now_ms: int, src: str, msg: RequestVote) -> None:
         up_to_date = (msg.last_log_term, msg.last_log_index) >= (
@@ -236,16 +252,15 @@ class RaftNode:
         )
         if msg.pre_vote:
             granted = msg.term > self.current_term and up_to_date and not self._in_lease(now_ms)
-            self._send(
-                src, RequestVoteResponse(msg.term if granted else self.current_term, granted, True)
-            )
+            term = msg.term if granted else self.current_term
+            self._send(src, RequestVoteResponse(term=term, vote_granted=granted, pre_vote=True))
             return
         granted = up_to_date and self.voted_for in (None, msg.candidate_id)
         if granted:
             self.voted_for = msg.candidate_id
             self._persist_hard_state()
             self._reset_election_timer(now_ms)
-        self._send(src, RequestVoteResponse(self.current_term, granted))
+        self._send(src, RequestVoteResponse(term=self.current_term, vote_granted=granted))
 
     def _on_vote_response(self, now_ms: int, src: str, msg: RequestVoteResponse) -> None:
         expected = Role.PRE_CANDIDATE if msg.pre_vote else Role.CANDIDATE
@@ -301,23 +316,26 @@ class RaftNode:
             # The entries this follower needs are gone into the snapshot: send it instead,
             # once (optimistically, as with entries): if it is lost, the follower's refusal
             # of the next append brings next_index back and the snapshot goes again.
-            self._send(peer, InstallSnapshot(self.current_term, self.id, self.snapshot))
+            self._send(
+                peer,
+                InstallSnapshot(term=self.current_term, leader_id=self.id, snapshot=self.snapshot),
+            )
             self.next_index[peer] = self.snapshot.last_index + 1
             return
         start = prev_index - self.snapshot.last_index
-        entries = tuple(self.log[start : start + MAX_ENTRIES_PER_APPEND])
+        entries = tuple(self.log[start : start + self.config.max_entries_per_append])
         # Optimistic, like etcd's "replicate" state: assume these arrive and send the next
         # entries after them; a refusal (a gap) brings next_index back.
         self.next_index[peer] = prev_index + len(entries) + 1
         self._send(
             peer,
             AppendEntries(
-                self.current_term,
-                self.id,
-                prev_index,
-                self._term_at(prev_index),
-                entries,
-                self.commit_index,
+                term=self.current_term,
+                leader_id=self.id,
+                prev_log_index=prev_index,
+                prev_log_term=self._term_at(prev_index),
+                entries=entries,
+                leader_commit=self.commit_index,
             ),
         )
 
@@ -327,24 +345,31 @@ class RaftNode:
             # Entries up to our snapshot are committed, hence the leader's too: skip them.
             skip = self.snapshot.last_index - msg.prev_log_index
             msg = AppendEntries(
-                msg.term,
-                msg.leader_id,
-                self.snapshot.last_index,
-                self.snapshot.last_term,
-                msg.entries[skip:],
-                msg.leader_commit,
+                term=msg.term,
+                leader_id=msg.leader_id,
+                prev_log_index=self.snapshot.last_index,
+                prev_log_term=self.snapshot.last_term,
+                entries=msg.entries[skip:],
+                leader_commit=msg.leader_commit,
             )
         if msg.prev_log_index > self._last_index():
-            self._send(
-                src, AppendEntriesResponse(self.current_term, False, 0, self._last_index() + 1)
+            too_short = AppendEntriesResponse(
+                term=self.current_term,
+                success=False,
+                match_index=0,
+                conflict_index=self._last_index() + 1,
             )
+            self._send(src, too_short)
             return
         if self._term_at(msg.prev_log_index) != msg.prev_log_term:
             conflict_term = self._term_at(msg.prev_log_index)
             first, floor = msg.prev_log_index, self.snapshot.last_index + 1
             while first > floor and self._term_at(first - 1) == conflict_term:
                 first -= 1
-            self._send(src, AppendEntriesResponse(self.current_term, False, 0, first))
+            conflict = AppendEntriesResponse(
+                term=self.current_term, success=False, match_index=0, conflict_index=first
+            )
+            self._send(src, conflict)
             return
         for entry in msg.entries:
             if entry.index <= self._last_index():
@@ -356,14 +381,19 @@ class RaftNode:
         last_new = msg.prev_log_index + len(msg.entries)
         if msg.leader_commit > self.commit_index:
             self._commit_to(min(msg.leader_commit, last_new))
-        self._send(src, AppendEntriesResponse(self.current_term, True, last_new))
+        self._send(
+            src, AppendEntriesResponse(term=self.current_term, success=True, match_index=last_new)
+        )
 
     def _on_install_snapshot(self, now_ms: int, src: str, msg: InstallSnapshot) -> None:
         self._heard_from_leader(now_ms, msg.term, msg.leader_id)
         snap = msg.snapshot
         if snap.last_index <= self.commit_index:
             # Nothing new in it (a duplicate, or we caught up meanwhile).
-            self._send(src, InstallSnapshotResponse(self.current_term, self.commit_index))
+            self._send(
+                src,
+                InstallSnapshotResponse(term=self.current_term, match_index=self.commit_index),
+            )
             return
         if self._term_at(snap.last_index) == snap.last_term:
             # Figure 13 step 6: our log continues past the snapshot; keep that suffix.
@@ -376,7 +406,9 @@ class RaftNode:
         self.commit_index = self.applied_index = snap.last_index
         self._ready.snapshot = self._ready.install = snap
         self._ready.committed = []
-        self._send(src, InstallSnapshotResponse(self.current_term, snap.last_index))
+        self._send(
+            src, InstallSnapshotResponse(term=self.current_term, match_index=snap.last_index)
+        )
 
     def _on_snapshot_response(self, src: str, msg: InstallSnapshotResponse) -> None:
         if self.role != Role.LEADER or src not in self.next_index:
@@ -433,7 +465,7 @@ class RaftNode:
 
     # -- the log ----------------------------------------------------------------------
     def _append_own(self, data: bytes) -> Entry:
-        entry = Entry(self.current_term, self._last_index() + 1, data)
+        entry = Entry(term=self.current_term, index=self._last_index() + 1, data=data)
         self.log.append(entry)
         self._ready.append.append(entry)
         return entry

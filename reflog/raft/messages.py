@@ -20,14 +20,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Entry:
     term: int
     index: int
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RequestVote:
     term: int
     candidate_id: str
@@ -37,14 +37,14 @@ class RequestVote:
     pre_vote: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RequestVoteResponse:
     term: int
     vote_granted: bool
     pre_vote: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppendEntries:
     term: int
     leader_id: str
@@ -54,7 +54,7 @@ class AppendEntries:
     leader_commit: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppendEntriesResponse:
     term: int
     success: bool
@@ -65,7 +65,7 @@ class AppendEntriesResponse:
     conflict_index: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Snapshot:
     """The state machine as of ``last_index`` (Figure 12): it replaces the log up to there."""
 
@@ -74,7 +74,7 @@ class Snapshot:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstallSnapshot:
     """Figure 13, sent whole: reflog's snapshots are small, so there is no ``offset``/``done``."""
 
@@ -83,7 +83,7 @@ class InstallSnapshot:
     snapshot: Snapshot
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstallSnapshotResponse:
     term: int
     # The follower's log now matches the leader's up to here (the snapshot's last index).

@@ -118,14 +118,20 @@ class FileRaftStorage:
         if self._snapshot_path.exists():
             snap = json.loads(self._snapshot_path.read_text())
             state.snapshot = Snapshot(
-                int(snap["last_index"]), int(snap["last_term"]), bytes.fromhex(snap["data"])
+                last_index=int(snap["last_index"]),
+                last_term=int(snap["last_term"]),
+                data=bytes.fromhex(snap["data"]),
             )
         first = state.snapshot.last_index + 1 if state.snapshot else 1
         if self._log_path.exists():
             for line in self._log_path.read_text().splitlines():
                 try:
                     row = json.loads(line)
-                    entry = Entry(int(row["term"]), int(row["index"]), bytes.fromhex(row["data"]))
+                    entry = Entry(
+                        term=int(row["term"]),
+                        index=int(row["index"]),
+                        data=bytes.fromhex(row["data"]),
+                    )
                 except (ValueError, KeyError, TypeError):
                     break  # a torn last line after a crash: everything before it stands
                 if entry.index < first:

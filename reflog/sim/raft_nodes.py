@@ -45,7 +45,10 @@ def encode_applied(entries: list[Entry]) -> bytes:
 
 
 def decode_applied(data: bytes) -> list[Entry]:
-    return [Entry(int(t), int(i), bytes.fromhex(d)) for t, i, d in json.loads(data or b"[]")]
+    return [
+        Entry(term=int(t), index=int(i), data=bytes.fromhex(d))
+        for t, i, d in json.loads(data or b"[]")
+    ]
 
 
 class RaftSimNode:

@@ -48,17 +48,38 @@ from reflog.wire.messages.quorum import (
 terms = st.integers(0, 2**40)
 ids = st.integers(0, 2**31 - 1).map(str)
 entries = st.lists(
-    st.builds(Entry, terms, st.integers(1, 2**40), st.binary(max_size=64)), max_size=5
+    st.builds(Entry, term=terms, index=st.integers(1, 2**40), data=st.binary(max_size=64)),
+    max_size=5,
 ).map(tuple)
+snapshots = st.builds(Snapshot, last_index=terms, last_term=terms, data=st.binary(max_size=64))
 raft_messages = st.one_of(
-    st.builds(RequestVote, terms, ids, terms, terms, st.booleans()),
-    st.builds(RequestVoteResponse, terms, st.booleans(), st.booleans()),
-    st.builds(AppendEntries, terms, ids, terms, terms, entries, terms),
-    st.builds(AppendEntriesResponse, terms, st.booleans(), terms, terms),
     st.builds(
-        InstallSnapshot, terms, ids, st.builds(Snapshot, terms, terms, st.binary(max_size=64))
+        RequestVote,
+        term=terms,
+        candidate_id=ids,
+        last_log_index=terms,
+        last_log_term=terms,
+        pre_vote=st.booleans(),
     ),
-    st.builds(InstallSnapshotResponse, terms, terms),
+    st.builds(RequestVoteResponse, term=terms, vote_granted=st.booleans(), pre_vote=st.booleans()),
+    st.builds(
+        AppendEntries,
+        term=terms,
+        leader_id=ids,
+        prev_log_index=terms,
+        prev_log_term=terms,
+        entries=entries,
+        leader_commit=terms,
+    ),
+    st.builds(
+        AppendEntriesResponse,
+        term=terms,
+        success=st.booleans(),
+        match_index=terms,
+        conflict_index=terms,
+    ),
+    st.builds(InstallSnapshot, term=terms, leader_id=ids, snapshot=snapshots),
+    st.builds(InstallSnapshotResponse, term=terms, match_index=terms),
 )
 
 
@@ -72,7 +93,7 @@ def test_every_raft_message_survives_the_wire(message: RaftMessage, sender: int)
 
 
 def test_a_broker_listener_refuses_raft_messages() -> None:
-    wire = to_wire(1, RequestVote(1, "1", 0, 0))
+    wire = to_wire(1, RequestVote(term=1, candidate_id="1", last_log_index=0, last_log_term=0))
     frame = chunks_to_bytes(encode_request(RequestHeader(wire.API_KEY, 0, 1, "c"), wire))
     try:
         decode_request(frame, API_TABLE)

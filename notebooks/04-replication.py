@@ -1,0 +1,407 @@
+# %% [markdown]
+# # Replication: in-sync replicas, the high watermark, leader epochs
+#
+# A Kafka partition is stored on several brokers, its **replicas**. One of them, the **leader**,
+# takes every write; the **followers** copy its log by sending it `Fetch` requests, as consumers do.
+# Three numbers tell the story:
+#
+# * a replica's **log end offset (LEO)**: the offset its next record will get;
+# * the **ISR** (in-sync replicas): the leader and the followers that have caught up with it within
+#   the last `replica.lag.time.max.ms`. The controller records it; the leader proposes changes;
+# * the **high watermark (HW)**: on the leader, the smallest LEO over the ISR. Records below it are
+#   **committed**: every in-sync replica has them. Consumers only read below it.
+#
+# A producer picks `acks`: `0` (no answer), `1` (the leader appended it) or `all` (the high
+# watermark passed it, so every in-sync replica has it). With `acks=all` the topic's
+# `min.insync.replicas` is the fewest in-sync replicas a write needs.
+#
+# This notebook runs reflog's replication code (`reflog/replication/`) on a simulated KRaft cluster:
+# 3 controllers and 3 brokers on a seeded network where a message takes 1 to 5 ms. The timings are
+# shortened so that failures play out in simulated seconds: `replica.lag.time.max.ms` is 1 000 ms
+# (Kafka's default is 30 000) and a broker is fenced after 1 s without a heartbeat. The topic has
+# one partition, 3 replicas, `min.insync.replicas=2`, and `flush.messages=1`, so a crash loses
+# nothing a broker wrote: what is shown is the replication rules, not fsync timing. Every printed
+# line is the same on every run.
+#
+# *reflog simplification:* a follower sends a full fetch every time (no incremental fetch sessions,
+# KIP-227) and retries a failed one after 100 ms (Kafka's `replica.fetch.backoff.ms` is 1 s), and
+# `unclean.leader.election.enable` can only be set when a topic is created (reflog has no
+# AlterConfigs request).
+
+# %%
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+from reflog.replication.partition import Role
+from reflog.replication.truncation import TruncationPolicy
+from reflog.viz.replication import ReplicationRecorder, ReplicationView
+
+
+def scratch_dir():
+    """A directory for the brokers' and controllers' files, removed when the kernel exits."""
+    path = Path(tempfile.mkdtemp(prefix="reflog-replication-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+workdir = scratch_dir()
+
+# %% [markdown]
+# ## 1. A replicated topic
+#
+# `ReplicationRecorder` builds the cluster, creates the topic and runs the simulation one event at a
+# time, recording what the view below draws. `describe()` prints each replica: its role, LEO, HW,
+# the leader epoch it knows, whether the controller has it in the ISR, and its leader epoch cache
+# (section 4). Broker 1 leads; nothing is written yet.
+
+# %%
+cluster = ReplicationRecorder(seed=1, data_dir=workdir / "1")
+print(cluster.describe())
+
+# %% [markdown]
+# Produce three records with `acks=all`. The leader appends them at offsets 0 to 2; each
+# follower's next fetch, from offset 3, tells the leader that its log ends at 3; once both have, the
+# high watermark moves to 3 and the answer goes out.
+
+# %%
+answer = cluster.produce([b"a", b"b", b"c"], acks=-1)
+print(answer.describe())
+print(cluster.describe())
+
+# %% [markdown]
+# The followers have all three records, yet their HW is still 0: a follower learns the high
+# watermark from the leader's fetch responses, and its next fetch waits at the leader (up to
+# `replica.fetch.wait.max.ms`, 500 ms) for new records. A follower's high watermark always lags the
+# leader's; section 5 shows why that matters.
+
+# %%
+cluster.run_for(600)
+print("600 ms later:")
+print(cluster.describe())
+
+# %% [markdown]
+# The live view: LEO and HW per broker on the left; on the right each broker's place over
+# simulated time — thick green while it leads, thick blue while in the ISR, orange while out of it,
+# grey while down — and a triangle for each action. The buttons act on the live cluster: produce
+# with `acks` 0, 1 or all; kill, restart, isolate a broker ("the leader", "a follower" or by name)
+# or slow its links down; heal the network; play or step the simulation. The last line lists the
+# latest produce answers.
+
+# %% tags=["nbval-ignore-output"]
+ReplicationView(cluster).widget
+
+# %% [markdown]
+# ## 2. A lagging follower leaves the ISR and comes back
+#
+# Cut the link between the leader and one follower. The follower still reaches the controllers, so
+# it is not fenced: only the leader's rule acts. A follower that has not caught up for
+# `replica.lag.time.max.ms` (1 000 ms) is removed from the ISR; the leader proposes the smaller ISR
+# and the controller commits it. Meanwhile a producer sends one `acks=all` record every 300 ms.
+
+# %%
+lagging = ReplicationRecorder(seed=3, data_dir=workdir / "2")
+leader = lagging.leader()
+follower = lagging.followers()[0]
+cut_at = lagging.sim.now_ms
+lagging.cut_link(leader, follower)
+print(f"t = {cut_at} ms: the link between broker-{leader} and broker-{follower} is cut")
+for i in range(5):
+    print(lagging.produce([f"r{i}".encode()], acks=-1).describe())
+    lagging.run_for(300)
+print(lagging.describe())
+
+# %% [markdown]
+# The first record waited about a second: `acks=all` waits for every replica *in the ISR*, and
+# the cut-off follower was still in it until the leader gave up on it. After that the ISR is two
+# replicas, still `min.insync.replicas`, and writes commit without the follower.
+#
+# Heal the link. The follower's last fetch is still outstanding; once it times out
+# (`replica.fetch.wait.max.ms` + 1 s here) the follower fetches again, copies the five records, and
+# the leader adds it back as soon as it has reached the high watermark.
+
+# %%
+healed_at = lagging.sim.now_ms
+lagging.heal()
+lagging.run_until(lambda: follower in lagging.capture().isr, timeout_ms=5_000)
+print(f"healed at t = {healed_at} ms; ISR over time:")
+print(lagging.format_isr_history(since_ms=cut_at))
+print(lagging.describe())
+
+# %% [markdown]
+# ## 3. `min.insync.replicas`: acks=all refused, acks=1 accepted
+#
+# Crash both followers, and at once send a record, `early`, with `acks=all`. The leader appends it
+# and waits for the ISR. A second later the ISR is the leader alone, one replica fewer than
+# `min.insync.replicas=2` (the leader drops followers that stopped fetching, the controller drops
+# brokers it fenced: both take 1 s here), and the waiting write is answered
+# `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: it *is* in the leader's log, but not committed. From then on
+# the leader refuses `acks=all` writes before appending anything (`NOT_ENOUGH_REPLICAS`). `acks=1`
+# only needs the leader: it is appended and acknowledged, but it does not commit — the high
+# watermark does not move while the ISR is too small, so no consumer sees it yet.
+
+# %%
+alone = ReplicationRecorder(seed=4, data_dir=workdir / "3")
+leader = alone.leader()
+for broker in alone.followers():
+    alone.crash(broker)
+early = alone.send([b"early"], acks=-1)
+alone.run_until(lambda: early.answered_ms is not None, timeout_ms=5_000)
+print(early.describe())
+print(f"t = {alone.sim.now_ms} ms: the leader's ISR is {list(alone.partition(leader).isr)}")
+print(alone.produce([b"all"], acks=-1).describe())
+print(alone.produce([b"one"], acks=1).describe())
+print(alone.describe())
+
+# %% [markdown]
+# Restart the followers. They catch up, the ISR grows back, and the high watermark passes both
+# records: `one`, and `early`, whose producer was told it failed. A producer that retries `early`
+# writes it twice (Kafka's idempotent producer exists to prevent that).
+
+# %%
+for broker in alone.followers():
+    alone.restart(broker)
+alone.run_until(lambda: len(alone.capture().isr) == 3, timeout_ms=10_000)
+alone.run_for(600)
+print(alone.format_isr_history())
+print(alone.describe())
+print(f"broker-{leader}'s log: {alone.records(leader)}")
+
+# %% [markdown]
+# ## 4. Leader failover and truncation by leader epoch
+#
+# Every leader change bumps the partition's **leader epoch**, and every record batch carries the
+# epoch of the leader that wrote it. Each replica keeps a **leader epoch cache**: the first offset
+# of each epoch in its log (the `leader-epoch-checkpoint` file).
+#
+# Write two records with `acks=all`, then cut the leader off from the other brokers and the
+# controllers — but not from the client, which still sends it a record with `acks=1`. Its heartbeats
+# stop reaching the controller, which fences it after 1 s and elects a leader from the rest of the
+# ISR, with epoch 1. For a while two brokers believe they lead, in different epochs; only the new
+# one can commit anything.
+
+# %%
+failover = ReplicationRecorder(seed=5, data_dir=workdir / "4")
+old = failover.leader()
+print(failover.produce([b"1", b"2"], acks=-1).describe())
+failover.cut_off(old)
+print(failover.produce([b"x"], acks=1).describe())
+failover.run_until(lambda: failover.leader() not in (old, -1), timeout_ms=5_000)
+new = failover.leader()
+failover.run_until(lambda: failover.partition(new).role == Role.LEADER, timeout_ms=5_000)
+print(f"t = {failover.sim.now_ms} ms: broker-{new} leads, "
+      f"epoch {failover.partition(new).leader_epoch}")
+print(failover.produce([b"3"], acks=-1).describe())
+print(failover.describe())
+for broker in (old, new):
+    print(f"broker-{broker}'s log: {failover.records(broker)}")
+
+# %% [markdown]
+# Offset 2 holds `x` on the old leader and `3` on the new one. Heal the network: the old leader
+# learns from the metadata that it is now a follower of epoch 1. Before fetching it sends
+# `OffsetForLeaderEpoch`: "where does my latest epoch, 0, end in your log?" The new leader answers
+# from its epoch cache — epoch 0 ends where epoch 1 starts, offset 2 — and the old leader truncates
+# there, dropping `x`, then fetches `3`. `x` was acknowledged with `acks=1` and is gone: only
+# `acks=all` writes are safe from a leader change.
+
+# %%
+replica = failover.partition(new)
+epoch, end = replica.epoch_cache.end_offset_for(0, replica.log.log_end_offset)
+print(f"broker-{new} answers: epoch {epoch} ends at offset {end}")
+failover.heal()
+failover.run_until(lambda: old in failover.capture().isr, timeout_ms=10_000)
+print(failover.describe())
+for broker in (old, new):
+    print(f"broker-{broker}'s log: {failover.records(broker)}")
+
+
+# %% [markdown]
+# ## 5. The old rule: truncate to your own high watermark
+#
+# Before leader epochs (KIP-101, Kafka 0.11), a follower that started following a new leader
+# truncated its log to its **own high watermark** and fetched the rest again. But a follower's high
+# watermark lags the leader's (section 1), so it can throw away records that were committed and
+# acknowledged. If that follower then becomes leader, they are gone.
+#
+# A scripted schedule, run once with each rule (`truncation_policy` is a broker setting):
+#
+# 1. produce `acked` with `acks=all`: every replica has it, the followers' HW is still 0;
+# 2. crash the leader; the controller elects the second replica (epoch 1);
+# 3. the third replica starts following it. Under the old rule it truncates to its HW, 0, at once;
+#    under the epoch rule it asks `OffsetForLeaderEpoch` first;
+# 4. before any answer, crash the new leader too: the third replica, the last of the ISR, leads;
+# 5. restart the others and produce `next`.
+
+# %%
+def leader_changes_twice(policy):
+    run = ReplicationRecorder(
+        seed=5, data_dir=workdir / f"5-{policy.value}", truncation_policy=policy
+    )
+    first = run.leader()
+    print(run.produce([b"acked"], acks=-1).describe())
+    run.crash(first)
+    run.run_until(lambda: run.leader() not in (first, -1), timeout_ms=5_000)
+    second = run.leader()
+    third = next(b for b in run.followers() if b != first)
+
+    def third_has_asked():
+        fetcher = run.cluster.broker(third).replicas.fetchers.get(second)
+        following = run.partition(third).leader_id == second
+        return following and fetcher is not None and fetcher.in_flight
+
+    run.run_until(third_has_asked, timeout_ms=5_000)
+    print(f"broker-{third} follows broker-{second}; its log: {run.records(third)}")
+    run.crash(second)
+    run.run_until(lambda: run.leader() == third, timeout_ms=5_000)
+    run.run_until(lambda: run.partition(third).role == Role.LEADER, timeout_ms=5_000)
+    print(f"broker-{third} leads (epoch {run.partition(third).leader_epoch}); "
+          f"its log: {run.records(third)}")
+    run.restart(first)
+    run.restart(second)
+    run.run_until(lambda: len(run.capture().isr) == 3, timeout_ms=10_000)
+    print(run.produce([b"next"], acks=-1).describe())
+    run.run_for(600)
+    print(run.describe())
+    for broker in (1, 2, 3):
+        print(f"broker-{broker}'s log: {run.records(broker)}")
+
+
+print("== truncate to the follower's high watermark (before KIP-101)")
+leader_changes_twice(TruncationPolicy.HIGH_WATERMARK)
+print()
+print("== truncate by leader epoch (KIP-101)")
+leader_changes_twice(TruncationPolicy.LEADER_EPOCH)
+
+
+# %% [markdown]
+# Under the old rule the acknowledged record is gone from every replica, and its offset 0 is
+# reused for `next`. Under the epoch rule the third replica never truncated: it had no answer yet,
+# and the answer could only have been "epoch 0 ends at offset 1", keeping `acked`. (The randomized
+# fault tests in `tests/replication/test_replication_faults.py` find such schedules by seed
+# search.)
+
+# %% [markdown]
+# ## 6. Unclean leader election
+#
+# When every replica in the ISR is down, the partition has no leader and waits for one of them to
+# come back: only they are sure to hold every committed record.
+# `unclean.leader.election.enable=true` lets a live replica *outside* the ISR lead instead: the
+# partition is available again, and what that replica lacks is lost.
+#
+# Isolate one follower until it leaves the ISR; write `acknowledged` with `acks=all` (the two
+# in-sync replicas have it); crash both; heal the network, so the stale follower is back.
+
+# %%
+def both_in_sync_replicas_die(unclean):
+    run = ReplicationRecorder(seed=7, data_dir=workdir / f"6-{unclean}", unclean=unclean)
+    leader = run.leader()
+    stale, other = run.followers()
+    start = run.sim.now_ms
+    run.isolate(stale)
+    run.run_until(lambda: run.partition(leader).isr == (leader, other), timeout_ms=5_000)
+    print(run.produce([b"acknowledged"], acks=-1).describe())
+    run.crash(leader)
+    run.crash(other)
+    run.heal()
+    run.run_for(3_000)
+    print(run.format_isr_history(since_ms=start))
+    now = run.leader()
+    print(f"3 s later the leader is {f'broker-{now}' if now > 0 else 'none'}; "
+          f"broker-{stale}'s log: {run.records(stale)}")
+    run.restart(leader)
+    run.restart(other)
+    run.run_for(3_000)
+    print("after restarting both:")
+    print(run.describe())
+    for broker in (1, 2, 3):
+        print(f"broker-{broker}'s log: {run.records(broker)}")
+
+
+print("== unclean.leader.election.enable=true")
+both_in_sync_replicas_die(unclean=True)
+print()
+print("== unclean.leader.election.enable=false (the default)")
+both_in_sync_replicas_die(unclean=False)
+
+
+# %% [markdown]
+# With unclean election the stale follower leads, with an empty log, as soon as the other two are
+# fenced; when they return they follow it and truncate: the acknowledged record is lost everywhere.
+# Without it the partition stays offline (leader none) until an in-sync replica returns, and nothing
+# is lost: the ISR kept its last member (broker 1) even while it was down, precisely so that the
+# controller knows who may lead. Availability or durability: the topic chooses.
+
+# %% [markdown]
+# ## 7. The cost of acks=all, in simulated time
+#
+# One producer sends 200 records one at a time with `acks=1`, then 200 with `acks=all`. For each,
+# two durations: until the producer's **acknowledgement**, and until the leader's high watermark
+# passes the record — **committed**, the moment a consumer can read it. These are *simulated network
+# milliseconds* (1 to 5 ms per message, no processing time), meant for comparing the two modes; the
+# real-process benchmark is `benchmarks/latency.py`.
+
+# %%
+def run_until_answered_and_committed(run, leader, result, end):
+    """Runs until the producer has its answer and the high watermark reaches end; returns when
+    the record committed (simulated ms)."""
+    seen = {}
+
+    def done():
+        if leader.high_watermark >= end:
+            seen.setdefault("committed", run.sim.now_ms)
+        return result.answered_ms is not None and "committed" in seen
+
+    run.run_until(done, timeout_ms=5_000)
+    return seen["committed"]
+
+
+def latencies(run, acks, n=200):
+    leader = run.partition(run.leader())
+    acknowledged, committed = [], []
+    for i in range(n):
+        end = leader.log.log_end_offset + 1  # the HW that covers this record
+        result = run.send([f"m{i}".encode()], acks)
+        committed_ms = run_until_answered_and_committed(run, leader, result, end)
+        acknowledged.append(result.latency_ms)
+        committed.append(committed_ms - result.sent_ms)
+    return acknowledged, committed
+
+
+def quantile(values, q):
+    return sorted(values)[int(q * (len(values) - 1))]
+
+
+timing = ReplicationRecorder(seed=8, data_dir=workdir / "7", flush_each_record=False)
+measured = {"acks=1": latencies(timing, 1), "acks=all": latencies(timing, -1)}
+for mode, (acknowledged, committed) in measured.items():
+    print(f"{mode:9} acknowledged: median {quantile(acknowledged, 0.5):>2} ms, "
+          f"p99 {quantile(acknowledged, 0.99):>2} ms"
+          f" | committed: median {quantile(committed, 0.5):>2} ms, "
+          f"p99 {quantile(committed, 0.99):>2} ms")
+
+# %% tags=["nbval-ignore-output"]
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+figure = go.FigureWidget(make_subplots(rows=1, cols=2, shared_yaxes=True,
+                                       subplot_titles=("until acknowledged", "until committed")))
+for mode, colour in (("acks=1", "#1f77b4"), ("acks=all", "#d62728")):
+    for col, values in enumerate(measured[mode], start=1):
+        figure.add_histogram(x=values, xbins={"size": 1}, name=mode, legendgroup=mode,
+                             showlegend=col == 1, marker={"color": colour}, opacity=0.6,
+                             row=1, col=col)
+figure.update_xaxes(title="simulated network ms")
+figure.update_yaxes(title="records", col=1)
+figure.update_layout(barmode="overlay", height=360, title="200 records per mode, one at a time")
+figure
+
+# %% [markdown]
+# `acks=all` roughly doubles the time to the acknowledgement: the leader must wait for both
+# followers' next fetches (a fetch response out, the next fetch back) before answering. But the time
+# until a record is *committed* is the same in both modes: with `acks=1` too, a consumer only sees
+# the record once every in-sync replica has it. `acks=1` makes the producer faster, not the data;
+# what it gives up is section 4's `x`.
+#
+# The exercises `08-high-watermark` and `09-epoch-truncation` (`python -m exercises list`) ask you
+# to write the leader's ISR and high-watermark rule, and where a follower truncates.

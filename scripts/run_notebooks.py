@@ -1,0 +1,53 @@
+"""Runs notebooks top to bottom and stores their outputs in the .ipynb: what nbval compares.
+
+    python scripts/run_notebooks.py notebooks/03-raft.ipynb ...   (`make notebooks` runs this
+    after `jupytext --sync`, which brings each .ipynb's cells in line with its .py)
+
+A live widget's output (a FigureWidget, a button) is a reference to a model in the kernel that
+ran it; opened later without that kernel it shows only an error. So those outputs are dropped,
+together with the widget state, and what a reader sees before running the notebook is the text
+and the static figures stored next to each widget.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def run(path: Path) -> float:
+    """Executes the notebook at path in place; returns the seconds it took."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,  # wall-clock timestamps would change the file on every run
+        store_widget_state=False,
+    )
+    started = time.monotonic()
+    client.execute()
+    elapsed = time.monotonic() - started
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+    nbformat.write(notebook, path)
+    return elapsed
+
+
+def main(paths: list[str]) -> None:
+    for name in paths:
+        path = Path(name).with_suffix(".ipynb")
+        print(f"{path}: ran in {run(path):.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or sorted(str(p) for p in Path("notebooks").glob("*.ipynb")))
