@@ -78,24 +78,26 @@ def wire_roundtrip(payload: object) -> object:
 class BrokerNode:
     """A :class:`~reflog.broker.Broker` core on a simulated node; its log dir is real.
 
-    Given ``controllers`` (their node ids, which are also their simulation names),
-    the broker joins a KRaft-style cluster: a :class:`BrokerLifecycle` registers
-    and heartbeats, and every metadata change it receives is applied to the broker.
+    A broker always follows the metadata log of its ``controllers`` (their node ids,
+    which are also their simulation names): a :class:`BrokerLifecycle` registers and
+    heartbeats, and every metadata change it receives is applied to the broker.
     """
 
     def __init__(
         self,
         name: str,
         config: BrokerConfig,
-        controllers: list[int] | None = None,
+        controllers: list[int],
         heartbeat_interval_ms: int = 2_000,
     ) -> None:
+        if not controllers:
+            raise ValueError("a broker follows a controller quorum: name at least one")
         self.name = name
         self.config = config
         self.controllers = controllers
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.broker: Broker | None = None
-        self.lifecycle: BrokerLifecycle | None = None
+        self.lifecycle: BrokerLifecycle | None = None  # created when the node starts
         self._conn_ids: dict[str, int] = {}
         self._timer: Scheduled | None = None
         self._timer_at: int | None = None
@@ -113,17 +115,16 @@ class BrokerNode:
         self._forward_ids.clear()
         self._outstanding.clear()
         self._timer_at = None
-        if self.controllers is not None:
-            self.lifecycle = BrokerLifecycle(
-                self.config.node_id,
-                self.name,
-                self.config.port,
-                self.controllers,
-                ctx.now_ms,
-                heartbeat_interval_ms=self.heartbeat_interval_ms,
-            )
-            # Cluster mode from the start: never a moment of acting standalone.
-            self._deliver(ctx, self.broker.apply_metadata(MetadataImage(), ctx.now_ms))
+        self.lifecycle = BrokerLifecycle(
+            self.config.node_id,
+            self.name,
+            self.config.port,
+            self.controllers,
+            ctx.now_ms,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+        )
+        # Following the (still empty) metadata log from the start: never a moment without it.
+        self._deliver(ctx, self.broker.apply_metadata(MetadataImage(), ctx.now_ms))
 
     def crash(self) -> None:
         # A power cut, not a shutdown: what the logs had not fsynced is gone, and the
@@ -152,10 +153,10 @@ class BrokerNode:
             self._timer_at = None
             actions: list[Action] = list(self.broker.tick(ctx.now_ms))
             actions += self._expire_outstanding(ctx)
-            if self.lifecycle is not None:
-                for out in self.lifecycle.tick(ctx.now_ms):
-                    self._send_to_controller(ctx, out.controller_id, out.request)
-                actions += self.forwards.expired(ctx.now_ms)
+            assert self.lifecycle is not None
+            for out in self.lifecycle.tick(ctx.now_ms):
+                self._send_to_controller(ctx, out.controller_id, out.request)
+            actions += self.forwards.expired(ctx.now_ms)
             self._deliver(ctx, actions)
 
     # -- the controller side ----------------------------------------------------------
@@ -230,8 +231,7 @@ class BrokerNode:
         return actions
 
     def _send_forwards(self, ctx: NodeContext) -> None:
-        if self.lifecycle is None:
-            return
+        assert self.lifecycle is not None
         for forward_id, request in self.forwards.to_send(self.lifecycle.controller_id):
             correlation = self._send_to_controller(ctx, self.lifecycle.controller_id, request)
             self._forward_ids[correlation] = forward_id
@@ -256,12 +256,11 @@ class BrokerNode:
             )
         assert self.broker is not None
         self._send_forwards(ctx)
-        deadline = self.broker.next_deadline_ms()
-        if self.lifecycle is not None:
-            deadline = min(deadline, self.lifecycle.next_deadline_ms())
-            forward_deadline = self.forwards.next_deadline_ms()
-            if forward_deadline is not None:
-                deadline = min(deadline, forward_deadline)
+        assert self.lifecycle is not None
+        deadline = min(self.broker.next_deadline_ms(), self.lifecycle.next_deadline_ms())
+        forward_deadline = self.forwards.next_deadline_ms()
+        if forward_deadline is not None:
+            deadline = min(deadline, forward_deadline)
         for outstanding_deadline, _ in self._outstanding.values():
             deadline = min(deadline, outstanding_deadline)
         deadline = max(deadline, ctx.now_ms)

@@ -91,12 +91,20 @@ class ProducerWorkload(ClientNode):
 
 
 class ConsumerWorkload(ClientNode):
-    """Reads ``partitions`` of ``topic`` from the beginning and keeps every record."""
+    """Reads ``partitions`` (of one topic) from ``auto.offset.reset`` and keeps every record."""
 
-    def __init__(self, name: str, config: ConsumerConfig, partitions: list[TopicPartition]) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: ConsumerConfig,
+        partitions: list[TopicPartition],
+        *,
+        topic: str | None = None,
+    ) -> None:
         super().__init__(name, self._make_consumer)
         self.config = config
         self.partitions = partitions
+        self.topic = topic if topic is not None else (partitions[0].topic if partitions else "")
         self.records: list[ConsumerRecord] = []
 
     def _make_consumer(self, ctx: NodeContext) -> Consumer:

@@ -1,48 +1,246 @@
-"""Play / pause / step / speed: the controls every live view puts above its figure."""
+"""What every live view puts above its figure: play, step, speed, a time slider and "live".
+
+A view draws one recorded snapshot at a time. While it is **live** it follows the
+run: every new snapshot is drawn as it is recorded. Moving the time slider back
+**scrubs**: the view draws the snapshot recorded then, and stops following (a run
+that was playing pauses, so the moment being looked at is not thinned away). The
+"live" button jumps back to the latest snapshot and follows again.
+
+Every control that acts on the run (kill a broker, produce, play, step...) is made
+with :meth:`TimelineView.button` or wrapped in :meth:`TimelineControls.act`: pressed
+while scrubbed back, it first jumps to live, so what it does is seen at once and no
+button ever looks dead.
+
+The run is anything that records a :class:`~reflog.sim.timeline.Timeline` and can be
+played: a :class:`~reflog.sim.cluster.Cluster`, or the Raft chapter's recorder.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import ipywidgets as widgets
 
-from reflog.sim.cluster import Cluster
+from reflog.sim.timeline import Timeline
 
-__all__ = ["PlayControls"]
+__all__ = ["LiveRun", "TimelineControls", "TimelineView"]
 
 
-class PlayControls:
-    """Runs ``cluster`` live on the kernel's event loop and calls ``on_frame`` to redraw."""
+class _Timed(Protocol):
+    @property
+    def at_ms(self) -> int: ...
 
-    def __init__(self, cluster: Cluster, on_frame: Callable[[], None]) -> None:
-        self.cluster = cluster
-        self.on_frame = on_frame
-        self._task: asyncio.Task[None] | None = None
+
+S = TypeVar("S", bound=_Timed)
+
+
+class LiveRun(Protocol[S]):
+    """What the controls need of a run: its timeline, and a way to run it."""
+
+    @property
+    def timeline(self) -> Timeline[S]: ...
+
+    def on_change(self, callback: Callable[[], None]) -> None: ...
+
+    def run_for(self, ms: int) -> None: ...
+
+    def play(self, speed: float | None = None, for_ms: int | None = None) -> asyncio.Task[None]: ...
+
+    def pause(self) -> None: ...
+
+    @property
+    def playing(self) -> bool: ...
+
+    @property
+    def speed(self) -> float: ...
+
+    @speed.setter
+    def speed(self, speed: float) -> None: ...
+
+
+class TimelineControls(Generic[S]):
+    """Play/pause, step, speed, the time slider and the live button, for one view."""
+
+    def __init__(self, run: LiveRun[S], draw: Callable[[S], None], *, step_ms: int = 100) -> None:
+        self.run = run
+        self._draw = draw
+        self.step_ms = step_ms
+        self.following = True  # live: draw every new snapshot
+        self._moving_slider = False  # the slider is being moved by code, not by a user
+        last = max(len(run.timeline) - 1, 0)
+        self.shown: S | None = None  # the snapshot on screen
+
         self.play_button = widgets.ToggleButton(value=False, description="Play", icon="play")
-        self.step_button = widgets.Button(description="Step 100 ms", icon="step-forward")
+        self.step_button = widgets.Button(description=f"run {step_ms} ms", icon="step-forward")
         self.speed = widgets.FloatLogSlider(
-            value=1.0, base=10, min=-1, max=1.5, description="speed ×"
+            value=run.speed, base=10, min=-1, max=1.5, description="speed ×"
         )
+        self.slider = widgets.IntSlider(
+            value=last,
+            min=0,
+            max=last,
+            description="time",
+            readout=False,
+            continuous_update=True,
+            layout=widgets.Layout(width="50%"),
+        )
+        self.live_button = widgets.Button(icon="circle", layout=widgets.Layout(width="auto"))
         self.clock = widgets.HTML()
+
         self.play_button.observe(self._on_play, names="value")
-        self.step_button.on_click(self._on_step)
-        self.speed.observe(lambda change: cluster.sim.set_speed(change["new"]), names="value")
+        self.step_button.on_click(self.act(lambda _: self.run.run_for(self.step_ms)))
+        self.speed.observe(self._on_speed, names="value")
+        self.slider.observe(self._on_slider, names="value")
+        self.live_button.on_click(lambda _: self.go_live())
+        run.on_change(self._on_recorded)
+        self._style_live_button()
 
-    def row(self) -> widgets.HBox:
-        return widgets.HBox([self.play_button, self.step_button, self.clock])
+    # -- layout -----------------------------------------------------------------------
+    def rows(self) -> list[widgets.Widget]:
+        """Two rows: play, step, speed; then the time slider, live and the clock."""
+        return [
+            widgets.HBox([self.play_button, self.step_button, self.speed]),
+            widgets.HBox([self.slider, self.live_button, self.clock]),
+        ]
 
-    def _on_play(self, change: dict[str, object]) -> None:
-        sim = self.cluster.sim
+    # -- live and scrubbed ------------------------------------------------------------
+    def act(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``handler`` for a control that acts on the run: it goes live first."""
+
+        def acting(event: Any) -> None:
+            self.go_live()
+            handler(event)
+
+        return acting
+
+    def go_live(self) -> None:
+        """Jump to the latest snapshot and follow the run again."""
+        self.following = True
+        self._style_live_button()
+        self._sync_slider()
+
+    def show(self, index: int) -> None:
+        """Scrub to recorded snapshot ``index`` (the last one: live)."""
+        timeline = self.run.timeline
+        if not timeline:
+            return
+        index = max(0, min(index, len(timeline) - 1))
+        if index == len(timeline) - 1:
+            self.go_live()
+            return
+        if self.run.playing:
+            self.run.pause()
+            self._set_play_button(False)
+        self.following = False
+        self._style_live_button()
+        self._set_slider(index)
+        self._show(timeline[index])
+
+    def redraw(self) -> None:
+        """Draw again what is shown (the latest snapshot while live)."""
+        if self.following:
+            self._sync_slider()
+        elif self.shown is not None:
+            self._show(self.shown)
+
+    def _on_recorded(self) -> None:
+        if self.following:
+            self._sync_slider()
+            return
+        # Scrubbed back: keep showing the same moment while the slider's end grows.
+        timeline = self.run.timeline
+        self._moving_slider = True
+        try:
+            self.slider.max = max(len(timeline) - 1, 0)
+            if self.shown is not None:
+                self.slider.value = timeline.index_at(self.shown.at_ms)
+        finally:
+            self._moving_slider = False
+
+    def _sync_slider(self) -> None:
+        timeline = self.run.timeline
+        if not timeline:
+            return
+        last = len(timeline) - 1
+        self._moving_slider = True
+        try:
+            self.slider.max = last
+            self.slider.value = last
+        finally:
+            self._moving_slider = False
+        self._show(timeline[last])
+
+    def _set_slider(self, index: int) -> None:
+        self._moving_slider = True
+        try:
+            self.slider.value = index
+        finally:
+            self._moving_slider = False
+
+    def _show(self, snapshot: S) -> None:
+        self.shown = snapshot
+        self._draw(snapshot)
+        where = "live" if self.following else "recorded"
+        self.clock.value = f"<b>t = {snapshot.at_ms} ms</b> ({where})"
+
+    def _style_live_button(self) -> None:
+        if self.following:
+            self.live_button.description, self.live_button.button_style = "live", "success"
+            self.live_button.tooltip = "showing the cluster as it runs"
+        else:
+            self.live_button.description, self.live_button.button_style = "go live", "warning"
+            self.live_button.tooltip = "showing a recorded moment: click to follow the run again"
+
+    # -- widgets ----------------------------------------------------------------------
+    def _on_slider(self, change: dict[str, Any]) -> None:
+        if not self._moving_slider:
+            self.show(int(change["new"]))
+
+    def _on_play(self, change: dict[str, Any]) -> None:
         if change["new"]:
+            self.go_live()
             self.play_button.description, self.play_button.icon = "Pause", "pause"
-            if self._task is None or self._task.done():
-                self._task = sim.start_playing(speed=self.speed.value, on_frame=self.on_frame)
-            sim.resume()
+            self.run.play(self.speed.value)
         else:
             self.play_button.description, self.play_button.icon = "Play", "play"
-            sim.pause()
+            self.run.pause()
 
-    def _on_step(self, _: object) -> None:
-        self.cluster.run_for(100)
-        self.on_frame()
+    def _set_play_button(self, playing: bool) -> None:
+        self.play_button.value = playing  # the observer pauses or plays
+
+    def _on_speed(self, change: dict[str, Any]) -> None:
+        self.run.speed = float(change["new"])
+
+
+class TimelineView(Generic[S]):
+    """A view of a recorded run: ``draw`` one snapshot; buttons made with :meth:`button`.
+
+    Subclasses build their figure and widgets, then call :meth:`start` with them.
+    """
+
+    widget: widgets.VBox
+
+    def __init__(self, run: LiveRun[S], *, step_ms: int = 100) -> None:
+        self.run = run
+        self.controls: TimelineControls[S] = TimelineControls(run, self.draw, step_ms=step_ms)
+
+    def draw(self, snapshot: S) -> None:
+        raise NotImplementedError
+
+    def button(self, label: str, icon: str, handler: Callable[[], None]) -> widgets.Button:
+        """A button that acts on the run (pressed while scrubbed back, it goes live first)."""
+        button = widgets.Button(description=label, icon=icon, layout=widgets.Layout(width="auto"))
+        button.on_click(self.controls.act(lambda _: handler()))
+        return button
+
+    def start(self, *children: widgets.Widget) -> widgets.VBox:
+        """Lay out the controls above ``children`` and draw the latest snapshot."""
+        self.widget = widgets.VBox([*self.controls.rows(), *children])
+        self.controls.go_live()
+        return self.widget
+
+    @property
+    def shown(self) -> S | None:
+        return self.controls.shown

@@ -1,47 +1,46 @@
-"""Partitions filling up: a live bar chart of a topic, with controls that act on the cluster.
+"""Partitions filling up: a bar chart of a topic over the cluster's recorded timeline.
 
-The bars are each partition's log end offset (records written); the markers
-are how far the consumer has read. Play runs the simulation paced to the wall
-clock on the kernel's asyncio loop, so the figure redraws while it runs.
+The bars are each partition's log end offset on its leader (records written); the
+markers are how far the consumer has read. Play runs the cluster paced to the wall
+clock, the slider scrubs back through the recording, and the rate slider changes the
+producer's rate (going live first, as every control does).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from reflog.sim.cluster import Cluster
-from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
-from reflog.viz.controls import PlayControls
+from reflog.sim.timeline import Snapshot
+from reflog.viz.controls import TimelineView
 
 __all__ = ["PartitionsView"]
 
 
-class PartitionsView:
+class PartitionsView(TimelineView[Snapshot]):
     def __init__(
         self,
         cluster: Cluster,
         topic: str,
-        producer: ProducerWorkload | None = None,
-        consumer: ConsumerWorkload | None = None,
+        producer: str | None = None,
+        consumer: str | None = None,
     ) -> None:
+        """``producer`` and ``consumer`` are workload names (default: the first added)."""
+        super().__init__(cluster)
         self.cluster = cluster
         self.topic = topic
-        self.producer = producer or (cluster.producers[0] if cluster.producers else None)
-        self.consumer = consumer or (cluster.consumers[0] if cluster.consumers else None)
-
-        partitions = sorted(cluster.log_end_offsets(topic))
+        self.producer = producer or next(iter(cluster.producers), None)
+        self.consumer = consumer or next(iter(cluster.consumers), None)
         self.figure = go.FigureWidget(
             data=[
-                go.Bar(
-                    name="log end offset",
-                    x=[f"{topic}-{p}" for p in partitions],
-                    y=[0] * len(partitions),
-                ),
+                go.Bar(name="log end offset", x=[], y=[]),
                 go.Scatter(
                     name="consumer position",
-                    x=[f"{topic}-{p}" for p in partitions],
-                    y=[0] * len(partitions),
+                    x=[],
+                    y=[],
                     mode="markers",
                     marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
                 ),
@@ -54,38 +53,40 @@ class PartitionsView:
                 legend={"orientation": "h"},
             ),
         )
-        self.controls = PlayControls(cluster, self.refresh)
+        rate = cluster.producers[self.producer].rate_per_s if self.producer else 0
         self.rate = widgets.IntSlider(
-            value=int(self.producer.rate_per_s) if self.producer else 0,
+            value=int(rate),
             min=0,
             max=2000,
             step=10,
             description="records/s",
             disabled=self.producer is None,
         )
-        self.rate.observe(self._on_rate, names="value")
-        self.widget = widgets.VBox(
-            [self.controls.row(), widgets.HBox([self.controls.speed, self.rate]), self.figure]
-        )
-        self.refresh()
+        self.rate.observe(self.controls.act(self._on_rate), names="value")
+        self.summary = widgets.HTML()
+        self.start(self.rate, self.summary, self.figure)
 
-    # -- controls ---------------------------------------------------------------------
-    def _on_rate(self, change: dict[str, object]) -> None:
+    def _on_rate(self, change: dict[str, Any]) -> None:
         if self.producer is not None:
-            new = change["new"]
-            assert isinstance(new, int)
-            self.producer.set_rate(new)
+            self.cluster.set_rate(self.producer, int(change["new"]))
 
-    # -- drawing ----------------------------------------------------------------------
-    def refresh(self) -> None:
-        ends = self.cluster.log_end_offsets(self.topic)
-        partitions = sorted(ends)
-        positions = {p: 0 for p in partitions}
-        if self.consumer is not None and self.consumer.core is not None:
-            for tp in self.consumer.partitions:
-                positions[tp.partition] = self.consumer.consumer.position(tp) or 0
+    def draw(self, snapshot: Snapshot) -> None:
+        partitions = snapshot.topic(self.topic)
+        positions: dict[int, int] = {}
+        if self.consumer is not None:
+            consumers = [c for c in snapshot.consumers if c.name == self.consumer]
+            positions = dict(consumers[0].positions) if consumers else {}
+        ends = []
+        for p in partitions:
+            leader = [r for r in p.replicas if r.broker_id == p.leader]
+            ends.append(leader[0].log_end_offset if leader else 0)
+        names = [f"{self.topic}-{p.partition} (broker-{p.leader})" for p in partitions]
         with self.figure.batch_update():
-            self.figure.data[0].y = [ends[p] for p in partitions]
-            self.figure.data[1].y = [positions.get(p, 0) for p in partitions]
-        sent = f", sent {self.producer.sent}, acked {self.producer.acked}" if self.producer else ""
-        self.controls.clock.value = f"<b>t = {self.cluster.now_ms} ms</b>{sent}"
+            self.figure.data[0].x, self.figure.data[0].y = names, ends
+            self.figure.data[1].x = names
+            self.figure.data[1].y = [positions.get(p.partition, 0) for p in partitions]
+        text = ""
+        producers = [p for p in snapshot.producers if p.name == self.producer]
+        if producers:
+            text = f"{producers[0].name}: sent {producers[0].sent}, acked {producers[0].acked}"
+        self.summary.value = text

@@ -1,24 +1,25 @@
 """A RaftScope-like view of a Raft quorum in the simulation: roles, terms, logs, messages.
 
 :class:`RaftRecorder` drives a :class:`~reflog.sim.world.Simulation` one event at
-a time and keeps a :class:`Frame` for every millisecond in which something
-happened: each node's role, term, commit index and log, the messages on the
-wire, and which links are cut. :class:`RaftView` draws any recorded frame; its
-time slider scrubs back through the run, and its buttons act on the live
-cluster (kill, restart, isolate, heal, propose, run 500 ms) and record on.
+a time and keeps, in its :class:`~reflog.sim.timeline.Timeline`, a :class:`Frame`
+for every millisecond in which something happened: each node's role, term, commit
+index and log, the messages on the wire, and which links are cut. :class:`RaftView`
+draws any recorded frame; like every view it has play, step, speed, a time slider
+that scrubs back through the run and a "live" button, and its buttons act on the
+live quorum (kill, restart, isolate, heal, propose) and record on.
 
 Messages in flight come from the simulation's trace, through its public
 subscription: a ``MessageSent`` puts a message on the wire, and the matching
 ``MessageDelivered`` or ``MessageDropped`` takes it off.
 
-Run the cluster through the recorder (``recorder.run_for``, ``recorder.run_until``):
-events run straight on the simulation are not drawn frame by frame.
+Run the quorum through the recorder (``run_for``, ``run_until``, ``play``): events
+run straight on the simulation are not drawn frame by frame.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
@@ -38,6 +39,7 @@ from reflog.raft.messages import (
 from reflog.sim.raft_nodes import RaftSimNode
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
 from reflog.sim.world import Simulation
+from reflog.viz.controls import TimelineView
 from reflog.viz.recorder import SimRecorder
 
 __all__ = [
@@ -193,23 +195,25 @@ class _InFlight:
     deliver_ms: int
 
 
-class RaftRecorder(SimRecorder):
+class RaftRecorder(SimRecorder[Frame]):
     """Runs a Raft quorum's simulation event by event and records a frame per busy millisecond."""
 
     def __init__(self, sim: Simulation, nodes: Mapping[str, RaftSimNode]) -> None:
-        self.sim = sim
+        super().__init__(sim)
         self.nodes = dict(nodes)
         self.names = list(self.nodes)
-        self.frames: list[Frame] = []
         self._wire: list[_InFlight] = []
         self._last_seen: dict[str, NodeFrame] = {}
         self._last_action = ""
-        self._previous_was_action = True
-        super().__init__()
         self._proposals = 0
         sim.trace.subscribe(self._on_trace)
         sim.start()
         self._act("start")
+
+    @property
+    def frames(self) -> list[Frame]:
+        """Every recorded frame, in time order (a copy of the timeline's)."""
+        return list(self.timeline)
 
     # -- watching ---------------------------------------------------------------------
     def _on_trace(self, event: TraceEvent) -> None:
@@ -273,18 +277,9 @@ class RaftRecorder(SimRecorder):
             groups.append(tuple(sorted(group, key=self.names.index)))
         return tuple(groups)
 
-    def _record(self) -> None:
-        frame = self.capture()
-        if self.frames and not self._previous_was_action and self.frames[-1].at_ms == frame.at_ms:
-            self.frames[-1] = frame  # one frame per millisecond: the state after all its events
-        else:
-            self.frames.append(frame)
-        self._previous_was_action = False
-
     def _act(self, description: str) -> None:
         self._last_action = f"{description} at {self.sim.now_ms} ms"
-        self.frames.append(self.capture())
-        self._previous_was_action = True
+        self.record()
         self._changed()
 
     # -- running ----------------------------------------------------------------------
@@ -333,10 +328,11 @@ class RaftRecorder(SimRecorder):
         return format_frame(self.capture())
 
 
-class RaftView:
+class RaftView(TimelineView[Frame]):
     """The quorum on a circle, each node's log as a row of boxes, and a slider over time."""
 
     def __init__(self, recorder: RaftRecorder, *, log_window: int = 24) -> None:
+        super().__init__(recorder)
         self.recorder = recorder
         self.log_window = log_window
         names = recorder.names
@@ -348,43 +344,22 @@ class RaftView:
             for i, name in enumerate(names)
         }
         self.figure = self._make_figure()
-
-        last = len(recorder.frames) - 1
-        self.slider = widgets.IntSlider(
-            value=last, min=0, max=last, description="frame", layout=widgets.Layout(width="55%")
-        )
-        self.replay = widgets.Play(value=last, min=0, max=last, interval=80, description="replay")
-        widgets.jslink((self.replay, "value"), (self.slider, "value"))
-        self.slider.observe(self._on_slider, names="value")
         self.node_picker = widgets.Dropdown(
             options=names, description="node", layout=widgets.Layout(width="160px")
         )
-        buttons: list[tuple[str, str, Callable[[object], None]]] = [
-            ("kill", "times", self._on_kill),
-            ("restart", "redo", self._on_restart),
-            ("isolate", "unlink", self._on_isolate),
-            ("heal", "link", self._on_heal),
-            ("propose entry", "plus", self._on_propose),
-            ("run 500 ms", "forward", self._on_run),
-        ]
-        self.buttons: dict[str, widgets.Button] = {}
-        for label, icon, handler in buttons:
-            button = widgets.Button(
-                description=label, icon=icon, layout=widgets.Layout(width="auto")
-            )
-            button.on_click(handler)
-            self.buttons[label] = button
+        self.buttons = {
+            "kill": self.button("kill", "times", lambda: recorder.crash(self._selected())),
+            "restart": self.button("restart", "redo", lambda: recorder.restart(self._selected())),
+            "isolate": self.button("isolate", "unlink", lambda: recorder.isolate(self._selected())),
+            "heal": self.button("heal", "link", recorder.heal),
+            "propose entry": self.button("propose entry", "plus", self._propose),
+        }
         self.status = widgets.HTML()
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.node_picker, *self.buttons.values()]),
-                widgets.HBox([self.replay, self.slider]),
-                self.status,
-                self.figure,
-            ]
+        self.start(
+            widgets.HBox([self.node_picker, *self.buttons.values()]),
+            self.status,
+            self.figure,
         )
-        recorder.on_change(self._on_recorded)
-        self.show(last)
 
     # -- the figure -------------------------------------------------------------------
     def _make_figure(self) -> go.FigureWidget:
@@ -488,10 +463,8 @@ class RaftView:
         )
         return figure
 
-    def show(self, index: int) -> None:
-        """Draw recorded frame ``index``."""
-        frames = self.recorder.frames
-        frame = frames[max(0, min(index, len(frames) - 1))]
+    def draw(self, frame: Frame) -> None:
+        """Draw one recorded frame."""
         nodes = {n.name: n for n in frame.nodes}
         link_x: list[float | None] = []
         link_y: list[float | None] = []
@@ -539,7 +512,7 @@ class RaftView:
             else "connected"
         )
         self.status.value = (
-            f"<b>t = {frame.at_ms} ms</b> · frame {index}/{len(frames) - 1} · "
+            f"<b>t = {frame.at_ms} ms</b> · "
             f"leader: {leader or 'none'} · network: {network} · "
             f"{len(frame.wire)} messages in flight · last action: {frame.last_action}<br>"
             + ROLE_KEY
@@ -626,40 +599,10 @@ class RaftView:
         self.figure.layout.xaxis2.range = [low - 0.7, max(high, low + 9) + 0.7]
 
     # -- controls ---------------------------------------------------------------------
-    def _on_slider(self, change: dict[str, object]) -> None:
-        new = change["new"]
-        assert isinstance(new, int)
-        self.show(new)
-
-    def _on_recorded(self) -> None:
-        last = len(self.recorder.frames) - 1
-        following = self.slider.value >= self.slider.max
-        self.slider.max = self.replay.max = last
-        if following:
-            if self.slider.value != last:
-                self.slider.value = last  # the observer redraws
-            else:
-                self.show(last)
-
     def _selected(self) -> str:
         name = self.node_picker.value
         assert isinstance(name, str)
         return name
 
-    def _on_kill(self, _: object) -> None:
-        self.recorder.crash(self._selected())
-
-    def _on_restart(self, _: object) -> None:
-        self.recorder.restart(self._selected())
-
-    def _on_isolate(self, _: object) -> None:
-        self.recorder.isolate(self._selected())
-
-    def _on_heal(self, _: object) -> None:
-        self.recorder.heal()
-
-    def _on_propose(self, _: object) -> None:
+    def _propose(self) -> None:
         self.recorder.propose()
-
-    def _on_run(self, _: object) -> None:
-        self.recorder.run_for(500)

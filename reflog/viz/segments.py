@@ -1,25 +1,28 @@
 """One partition's segments as they grow, roll, get deleted by retention or compacted.
 
-Each bar is a segment file, labelled by its base offset as on disk; its height is
-the bytes in the ``.log``, and the hover text tells how many index entries point into it.
+Each bar is a segment file of one replica (the leader's unless a broker is chosen),
+labelled by its base offset as on disk; its height is the bytes in the ``.log``, and
+the hover text tells which offsets it holds and how many index entries point into it.
+It draws the cluster's recorded timeline, so the slider scrubs back through it.
 """
 
 from __future__ import annotations
 
-import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from reflog.sim.cluster import Cluster
+from reflog.sim.timeline import Snapshot
 from reflog.topic_partition import TopicPartition
-from reflog.viz.controls import PlayControls
+from reflog.viz.controls import TimelineView
 
 __all__ = ["SegmentsView"]
 
 
-class SegmentsView:
-    def __init__(self, cluster: Cluster, tp: TopicPartition) -> None:
-        self.cluster = cluster
+class SegmentsView(TimelineView[Snapshot]):
+    def __init__(self, cluster: Cluster, tp: TopicPartition, broker: int | None = None) -> None:
+        super().__init__(cluster)
         self.tp = tp
+        self.broker = broker
         self.figure = go.FigureWidget(
             data=[go.Bar(name="segment size", x=[], y=[], hovertext=[])],
             layout=go.Layout(
@@ -30,25 +33,29 @@ class SegmentsView:
                 margin={"t": 50, "b": 50, "l": 70, "r": 20},
             ),
         )
-        self.controls = PlayControls(cluster, self.refresh)
-        self.widget = widgets.VBox([self.controls.row(), self.controls.speed, self.figure])
-        self.refresh()
+        self.start(self.figure)
 
-    def refresh(self) -> None:
-        broker = self.cluster.brokers[0].broker
-        log = broker.logs.get(self.tp) if broker is not None else None
-        segments = log.segments if log is not None else []
+    def draw(self, snapshot: Snapshot) -> None:
+        try:
+            partition = snapshot.partition(self.tp.topic, self.tp.partition)
+        except KeyError:
+            return
+        broker = self.broker if self.broker is not None else partition.leader
+        replicas = [r for r in partition.replicas if r.broker_id == broker]
+        if not replicas:
+            return
+        replica = replicas[0]
+        segments = replica.segments
         with self.figure.batch_update():
             bar = self.figure.data[0]
             bar.x = [f"{s.base_offset:020d}" for s in segments]
             bar.y = [s.size for s in segments]
             bar.hovertext = [
-                f"offsets {s.base_offset}..{s.next_offset - 1}, {len(s.index)} index entries"
+                f"offsets {s.base_offset}..{s.next_offset - 1}, {s.index_entries} index entries"
+                + (" (active)" if s.active else "")
                 for s in segments
             ]
-        start = log.log_start_offset if log is not None else 0
-        end = log.log_end_offset if log is not None else 0
-        self.controls.clock.value = (
-            f"<b>t = {self.cluster.now_ms} ms</b>, log start {start}, log end {end}, "
-            f"{len(segments)} segments"
-        )
+            self.figure.layout.title = (
+                f"{self.tp} on broker-{broker}: log start {replica.log_start_offset}, "
+                f"log end {replica.log_end_offset}, {len(segments)} segments"
+            )

@@ -13,7 +13,7 @@ from reflog.consumer import Consumer, ConsumerConfig, OffsetResetError
 from reflog.producer import Producer, ProducerConfig
 from reflog.producer.partitioner import partition_for_key
 from reflog.records import build_batch, iter_batches
-from reflog.sim.cluster import Cluster
+from reflog.sim import Cluster
 from reflog.sim.workloads import ProducerWorkload
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
@@ -24,14 +24,27 @@ from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 KEYS = [b"alice", b"bob", b"carol", b"dave", b"erin", b"frank"]
 
 
+def one_broker(
+    seed: int,
+    data_dir: Path,
+    partitions: int,
+    configs: dict[str, str] | None = None,
+    **settings: object,
+) -> Cluster:
+    """One broker (and its controller) with topic "t" of ``partitions`` partitions."""
+    cluster = Cluster(seed=seed, brokers=1, data_dir=data_dir, **settings)  # type: ignore[arg-type]
+    cluster.create_topic("t", partitions, configs=configs)
+    return cluster
+
+
 def batches_on_disk(cluster: Cluster, topic: str, partition: int) -> list[int]:
     """Record count of every batch in the partition's log file."""
-    path = cluster.brokers[0].config.log_dir / f"{topic}-{partition}" / "00000000000000000000.log"
+    path = cluster.brokers[1].config.log_dir / f"{topic}-{partition}" / "00000000000000000000.log"
     return [b.record_count for b in iter_batches(path.read_bytes())]
 
 
 def test_keyed_records_land_where_murmur2_puts_them(tmp_path: Path) -> None:
-    cluster = Cluster(seed=1, topics={"t": 4}, data_dir=tmp_path)
+    cluster = one_broker(1, tmp_path, 4)
     producer = cluster.add_producer("p", "t", rate_per_s=300, keys=KEYS)
     consumer = cluster.add_consumer("c", "t", partitions=[0, 1, 2, 3])
     cluster.run_for(1_000)
@@ -43,7 +56,7 @@ def test_keyed_records_land_where_murmur2_puts_them(tmp_path: Path) -> None:
 
 
 def test_linger_ms_puts_many_records_in_one_batch(tmp_path: Path) -> None:
-    cluster = Cluster(seed=2, topics={"t": 1}, data_dir=tmp_path)
+    cluster = one_broker(2, tmp_path, 1)
     cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=50)
     cluster.run_for(1_000)
     counts = batches_on_disk(cluster, "t", 0)
@@ -52,7 +65,7 @@ def test_linger_ms_puts_many_records_in_one_batch(tmp_path: Path) -> None:
 
 
 def test_batch_size_closes_a_batch_before_linger_ms(tmp_path: Path) -> None:
-    cluster = Cluster(seed=3, topics={"t": 1}, data_dir=tmp_path)
+    cluster = one_broker(3, tmp_path, 1)
     cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=1_000, batch_size=300)
     cluster.run_for(500)
     counts = batches_on_disk(cluster, "t", 0)
@@ -60,7 +73,7 @@ def test_batch_size_closes_a_batch_before_linger_ms(tmp_path: Path) -> None:
 
 
 def test_acks_zero_gets_no_offsets_but_the_records_arrive(tmp_path: Path) -> None:
-    cluster = Cluster(seed=4, topics={"t": 1}, data_dir=tmp_path)
+    cluster = one_broker(4, tmp_path, 1)
     producer = cluster.add_producer("p", "t", rate_per_s=100, acks=0)
     cluster.run_for(1_000)
     assert producer.failed == 0 and producer.acked >= 95
@@ -69,9 +82,9 @@ def test_acks_zero_gets_no_offsets_but_the_records_arrive(tmp_path: Path) -> Non
 
 def crash_and_restart_broker(cluster: Cluster, producer: ProducerWorkload) -> None:
     cluster.run_for(500)
-    cluster.crash("broker-0")
+    cluster.crash("broker-1")
     cluster.run_for(1_000)
-    cluster.restart("broker-0")
+    cluster.restart("broker-1")
     producer.set_rate(0)
     assert cluster.run_until(lambda: producer.acked == producer.sent, timeout_ms=20_000)
     assert producer.failed == 0
@@ -80,9 +93,7 @@ def crash_and_restart_broker(cluster: Cluster, producer: ProducerWorkload) -> No
 def test_producer_retries_while_the_broker_is_down_and_flushed_records_survive(
     tmp_path: Path,
 ) -> None:
-    cluster = Cluster(
-        seed=5, topics={"t": 2}, data_dir=tmp_path, topic_configs={"t": {"flush.messages": "1"}}
-    )
+    cluster = one_broker(5, tmp_path, 2, {"flush.messages": "1"})
     producer = cluster.add_producer("p", "t", rate_per_s=100, keys=KEYS)
     crash_and_restart_broker(cluster, producer)
     assert sum(cluster.log_end_offsets("t").values()) == producer.sent
@@ -93,7 +104,7 @@ def test_acknowledged_but_unflushed_records_vanish_when_the_only_broker_crashes(
 ) -> None:
     # Kafka's default leaves flushing to the page cache; a power cut loses what it held.
     # That is the reason replication exists.
-    cluster = Cluster(seed=5, topics={"t": 2}, data_dir=tmp_path)
+    cluster = one_broker(5, tmp_path, 2)
     producer = cluster.add_producer("p", "t", rate_per_s=100, keys=KEYS)
     crash_and_restart_broker(cluster, producer)
     assert sum(cluster.log_end_offsets("t").values()) < producer.acked
@@ -101,9 +112,7 @@ def test_acknowledged_but_unflushed_records_vanish_when_the_only_broker_crashes(
 
 def test_wire_round_trip_changes_nothing_in_a_run(tmp_path: Path) -> None:
     def digest(roundtrip: bool, where: Path) -> str:
-        cluster = Cluster(
-            seed=6, topics={"t": 3}, data_dir=where, wire_roundtrip_requests=roundtrip
-        )
+        cluster = one_broker(6, where, 3, wire_roundtrip_requests=roundtrip)
         cluster.add_producer("p", "t", rate_per_s=200, keys=KEYS)
         cluster.add_consumer("c", "t", partitions=[0, 1, 2])
         cluster.run_for(500)
@@ -113,7 +122,7 @@ def test_wire_round_trip_changes_nothing_in_a_run(tmp_path: Path) -> None:
 
 
 def test_consumer_with_latest_reads_only_what_comes_after_it_starts(tmp_path: Path) -> None:
-    cluster = Cluster(seed=7, topics={"t": 1}, data_dir=tmp_path)
+    cluster = one_broker(7, tmp_path, 1)
     producer = cluster.add_producer("p", "t", rate_per_s=100)
     cluster.run_for(500)
     before = cluster.log_end_offsets("t")[0]
@@ -194,7 +203,7 @@ def test_api_versions_falls_back_to_v0_when_the_broker_says_unsupported_version(
 
 
 def test_records_for_an_invalid_topic_fail_at_once_as_kafka_does(tmp_path: Path) -> None:
-    cluster = Cluster(seed=9, topics={"t": 1}, data_dir=tmp_path)
+    cluster = one_broker(9, tmp_path, 1)
     producer = cluster.add_producer("p", "bad/name", rate_per_s=100)
     cluster.run_for(1_000)
     assert producer.sent >= 90
@@ -241,18 +250,11 @@ def test_a_topic_wanted_while_metadata_is_in_flight_is_asked_for_when_the_answer
 
 
 def test_a_consumer_that_fell_behind_retention_resets_to_the_log_start(tmp_path: Path) -> None:
-    cluster = Cluster(
-        seed=8,
-        topics={"t": 1},
-        data_dir=tmp_path,
-        topic_configs={"t": {"segment.bytes": "2000", "retention.bytes": "4000"}},
-        log_retention_check_interval_ms=500,
-    )
+    configs = {"segment.bytes": "2000", "retention.bytes": "4000"}
+    cluster = one_broker(8, tmp_path, 1, configs, log_retention_check_interval_ms=500)
     producer = cluster.add_producer("p", "t", rate_per_s=200, keys=KEYS)
     cluster.run_for(3_000)
-    broker = cluster.brokers[0].broker
-    assert broker is not None
-    log = broker.logs.get(TopicPartition("t", 0))
+    log = cluster.broker(1).logs.get(TopicPartition("t", 0))
     assert log is not None and log.log_start_offset > 0  # retention has deleted the beginning
     consumer = cluster.add_consumer("slow", "t", partitions=[0], auto_offset_reset="earliest")
     consumer.consumer.seek(TopicPartition("t", 0), 0)  # a position the log no longer has

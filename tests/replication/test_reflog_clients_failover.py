@@ -57,20 +57,20 @@ def test_reflog_clients_follow_the_new_leader(tmp_path: Path) -> None:
     )  # fmt: skip
     cluster.sim.add_node(producer)
     cluster.sim.add_node(consumer)
-    cluster.sim.run_for(1_000)
+    cluster.run_for(1_000)
     old = cluster.leader_of(tp)
     before = len(producer.acknowledged)
     assert before > 50
     last_before_crash = max(producer.acknowledged)
-    cluster.sim.crash(f"broker-{old}")
-    cluster.sim.run_for(4_000)
+    cluster.crash(f"broker-{old}")
+    cluster.run_for(4_000)
     assert cluster.leader_of(tp) not in (old, -1)
     assert len(producer.acknowledged) > before + 100  # it found the new leader and went on
     # So did the consumer, with the old leader still down: it is not waiting for it to return.
     assert max(r.offset for r in consumer.records) > last_before_crash + 100
     producer.rate_per_s = 0
-    cluster.sim.restart(f"broker-{old}")
-    cluster.until(
+    cluster.restart(f"broker-{old}")
+    cluster.wait_until(
         lambda: (
             len(consumer.records) >= len(producer.acknowledged)
             and {r.offset for r in consumer.records} >= set(producer.acknowledged)

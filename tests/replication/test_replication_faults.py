@@ -23,48 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from reflog.records.batch import NewRecord, build_batch
 from reflog.replication.truncation import TruncationPolicy
-from reflog.sim import LinkConfig
-from reflog.sim.kafka_nodes import SimRequest
-from reflog.topic_partition import TopicPartition
+from reflog.sim import LinkConfig, ProduceResult
 from reflog.wire.errors import ErrorCode
-from reflog.wire.headers import RequestHeader
-from reflog.wire.messages.produce import (
-    PartitionProduceData,
-    ProduceRequest,
-    ProduceResponse,
-    TopicProduceData,
-)
 
-from .harness import KraftCluster, records_of, replicated_cluster
+from .harness import records_of, replicated_cluster
 
 SEEDS = int(os.environ.get("REFLOG_REPLICATION_SEEDS", "500"))
 BROKERS = ("broker-1", "broker-2", "broker-3")
-
-
-def send_produce(cluster: KraftCluster, leader: int, tp: TopicPartition, value: bytes) -> int:
-    ctx = cluster.probe.ctx
-    assert ctx is not None
-    cluster._correlation += 1
-    request = ProduceRequest(
-        acks=-1,
-        timeout_ms=2_000,
-        topic_data=[
-            TopicProduceData(
-                name=tp.topic,
-                partition_data=[
-                    PartitionProduceData(
-                        index=tp.partition,
-                        records=build_batch([NewRecord(key=None, value=value, timestamp=0)]),
-                    )
-                ],
-            )
-        ],
-    )
-    header = RequestHeader(0, 7, cluster._correlation, "probe")
-    ctx.send(f"broker-{leader}", SimRequest(header, request))
-    return cluster._correlation
 
 
 def run_schedule(
@@ -78,7 +44,7 @@ def run_schedule(
     controller_rng = random.Random(seed * 7919 + 1)
     cluster, tp = replicated_cluster(seed, data_dir, truncation_policy=policy)
     controllers = sorted(cluster.controllers)
-    sent: dict[int, bytes] = {}  # correlation id -> value
+    sent: list[tuple[ProduceResult, bytes]] = []  # requests not answered yet
     acknowledged: dict[int, bytes] = {}  # offset -> value
     for step in range(120):
         # The producer: one record every step, to the leader the controller names.
@@ -87,16 +53,18 @@ def run_schedule(
             leader = cluster.leader_of(tp)
             if leader > 0:
                 value = b"%d-%d" % (seed, step)
-                sent[send_produce(cluster, leader, tp, value)] = value
-        # The faults.
+                result = cluster.send(tp, [value], broker=leader, request_timeout_ms=2_000)
+                sent.append((result, value))
+        # The faults. The schedule acts on the simulation's network directly: its seeds were
+        # found with a one-way slow link that outlasts a heal (Cluster.heal restores it).
         roll = rng.random()
         victim = rng.choice(BROKERS)
         if roll < 0.04 and sum(cluster.sim.is_up(b) for b in BROKERS) > 1:
-            cluster.sim.crash(victim)
+            cluster.crash(victim)
         elif roll < 0.10:
-            cluster.sim.restart(victim)
+            cluster.restart(victim)
         elif roll < 0.13:
-            cluster.sim.isolate(victim)
+            cluster.isolate(victim)
         elif roll < 0.18:
             cluster.sim.heal()
         elif roll < 0.20:
@@ -107,29 +75,20 @@ def run_schedule(
             c_roll = controller_rng.random()
             c_victim = controller_rng.choice(controllers)
             if c_roll < 0.03 and sum(cluster.sim.is_up(c) for c in controllers) > 2:
-                cluster.sim.crash(c_victim)  # the quorum keeps a majority
+                cluster.crash(c_victim)  # the quorum keeps a majority
             elif c_roll < 0.08:
-                cluster.sim.restart(c_victim)
-        cluster.sim.run_for(25)
-        for correlation, answer in list(cluster.probe.answers.items()):
-            value = sent.pop(correlation, None)
-            del cluster.probe.answers[correlation]
-            assert isinstance(answer, ProduceResponse)
-            result = answer.responses[0].partition_responses[0]
-            if value is not None and result.error_code == ErrorCode.NONE:
+                cluster.restart(c_victim)
+        cluster.run_for(25)
+        for result, value in [(r, v) for r, v in sent if r.answered_ms is not None]:
+            sent.remove((result, value))
+            if result.error_code == ErrorCode.NONE:
                 assert result.base_offset not in acknowledged, f"offset {result.base_offset} reused"
                 acknowledged[result.base_offset] = value
 
     # Heal everything and let the cluster settle with all three replicas in sync.
-    cluster.sim.heal()
-    for src in BROKERS:
-        for dst in BROKERS:
-            cluster.sim.network.configure(src, dst, LinkConfig(latency_ms_min=1, latency_ms_max=5))
-    for name in BROKERS:
-        cluster.sim.restart(name)
-    for name in controllers:
-        if not cluster.sim.is_up(name):
-            cluster.sim.restart(name)
+    cluster.heal()  # no cut link, every link back to its normal latency
+    for name in (*BROKERS, *controllers):
+        cluster.restart(name)
 
     def settled() -> bool:
         if cluster.active_controller() is None:
@@ -147,7 +106,7 @@ def run_schedule(
             and all(cluster.broker(b).high_watermark(tp) == p.high_watermark for b in (1, 2, 3))
         )
 
-    cluster.until(settled, timeout_ms=30_000)
+    cluster.wait_until(settled, timeout_ms=30_000)
     leader = cluster.leader_of(tp)
     hw = cluster.broker(leader).high_watermark(tp)
     committed = {}

@@ -1,0 +1,268 @@
+"""The recorded timeline: the cluster as it was at every step of a run, typed and frozen.
+
+A :class:`~reflog.sim.cluster.Cluster` appends a :class:`Snapshot` after every
+simulated millisecond in which something happened (and right after every action a
+user takes), so a view can draw any moment of the run and scrub back through it.
+Views only ever read snapshots; they never look into a live broker.
+
+A snapshot is built from parts that are shared with the previous snapshot when they
+did not change (a replica whose log did not move is the very same object), so
+recording a long run costs little memory; :class:`Timeline` keeps at most
+``max_snapshots`` of them and thins out the oldest half when it is full, so a long
+live session keeps its whole history at a coarser grain.
+
+The names are Kafka's: ``leader_epoch``, ``high_watermark``, ``log_end_offset``,
+``log_start_offset``, ``isr``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+from reflog.replication.epoch_cache import EpochEntry
+from reflog.topic_partition import TopicPartition
+
+__all__ = [
+    "ConsumerSnapshot",
+    "MessageInFlight",
+    "NodeKind",
+    "NodeSnapshot",
+    "PartitionSnapshot",
+    "ProducerSnapshot",
+    "ReplicaSnapshot",
+    "SegmentSnapshot",
+    "Snapshot",
+    "Timeline",
+    "UserAction",
+]
+
+NodeKind = Literal["controller", "broker", "producer", "consumer", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSnapshot:
+    """One node of the cluster. ``raft_role``/``raft_term`` are set for live controllers;
+    ``fenced`` for brokers (as the active controller sees them)."""
+
+    name: str
+    kind: NodeKind
+    node_id: int | None  # a broker's or controller's node.id; None for clients
+    alive: bool  # False after a crash, until it restarts
+    isolated: bool  # every link to and from every other node is cut
+    raft_role: str | None = None  # "Leader", "Follower", "Candidate", "PreCandidate"
+    raft_term: int | None = None
+    metadata_offset: int | None = None  # the metadata log offset it has applied
+    fenced: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSnapshot:
+    """One segment file of a replica's log: ``<base_offset>.log`` and its indexes."""
+
+    base_offset: int
+    next_offset: int  # the offset the next record appended to it would get
+    size: int  # bytes in the .log file
+    index_entries: int  # entries in the sparse .index
+    active: bool  # the last segment, the only one appended to
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaSnapshot:
+    """One broker's replica of a partition. A crashed broker shows what it had last
+    (``alive`` False, ``role`` "down"); its files are still on disk."""
+
+    broker_id: int
+    alive: bool
+    role: str  # "Leader", "Follower", "Offline" (a replica without a leader) or "down"
+    leader_epoch: int
+    log_start_offset: int
+    log_end_offset: int
+    high_watermark: int
+    segments: tuple[SegmentSnapshot, ...]
+    epochs: tuple[EpochEntry, ...]  # the leader-epoch cache: (epoch, start offset)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionSnapshot:
+    """A partition as the active controller committed it, and each replica's log."""
+
+    topic: str
+    partition: int
+    leader: int  # the leader's broker id; -1 while it has none
+    leader_epoch: int
+    isr: tuple[int, ...]
+    replicas: tuple[ReplicaSnapshot, ...]  # in assignment order: the first is preferred
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+    def replica(self, broker_id: int) -> ReplicaSnapshot:
+        for replica in self.replicas:
+            if replica.broker_id == broker_id:
+                return replica
+        raise KeyError(f"broker {broker_id} holds no replica of {self.topic}-{self.partition}")
+
+    @property
+    def high_watermark(self) -> int:
+        """The leader's high watermark (what consumers may read); 0 without a leader."""
+        for replica in self.replicas:
+            if replica.broker_id == self.leader:
+                return replica.high_watermark
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerSnapshot:
+    name: str
+    topic: str
+    alive: bool
+    rate_per_s: float
+    sent: int  # records handed to the producer
+    acked: int  # records the broker acknowledged
+    failed: int  # records that came back with an error
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSnapshot:
+    name: str
+    topic: str
+    alive: bool
+    positions: tuple[tuple[int, int], ...]  # (partition, next offset to read)
+    consumed: int  # records returned to the application so far
+
+    def position(self, partition: int) -> int | None:
+        return dict(self.positions).get(partition)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInFlight:
+    """A message on the wire: sent, not yet delivered or dropped."""
+
+    src: str
+    dst: str
+    kind: str  # e.g. "Fetch", "Fetch response", "BrokerHeartbeat", "Vote"
+    sent_ms: int
+    deliver_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserAction:
+    """Something done to the cluster from outside: a fault, a topic, a produce."""
+
+    at_ms: int
+    kind: str  # "crash", "restart", "isolate", "cut", "slow", "heal", "create_topic", ...
+    target: str  # the node, link or topic acted on
+    description: str  # one readable line, e.g. "crashed broker-2"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole cluster at ``at_ms``."""
+
+    at_ms: int
+    nodes: tuple[NodeSnapshot, ...]
+    active_controller: str | None  # the node name of the active controller (Raft leader)
+    partitions: tuple[PartitionSnapshot, ...]  # sorted by topic, then partition
+    producers: tuple[ProducerSnapshot, ...]
+    consumers: tuple[ConsumerSnapshot, ...]
+    in_flight: tuple[MessageInFlight, ...]
+    cut_links: tuple[tuple[str, str], ...]  # (src, dst): messages src -> dst are dropped
+    actions: tuple[UserAction, ...] = ()  # the actions taken at this instant
+
+    def node(self, name: str) -> NodeSnapshot:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def partition(self, topic: str, partition: int = 0) -> PartitionSnapshot:
+        for p in self.partitions:
+            if p.topic == topic and p.partition == partition:
+                return p
+        raise KeyError(f"{topic}-{partition}")
+
+    def topic(self, topic: str) -> tuple[PartitionSnapshot, ...]:
+        return tuple(p for p in self.partitions if p.topic == topic)
+
+    def leader_of(self, topic: str, partition: int = 0) -> int:
+        return self.partition(topic, partition).leader
+
+    def producer(self, name: str) -> ProducerSnapshot:
+        return next(p for p in self.producers if p.name == name)
+
+    def consumer(self, name: str) -> ConsumerSnapshot:
+        return next(c for c in self.consumers if c.name == name)
+
+    def brokers(self) -> tuple[NodeSnapshot, ...]:
+        return tuple(n for n in self.nodes if n.kind == "broker")
+
+    def controllers(self) -> tuple[NodeSnapshot, ...]:
+        return tuple(n for n in self.nodes if n.kind == "controller")
+
+
+class _Timed(Protocol):
+    @property
+    def at_ms(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Timed)
+
+
+class Timeline(Generic[S]):
+    """Snapshots in time order, bounded: when ``max_snapshots`` is reached the older half
+    keeps every other snapshot (those with user actions are always kept)."""
+
+    def __init__(self, max_snapshots: int = 50_000) -> None:
+        if max_snapshots < 4:
+            raise ValueError("a timeline keeps at least 4 snapshots")
+        self.max_snapshots = max_snapshots
+        self._snapshots: list[S] = []
+        self._times: list[int] = []
+        self.version = 0  # bumped on every change: a view redraws when it moved
+
+    def append(self, snapshot: S) -> None:
+        if self._times and snapshot.at_ms < self._times[-1]:
+            raise ValueError("snapshots are appended in time order")
+        self._snapshots.append(snapshot)
+        self._times.append(snapshot.at_ms)
+        self.version += 1
+        if len(self._snapshots) > self.max_snapshots:
+            self._thin()
+
+    def _thin(self) -> None:
+        half = len(self._snapshots) // 2
+        kept = [
+            s
+            for i, s in enumerate(self._snapshots[:half])
+            if i % 2 == 0 or getattr(s, "actions", None)
+        ]
+        self._snapshots = kept + self._snapshots[half:]
+        self._times = [s.at_ms for s in self._snapshots]
+
+    @property
+    def latest(self) -> S:
+        return self._snapshots[-1]
+
+    def at(self, time_ms: int) -> S:
+        """The last snapshot taken at or before ``time_ms`` (the first one if none)."""
+        i = bisect.bisect_right(self._times, time_ms) - 1
+        return self._snapshots[max(i, 0)]
+
+    def index_at(self, time_ms: int) -> int:
+        return max(bisect.bisect_right(self._times, time_ms) - 1, 0)
+
+    def __len__(self) -> int:
+        return len(self._snapshots)
+
+    def __getitem__(self, index: int) -> S:
+        return self._snapshots[index]
+
+    def __iter__(self) -> Iterator[S]:
+        return iter(self._snapshots)
+
+    def __bool__(self) -> bool:
+        return bool(self._snapshots)
