@@ -54,6 +54,7 @@ class ClusterBroker:
         self.running = asyncio.Event()  # set once the controller has unfenced this broker
         self._task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
+        self._stopped = False
 
     async def start(self) -> None:
         """Join the cluster: from now on the broker answers from the controller's metadata."""
@@ -71,6 +72,9 @@ class ClusterBroker:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        # As Kafka stops its replica fetchers before its socket server: from now on the
+        # core's requests to other nodes (a follower's next fetch) are not sent.
+        self._stopped = True
         for task in [self._task, *self._calls]:
             if task is not None:
                 task.cancel()
@@ -80,6 +84,8 @@ class ClusterBroker:
             await link.close()
 
     def _on_cluster_action(self, action: Forward | SendToBroker | ToController) -> None:
+        if self._stopped:
+            return
         if isinstance(action, Forward):
             self.forwards.add(now_ms(), action)
             self._wake.set()
