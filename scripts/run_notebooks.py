@@ -4,9 +4,9 @@
     after `jupytext --sync`, which brings each .ipynb's cells in line with its .py)
 
 A live widget's output (a FigureWidget, a button) is a reference to a model in the kernel that
-ran it; opened later without that kernel it shows only an error. So those outputs are dropped,
-together with the widget state, and what a reader sees before running the notebook is the text
-and the static figures stored next to each widget.
+ran it; opened later without that kernel it shows only an error. So those references are
+dropped, together with the widget state, and what a reader sees before running the notebook is
+the text and the static figures a view stores beside its widget (reflog/viz/static.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ import nbformat
 from nbclient import NotebookClient
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def without_widget(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """output without its widget reference; None if nothing else in it is worth showing (a
+    widget's text/plain is only its repr)."""
+    data = output.get("data", {})
+    if WIDGET_VIEW not in data:
+        return output
+    del data[WIDGET_VIEW]
+    return output if set(data) - {"text/plain"} else None
 
 
 def run(path: Path) -> float:
@@ -38,7 +48,7 @@ def run(path: Path) -> float:
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+            cell.outputs = [o for o in map(without_widget, cell.outputs) if o is not None]
     nbformat.write(notebook, path)
     return elapsed
 
