@@ -27,7 +27,7 @@ import random
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -43,6 +43,7 @@ from reflog.sim.pacing import Pacer
 from reflog.sim.timeline import Timeline
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
+from reflog.viz.static import live_or_static, scrubbable_figure
 from reflog.wire.apis import decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.errors import ErrorCode
@@ -239,8 +240,8 @@ class ZeroCopyRun:
                 )
             )
         at_ms = int((time.monotonic() - self._started) * 1000)
-        if self.timeline:
-            at_ms = max(at_ms, self.timeline.latest.at_ms)
+        if self.timeline:  # strictly later than the last: every sample has its own moment
+            at_ms = max(at_ms, self.timeline.latest.at_ms + 1)
         return ZeroCopySample(
             at_ms,
             tuple(brokers),
@@ -301,17 +302,15 @@ class ZeroCopyRun:
 
 
 # -- drawing the counters ----------------------------------------------------------------
-def counters_figure() -> go.FigureWidget:
+def counters_figure() -> go.Figure:
     """Two panels: per broker, the bytes it sent at the moment shown (stacked: to the
     consumer by sendfile, to followers by sendfile, copied through Python); and the
     cluster's totals over the recorded run, with the moment shown marked."""
-    figure = go.FigureWidget(
-        make_subplots(
-            rows=1,
-            cols=2,
-            column_widths=[0.45, 0.55],
-            subplot_titles=("record bytes sent, per broker", "the whole cluster over time"),
-        )
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.45, 0.55],
+        subplot_titles=("record bytes sent, per broker", "the whole cluster over time"),
     )
     names = {
         "consumer": "to the consumer, by sendfile",
@@ -353,7 +352,7 @@ def counters_figure() -> go.FigureWidget:
 
 
 def draw_sample(
-    figure: go.FigureWidget, sample: ZeroCopySample, history: Iterator[ZeroCopySample]
+    figure: go.Figure, sample: ZeroCopySample, history: Iterable[ZeroCopySample]
 ) -> None:
     """Draw ``sample`` in the left panel and ``history`` (the samples up to it) on the right."""
     past = list(history)
@@ -394,6 +393,11 @@ def describe_sample(sample: ZeroCopySample) -> str:
     return "\n".join(lines)
 
 
+def _history(timeline: Timeline[ZeroCopySample], upto: ZeroCopySample) -> list[ZeroCopySample]:
+    """The samples recorded up to ``upto``, in order."""
+    return [timeline[i] for i in range(timeline.index_at(upto.at_ms) + 1)]
+
+
 WHO = {"consumer": "to consumers", "follower": "to followers", "copied": "copied"}
 
 
@@ -417,7 +421,7 @@ class ZeroCopyView(TimelineView[ZeroCopySample]):
     """The counters of a :class:`ZeroCopyRun`, live, with buttons that act on the cluster."""
 
     def __init__(self, run: ZeroCopyRun, *, produce_mb: float = 10.0) -> None:
-        self.figure = counters_figure()
+        self.figure = go.FigureWidget(counters_figure())
         self.status = widgets.HTML()
         super().__init__(run, step_ms=2_000)
         self.zc_run = run
@@ -435,9 +439,7 @@ class ZeroCopyView(TimelineView[ZeroCopySample]):
         self.start(widgets.HBox(list(self.buttons.values())), self.status, self.figure)
 
     def draw(self, snapshot: ZeroCopySample) -> None:
-        timeline = self.zc_run.timeline
-        upto = timeline.index_at(snapshot.at_ms)
-        draw_sample(self.figure, snapshot, (timeline[i] for i in range(upto + 1)))
+        draw_sample(self.figure, snapshot, _history(self.zc_run.timeline, snapshot))
         way = "sendfile" if snapshot.zero_copy else "read-then-send"
         doing = f" — {self.zc_run.busy}…" if self.zc_run.busy else ""
         self.status.value = (
@@ -448,6 +450,20 @@ class ZeroCopyView(TimelineView[ZeroCopySample]):
         self.buttons["copy"].description = (
             "serve by read-then-send" if self.zc_run.zero_copy else "serve by sendfile"
         )
+
+    def static_figure(self) -> go.Figure:
+        """The recorded run as a plain figure with a frame per sample, which a notebook
+        stores so that a reader sees it (and scrubs it) before running anything."""
+        timeline = self.zc_run.timeline
+        return scrubbable_figure(
+            counters_figure(),
+            lambda figure, sample: draw_sample(figure, sample, _history(timeline, sample)),
+            list(timeline),
+            label=lambda sample: sample.action or f"{sample.at_ms / 1000:.1f} s",
+        )
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        return live_or_static(self.widget, self.static_figure())
 
     def _start(self, action: object) -> None:
         assert asyncio.iscoroutine(action)

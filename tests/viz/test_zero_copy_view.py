@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from reflog.net.local_cluster import LocalCluster
 from reflog.sim.timeline import Timeline
 from reflog.viz.zero_copy import (
@@ -99,6 +101,11 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
             await press("produce")
             await press("consume")
             assert all(y > 0 for y in view.figure.data[2].y)  # now copied through Python
+            # Stored for a reader without a kernel: one frame per sample, the last one shown.
+            static = view.static_figure()
+            assert len(static.frames) == len(run.timeline)
+            assert list(static.data[2].y) == pytest.approx(list(view.figure.data[2].y), abs=1e-3)
+            assert "application/vnd.plotly.v1+json" in view._repr_mimebundle_()
             await run.close()
         finally:
             await cluster.stop()
