@@ -59,8 +59,8 @@ def test_the_history_names_what_grew_after_each_action() -> None:
 
 def test_the_comparison_puts_each_measure_on_its_own_axis() -> None:
     timings = {
-        "sendfile": FetchTiming(bytes(2 * MB), seconds=0.002, cpu_seconds=0.001),
-        "read then send": FetchTiming(bytes(2 * MB), seconds=0.004, cpu_seconds=0.003),
+        "sendfile": FetchTiming(bytes(MB), rounds=2, seconds=0.002, broker_cpu_seconds=0.001),
+        "read then send": FetchTiming(bytes(MB), 2, seconds=0.004, broker_cpu_seconds=0.003),
     }
     figure = comparison_figure(timings, {"sendfile": 0, "read then send": 2 * MB})
     assert [bar.yaxis for bar in figure.data] == ["y", "y2", "y3"]
