@@ -143,9 +143,10 @@ print("read-then-send: read every record byte into Python:", read_copy >= stored
 # three times (the fastest is kept). Each measure has its own panel and axis: the throughput the
 # client saw on the left; in the middle, the CPU time the **brokers** spent per megabyte (they all
 # run on this kernel's event-loop thread, the client on another, so that thread's CPU clock is
-# theirs); on the right, the record bytes the brokers copied into Python. The copy, and the CPU it
-# costs, is what `sendfile` removes; on loopback, where the "network" is itself a memory copy and
-# the client's own reading is the bottleneck, throughput differs less.
+# theirs); on the right, the record bytes the brokers copied into Python for one fetch of the
+# topic. The copy, and the CPU it costs, is what `sendfile` removes. Throughput, on loopback, is
+# about the same either way and varies from run to run: the "network" is itself a memory copy, and
+# the client's own reading is the bottleneck.
 
 # %% tags=["nbval-ignore-output"]
 from reflog.viz.static import show
@@ -186,14 +187,17 @@ print(f"warm (page cache): {warm.mb_per_s:6.0f} MB/s")
 # %% [markdown]
 # ## Live: the counters as you act on the cluster
 #
-# The figure draws what the brokers counted at every recorded moment: on the left, per broker, the
-# record bytes it sent — to the consumer by `sendfile` (blue), to followers by `sendfile` (green),
-# copied through Python (red); on the right, the cluster's totals over the run. The buttons act on
-# the running cluster: **produce 10 MB** (watch green grow by twice what blue will: two followers
-# per partition), **consume all** (blue catches up), and **serve by read-then-send**, after which
-# produce and consume grow the red bar instead. **Play** streams (produce, then consume, every half
-# second, at the speed's MB/s). Drag the time slider back to see an earlier moment; any button
-# pressed then jumps back to live first.
+# Every action above was recorded: the view below replays them and takes new ones. On the left,
+# per broker, the record bytes it sent during the action that ended at the moment shown — to the
+# consumer by `sendfile` (blue), to followers by `sendfile` (green), copied through Python (red); on
+# the right, the running totals of all brokers, with that moment marked. The buttons act on the
+# running cluster: **produce 10 MB** (green: each leader sends its share to two followers),
+# **consume all** (blue: once more, to the consumer), and **serve by read-then-send**, after which
+# a produce and a consume grow red instead. **Play** streams — produce, then consume, every half
+# second, at the slider's MB/s. Drag the time slider back to see an earlier moment; a button pressed
+# then jumps back to live first. (If you ran the whole notebook, its last cell has stopped the
+# cluster and the view says so: select that cell and use *Run ▸ Run All Above Selected Cell* to
+# start a fresh cluster and play with it.)
 
 # %% tags=["nbval-ignore-output"]
 from reflog.viz.zero_copy import ZeroCopyView

@@ -137,6 +137,7 @@ class ZeroCopyRun:
         self.produced_bytes = 0
         self.consumed_bytes = 0
         self.busy = ""  # the action in progress, for a view's status line
+        self.closed = False  # the clients are disconnected: no more actions
         servers = tuple(parse_bootstrap(cluster.bootstrap_servers))
         # Big batches: a few produce requests carry megabytes (Kafka's batch.size).
         self.producer = Producer(
@@ -180,6 +181,9 @@ class ZeroCopyRun:
         async with self._lock:  # a button's action under way
             await self._producing.close()
             await self._consuming.close()
+        self.closed = True
+        for listener in list(self._listeners):
+            listener()
 
     # -- actions ------------------------------------------------------------------------
     async def produce(self, mb: float, timeout_s: float = 30.0, action: str | None = None) -> int:
@@ -311,14 +315,14 @@ class ZeroCopyRun:
 
 # -- drawing the counters ----------------------------------------------------------------
 def counters_figure() -> go.Figure:
-    """Two panels: per broker, the bytes it sent at the moment shown (stacked: to the
-    consumer by sendfile, to followers by sendfile, copied through Python); and the
-    cluster's totals over the recorded run, with the moment shown marked."""
+    """Two panels: per broker, the bytes it sent in the action that ended at the moment
+    shown (stacked: to the consumer by sendfile, to followers by sendfile, copied through
+    Python); and the cluster's running totals over the recorded run, the moment marked."""
     figure = make_subplots(
         rows=1,
         cols=2,
         column_widths=[0.45, 0.55],
-        subplot_titles=("record bytes sent, per broker", "the whole cluster over time"),
+        subplot_titles=("sent by the last action, per broker", "all brokers, running total"),
     )
     names = {
         "consumer": "to the consumer, by sendfile",
@@ -354,7 +358,7 @@ def counters_figure() -> go.Figure:
         legend={"orientation": "h", "x": 0, "y": 1.2, "yanchor": "bottom"},
     )
     figure.update_yaxes(title_text="MB", rangemode="tozero", row=1, col=1)
-    figure.update_yaxes(title_text="MB (all brokers)", rangemode="tozero", row=1, col=2)
+    figure.update_yaxes(title_text="MB", rangemode="tozero", row=1, col=2)
     figure.update_xaxes(title_text="seconds since start", row=1, col=2)
     return figure
 
@@ -362,14 +366,21 @@ def counters_figure() -> go.Figure:
 def draw_sample(
     figure: go.Figure, sample: ZeroCopySample, history: Iterable[ZeroCopySample]
 ) -> None:
-    """Draw ``sample`` in the left panel and ``history`` (the samples up to it) on the right."""
+    """Draw, for ``history`` (the samples up to ``sample``, in order): on the left what each
+    broker sent between the sample before and ``sample``; on the right the totals."""
     past = list(history)
+    before = {b.broker_id: b for b in past[-2].brokers} if len(past) > 1 else {}
     brokers = [f"broker {b.broker_id}" for b in sample.brokers]
     seconds = [s.at_ms / 1000 for s in past]
+
+    def sent(b: BrokerBytes, what: str) -> int:
+        earlier = before.get(b.broker_id)
+        return _count(b, what) - (_count(earlier, what) if earlier is not None else 0)
+
     with figure.batch_update():
         for i, what in enumerate(("consumer", "follower", "copied")):
             figure.data[i].x = brokers
-            figure.data[i].y = [_count(b, what) / MB for b in sample.brokers]
+            figure.data[i].y = [sent(b, what) / MB for b in sample.brokers]
             figure.data[3 + i].x = seconds
             figure.data[3 + i].y = [s.total(what) / MB for s in past]
         figure.layout.shapes = (
@@ -456,8 +467,16 @@ class ZeroCopyView(TimelineView[ZeroCopySample]):
             f"consumed {snapshot.consumed_bytes / MB:.1f} MB{doing}"
         )
         self.buttons["copy"].description = (
-            "serve by read-then-send" if self.zc_run.zero_copy else "serve by sendfile"
+            "serve by read-then-send" if snapshot.zero_copy else "serve by sendfile"
         )
+        if self.zc_run.closed:  # recorded moments can still be scrubbed; nothing can act
+            self.status.value = (
+                "<b>the cluster is stopped</b> (the notebook's last cell): run the notebook "
+                "from the top to start a new one. The slider still scrubs what was recorded."
+            )
+            acting = [*self.buttons.values(), self.controls.play_button]
+            for button in [*acting, self.controls.step_button, self.controls.speed]:
+                button.disabled = True
 
     def static_figure(self) -> go.Figure:
         """The recorded run as a plain figure with a frame per sample, which a notebook
@@ -632,7 +651,7 @@ def comparison_figure(timings: dict[str, FetchTiming], copied: dict[str, int]) -
         subplot_titles=(
             "throughput (MB/s, higher is better)",
             "brokers' CPU time (ms per MB, lower is better)",
-            "record bytes copied into Python (MB)",
+            "copied into Python, one fetch (MB)",
         ),
         horizontal_spacing=0.09,
     )
@@ -641,7 +660,7 @@ def comparison_figure(timings: dict[str, FetchTiming], copied: dict[str, int]) -
         [t.cpu_ms_per_mb for t in timings.values()],
         [copied[p] / MB for p in paths],
     ]
-    formats = ["%{y:.0f}", "%{y:.1f}", "%{y:.1f}"]
+    formats = ["%{y:.0f}", "%{y:.2f}", "%{y:.1f}"]
     for col, (values, fmt) in enumerate(zip(measures, formats, strict=True), start=1):
         figure.add_bar(
             x=paths,

@@ -30,7 +30,7 @@ def sample(at_ms: int, *per_broker: tuple[int, int, int], action: str = "") -> Z
     return ZeroCopySample(at_ms, brokers, 0, 0, True, action)
 
 
-def test_the_counters_are_drawn_per_broker_stacked_and_as_totals_up_to_the_moment_shown() -> None:
+def test_the_last_action_is_drawn_per_broker_and_the_totals_up_to_the_moment_shown() -> None:
     figure = counters_figure()
     first = sample(0, (0, 0, 0), (0, 0, 0))
     second = sample(1_000, (0, 4 * MB, 0), (0, 2 * MB, 0), action="produced")
@@ -43,7 +43,9 @@ def test_the_counters_are_drawn_per_broker_stacked_and_as_totals_up_to_the_momen
     assert list(totals[1].x) == [0, 1.0] and list(totals[1].y) == [0, 6]
     assert figure.layout.shapes[0].x0 == 1.0  # the moment shown, marked on the history
     draw_sample(figure, third, iter([first, second, third]))
+    # Left: what the action between the second and third samples sent (followers: nothing).
     assert list(figure.data[0].y) == [2, 1] and list(figure.data[2].y) == [0, 3]
+    assert list(figure.data[1].y) == [0, 0]
     assert list(totals[2].y) == [0, 0, 3] and figure.layout.barmode == "stack"
 
 
@@ -91,22 +93,30 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
             await press("produce")
             assert all(y > 0 for y in follower_bars.y)  # followers fetched by sendfile
             assert list(view.figure.data[0].y) == [0, 0, 0]
+            assert view.figure.data[4].y[-1] > 0  # the running total of follower bytes
             view.controls.slider.value = 0  # scrub back to the start
             assert not view.controls.following and list(follower_bars.y) == [0, 0, 0]
             await press("consume")
             assert view.controls.following and view.shown is run.timeline.latest
             assert all(y > 0 for y in view.figure.data[0].y)  # the consumer, by sendfile
+            assert list(follower_bars.y) == [0, 0, 0]  # nothing new to replicate
             view.buttons["copy"].click()  # the brokers switch to read-then-send
             assert not run.zero_copy and view.buttons["copy"].description == "serve by sendfile"
             await press("produce")
             await press("consume")
             assert all(y > 0 for y in view.figure.data[2].y)  # now copied through Python
+            assert list(view.figure.data[0].y) == [0, 0, 0]  # and not sent by sendfile
             # Stored for a reader without a kernel: one frame per sample, the last one shown.
             static = view.static_figure()
             assert len(static.frames) == len(run.timeline)
             assert list(static.data[2].y) == pytest.approx(list(view.figure.data[2].y), abs=1e-3)
             assert "application/vnd.plotly.v1+json" in view._repr_mimebundle_()
             await run.close()
+            # Stopped: the buttons say so instead of doing nothing; the slider still scrubs.
+            assert view.buttons["produce"].disabled and view.controls.play_button.disabled
+            assert "the cluster is stopped" in view.status.value
+            view.controls.slider.value = 1
+            assert view.shown is run.timeline[1] and list(view.figure.data[0].y) == [0, 0, 0]
         finally:
             await cluster.stop()
 
