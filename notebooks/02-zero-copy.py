@@ -1,168 +1,227 @@
 # %% [markdown]
 # # Zero-copy reads: sendfile and the page cache
 #
-# Kafka serves consumers fast because a fetch never copies record bytes through the broker's own
-# memory. The log is a file; the records a consumer asks for are a **byte range** of it; the
-# broker asks the kernel to send that range straight from the page cache to the socket
-# (`sendfile(2)`). A read-then-send path would copy every byte into the process and back out.
+# Kafka serves fetches fast because record bytes never pass through the broker's own memory. A
+# partition's log is a file; the records a fetch asks for are a **byte range** of it; the broker
+# asks the kernel to send that range straight from the page cache to the socket (`sendfile(2)`).
+# Both kinds of fetch take this path: a **consumer's**, and a **follower's** — replication is a
+# follower fetching from the leader like a consumer does. A read-then-send broker would copy every
+# byte into the process and back out, once per fetch.
 #
-# Here a reflog broker of the **network runtime** runs inside this kernel on a real loopback
-# socket, and a consumer fetches the same data twice: once with `sendfile`, once through a
-# read-then-send path that the server can switch to for this comparison. The timings are this
-# machine's and vary from run to run; the checks printed as text do not.
+# Below, a real cluster of reflog's **network runtime** runs inside this kernel: one controller and
+# 3 brokers, asyncio servers on the kernel's own event loop, talking Kafka's wire protocol over TCP
+# on 127.0.0.1. A topic has 3 partitions, each on all 3 brokers (replication factor 3), and
+# reflog's own producer and consumer talk to it over sockets as any Kafka client would. Every
+# broker counts the record bytes it sent by `sendfile` — to the consumer and to followers apart —
+# and the bytes it copied through Python. The timings are this machine's and vary from run to run;
+# the checks printed as text do not.
 
 # %%
-import os
-import socket
-import struct
-import tempfile
-import time
-from pathlib import Path
+from reflog.net.local_cluster import LocalCluster
+from reflog.viz.zero_copy import MB, ZeroCopyRun, describe_sample, leaders_of
 
-from reflog.broker import Broker
-from reflog.config import BrokerConfig
-from reflog.net.server import BrokerServer
-from reflog.records import build_batch, iter_batches
-from reflog.wire.apis import decode_response, encode_request
-from reflog.wire.codec import chunks_to_bytes
-from reflog.wire.headers import RequestHeader
-from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
-
-data_dir = Path(tempfile.mkdtemp(prefix="reflog-zero-copy-"))
-broker = Broker(BrokerConfig(node_id=0, log_dir=data_dir))
-broker.create_topic("clicks", 1)
-log = broker.logs.get(("clicks", 0))
-batch = build_batch([(None, bytes(1000), i) for i in range(60)])
-for _ in range(1000):  # about 60 MB
-    log.append(batch, 0)
-log.flush()
-server = BrokerServer(broker, "127.0.0.1", 0)
-port = await server.start()
-print(f"broker listening on 127.0.0.1; {log.log_end_offset} records, "
-      f"{log.size_in_bytes // 1_000_000} MB in {len(log.segments)} segment(s)")
-
-
-# %%
-def fetch_all(budget=16 * 1024 * 1024):
-    """Fetch the whole partition over a real socket; return the bytes of the record sets."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    offset, correlation, chunks = 0, 0, []
-    while offset < log.log_end_offset:
-        correlation += 1
-        partition = FetchPartition(partition=0, fetch_offset=offset, partition_max_bytes=budget)
-        request = FetchRequest(
-            max_wait_ms=0,
-            max_bytes=budget,
-            topics=[FetchTopic(topic="clicks", partitions=[partition])],
-        )
-        body = chunks_to_bytes(encode_request(RequestHeader(1, 11, correlation, "nb"), request))
-        sock.sendall(struct.pack(">i", len(body)) + body)
-        size = struct.unpack(">i", _exactly(sock, 4))[0]
-        _, response = decode_response(1, 11, _exactly(sock, size))
-        records = response.responses[0].partitions[0].records
-        chunks.append(records)
-        offset = list(iter_batches(records))[-1].next_offset
-    sock.close()
-    return b"".join(chunks)
-
-def _exactly(sock, n):
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        got += sock.recv_into(view[got:])
-    return bytes(buf)
-
-async def timed(zero_copy):
-    import asyncio
-    server.zero_copy = zero_copy
-    started, cpu = time.perf_counter(), time.process_time()
-    data = await asyncio.to_thread(fetch_all)
-    return data, time.perf_counter() - started, time.process_time() - cpu
-
-with_sendfile, t_zero, cpu_zero = await timed(True)
-with_copy, t_copy, cpu_copy = await timed(False)
-print("both paths delivered the same bytes:", with_sendfile == with_copy)
-print("every batch arrived intact:", all(b.is_valid() for b in iter_batches(with_sendfile)))
+# The brokers share this kernel's event loop: while a cell computes without awaiting, they are
+# frozen, heartbeats included. A generous session timeout keeps the controller from fencing them.
+cluster = LocalCluster(brokers=3, broker_session_timeout_ms=30_000)
+await cluster.start()
+await cluster.create_topic("clicks", partitions=3, replication_factor=3)
+leaders = leaders_of(cluster, "clicks")
+print("brokers:", sorted(cluster.brokers), "— each serving on its own port of 127.0.0.1")
+for partition, leader in leaders.items():
+    followers = sorted(set(cluster.brokers) - {leader})
+    print(f"clicks-{partition}: leader broker {leader}, followers {followers}")
 
 # %% [markdown]
-# ## What the broker read into Python
+# ## Producing: the followers fetch by sendfile
 #
-# Counting every byte the process reads from files while serving one full fetch: with `sendfile`,
-# only batch *headers* are read (to find where the requested offsets start and end); the records
-# never enter Python. With read-then-send, every record byte is read.
+# The producer sends 10 MB of 1 KB records, round-robin over the partitions, with `acks=all`: a
+# record is acknowledged once every in-sync replica has it, that is once both followers of its
+# partition fetched it from the leader. So by the time the producer is done, each leader has sent
+# its partition's log twice — once to each follower — and by `sendfile`.
+
+# %%
+run = ZeroCopyRun(cluster, "clicks")
+await run.start()
+await run.produce(10)
+
+
+def led_bytes(broker_id):
+    """Bytes in the logs of the partitions this broker leads."""
+    broker = cluster.server(broker_id).broker
+    return sum(log.size_in_bytes for tp, log in broker.logs if leaders[tp.partition] == broker_id)
+
+
+after_produce = run.timeline.latest  # recorded when the produce was done
+print(f"acknowledged: {run.produced_bytes // MB} MB of record values")
+for b in after_produce.brokers:
+    print(f"broker {b.broker_id}: sent its partition to its 2 followers by sendfile:",
+          b.follower_sendfile_bytes == 2 * led_bytes(b.broker_id),
+          f"| to consumers: {b.consumer_sendfile_bytes} bytes",
+          f"| copied through Python: {b.copied_bytes} bytes")
+
+# %% tags=["nbval-ignore-output"]
+print(describe_sample(after_produce))
+
+# %% [markdown]
+# ## Consuming: the consumer fetches by sendfile too
+#
+# The consumer reads every partition from offset 0, each from its leader. Each leader sends its
+# log once more, to the consumer, again by `sendfile`; nothing is copied through Python.
+
+# %%
+await run.consume_all()
+after_consume = run.timeline.latest
+print(f"consumed: {run.consumed_bytes // MB} MB of record values, every acknowledged record:",
+      run.consumed_bytes == run.produced_bytes)
+for b in after_consume.brokers:
+    print(f"broker {b.broker_id}: sent its partition once to the consumer by sendfile:",
+          b.consumer_sendfile_bytes == led_bytes(b.broker_id),
+          f"| copied through Python: {b.copied_bytes} bytes")
+
+# %% tags=["nbval-ignore-output"]
+print(describe_sample(after_consume))
+
+# %% [markdown]
+# ## What a broker reads into Python
+#
+# Counting every byte the process reads from files (`os.pread`) while a client fetches the whole
+# topic: with `sendfile`, the brokers read only batch *headers* (61 bytes each, to find where the
+# requested offsets start and end in the file); the records never enter Python. Switched to
+# read-then-send, they read every record byte, and their own counters say they copied it.
+#
+# The client here is a bare one (`fetch_everything`): it sends Fetch requests over a blocking
+# socket from a thread and keeps the bytes without decoding the records, so what is measured is
+# the brokers' way of sending.
 
 # %%
 import asyncio
+import os
 
-real_pread, real_read = os.pread, os.read
+from reflog.viz.zero_copy import fetch_everything
 
-async def bytes_read_while_fetching(zero_copy):
-    counted = 0
-    def pread(fd, n, offset):
-        nonlocal counted
+addresses = {p: ("127.0.0.1", cluster.brokers[leader].port) for p, leader in leaders.items()}
+real_pread = os.pread
+
+
+async def fetch_counting_reads(zero_copy):
+    """Fetch the whole topic with the brokers on one path; return what the client got,
+    the bytes read from files, and the bytes the brokers say they copied."""
+    run.set_zero_copy(zero_copy)
+    copied_before = run.sample().total("copied")
+    read = 0
+
+    def counting_pread(fd, n, offset):
+        nonlocal read
         data = real_pread(fd, n, offset)
-        counted += len(data)
+        read += len(data)
         return data
-    def read(fd, n):
-        nonlocal counted
-        data = real_read(fd, n)
-        counted += len(data)
-        return data
-    server.zero_copy = zero_copy
-    os.pread, os.read = pread, read
-    try:
-        await asyncio.to_thread(fetch_all)
-    finally:
-        os.pread, os.read = real_pread, real_read
-    return counted
 
-total = log.size_in_bytes
-zero_copy_reads = await bytes_read_while_fetching(True)
-copy_reads = await bytes_read_while_fetching(False)
-print(f"sendfile path: read only batch headers into Python: {zero_copy_reads < total / 100}")
-print(f"read-then-send path: read every record byte into Python: {copy_reads >= total}")
+    os.pread = counting_pread
+    try:
+        got = await asyncio.to_thread(fetch_everything, addresses, "clicks")
+    finally:
+        os.pread = real_pread
+    run.record(f"fetched everything by {'sendfile' if zero_copy else 'read-then-send'}")
+    return got, read, run.sample().total("copied") - copied_before
+
+
+stored = sum(led_bytes(b) for b in cluster.brokers)
+by_sendfile, read_sendfile, copied_sendfile = await fetch_counting_reads(True)
+by_copy, read_copy, copied_copy = await fetch_counting_reads(False)
+run.set_zero_copy(True)
+print("both paths delivered the same bytes, the whole topic:",
+      by_sendfile == by_copy and len(by_copy) == stored)
+print("sendfile: read only batch headers into Python (under 1% of the records):",
+      read_sendfile < stored / 100, f"| copied: {copied_sendfile} bytes")
+print("read-then-send: read every record byte into Python:", read_copy >= stored,
+      "| copied every byte:", copied_copy == stored)
+
+# %% [markdown]
+# ## sendfile against read-then-send
+#
+# The same client fetches the whole topic eight times in a row, on each path, and that is timed
+# three times (the fastest is kept). Each measure has its own panel and axis: the throughput the
+# client saw on the left; in the middle, the CPU time the **brokers** spent per megabyte (they all
+# run on this kernel's event-loop thread, the client on another, so that thread's CPU clock is
+# theirs); on the right, the record bytes the brokers copied into Python for one fetch of the
+# topic. The copy, and the CPU it costs, is what `sendfile` removes. Throughput, on loopback, is
+# about the same either way and varies from run to run: the "network" is itself a memory copy, and
+# the client's own reading is the bottleneck.
 
 # %% tags=["nbval-ignore-output"]
-import plotly.graph_objects as go
+from reflog.viz.static import show
+from reflog.viz.zero_copy import comparison_figure, timed_fetch
 
-mb = len(with_sendfile) / 1e6
-figure = go.FigureWidget(
-    data=[
-        go.Bar(name="MB/s", x=["sendfile", "read then send"], y=[mb / t_zero, mb / t_copy],
-               yaxis="y"),
-        go.Bar(name="CPU ms per MB", x=["sendfile", "read then send"],
-               y=[1e3 * cpu_zero / mb, 1e3 * cpu_copy / mb], yaxis="y2"),
-    ],
-    layout=go.Layout(title="One consumer fetching the whole partition over loopback",
-                     barmode="group", yaxis={"title": "MB/s"},
-                     yaxis2={"title": "CPU ms per MB", "overlaying": "y", "side": "right"},
-                     height=380),
-)
-figure
 
+async def best_of_three(zero_copy):
+    run.set_zero_copy(zero_copy)
+    tries = [await timed_fetch(addresses, "clicks", rounds=8) for _ in range(3)]
+    run.record(f"timed fetches by {'sendfile' if zero_copy else 'read-then-send'}")
+    return min(tries, key=lambda t: t.seconds)
+
+
+timings = {"sendfile": await best_of_three(True), "read then send": await best_of_three(False)}
+run.set_zero_copy(True)
+copied = {"sendfile": copied_sendfile, "read then send": copied_copy}
+show(comparison_figure(timings, copied))
 
 # %% [markdown]
 # ## The page cache: cold and warm
 #
-# `sendfile` copies from the **page cache**. Right after the broker wrote the log, its pages are
-# in memory ("warm"); after `posix_fadvise(POSIX_FADV_DONTNEED)` evicts them ("cold"), the first
+# `sendfile` copies from the **page cache**. Right after a broker wrote its log, the pages are in
+# memory ("warm"); once `posix_fadvise(POSIX_FADV_DONTNEED)` has dropped them ("cold"), the next
 # fetch must go to the disk. Kafka relies on this: recent data — what most consumers read — is
-# served from memory without the broker caching anything itself.
+# served from memory without the broker caching anything itself. (On a machine with a fast SSD,
+# or when the files are on tmpfs, cold is barely slower.)
 
 # %% tags=["nbval-ignore-output"]
-def evict_page_cache():
-    for segment in log.segments:
-        fd = os.open(segment.log_path, os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
+from reflog.viz.zero_copy import evict_page_cache
 
-server.zero_copy = True
-evict_page_cache()
-_, t_cold, _ = await timed(True)
-_, t_warm, _ = await timed(True)
-print(f"cold (from disk): {mb / t_cold:8.0f} MB/s")
-print(f"warm (page cache): {mb / t_warm:7.0f} MB/s")
+await evict_page_cache(cluster, "clicks")
+cold = await timed_fetch(addresses, "clicks")
+warm = await timed_fetch(addresses, "clicks")
+run.record("fetched everything cold, then warm")
+print(f"cold (from disk):  {cold.mb_per_s:6.0f} MB/s")
+print(f"warm (page cache): {warm.mb_per_s:6.0f} MB/s")
+
+# %% [markdown]
+# ## Live: the counters as you act on the cluster
+#
+# Every action above was recorded: the view below replays them and takes new ones. On the left,
+# per broker, the record bytes it sent during the action that ended at the moment shown — to the
+# consumer by `sendfile` (blue), to followers by `sendfile` (green), copied through Python (red); on
+# the right, the running totals of all brokers, with that moment marked. The buttons act on the
+# running cluster: **produce 10 MB** (green: each leader sends its share to two followers),
+# **consume all** (blue: once more, to the consumer), and **serve by read-then-send**, after which
+# a produce and a consume grow red instead. **Play** streams — produce, then consume, every half
+# second, at the slider's MB/s. Drag the time slider back to see an earlier moment; a button pressed
+# then jumps back to live first. (If you ran the whole notebook, its last cell has stopped the
+# cluster and the view says so: select that cell and use *Run ▸ Run All Above Selected Cell* to
+# start a fresh cluster and play with it.)
+
+# %% tags=["nbval-ignore-output"]
+from reflog.viz.zero_copy import ZeroCopyView
+
+view = ZeroCopyView(run)
+view
+
+# %% [markdown]
+# The view's history so far: one sample per action taken in this notebook (each button press adds
+# one), with the counters that grew since the sample before — sent by sendfile to consumers or to
+# followers, or copied through Python:
 
 # %%
-await server.stop()
-print("broker stopped")
+from reflog.viz.zero_copy import describe_history
+
+print(describe_history(run.timeline))
+
+# %% [markdown]
+# ## Stopping the cluster
+#
+# The clients disconnect, then every broker and the controller stop; their files go with the
+# temporary directory.
+
+# %%
+await run.close()
+await cluster.stop()
+print("cluster stopped")

@@ -16,6 +16,7 @@ the zero-copy notebook draws.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -112,6 +113,16 @@ class LocalCluster:
         await asyncio.gather(*(self.start_broker(b) for b in self.brokers))
 
     async def stop(self) -> None:
+        # Every broker's links to the others first: a broker then stops with no follower
+        # still fetching from it, instead of cutting their connections short.
+        running = [n.server for n in self.brokers.values() if n.server is not None]
+        for node in self.brokers.values():
+            if node.member is not None:
+                await node.member.stop()
+        # Let the brokers see those connections (and clients already closed) go; a client
+        # still connected after that is cut off, with a warning.
+        with contextlib.suppress(TimeoutError):
+            await self._until(lambda: all(s.connection_count == 0 for s in running), 1.0)
         for b in self.brokers:
             await self.stop_broker(b)
         if self.controller is not None:

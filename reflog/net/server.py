@@ -250,6 +250,11 @@ class BrokerServer:
             None
         )
 
+    @property
+    def connection_count(self) -> int:
+        """Client (and follower) connections open now."""
+        return len(self._connections)
+
     # -- lifecycle --------------------------------------------------------------------
     async def start(self, serve: bool = True) -> int:
         """Bind and (unless ``serve`` is False) start listening; return the bound port

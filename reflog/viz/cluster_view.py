@@ -41,7 +41,7 @@ from plotly.subplots import make_subplots
 from reflog.sim.cluster import Cluster
 from reflog.sim.timeline import NodeSnapshot, PartitionSnapshot, ReplicaSnapshot, Snapshot
 from reflog.viz.controls import TimelineView
-from reflog.viz.static import live_or_static, scrubbable_figure
+from reflog.viz.static import scrubbable_figure
 
 __all__ = [
     "REPLICA_STATES",
@@ -641,6 +641,3 @@ class ClusterView(TimelineView[Snapshot]):
 
     def static_figure(self, max_frames: int = 25) -> go.Figure:
         return static_cluster_figure(self.cluster.timeline, self.topic, max_frames=max_frames)
-
-    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
-        return live_or_static(self.widget, self.static_figure())

@@ -36,7 +36,7 @@ from reflog.sim.timeline import PartitionSnapshot, ReplicaSnapshot, SegmentSnaps
 from reflog.storage.segment import BatchHeader, segment_file_name
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
-from reflog.viz.static import live_or_static, scrubbable_figure
+from reflog.viz.static import scrubbable_figure
 
 __all__ = [
     "BatchBlock",
@@ -619,9 +619,6 @@ class SegmentFilesView(TimelineView[Snapshot]):
             label=lambda s: f"{s.at_ms} ms",
             max_frames=max_frames or self.stored_frames,
         )
-
-    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
-        return live_or_static(self.widget, self.static_figure())
 
     def _shown_follower(self) -> int | None:
         snapshot = self.run.timeline.latest
