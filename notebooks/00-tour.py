@@ -10,20 +10,21 @@
 # clock. Because the run is seeded, every number printed below is the same on every run — and you
 # can still press *Play* and watch it live.
 #
-# *Simplification in this chapter:* the cluster has a single broker that leads every partition;
-# replication and the controller arrive in later chapters.
+# *Simplification in this chapter:* the cluster has a single broker (it follows a quorum of one
+# controller) that leads every partition; replication arrives in later chapters.
 
 # %%
 from reflog.producer.partitioner import partition_for_key
-from reflog.sim.cluster import Cluster
+from reflog.sim import Cluster
 
-cluster = Cluster(seed=42, topics={"orders": 3})
+cluster = Cluster(seed=42, brokers=1)
+cluster.create_topic("orders", partitions=3)
 keys = [b"alice", b"bob", b"carol", b"dave", b"erin"]
 producer = cluster.add_producer(
     "checkout", "orders", rate_per_s=200, keys=keys, acks=1, linger_ms=5
 )
 consumer = cluster.add_consumer("billing", "orders", partitions=[0, 1, 2])
-print(f"brokers: {[b.name for b in cluster.brokers]}, topic 'orders' with 3 partitions")
+print(f"brokers: {[b.name for b in cluster.brokers.values()]}, topic 'orders' with 3 partitions")
 
 # %% [markdown]
 # ## Two seconds of traffic
@@ -71,7 +72,7 @@ for partition in sorted(by_partition):
 from reflog.records import iter_batches
 
 for partition, size in sorted(cluster.log_sizes("orders").items()):
-    log_dir = cluster.brokers[0].config.log_dir / f"orders-{partition}"
+    log_dir = cluster.brokers[1].config.log_dir / f"orders-{partition}"
     log_file = log_dir / "00000000000000000000.log"
     batches = list(iter_batches(log_file.read_bytes()))
     per_batch = sum(b.record_count for b in batches) / len(batches)
@@ -100,7 +101,8 @@ view.widget
 # partitions the topic has. Here one key carries 80% of the traffic:
 
 # %%
-hot = Cluster(seed=7, topics={"clicks": 6})
+hot = Cluster(seed=7, brokers=1)
+hot.create_topic("clicks", partitions=6)
 skewed = hot.add_producer("frontend", "clicks", rate_per_s=500,
                           keys=[b"celebrity", b"u1", b"u2", b"u3", b"u4", b"u5"],
                           key_weights=[80, 4, 4, 4, 4, 4])
@@ -122,7 +124,8 @@ print(f"the celebrity's partition: clicks-{partition_for_key(b'celebrity', 6)}")
 
 # %%
 def trace_digest(seed: int) -> str:
-    c = Cluster(seed=seed, topics={"orders": 3})
+    c = Cluster(seed=seed, brokers=1)
+    c.create_topic("orders", partitions=3)
     c.add_producer("checkout", "orders", rate_per_s=200, keys=keys)
     c.run_for(500)
     return c.sim.trace.digest()

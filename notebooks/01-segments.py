@@ -14,25 +14,19 @@
 # last recovery point).
 
 # %%
-from reflog.sim.cluster import Cluster
+from reflog.sim import Cluster
 from reflog.topic_partition import TopicPartition
 
-cluster = Cluster(
-    seed=1,
-    topics={"events": 1},
-    topic_configs={
-        "events": {
-            "segment.bytes": "4096",
-            "index.interval.bytes": "512",
-            "retention.bytes": "8192",
-        }
-    },
+cluster = Cluster(seed=1, brokers=1)
+cluster.create_topic(
+    "events",
+    configs={"segment.bytes": "4096", "index.interval.bytes": "512", "retention.bytes": "8192"},
 )
 producer = cluster.add_producer(
     "app", "events", rate_per_s=300, keys=[b"a", b"b", b"c"], linger_ms=10
 )
 cluster.run_for(3_000)
-broker = cluster.brokers[0].broker
+broker = cluster.broker(1)
 log = broker.logs.get(TopicPartition("events", 0))
 print(f"acknowledged {producer.acked} records; log end offset {log.log_end_offset}; "
       f"{len(log.segments)} segments")
@@ -148,15 +142,12 @@ print(f"fetch at offset 0: {ErrorCode(part.error_code).name}, "
 from reflog.records import iter_batches
 from reflog.storage.cleaner import LogCleaner
 
-profiles = Cluster(
-    seed=2,
-    topics={"profiles": 1},
-    topic_configs={"profiles": {"cleanup.policy": "compact", "segment.bytes": "2048"}},
-)
+profiles = Cluster(seed=2, brokers=1)
+profiles.create_topic("profiles", configs={"cleanup.policy": "compact", "segment.bytes": "2048"})
 users = [b"user-%d" % i for i in range(4)]
 profiles.add_producer("profile-service", "profiles", rate_per_s=100, keys=users, linger_ms=0)
 profiles.run_for(3_000)
-plog = profiles.brokers[0].broker.logs.get(TopicPartition("profiles", 0))
+plog = profiles.broker(1).logs.get(TopicPartition("profiles", 0))
 
 def survivors(log):
     out = []
@@ -190,11 +181,11 @@ acked_before_crash = producer.acked
 end_before = log.log_end_offset
 flushed = sum(s.flushed_size for s in log.segments)
 active_path = log.active.log_path
-cluster.crash("broker-0")
+cluster.crash("broker-1")
 with open(active_path, "ab") as f:
     f.write(b"\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x01\x00half a batch")
-cluster.restart("broker-0")
-log = cluster.brokers[0].broker.logs.get(TopicPartition("events", 0))
+cluster.restart("broker-1")
+log = cluster.broker(1).logs.get(TopicPartition("events", 0))
 print(f"log end offset before the crash: {end_before} (bytes fsynced: {flushed})")
 print(f"after recovery: log end offset {log.log_end_offset}; "
       f"recovery cut {log.recovered_truncated_bytes} bytes")
