@@ -136,13 +136,20 @@ class ClusterRecorder:
         self.record()
 
     def record(self) -> None:
-        """Append a snapshot of now, unless nothing changed since the last one."""
+        """Append a snapshot of now, unless the last one is of this very instant and the same
+        (the latest snapshot's time is always the clock's, even on a quiet cluster)."""
         actions = tuple(self._pending_actions)
         self._pending_actions.clear()
         snapshot = self.capture(actions)
         timeline = self.timeline
-        if timeline and not snapshot.actions and _same(timeline.latest, snapshot):
-            return
+        latest = timeline.latest if timeline else None
+        if (
+            latest is not None
+            and latest.at_ms == snapshot.at_ms
+            and not snapshot.actions
+            and _same(latest, snapshot)
+        ):
+            return  # nothing happened since, not even time passing
         timeline.append(snapshot)
 
     def capture(self, actions: tuple[UserAction, ...] = ()) -> Snapshot:
