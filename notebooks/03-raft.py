@@ -25,7 +25,8 @@ from pathlib import Path
 from reflog.raft import RaftConfig, Role
 from reflog.sim import LinkConfig, Simulation
 from reflog.sim.raft_nodes import RaftSimNode
-from reflog.viz.raft import RaftRecorder, RaftView
+from reflog.sim.raft_quorum import RaftRecorder
+from reflog.viz.raft import RaftView
 
 ELECTION_TIMEOUT = 150  # ms: each node draws every timeout from [150, 300)
 workdir = Path(tempfile.mkdtemp(prefix="reflog-raft-"))  # each node's files: <run>/<node>/

@@ -36,7 +36,11 @@ from pathlib import Path
 
 from reflog.replication.partition import Role
 from reflog.replication.truncation import TruncationPolicy
-from reflog.viz.replication import ReplicationRecorder, ReplicationView
+from reflog.sim import Cluster
+from reflog.topic_partition import TopicPartition
+from reflog.viz.replication import ReplicationView, describe_replicas, format_isr_history
+
+TP = TopicPartition("r", 0)  # the partition every cluster of this chapter replicates
 
 
 def scratch_dir():
@@ -48,17 +52,57 @@ def scratch_dir():
 
 workdir = scratch_dir()
 
+
+def replicated(seed, name, *, unclean=False, flush_each_record=True, **broker_settings):
+    """3 controllers, 3 brokers and topic "r": 1 partition, 3 replicas, min.insync.replicas=2
+    (and flush.messages=1 with flush_each_record). broker_settings: BrokerConfig fields."""
+    cluster = Cluster(
+        seed=seed,
+        controllers=3,
+        data_dir=workdir / name,
+        replica_lag_time_max_ms=1_000,
+        **broker_settings,
+    )
+    configs = {
+        "min.insync.replicas": "2",
+        "unclean.leader.election.enable": str(unclean).lower(),
+    }
+    if flush_each_record:
+        configs["flush.messages"] = "1"
+    cluster.create_topic("r", partitions=1, replication_factor=3, configs=configs)
+    return cluster
+
+
+def describe(cluster):
+    """One line per replica of r-0, from the cluster's latest snapshot."""
+    return describe_replicas(cluster.snapshot(), TP)
+
+
+def followers(cluster):
+    return [b for b in (1, 2, 3) if b != cluster.leader_of(TP)]
+
+
+def isr(cluster):
+    return cluster.snapshot().partition("r").isr
+
+
+def cut_off(cluster, broker):
+    """Cut a broker off from the other brokers and the controllers; clients still reach it."""
+    name = f"broker-{broker}"
+    cluster.partition([name], [n for n in cluster.sim.nodes if n not in (name, "admin")])
+
 # %% [markdown]
 # ## 1. A replicated topic
 #
-# `ReplicationRecorder` builds the cluster, creates the topic and runs the simulation one event at a
-# time, recording what the view below draws. `describe()` prints each replica: its role, LEO, HW,
+# `replicated()` (above) builds a `reflog.sim.Cluster` — 3 controllers, 3 brokers — and creates the
+# topic with a real CreateTopics request. The cluster records every step of its run in its
+# timeline, which the view below draws and `describe()` reads: each replica's role, LEO, HW,
 # the leader epoch it knows, whether the controller has it in the ISR, and its leader epoch cache
 # (section 4). Broker 1 leads; nothing is written yet.
 
 # %%
-cluster = ReplicationRecorder(seed=1, data_dir=workdir / "1")
-print(cluster.describe())
+cluster = replicated(seed=1, name="1")
+print(describe(cluster))
 
 # %% [markdown]
 # Produce three records with `acks=all`. The leader appends them at offsets 0 to 2; each
@@ -66,9 +110,9 @@ print(cluster.describe())
 # high watermark moves to 3 and the answer goes out.
 
 # %%
-answer = cluster.produce([b"a", b"b", b"c"], acks=-1)
+answer = cluster.produce(TP, [b"a", b"b", b"c"], acks=-1)
 print(answer.describe())
-print(cluster.describe())
+print(describe(cluster))
 
 # %% [markdown]
 # The followers have all three records, yet their HW is still 0: a follower learns the high
@@ -79,15 +123,16 @@ print(cluster.describe())
 # %%
 cluster.run_for(600)
 print("600 ms later:")
-print(cluster.describe())
+print(describe(cluster))
 
 # %% [markdown]
 # The live view: LEO and HW per broker on the left; on the right each broker's place over
 # simulated time — thick green while it leads, thick blue while in the ISR, orange while out of it,
 # grey while down — and a triangle for each action. The buttons act on the live cluster: produce
 # with `acks` 0, 1 or all; kill, restart, isolate a broker ("the leader", "a follower" or by name)
-# or slow its links down; heal the network; play or step the simulation. The last line lists the
-# latest produce answers.
+# or slow its links down; heal the network (cut and slowed links); play or step the simulation.
+# The time slider scrubs back through the recorded run; "live" (or any button) comes back to now.
+# The last line lists the latest produce answers.
 
 # %% tags=["nbval-ignore-output"]
 ReplicationView(cluster).widget
@@ -101,16 +146,16 @@ ReplicationView(cluster).widget
 # and the controller commits it. Meanwhile a producer sends one `acks=all` record every 300 ms.
 
 # %%
-lagging = ReplicationRecorder(seed=3, data_dir=workdir / "2")
-leader = lagging.leader()
-follower = lagging.followers()[0]
-cut_at = lagging.sim.now_ms
-lagging.cut_link(leader, follower)
+lagging = replicated(seed=3, name="2")
+leader = lagging.leader_of(TP)
+follower = followers(lagging)[0]
+cut_at = lagging.now_ms
+lagging.cut(f"broker-{leader}", f"broker-{follower}")
 print(f"t = {cut_at} ms: the link between broker-{leader} and broker-{follower} is cut")
 for i in range(5):
-    print(lagging.produce([f"r{i}".encode()], acks=-1).describe())
+    print(lagging.produce(TP, [f"r{i}".encode()], acks=-1).describe())
     lagging.run_for(300)
-print(lagging.describe())
+print(describe(lagging))
 
 # %% [markdown]
 # The first record waited about a second: `acks=all` waits for every replica *in the ISR*, and
@@ -122,12 +167,12 @@ print(lagging.describe())
 # the leader adds it back as soon as it has reached the high watermark.
 
 # %%
-healed_at = lagging.sim.now_ms
+healed_at = lagging.now_ms
 lagging.heal()
-lagging.run_until(lambda: follower in lagging.capture().isr, timeout_ms=5_000)
+lagging.run_until(lambda: follower in isr(lagging), timeout_ms=5_000)
 print(f"healed at t = {healed_at} ms; ISR over time:")
-print(lagging.format_isr_history(since_ms=cut_at))
-print(lagging.describe())
+print(format_isr_history(lagging.timeline, TP, since_ms=cut_at))
+print(describe(lagging))
 
 # %% [markdown]
 # ## 3. `min.insync.replicas`: acks=all refused, acks=1 accepted
@@ -142,17 +187,17 @@ print(lagging.describe())
 # watermark does not move while the ISR is too small, so no consumer sees it yet.
 
 # %%
-alone = ReplicationRecorder(seed=4, data_dir=workdir / "3")
-leader = alone.leader()
-for broker in alone.followers():
-    alone.crash(broker)
-early = alone.send([b"early"], acks=-1)
+alone = replicated(seed=4, name="3")
+leader = alone.leader_of(TP)
+for broker in followers(alone):
+    alone.crash(f"broker-{broker}")
+early = alone.send(TP, [b"early"], acks=-1)
 alone.run_until(lambda: early.answered_ms is not None, timeout_ms=5_000)
 print(early.describe())
-print(f"t = {alone.sim.now_ms} ms: the leader's ISR is {list(alone.partition(leader).isr)}")
-print(alone.produce([b"all"], acks=-1).describe())
-print(alone.produce([b"one"], acks=1).describe())
-print(alone.describe())
+print(f"t = {alone.now_ms} ms: the leader's ISR is {list(alone.replica(leader, TP).isr)}")
+print(alone.produce(TP, [b"all"], acks=-1).describe())
+print(alone.produce(TP, [b"one"], acks=1).describe())
+print(describe(alone))
 
 # %% [markdown]
 # Restart the followers. They catch up, the ISR grows back, and the high watermark passes both
@@ -160,13 +205,13 @@ print(alone.describe())
 # writes it twice (Kafka's idempotent producer exists to prevent that).
 
 # %%
-for broker in alone.followers():
-    alone.restart(broker)
-alone.run_until(lambda: len(alone.capture().isr) == 3, timeout_ms=10_000)
+for broker in followers(alone):
+    alone.restart(f"broker-{broker}")
+alone.run_until(lambda: len(isr(alone)) == 3, timeout_ms=10_000)
 alone.run_for(600)
-print(alone.format_isr_history())
-print(alone.describe())
-print(f"broker-{leader}'s log: {alone.records(leader)}")
+print(format_isr_history(alone.timeline, TP))
+print(describe(alone))
+print(f"broker-{leader}'s log: {alone.records(leader, TP)}")
 
 # %% [markdown]
 # ## 4. Leader failover and truncation by leader epoch
@@ -182,20 +227,20 @@ print(f"broker-{leader}'s log: {alone.records(leader)}")
 # one can commit anything.
 
 # %%
-failover = ReplicationRecorder(seed=5, data_dir=workdir / "4")
-old = failover.leader()
-print(failover.produce([b"1", b"2"], acks=-1).describe())
-failover.cut_off(old)
-print(failover.produce([b"x"], acks=1).describe())
-failover.run_until(lambda: failover.leader() not in (old, -1), timeout_ms=5_000)
-new = failover.leader()
-failover.run_until(lambda: failover.partition(new).role == Role.LEADER, timeout_ms=5_000)
-print(f"t = {failover.sim.now_ms} ms: broker-{new} leads, "
-      f"epoch {failover.partition(new).leader_epoch}")
-print(failover.produce([b"3"], acks=-1).describe())
-print(failover.describe())
+failover = replicated(seed=5, name="4")
+old = failover.leader_of(TP)
+print(failover.produce(TP, [b"1", b"2"], acks=-1).describe())
+cut_off(failover, old)
+print(failover.produce(TP, [b"x"], acks=1).describe())
+failover.run_until(lambda: failover.leader_of(TP) not in (old, -1), timeout_ms=5_000)
+new = failover.leader_of(TP)
+failover.run_until(lambda: failover.replica(new, TP).role == Role.LEADER, timeout_ms=5_000)
+print(f"t = {failover.now_ms} ms: broker-{new} leads, "
+      f"epoch {failover.replica(new, TP).leader_epoch}")
+print(failover.produce(TP, [b"3"], acks=-1).describe())
+print(describe(failover))
 for broker in (old, new):
-    print(f"broker-{broker}'s log: {failover.records(broker)}")
+    print(f"broker-{broker}'s log: {failover.records(broker, TP)}")
 
 # %% [markdown]
 # Offset 2 holds `x` on the old leader and `3` on the new one. Heal the network: the old leader
@@ -206,14 +251,14 @@ for broker in (old, new):
 # `acks=all` writes are safe from a leader change.
 
 # %%
-replica = failover.partition(new)
+replica = failover.replica(new, TP)
 epoch, end = replica.epoch_cache.end_offset_for(0, replica.log.log_end_offset)
 print(f"broker-{new} answers: epoch {epoch} ends at offset {end}")
 failover.heal()
-failover.run_until(lambda: old in failover.capture().isr, timeout_ms=10_000)
-print(failover.describe())
+failover.run_until(lambda: old in isr(failover), timeout_ms=10_000)
+print(describe(failover))
 for broker in (old, new):
-    print(f"broker-{broker}'s log: {failover.records(broker)}")
+    print(f"broker-{broker}'s log: {failover.records(broker, TP)}")
 
 
 # %% [markdown]
@@ -235,36 +280,34 @@ for broker in (old, new):
 
 # %%
 def leader_changes_twice(policy):
-    run = ReplicationRecorder(
-        seed=5, data_dir=workdir / f"5-{policy.value}", truncation_policy=policy
-    )
-    first = run.leader()
-    print(run.produce([b"acked"], acks=-1).describe())
-    run.crash(first)
-    run.run_until(lambda: run.leader() not in (first, -1), timeout_ms=5_000)
-    second = run.leader()
-    third = next(b for b in run.followers() if b != first)
+    run = replicated(seed=5, name=f"5-{policy.value}", truncation_policy=policy)
+    first = run.leader_of(TP)
+    print(run.produce(TP, [b"acked"], acks=-1).describe())
+    run.crash(f"broker-{first}")
+    run.run_until(lambda: run.leader_of(TP) not in (first, -1), timeout_ms=5_000)
+    second = run.leader_of(TP)
+    third = next(b for b in followers(run) if b != first)
 
     def third_has_asked():
-        fetcher = run.cluster.broker(third).replicas.fetchers.get(second)
-        following = run.partition(third).leader_id == second
+        fetcher = run.broker(third).replicas.fetchers.get(second)
+        following = run.replica(third, TP).leader_id == second
         return following and fetcher is not None and fetcher.in_flight
 
     run.run_until(third_has_asked, timeout_ms=5_000)
-    print(f"broker-{third} follows broker-{second}; its log: {run.records(third)}")
-    run.crash(second)
-    run.run_until(lambda: run.leader() == third, timeout_ms=5_000)
-    run.run_until(lambda: run.partition(third).role == Role.LEADER, timeout_ms=5_000)
-    print(f"broker-{third} leads (epoch {run.partition(third).leader_epoch}); "
-          f"its log: {run.records(third)}")
-    run.restart(first)
-    run.restart(second)
-    run.run_until(lambda: len(run.capture().isr) == 3, timeout_ms=10_000)
-    print(run.produce([b"next"], acks=-1).describe())
+    print(f"broker-{third} follows broker-{second}; its log: {run.records(third, TP)}")
+    run.crash(f"broker-{second}")
+    run.run_until(lambda: run.leader_of(TP) == third, timeout_ms=5_000)
+    run.run_until(lambda: run.replica(third, TP).role == Role.LEADER, timeout_ms=5_000)
+    print(f"broker-{third} leads (epoch {run.replica(third, TP).leader_epoch}); "
+          f"its log: {run.records(third, TP)}")
+    run.restart(f"broker-{first}")
+    run.restart(f"broker-{second}")
+    run.run_until(lambda: len(isr(run)) == 3, timeout_ms=10_000)
+    print(run.produce(TP, [b"next"], acks=-1).describe())
     run.run_for(600)
-    print(run.describe())
+    print(describe(run))
     for broker in (1, 2, 3):
-        print(f"broker-{broker}'s log: {run.records(broker)}")
+        print(f"broker-{broker}'s log: {run.records(broker, TP)}")
 
 
 print("== truncate to the follower's high watermark (before KIP-101)")
@@ -294,28 +337,28 @@ leader_changes_twice(TruncationPolicy.LEADER_EPOCH)
 
 # %%
 def both_in_sync_replicas_die(unclean):
-    run = ReplicationRecorder(seed=7, data_dir=workdir / f"6-{unclean}", unclean=unclean)
-    leader = run.leader()
-    stale, other = run.followers()
-    start = run.sim.now_ms
-    run.isolate(stale)
-    run.run_until(lambda: run.partition(leader).isr == (leader, other), timeout_ms=5_000)
-    print(run.produce([b"acknowledged"], acks=-1).describe())
-    run.crash(leader)
-    run.crash(other)
+    run = replicated(seed=7, name=f"6-{unclean}", unclean=unclean)
+    leader = run.leader_of(TP)
+    stale, other = followers(run)
+    start = run.now_ms
+    run.isolate(f"broker-{stale}")
+    run.run_until(lambda: run.replica(leader, TP).isr == (leader, other), timeout_ms=5_000)
+    print(run.produce(TP, [b"acknowledged"], acks=-1).describe())
+    run.crash(f"broker-{leader}")
+    run.crash(f"broker-{other}")
     run.heal()
     run.run_for(3_000)
-    print(run.format_isr_history(since_ms=start))
-    now = run.leader()
+    print(format_isr_history(run.timeline, TP, since_ms=start))
+    now = run.leader_of(TP)
     print(f"3 s later the leader is {f'broker-{now}' if now > 0 else 'none'}; "
-          f"broker-{stale}'s log: {run.records(stale)}")
-    run.restart(leader)
-    run.restart(other)
+          f"broker-{stale}'s log: {run.records(stale, TP)}")
+    run.restart(f"broker-{leader}")
+    run.restart(f"broker-{other}")
     run.run_for(3_000)
     print("after restarting both:")
-    print(run.describe())
+    print(describe(run))
     for broker in (1, 2, 3):
-        print(f"broker-{broker}'s log: {run.records(broker)}")
+        print(f"broker-{broker}'s log: {run.records(broker, TP)}")
 
 
 print("== unclean.leader.election.enable=true")
@@ -349,7 +392,7 @@ def run_until_answered_and_committed(run, leader, result, end):
 
     def done():
         if leader.high_watermark >= end:
-            seen.setdefault("committed", run.sim.now_ms)
+            seen.setdefault("committed", run.now_ms)
         return result.answered_ms is not None and "committed" in seen
 
     run.run_until(done, timeout_ms=5_000)
@@ -357,11 +400,11 @@ def run_until_answered_and_committed(run, leader, result, end):
 
 
 def latencies(run, acks, n=200):
-    leader = run.partition(run.leader())
+    leader = run.replica(run.leader_of(TP), TP)
     acknowledged, committed = [], []
     for i in range(n):
         end = leader.log.log_end_offset + 1  # the HW that covers this record
-        result = run.send([f"m{i}".encode()], acks)
+        result = run.send(TP, [f"m{i}".encode()], acks=acks)
         committed_ms = run_until_answered_and_committed(run, leader, result, end)
         acknowledged.append(result.latency_ms)
         committed.append(committed_ms - result.sent_ms)
@@ -372,7 +415,7 @@ def quantile(values, q):
     return sorted(values)[int(q * (len(values) - 1))]
 
 
-timing = ReplicationRecorder(seed=8, data_dir=workdir / "7", flush_each_record=False)
+timing = replicated(seed=8, name="7", flush_each_record=False)
 measured = {"acks=1": latencies(timing, 1), "acks=all": latencies(timing, -1)}
 for mode, (acknowledged, committed) in measured.items():
     print(f"{mode:9} acknowledged: median {quantile(acknowledged, 0.5):>2} ms, "

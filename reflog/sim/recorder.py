@@ -42,9 +42,7 @@ class SimRecorder(Generic[F]):
     def capture(self) -> F:
         raise NotImplementedError
 
-    def record(self, at_end: bool = False) -> None:
-        """Append a frame of now unless it repeats the last one (``at_end`` changes nothing
-        here: a frame at a new time is always kept)."""
+    def record(self) -> None:
         frame = self.capture()
         timeline = self.timeline
         if timeline and timeline.latest.at_ms == frame.at_ms and timeline.latest == frame:

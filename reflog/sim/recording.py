@@ -52,19 +52,19 @@ T = TypeVar("T")
 _KINDS: dict[type, str] = {}
 
 
-def run_recorded(sim: Simulation, end_ms: int, record: Callable[[bool], None]) -> None:
+def run_recorded(sim: Simulation, end_ms: int, record: Callable[[], None]) -> None:
     """Run every event up to ``end_ms`` (the clock then reads ``end_ms``), calling
     ``record()`` once per busy millisecond, with the state after all of its events."""
     while (at := sim.queue.peek_time()) is not None and at <= end_ms:
         if at != sim.now_ms:
-            record(False)
+            record()
         sim.step()
     sim.run_until_time(end_ms)  # nothing left to run before end_ms: moves the clock
-    record(True)  # the timeline ends where the clock does, even after a quiet stretch
+    record()
 
 
 def run_recorded_until(
-    sim: Simulation, condition: Callable[[], bool], timeout_ms: int, record: Callable[[bool], None]
+    sim: Simulation, condition: Callable[[], bool], timeout_ms: int, record: Callable[[], None]
 ) -> bool:
     """Run until ``condition()`` holds (checked after every event) or ``timeout_ms`` has
     passed, recording as :func:`run_recorded` does; whether it holds."""
@@ -75,9 +75,9 @@ def run_recorded_until(
             run_recorded(sim, end, record)
             return condition()
         if at != sim.now_ms:
-            record(False)
+            record()
         sim.step()
-    record(True)
+    record()
     return True
 
 
@@ -135,18 +135,21 @@ class ClusterRecorder:
         self._pending_actions.append(action)
         self.record()
 
-    def record(self, at_end: bool = False) -> None:
-        """Append a snapshot of now, unless nothing changed since the last one (a run's
-        last snapshot, ``at_end``, is kept when the clock moved, so the timeline ends now)."""
+    def record(self) -> None:
+        """Append a snapshot of now, unless the last one is of this very instant and the same
+        (the latest snapshot's time is always the clock's, even on a quiet cluster)."""
         actions = tuple(self._pending_actions)
         self._pending_actions.clear()
         snapshot = self.capture(actions)
         timeline = self.timeline
         latest = timeline.latest if timeline else None
-        repeats = latest is not None and not snapshot.actions and _same(latest, snapshot)
-        ends_later = at_end and (latest is None or latest.at_ms != snapshot.at_ms)
-        if repeats and not ends_later:
-            return
+        if (
+            latest is not None
+            and latest.at_ms == snapshot.at_ms
+            and not snapshot.actions
+            and _same(latest, snapshot)
+        ):
+            return  # nothing happened since, not even time passing
         timeline.append(snapshot)
 
     def capture(self, actions: tuple[UserAction, ...] = ()) -> Snapshot:
