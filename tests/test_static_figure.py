@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 from reflog.raft import RaftConfig
 from reflog.sim import LinkConfig, Simulation
 from reflog.sim.raft_nodes import RaftSimNode
-from reflog.viz.raft import RaftRecorder, RaftView
+from reflog.sim.raft_quorum import RaftRecorder
+from reflog.viz.raft import RaftView
 from reflog.viz.static import live_or_static, sample, scrubbable_figure, static_bundle
 
 
