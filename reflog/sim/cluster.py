@@ -31,7 +31,6 @@ every 200 ms, and a controller calls an election after 150-300 ms of silence.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import shutil
 import tempfile
@@ -54,7 +53,7 @@ from reflog.sim.admin import ACKS, AdminNode, ProduceResult
 from reflog.sim.controller_nodes import ControllerSimNode
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
 from reflog.sim.network import LinkConfig
-from reflog.sim.pacing import Pacer
+from reflog.sim.pacing import Paced, Pacer
 from reflog.sim.recording import ClusterRecorder, run_recorded, run_recorded_until
 from reflog.sim.timeline import Snapshot, Timeline, UserAction
 from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
@@ -102,7 +101,7 @@ class ClusterError(Exception):
         super().__init__(f"{what}: {self.error_code.name}")
 
 
-class Cluster:
+class Cluster(Paced):
     def __init__(
         self,
         *,
@@ -247,26 +246,7 @@ class Cluster:
         self._changed()
         return stepped
 
-    # -- live play (on the kernel's asyncio loop) -------------------------------------
-    def play(self, speed: float | None = None, for_ms: int | None = None) -> asyncio.Task[None]:
-        """Run paced to the wall clock (simulated ms = wall ms × speed) on the running
-        asyncio loop; returns at once. Every frame records and notifies the views."""
-        return self.pacer.play(speed, for_ms)
-
-    def pause(self) -> None:
-        self.pacer.pause()
-
-    @property
-    def playing(self) -> bool:
-        return self.pacer.playing
-
-    @property
-    def speed(self) -> float:
-        return self.pacer.speed
-
-    @speed.setter
-    def speed(self, speed: float) -> None:
-        self.pacer.speed = speed
+    # Live play (play, pause, playing, speed) comes from Paced, through self.pacer.
 
     # -- faults -----------------------------------------------------------------------
     def _node(self, name: str) -> str:

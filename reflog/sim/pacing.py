@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["Pacer"]
+__all__ = ["Paced", "Pacer"]
 
 
 class Pacer:
@@ -76,3 +76,29 @@ class Pacer:
             played += step
             # Pacing, not synchronisation: wait out the rest of the frame.
             await asyncio.sleep(max(0.0, self.frame_ms / 1000 - (loop.time() - started)))
+
+
+class Paced:
+    """Play, pause and speed for a run that owns a :class:`Pacer` (a cluster, a recorder):
+    written once here so that every live run answers the views' controls the same way."""
+
+    pacer: Pacer
+
+    def play(self, speed: float | None = None, for_ms: int | None = None) -> asyncio.Task[None]:
+        """Run paced to the wall clock on the running asyncio loop; returns at once."""
+        return self.pacer.play(speed, for_ms)
+
+    def pause(self) -> None:
+        self.pacer.pause()
+
+    @property
+    def playing(self) -> bool:
+        return self.pacer.playing
+
+    @property
+    def speed(self) -> float:
+        return self.pacer.speed
+
+    @speed.setter
+    def speed(self, speed: float) -> None:
+        self.pacer.speed = speed

@@ -10,11 +10,10 @@ millisecond exactly as a Cluster does.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from reflog.sim.pacing import Pacer
+from reflog.sim.pacing import Paced, Pacer
 from reflog.sim.recording import run_recorded, run_recorded_until
 from reflog.sim.timeline import Timeline
 from reflog.sim.world import Simulation
@@ -30,7 +29,7 @@ class _Timed(Protocol):
 F = TypeVar("F", bound=_Timed)
 
 
-class SimRecorder(Generic[F]):
+class SimRecorder(Paced, Generic[F]):
     """Subclasses say what a frame is (:meth:`capture`) and act through :meth:`_act`."""
 
     def __init__(self, sim: Simulation, max_frames: int = 50_000) -> None:
@@ -69,21 +68,3 @@ class SimRecorder(Generic[F]):
         self._changed()
         return held
 
-    def play(self, speed: float | None = None, for_ms: int | None = None) -> asyncio.Task[None]:
-        """Run paced to the wall clock on the running asyncio loop; returns at once."""
-        return self.pacer.play(speed, for_ms)
-
-    def pause(self) -> None:
-        self.pacer.pause()
-
-    @property
-    def playing(self) -> bool:
-        return self.pacer.playing
-
-    @property
-    def speed(self) -> float:
-        return self.pacer.speed
-
-    @speed.setter
-    def speed(self, speed: float) -> None:
-        self.pacer.speed = speed
