@@ -150,9 +150,13 @@ class Producer:
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
-        self._assign_partitions(now_ms)
+        # A simulated producer ticks every millisecond it sends: skip the steps with
+        # nothing to do rather than build their empty lists each time.
+        if self._unassigned:
+            self._assign_partitions(now_ms)
         self._close_batches(now_ms)
-        self._send_ready(now_ms)
+        if self._ready:
+            self._send_ready(now_ms)
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
@@ -163,8 +167,10 @@ class Producer:
             for tp, b in self._open.items()
             if tp not in self._in_flight
         ]
-        deadlines += [p.created_ms + self.config.max_block_ms for p in self._unassigned]
-        deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
+        if self._unassigned:  # all wait the same max.block.ms: the oldest is first
+            deadlines.append(self._unassigned[0].created_ms + self.config.max_block_ms)
+        if self._ready:
+            deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
         network = self.network.next_deadline_ms()
         if network is not None:
             deadlines.append(network)
