@@ -21,7 +21,7 @@ from reflog.client.actions import ClientAction
 from reflog.client.network import NETWORK_EXCEPTION, ClientNetwork
 from reflog.producer.config import ProducerConfig
 from reflog.producer.partitioner import StickyPartitioner, partition_for_key
-from reflog.records.batch import Header, NewRecord, build_batch
+from reflog.records.batch import Header, build_batch
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.produce import (
@@ -66,7 +66,7 @@ class _Pending:
     key: bytes | None
     value: bytes | None
     headers: tuple[Header, ...]
-    timestamp_ms: int
+    timestamp: int  # named as build_batch reads it: a batch is built from these directly
     created_ms: int
     partition: int | None = None  # chosen by the application, else by the partitioner
 
@@ -264,9 +264,9 @@ class Producer:
     def _send_produce(self, leader: int, batches: list[_Batch], now_ms: int) -> None:
         topics: dict[str, list[PartitionProduceData]] = {}
         for batch in batches:
-            records = [NewRecord(p.key, p.value, p.timestamp_ms, p.headers) for p in batch.records]
+            records = build_batch(batch.records)
             topics.setdefault(batch.tp.topic, []).append(
-                PartitionProduceData(index=batch.tp.partition, records=build_batch(records))
+                PartitionProduceData(index=batch.tp.partition, records=records)
             )
             batch.attempts += 1
             if self.config.acks != 0:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
@@ -49,6 +49,7 @@ __all__ = [
     "NewRecord",
     "Record",
     "RecordBatch",
+    "RecordToWrite",
     "build_batch",
     "iter_batches",
     "rebuild_batch",
@@ -257,12 +258,9 @@ def _decode_record(
         headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
     if pos != end:
         raise CorruptRecordError("record length does not match its contents")
+    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
     record = Record(
-        offset=base_offset + offset_delta,
-        timestamp=base_timestamp + timestamp_delta,
-        key=key,
-        value=value,
-        headers=tuple(headers),
+        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, tuple(headers)
     )
     return record, pos
 
@@ -292,8 +290,22 @@ class NewRecord:
     headers: tuple[Header, ...] = ()
 
 
+class RecordToWrite(Protocol):
+    """What :func:`build_batch` reads of a record: a :class:`NewRecord`, or a client's own
+    pending record with these attributes (a producer's, which need not be copied first)."""
+
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[Header]: ...
+
+
 def build_batch(
-    records: Sequence[NewRecord | tuple[bytes | None, bytes | None, int]],
+    records: Sequence[RecordToWrite | tuple[bytes | None, bytes | None, int]],
     *,
     base_offset: int = 0,
     partition_leader_epoch: int = -1,
@@ -305,7 +317,7 @@ def build_batch(
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
         raise ValueError("a record batch needs at least one record")
-    pending = [r if isinstance(r, NewRecord) else NewRecord(r[0], r[1], r[2]) for r in records]
+    pending = [NewRecord(r[0], r[1], r[2]) if isinstance(r, tuple) else r for r in records]
     base_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
