@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Final, Protocol
+from dataclasses import dataclass
+from typing import Final, NamedTuple, Protocol
 
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
@@ -86,15 +86,17 @@ class Header:
     value: bytes | None
 
 
-@dataclass(frozen=True)
-class Record:
-    """One decoded record with its absolute offset and timestamp."""
+class Record(NamedTuple):
+    """One decoded record with its absolute offset and timestamp.
+
+    A NamedTuple rather than a frozen dataclass: one is built for every record a consumer
+    or the cleaner reads, and building a frozen dataclass costs about three times as much."""
 
     offset: int
     timestamp: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[Header, ...] = field(default=())
+    headers: tuple[Header, ...] = ()
 
 
 class RecordBatch:
