@@ -317,8 +317,10 @@ class Producer:
                 self._complete(batch, -1, code)
 
     def _complete(self, batch: _Batch, base_offset: int, error: int) -> None:
-        for i, pending in enumerate(batch.records):
-            offset = base_offset + i if base_offset >= 0 else -1
-            self._results.append(
-                SendResult(pending.send_id, batch.tp.topic, batch.tp.partition, offset, error)
+        topic, partition = batch.tp
+        self._results.extend(
+            SendResult(
+                p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
             )
+            for i, p in enumerate(batch.records)
+        )
