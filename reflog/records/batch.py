@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol, cast
 
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
@@ -319,7 +319,7 @@ def build_batch(
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
         raise ValueError("a record batch needs at least one record")
-    pending = [NewRecord(r[0], r[1], r[2]) if isinstance(r, tuple) else r for r in records]
+    pending = [_to_write(r) for r in records]
     base_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
@@ -339,6 +339,15 @@ def build_batch(
         record_count=len(pending),
         body=body,
     )
+
+
+def _to_write(record: RecordToWrite | tuple[bytes | None, bytes | None, int]) -> RecordToWrite:
+    """A plain ``(key, value, timestamp)`` tuple as a NewRecord; any other record as it is
+    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``)."""
+    if type(record) is tuple:
+        key, value, timestamp = record
+        return NewRecord(key, value, timestamp)
+    return cast(RecordToWrite, record)
 
 
 def rebuild_batch(original: RecordBatch, keep: Sequence[Record]) -> bytes:
