@@ -11,10 +11,10 @@ reading every partition of the topic from the beginning:
 For each shape the cluster is built, the topic created and the clients settled first
 (untimed); then ``run_for(duration)`` is timed. The measured rounds run with
 ``Cluster(record=False)`` and without keeping the simulation's trace, as a benchmark or a
-long soak would: nobody scrubs them. One more round with recording on (a snapshot of the
-cluster for every busy millisecond, and the trace kept, as a notebook's cluster runs) is
-printed beside them, so what recording costs is visible. Printed per shape, as the median
-over rounds:
+long soak would: nobody scrubs them. Beside them, one round with the trace kept (as the
+baseline ran: it had no recorder) and one with recording on (a snapshot of the cluster for
+every busy millisecond and the trace kept, as a notebook's cluster runs), so what each
+costs is visible. Printed per shape, as the median over rounds:
 
 * simulated records per wall-clock second (records the producer saw acknowledged in the
   timed window, divided by the wall time it took);
@@ -26,8 +26,8 @@ much less than wall time (the baseline was measured on an idle one).
 
 Target (issue 11): at least 3x the baseline's records per second on each shape.
 Run: `.venv/bin/python benchmarks/simulation.py [--seconds 10] [--rate 2000] [--rounds 5]`
-(under a minute on the 2-core work machine; ``--recorded-rounds 0`` skips the
-recorded round).
+(under a minute on the 2-core work machine; ``--traced-rounds 0 --recorded-rounds 0``
+skip the rounds beside the measured ones).
 """
 
 from __future__ import annotations
@@ -111,13 +111,24 @@ def counts(cluster: Cluster) -> tuple[int, int, int]:
     )
 
 
+@dataclass(frozen=True)
+class Mode:
+    label: str
+    record: bool  # Cluster(record=...): a snapshot of the cluster per busy millisecond
+    keep_trace: bool  # the simulation keeps every event of the run
+
+
+BARE = Mode("recording off", record=False, keep_trace=False)  # the measured rounds
+TRACED = Mode("trace kept", record=False, keep_trace=True)  # what the baseline kept
+RECORDED = Mode("recording on", record=True, keep_trace=True)  # as a notebook's cluster runs
+
+
 def measure(
-    build: Callable[[Path, int, bool], Cluster], seconds: float, rate: int, record: bool
+    build: Callable[[Path, int, bool], Cluster], seconds: float, rate: int, mode: Mode
 ) -> Measured:
     with tempfile.TemporaryDirectory(prefix="reflog-simbench-") as tmp:
-        cluster = build(Path(tmp), rate, record)
-        # A recorded cluster keeps the trace (as every notebook's does); a bare one does not.
-        cluster.sim.trace.keep = record
+        cluster = build(Path(tmp), rate, mode.record)
+        cluster.sim.trace.keep = mode.keep_trace
         cluster.run_for(1_000)  # settle: metadata, connections, the first fetches
         before = counts(cluster)
         wall, cpu = time.perf_counter(), time.process_time()
@@ -150,19 +161,19 @@ def rounds(
     build: Callable[[Path, int, bool], Cluster],
     args: argparse.Namespace,
     count: int,
-    record: bool,
-) -> list[Measured]:
+    mode: Mode,
+) -> Figures | None:
     runs = []
     for round_ in range(count):
-        m = measure(build, args.seconds, args.rate, record)
+        m = measure(build, args.seconds, args.rate, mode)
         runs.append(m)
         print(
-            f"  {name} round {round_ + 1} (recording {'on' if record else 'off'}): "
+            f"  {name} round {round_ + 1} ({mode.label}): "
             f"{m.sent} records sent, {m.records} acked, {m.consumed} consumed, "
             f"wall {m.wall_s:.2f} s, cpu {m.cpu_s:.2f} s",
             flush=True,
         )
-    return runs
+    return figures(runs, args.seconds) if runs else None
 
 
 def line(label: str, f: Figures | Baseline) -> str:
@@ -188,43 +199,50 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000, help="producer records/s (simulated)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds with recording off")
     parser.add_argument(
+        "--traced-rounds",
+        type=int,
+        default=1,
+        help="rounds with recording off but the trace kept, as the baseline ran (0: none)",
+    )
+    parser.add_argument(
         "--recorded-rounds", type=int, default=1, help="rounds with recording on (0: none)"
     )
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
     args = parser.parse_args()
     shapes = SHAPES if args.shape == "all" else {args.shape: SHAPES[args.shape]}
     print(
-        f"{args.seconds:g} simulated seconds at {args.rate} records/s, seed {SEED}; "
-        f"{args.rounds} rounds with recording off (Cluster(record=False), trace not kept), "
-        f"{args.recorded_rounds} with recording on (a snapshot per busy millisecond, trace "
-        "kept); medians"
+        f"{args.seconds:g} simulated seconds at {args.rate} records/s, seed {SEED}, medians of "
+        f"{args.rounds} rounds with recording off (Cluster(record=False), trace not kept); "
+        f"beside them {args.traced_rounds} round(s) with the trace kept (as the baseline did) "
+        f"and {args.recorded_rounds} with recording on (a snapshot per busy millisecond and "
+        "the trace kept, as in a notebook)"
     )
     for name, build in shapes.items():
-        bare = figures(rounds(name, build, args, args.rounds, record=False), args.seconds)
-        recorded = None
-        if args.recorded_rounds > 0:
-            runs = rounds(name, build, args, args.recorded_rounds, record=True)
-            recorded = figures(runs, args.seconds)
+        bare = rounds(name, build, args, args.rounds, BARE)
+        assert bare is not None, "at least one round with recording off (--rounds)"
+        others = [
+            (mode, figures_)
+            for mode, count in ((TRACED, args.traced_rounds), (RECORDED, args.recorded_rounds))
+            if (figures_ := rounds(name, build, args, count, mode)) is not None
+        ]
         base = BASELINE[name]
         print(f"{name}:")
-        print(line("recording off", bare))
-        if recorded is not None:
-            print(line("recording on", recorded))
-            cost = bare.records_per_cpu_s / recorded.records_per_cpu_s
-            print(f"  {'':<14}recording costs {cost:.1f}x the CPU time of a run without it")
+        print(line(BARE.label, bare))
+        for mode, other in others:
+            cost = bare.records_per_cpu_s / other.records_per_cpu_s
+            print(line(mode.label, other) + f"  ({cost:.2f}x the CPU time of recording off)")
         print(line("baseline", base) + f"  ({base.measured}, at {base.rate} records/s)")
         ratio = bare.records_per_s / base.records_per_s
         ratio_cpu = bare.records_per_cpu_s / base.records_per_cpu_s
         print(
-            f"  recording off / baseline: {ratio:.2f} in wall time ({verdict(ratio)}), "
+            f"  {BARE.label} / baseline: {ratio:.2f} in wall time ({verdict(ratio)}), "
             f"{ratio_cpu:.2f} in CPU time ({verdict(ratio_cpu)}; the steadier figure on a "
             "shared machine)"
         )
-        if recorded is not None:
+        for mode, other in others:
             print(
-                f"  recording on / baseline:  {recorded.records_per_s / base.records_per_s:.2f} "
-                f"in wall time, {recorded.records_per_cpu_s / base.records_per_cpu_s:.2f} in CPU "
-                "time"
+                f"  {mode.label} / baseline: {other.records_per_s / base.records_per_s:.2f} in "
+                f"wall time, {other.records_per_cpu_s / base.records_per_cpu_s:.2f} in CPU time"
             )
 
 
