@@ -148,9 +148,12 @@ class ClientNetwork:
 
     def tick(self, now_ms: int) -> None:
         self.now_ms = now_ms
-        for node in list(self._nodes.values()):
-            if not node.in_flight or now_ms < self._oldest_sent_ms(node) + self.request_timeout_ms:
-                continue  # nothing in flight has timed out (the oldest would be first)
+        timed_out = [  # the nodes whose oldest request in flight has timed out
+            node
+            for node in self._nodes.values()
+            if node.in_flight and now_ms >= self._oldest_sent_ms(node) + self.request_timeout_ms
+        ]
+        for node in timed_out:
             expired = [
                 c
                 for c, r in node.in_flight.items()

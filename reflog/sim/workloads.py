@@ -6,6 +6,7 @@ cluster runs, and the next record goes out on the new schedule.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -89,7 +90,7 @@ class ProducerWorkload(ClientNode):
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:
             return None
-        return int(self._next_send_ms) + (self._next_send_ms % 1 > 0)
+        return math.ceil(self._next_send_ms)
 
 
 class ConsumerWorkload(ClientNode):
