@@ -130,8 +130,11 @@ class Producer:
             partition,
         )
         self.network.want_topics({topic}, now_ms)
-        self._unassigned.append(pending)
-        self._assign_partitions(now_ms)
+        if self._unassigned:  # earlier records wait for metadata: this one waits behind them
+            self._unassigned.append(pending)
+            self._assign_partitions(now_ms)
+        elif not self._assign(pending, now_ms):
+            self._unassigned.append(pending)
         return pending.send_id
 
     def flush(self) -> None:
@@ -182,30 +185,33 @@ class Producer:
 
     # -- internals --------------------------------------------------------------------
     def _assign_partitions(self, now_ms: int) -> None:
-        still_waiting = []
-        for pending in self._unassigned:
-            partitions = self.network.partitions(pending.topic)
-            if not partitions:
-                error = self._unknown_topic_error(pending, now_ms)
-                if error is None:
-                    still_waiting.append(pending)
-                else:
-                    self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
-                continue
-            if pending.partition is not None:
-                partition = pending.partition
-                if not 0 <= partition < len(partitions):
-                    error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                    self._results.append(
-                        SendResult(pending.send_id, pending.topic, partition, -1, error)
-                    )
-                    continue
-            elif pending.key is not None:
-                partition = partition_for_key(pending.key, len(partitions))
-            else:
-                partition = self._sticky.partition(pending.topic, len(partitions))
-            self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
-        self._unassigned = still_waiting
+        # Keep, in order, the records that must still wait.
+        self._unassigned = [p for p in self._unassigned if not self._assign(p, now_ms)]
+
+    def _assign(self, pending: _Pending, now_ms: int) -> bool:
+        """Put a record in its partition's batch, or fail it; False while it must wait for
+        the topic's metadata."""
+        partitions = self.network.partitions(pending.topic)
+        if not partitions:
+            error = self._unknown_topic_error(pending, now_ms)
+            if error is None:
+                return False
+            self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
+            return True
+        if pending.partition is not None:
+            partition = pending.partition
+            if not 0 <= partition < len(partitions):
+                error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                self._results.append(
+                    SendResult(pending.send_id, pending.topic, partition, -1, error)
+                )
+                return True
+        elif pending.key is not None:
+            partition = partition_for_key(pending.key, len(partitions))
+        else:
+            partition = self._sticky.partition(pending.topic, len(partitions))
+        self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
+        return True
 
     def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
         """Why a record whose topic has no partitions in metadata fails now, or None while

@@ -68,6 +68,8 @@ class ProducerWorkload(ClientNode):
                 self._send_one(ctx)
                 self._next_send_ms += interval
         results = self.producer.take_results()
+        if not results:
+            return  # most wakes only send
         # Counted in one call per wake (Counter.update counts in C), not one per record.
         acked = [r.partition for r in results if r.error == ErrorCode.NONE]
         self.acked += len(acked)
