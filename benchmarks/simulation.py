@@ -10,8 +10,8 @@ reading every partition of the topic from the beginning:
 
 For each shape the cluster is built, the topic created and the clients settled first
 (untimed); then ``run_for(duration)`` is timed. The measured rounds run with
-``Cluster(record=False)`` and without keeping the simulation's trace, as a benchmark or a
-long soak would: nobody scrubs them. Beside them, one round with the trace kept (as the
+``Cluster(record=False, keep_trace=False)``: no snapshots and no trace kept, as a benchmark
+or a long soak would run (nobody scrubs them). Beside them, one round with the trace kept (as the
 baseline ran: it had no recorder) and one with recording on (a snapshot of the cluster for
 every busy millisecond and the trace kept, as a notebook's cluster runs), so what each
 costs is visible. Printed per shape, as the median over rounds:
@@ -71,23 +71,39 @@ BASELINE: dict[str, Baseline] = {
 }
 
 
-def one_broker(data_dir: Path, rate: int, record: bool) -> Cluster:
-    cluster = Cluster(seed=SEED, brokers=1, data_dir=data_dir, record=record)
+@dataclass(frozen=True)
+class Mode:
+    label: str
+    record: bool  # Cluster(record=...): a snapshot of the cluster per busy millisecond
+    keep_trace: bool  # the simulation keeps every event of the run
+
+
+BARE = Mode("recording off", record=False, keep_trace=False)  # the measured rounds
+TRACED = Mode("trace kept", record=False, keep_trace=True)  # what the baseline kept
+RECORDED = Mode("recording on", record=True, keep_trace=True)  # as a notebook's cluster runs
+
+
+def one_broker(data_dir: Path, rate: int, mode: Mode) -> Cluster:
+    cluster = Cluster(
+        seed=SEED, brokers=1, data_dir=data_dir, record=mode.record, keep_trace=mode.keep_trace
+    )
     cluster.create_topic(TOPIC, PARTITIONS, replication_factor=1)
     cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=1)
     cluster.add_consumer("consumer", TOPIC)
     return cluster
 
 
-def three_brokers(data_dir: Path, rate: int, record: bool) -> Cluster:
-    cluster = Cluster(seed=SEED, brokers=3, data_dir=data_dir, record=record)
+def three_brokers(data_dir: Path, rate: int, mode: Mode) -> Cluster:
+    cluster = Cluster(
+        seed=SEED, brokers=3, data_dir=data_dir, record=mode.record, keep_trace=mode.keep_trace
+    )
     cluster.create_topic(TOPIC, PARTITIONS, replication_factor=3)
     cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=-1)
     cluster.add_consumer("consumer", TOPIC)
     return cluster
 
 
-SHAPES: dict[str, Callable[[Path, int, bool], Cluster]] = {
+SHAPES: dict[str, Callable[[Path, int, Mode], Cluster]] = {
     "1 broker": one_broker,
     "3 brokers": three_brokers,
 }
@@ -111,24 +127,11 @@ def counts(cluster: Cluster) -> tuple[int, int, int]:
     )
 
 
-@dataclass(frozen=True)
-class Mode:
-    label: str
-    record: bool  # Cluster(record=...): a snapshot of the cluster per busy millisecond
-    keep_trace: bool  # the simulation keeps every event of the run
-
-
-BARE = Mode("recording off", record=False, keep_trace=False)  # the measured rounds
-TRACED = Mode("trace kept", record=False, keep_trace=True)  # what the baseline kept
-RECORDED = Mode("recording on", record=True, keep_trace=True)  # as a notebook's cluster runs
-
-
 def measure(
-    build: Callable[[Path, int, bool], Cluster], seconds: float, rate: int, mode: Mode
+    build: Callable[[Path, int, Mode], Cluster], seconds: float, rate: int, mode: Mode
 ) -> Measured:
     with tempfile.TemporaryDirectory(prefix="reflog-simbench-") as tmp:
-        cluster = build(Path(tmp), rate, mode.record)
-        cluster.sim.trace.keep = mode.keep_trace
+        cluster = build(Path(tmp), rate, mode)
         cluster.run_for(1_000)  # settle: metadata, connections, the first fetches
         before = counts(cluster)
         wall, cpu = time.perf_counter(), time.process_time()
@@ -158,7 +161,7 @@ def figures(runs: list[Measured], seconds: float) -> Figures:
 
 def rounds(
     name: str,
-    build: Callable[[Path, int, bool], Cluster],
+    build: Callable[[Path, int, Mode], Cluster],
     args: argparse.Namespace,
     count: int,
     mode: Mode,
@@ -212,7 +215,7 @@ def main() -> None:
     shapes = SHAPES if args.shape == "all" else {args.shape: SHAPES[args.shape]}
     print(
         f"{args.seconds:g} simulated seconds at {args.rate} records/s, seed {SEED}, medians of "
-        f"{args.rounds} rounds with recording off (Cluster(record=False), trace not kept); "
+        f"{args.rounds} rounds with recording off (Cluster(record=False, keep_trace=False)); "
         f"beside them {args.traced_rounds} round(s) with the trace kept (as the baseline did) "
         f"and {args.recorded_rounds} with recording on (a snapshot per busy millisecond and "
         "the trace kept, as in a notebook)"
