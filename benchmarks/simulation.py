@@ -1,14 +1,20 @@
 """How fast the in-kernel simulation runs a cluster, next to real time and to the baseline.
 
-Two shapes, each with a producer sending at a fixed rate and a consumer reading every
-partition of the topic from the beginning:
+Two shapes of :class:`reflog.sim.Cluster` (a broker always follows a controller quorum,
+so both have one controller), each with a producer sending at a fixed rate and a consumer
+reading every partition of the topic from the beginning:
 
 * 1 broker:  a topic of 3 partitions, one replica each, ``acks=1``;
-* 3 brokers: a KRaft cluster (1 controller, 3 brokers), a topic of 3 partitions with
-  replication factor 3, ``acks=all`` (followers fetch, the high watermark gates the ack).
+* 3 brokers: a topic of 3 partitions with replication factor 3, ``acks=all`` (followers
+  fetch, the high watermark gates the ack).
 
-For each shape the cluster is built and settled first (untimed); then ``run_for(duration)``
-is timed. Printed per shape, as the median over rounds:
+For each shape the cluster is built, the topic created and the clients settled first
+(untimed); then ``run_for(duration)`` is timed. The measured rounds run with
+``Cluster(record=False, keep_trace=False)``: no snapshots and no trace kept, as a benchmark
+or a long soak would run (nobody scrubs them). Beside them, one round with the trace kept (as the
+baseline ran: it had no recorder) and one with recording on (a snapshot of the cluster for
+every busy millisecond and the trace kept, as a notebook's cluster runs), so what each
+costs is visible. Printed per shape, as the median over rounds:
 
 * simulated records per wall-clock second (records the producer saw acknowledged in the
   timed window, divided by the wall time it took);
@@ -19,7 +25,9 @@ The CPU time of the run is printed too, with its own ratio: on a shared machine 
 much less than wall time (the baseline was measured on an idle one).
 
 Target (issue 11): at least 3x the baseline's records per second on each shape.
-Run: `.venv/bin/python benchmarks/simulation.py [--seconds 10] [--rate 2000] [--rounds 5]`.
+Run: `.venv/bin/python benchmarks/simulation.py [--seconds 10] [--rate 2000] [--rounds 5]`
+(under a minute on the 2-core work machine; ``--traced-rounds 0 --recorded-rounds 0``
+skip the rounds beside the measured ones).
 """
 
 from __future__ import annotations
@@ -35,13 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reflog.consumer import ConsumerConfig
-from reflog.producer import ProducerConfig
-from reflog.sim.cluster import Cluster
-from reflog.sim.kraft import KraftCluster
-from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
-from reflog.sim.world import Simulation
-from reflog.topic_partition import TopicPartition
+from reflog.sim import Cluster
 
 TOPIC = "bench"
 PARTITIONS = 3
@@ -58,70 +60,50 @@ class Baseline:
 
 
 # Measured with the default arguments (10 simulated seconds, 2,000 records/s, 5 rounds,
-# median) on main's 83fc9a5, before the speed work, on the 2-core machine of the work session.
-# On that commit the 3-broker producer fell behind (11,045 of 20,000 records acknowledged in
-# the window, its backlog growing), so that shape's figure counts only the acknowledged ones.
+# median) on main's 83fc9a5, before the speed work, on the 2-core machine of the work session,
+# with the trace kept. On that commit the 1-broker shape was a lone broker without a
+# controller (reflog.sim.cluster.Cluster of the time) and the 3-broker one a KraftCluster; the
+# 3-broker producer fell behind (11,045 of 20,000 records acknowledged in the window, its
+# backlog growing), so that shape's figure counts only the acknowledged ones.
 BASELINE: dict[str, Baseline] = {
     "1 broker": Baseline(20_926, 10.5, 20_945, 2_000, "83fc9a5, 2026-12-06, over 10 simulated s"),
     "3 brokers": Baseline(2_334, 2.1, 2_366, 2_000, "83fc9a5, 2026-12-06, over 10 simulated s"),
 }
 
 
-@dataclass
-class Built:
-    """A settled cluster with its workloads, ready to be timed."""
-
-    sim: Simulation
-    run_for: Callable[[int], None]
-    producers: list[ProducerWorkload]
-    consumers: list[ConsumerWorkload]
+@dataclass(frozen=True)
+class Mode:
+    label: str
+    record: bool  # Cluster(record=...): a snapshot of the cluster per busy millisecond
+    keep_trace: bool  # the simulation keeps every event of the run
 
 
-def producer_config(bootstrap: tuple[tuple[str, int], ...], name: str, acks: int) -> ProducerConfig:
-    return ProducerConfig(
-        bootstrap_servers=bootstrap,
-        client_id=name,
-        acks=acks,
-        linger_ms=5,
-        request_timeout_ms=2_000,
+BARE = Mode("recording off", record=False, keep_trace=False)  # the measured rounds
+TRACED = Mode("trace kept", record=False, keep_trace=True)  # what the baseline kept
+RECORDED = Mode("recording on", record=True, keep_trace=True)  # as a notebook's cluster runs
+
+
+def one_broker(data_dir: Path, rate: int, mode: Mode) -> Cluster:
+    cluster = Cluster(
+        seed=SEED, brokers=1, data_dir=data_dir, record=mode.record, keep_trace=mode.keep_trace
     )
+    cluster.create_topic(TOPIC, PARTITIONS, replication_factor=1)
+    cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=1)
+    cluster.add_consumer("consumer", TOPIC)
+    return cluster
 
 
-def consumer_config(bootstrap: tuple[tuple[str, int], ...], name: str) -> ConsumerConfig:
-    return ConsumerConfig(
-        bootstrap_servers=bootstrap,
-        client_id=name,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=200,
-        request_timeout_ms=2_000,
+def three_brokers(data_dir: Path, rate: int, mode: Mode) -> Cluster:
+    cluster = Cluster(
+        seed=SEED, brokers=3, data_dir=data_dir, record=mode.record, keep_trace=mode.keep_trace
     )
+    cluster.create_topic(TOPIC, PARTITIONS, replication_factor=3)
+    cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=-1)
+    cluster.add_consumer("consumer", TOPIC)
+    return cluster
 
 
-def one_broker(data_dir: Path, rate: int) -> Built:
-    cluster = Cluster(seed=SEED, brokers=1, data_dir=data_dir, topics={TOPIC: PARTITIONS})
-    producer = cluster.add_producer("producer", TOPIC, rate_per_s=rate, acks=1)
-    consumer = cluster.add_consumer("consumer", TOPIC, range(PARTITIONS))
-    return Built(cluster.sim, cluster.run_for, [producer], [consumer])
-
-
-def three_brokers(data_dir: Path, rate: int) -> Built:
-    cluster = KraftCluster(SEED, data_dir, controllers=1, brokers=3)
-    cluster.wait_for_active_controller()
-    cluster.wait_unfenced(1, 2, 3)
-    assert cluster.create_topic(TOPIC, PARTITIONS, replication_factor=3) == 0
-    cluster.wait_caught_up()
-    bootstrap = tuple((f"broker-{b}", 9092) for b in (1, 2, 3))
-    producer = ProducerWorkload(
-        "producer", producer_config(bootstrap, "producer", acks=-1), TOPIC, rate_per_s=rate
-    )
-    partitions = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
-    consumer = ConsumerWorkload("consumer", consumer_config(bootstrap, "consumer"), partitions)
-    cluster.sim.add_node(producer)
-    cluster.sim.add_node(consumer)
-    return Built(cluster.sim, cluster.sim.run_for, [producer], [consumer])
-
-
-SHAPES: dict[str, Callable[[Path, int], Built]] = {
+SHAPES: dict[str, Callable[[Path, int, Mode], Cluster]] = {
     "1 broker": one_broker,
     "3 brokers": three_brokers,
 }
@@ -136,81 +118,135 @@ class Measured:
     cpu_s: float
 
 
+def counts(cluster: Cluster) -> tuple[int, int, int]:
+    """Records sent, acknowledged and consumed so far."""
+    return (
+        sum(p.sent for p in cluster.producers.values()),
+        sum(p.acked for p in cluster.producers.values()),
+        sum(len(c.records) for c in cluster.consumers.values()),
+    )
+
+
 def measure(
-    build: Callable[[Path, int], Built], seconds: float, rate: int, keep_trace: bool
+    build: Callable[[Path, int, Mode], Cluster], seconds: float, rate: int, mode: Mode
 ) -> Measured:
     with tempfile.TemporaryDirectory(prefix="reflog-simbench-") as tmp:
-        built = build(Path(tmp), rate)
-        built.sim.trace.keep = keep_trace
-        built.run_for(1_000)  # settle: metadata, connections, the first fetches
-        sent = sum(p.sent for p in built.producers)
-        acked = sum(p.acked for p in built.producers)
-        consumed = sum(len(c.records) for c in built.consumers)
+        cluster = build(Path(tmp), rate, mode)
+        cluster.run_for(1_000)  # settle: metadata, connections, the first fetches
+        before = counts(cluster)
         wall, cpu = time.perf_counter(), time.process_time()
-        built.run_for(int(seconds * 1000))
+        cluster.run_for(int(seconds * 1000))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        for p in built.producers:
+        for p in cluster.producers.values():
             assert p.failed == 0, f"{p.name}: {p.failed} sends failed"
-        return Measured(
-            sent=sum(p.sent for p in built.producers) - sent,
-            records=sum(p.acked for p in built.producers) - acked,
-            consumed=sum(len(c.records) for c in built.consumers) - consumed,
-            wall_s=wall,
-            cpu_s=cpu,
+        after = counts(cluster)
+        sent, records, consumed = (now - then for now, then in zip(after, before, strict=True))
+        return Measured(sent, records, consumed, wall, cpu)
+
+
+@dataclass(frozen=True)
+class Figures:
+    records_per_s: float
+    speedup: float
+    records_per_cpu_s: float
+    speedup_cpu: float
+
+
+def figures(runs: list[Measured], seconds: float) -> Figures:
+    wall = statistics.median(m.wall_s for m in runs)
+    cpu = statistics.median(m.cpu_s for m in runs)
+    records = statistics.median(m.records for m in runs)
+    return Figures(records / wall, seconds / wall, records / cpu, seconds / cpu)
+
+
+def rounds(
+    name: str,
+    build: Callable[[Path, int, Mode], Cluster],
+    args: argparse.Namespace,
+    count: int,
+    mode: Mode,
+) -> Figures | None:
+    runs = []
+    for round_ in range(count):
+        m = measure(build, args.seconds, args.rate, mode)
+        runs.append(m)
+        print(
+            f"  {name} round {round_ + 1} ({mode.label}): "
+            f"{m.sent} records sent, {m.records} acked, {m.consumed} consumed, "
+            f"wall {m.wall_s:.2f} s, cpu {m.cpu_s:.2f} s",
+            flush=True,
         )
+    return figures(runs, args.seconds) if runs else None
+
+
+def line(label: str, f: Figures | Baseline) -> str:
+    if isinstance(f, Baseline):
+        return (
+            f"  {label:<14}{f.records_per_s:9,.0f} records per wall second, "
+            f"{f.speedup:5.1f}x real time; cpu {f.records_per_cpu_s:9,.0f} records/s"
+        )
+    return (
+        f"  {label:<14}{f.records_per_s:9,.0f} records per wall second, "
+        f"{f.speedup:5.1f}x real time; cpu {f.records_per_cpu_s:9,.0f} records/s, "
+        f"{f.speedup_cpu:5.1f}x real time"
+    )
+
+
+def verdict(ratio: float) -> str:
+    return "target >= 3 met" if ratio >= 3 else "target >= 3 NOT met"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0, help="simulated seconds timed")
     parser.add_argument("--rate", type=int, default=2_000, help="producer records/s (simulated)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds with recording off")
     parser.add_argument(
-        "--without-trace",
-        action="store_true",
-        help="do not keep the simulation's trace (a run nobody scrubs; the baseline kept it)",
+        "--traced-rounds",
+        type=int,
+        default=1,
+        help="rounds with recording off but the trace kept, as the baseline ran (0: none)",
     )
+    parser.add_argument(
+        "--recorded-rounds", type=int, default=1, help="rounds with recording on (0: none)"
+    )
+    parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
     args = parser.parse_args()
     shapes = SHAPES if args.shape == "all" else {args.shape: SHAPES[args.shape]}
     print(
-        f"{args.seconds:g} simulated seconds at {args.rate} records/s, "
-        f"{args.rounds} rounds (median), seed {SEED}, "
-        f"trace {'not kept' if args.without_trace else 'kept'}"
+        f"{args.seconds:g} simulated seconds at {args.rate} records/s, seed {SEED}, medians of "
+        f"{args.rounds} rounds with recording off (Cluster(record=False, keep_trace=False)); "
+        f"beside them {args.traced_rounds} round(s) with the trace kept (as the baseline did) "
+        f"and {args.recorded_rounds} with recording on (a snapshot per busy millisecond and "
+        "the trace kept, as in a notebook)"
     )
     for name, build in shapes.items():
-        runs = []
-        for round_ in range(args.rounds):
-            m = measure(build, args.seconds, args.rate, keep_trace=not args.without_trace)
-            runs.append(m)
-            print(
-                f"  {name} round {round_ + 1}: {m.sent} records sent, {m.records} acked, "
-                f"{m.consumed} consumed, "
-                f"wall {m.wall_s:.2f} s, cpu {m.cpu_s:.2f} s"
-            )
-        wall = statistics.median(m.wall_s for m in runs)
-        cpu = statistics.median(m.cpu_s for m in runs)
-        records = statistics.median(m.records for m in runs)
-        per_s = records / wall
-        speedup = args.seconds / wall
+        bare = rounds(name, build, args, args.rounds, BARE)
+        assert bare is not None, "at least one round with recording off (--rounds)"
+        others = [
+            (mode, figures_)
+            for mode, count in ((TRACED, args.traced_rounds), (RECORDED, args.recorded_rounds))
+            if (figures_ := rounds(name, build, args, count, mode)) is not None
+        ]
         base = BASELINE[name]
         print(f"{name}:")
+        print(line(BARE.label, bare))
+        for mode, other in others:
+            cost = bare.records_per_cpu_s / other.records_per_cpu_s
+            print(line(mode.label, other) + f"  ({cost:.2f}x the CPU time of recording off)")
+        print(line("baseline", base) + f"  ({base.measured}, at {base.rate} records/s)")
+        ratio = bare.records_per_s / base.records_per_s
+        ratio_cpu = bare.records_per_cpu_s / base.records_per_cpu_s
         print(
-            f"  now:      {per_s:9,.0f} simulated records per wall second, "
-            f"{speedup:6.1f}x real time  (cpu {records / cpu:9,.0f} records/s)"
+            f"  {BARE.label} / baseline: {ratio:.2f} in wall time ({verdict(ratio)}), "
+            f"{ratio_cpu:.2f} in CPU time ({verdict(ratio_cpu)}; the steadier figure on a "
+            "shared machine)"
         )
-        print(
-            f"  baseline: {base.records_per_s:9,.0f} simulated records per wall second, "
-            f"{base.speedup:6.1f}x real time  (cpu {base.records_per_cpu_s:9,.0f} records/s; "
-            f"{base.measured}, at {base.rate} records/s)"
-        )
-        ratio = per_s / base.records_per_s
-        verdict = "met" if ratio >= 3 else "NOT MET"
-        print(
-            f"  ratio now / baseline: {ratio:.2f}   (target >= 3: {verdict}); "
-            f"in CPU time {records / cpu / base.records_per_cpu_s:.2f} "
-            "(the steadier figure on a shared machine)"
-        )
+        for mode, other in others:
+            print(
+                f"  {mode.label} / baseline: {other.records_per_s / base.records_per_s:.2f} in "
+                f"wall time, {other.records_per_cpu_s / base.records_per_cpu_s:.2f} in CPU time"
+            )
 
 
 if __name__ == "__main__":

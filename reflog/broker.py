@@ -170,13 +170,11 @@ class Broker:
         return actions + self.replicas.tick(now_ms)
 
     def next_deadline_ms(self) -> int:
-        deadlines = [
-            self._next_retention_ms,
-            self._next_clean_ms,
-            self.purgatory.next_deadline_ms(),
-            self.replicas.next_deadline_ms(),
-        ]
-        return min(d for d in deadlines if d is not None)
+        deadline = min(self._next_retention_ms, self._next_clean_ms)
+        for other in (self.purgatory.next_deadline_ms(), self.replicas.next_deadline_ms()):
+            if other is not None and other < deadline:
+                deadline = other
+        return deadline
 
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)

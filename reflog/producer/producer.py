@@ -16,12 +16,13 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from reflog.client.actions import ClientAction
 from reflog.client.network import NETWORK_EXCEPTION, ClientNetwork
 from reflog.producer.config import ProducerConfig
 from reflog.producer.partitioner import StickyPartitioner, partition_for_key
-from reflog.records.batch import Header, NewRecord, build_batch
+from reflog.records.batch import Header, build_batch
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.produce import (
@@ -48,9 +49,12 @@ RETRIABLE = frozenset(
 _RECORD_OVERHEAD = 20  # rough bytes per record beyond key and value, to size batches
 
 
-@dataclass(frozen=True)
-class SendResult:
-    """The fate of one ``send``: where it landed, or why it did not."""
+class SendResult(NamedTuple):
+    """The fate of one ``send``: where it landed, or why it did not.
+
+    A NamedTuple rather than a frozen dataclass, like the other per-record values
+    (``Record``, ``ConsumerRecord``): one is built for every record sent, and building a
+    frozen dataclass costs about three times as much."""
 
     send_id: int
     topic: str
@@ -66,7 +70,7 @@ class _Pending:
     key: bytes | None
     value: bytes | None
     headers: tuple[Header, ...]
-    timestamp_ms: int
+    timestamp: int  # named as build_batch reads it: a batch is built from these directly
     created_ms: int
     partition: int | None = None  # chosen by the application, else by the partitioner
 
@@ -126,8 +130,11 @@ class Producer:
             partition,
         )
         self.network.want_topics({topic}, now_ms)
-        self._unassigned.append(pending)
-        self._assign_partitions(now_ms)
+        if self._unassigned:  # earlier records wait for metadata: this one waits behind them
+            self._unassigned.append(pending)
+            self._assign_partitions(now_ms)
+        elif not self._assign(pending, now_ms):
+            self._unassigned.append(pending)
         return pending.send_id
 
     def flush(self) -> None:
@@ -150,9 +157,13 @@ class Producer:
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
-        self._assign_partitions(now_ms)
+        # A simulated producer ticks every millisecond it sends: skip the steps with
+        # nothing to do rather than build their empty lists each time.
+        if self._unassigned:
+            self._assign_partitions(now_ms)
         self._close_batches(now_ms)
-        self._send_ready(now_ms)
+        if self._ready:
+            self._send_ready(now_ms)
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
@@ -163,8 +174,10 @@ class Producer:
             for tp, b in self._open.items()
             if tp not in self._in_flight
         ]
-        deadlines += [p.created_ms + self.config.max_block_ms for p in self._unassigned]
-        deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
+        if self._unassigned:  # all wait the same max.block.ms: the oldest is first
+            deadlines.append(self._unassigned[0].created_ms + self.config.max_block_ms)
+        if self._ready:
+            deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
         network = self.network.next_deadline_ms()
         if network is not None:
             deadlines.append(network)
@@ -172,30 +185,33 @@ class Producer:
 
     # -- internals --------------------------------------------------------------------
     def _assign_partitions(self, now_ms: int) -> None:
-        still_waiting = []
-        for pending in self._unassigned:
-            partitions = self.network.partitions(pending.topic)
-            if not partitions:
-                error = self._unknown_topic_error(pending, now_ms)
-                if error is None:
-                    still_waiting.append(pending)
-                else:
-                    self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
-                continue
-            if pending.partition is not None:
-                partition = pending.partition
-                if not 0 <= partition < len(partitions):
-                    error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                    self._results.append(
-                        SendResult(pending.send_id, pending.topic, partition, -1, error)
-                    )
-                    continue
-            elif pending.key is not None:
-                partition = partition_for_key(pending.key, len(partitions))
-            else:
-                partition = self._sticky.partition(pending.topic, len(partitions))
-            self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
-        self._unassigned = still_waiting
+        # Keep, in order, the records that must still wait.
+        self._unassigned = [p for p in self._unassigned if not self._assign(p, now_ms)]
+
+    def _assign(self, pending: _Pending, now_ms: int) -> bool:
+        """Put a record in its partition's batch, or fail it; False while it must wait for
+        the topic's metadata."""
+        partitions = self.network.partitions(pending.topic)
+        if not partitions:
+            error = self._unknown_topic_error(pending, now_ms)
+            if error is None:
+                return False
+            self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
+            return True
+        if pending.partition is not None:
+            partition = pending.partition
+            if not 0 <= partition < len(partitions):
+                error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                self._results.append(
+                    SendResult(pending.send_id, pending.topic, partition, -1, error)
+                )
+                return True
+        elif pending.key is not None:
+            partition = partition_for_key(pending.key, len(partitions))
+        else:
+            partition = self._sticky.partition(pending.topic, len(partitions))
+        self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
+        return True
 
     def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
         """Why a record whose topic has no partitions in metadata fails now, or None while
@@ -258,9 +274,9 @@ class Producer:
     def _send_produce(self, leader: int, batches: list[_Batch], now_ms: int) -> None:
         topics: dict[str, list[PartitionProduceData]] = {}
         for batch in batches:
-            records = [NewRecord(p.key, p.value, p.timestamp_ms, p.headers) for p in batch.records]
+            records = build_batch(batch.records)
             topics.setdefault(batch.tp.topic, []).append(
-                PartitionProduceData(index=batch.tp.partition, records=build_batch(records))
+                PartitionProduceData(index=batch.tp.partition, records=records)
             )
             batch.attempts += 1
             if self.config.acks != 0:
@@ -307,8 +323,10 @@ class Producer:
                 self._complete(batch, -1, code)
 
     def _complete(self, batch: _Batch, base_offset: int, error: int) -> None:
-        for i, pending in enumerate(batch.records):
-            offset = base_offset + i if base_offset >= 0 else -1
-            self._results.append(
-                SendResult(pending.send_id, batch.tp.topic, batch.tp.partition, offset, error)
+        topic, partition = batch.tp
+        self._results.extend(
+            SendResult(
+                p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
             )
+            for i, p in enumerate(batch.records)
+        )

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, NamedTuple, Protocol, cast
 
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
@@ -49,6 +49,7 @@ __all__ = [
     "NewRecord",
     "Record",
     "RecordBatch",
+    "RecordToWrite",
     "build_batch",
     "iter_batches",
     "rebuild_batch",
@@ -85,15 +86,17 @@ class Header:
     value: bytes | None
 
 
-@dataclass(frozen=True)
-class Record:
-    """One decoded record with its absolute offset and timestamp."""
+class Record(NamedTuple):
+    """One decoded record with its absolute offset and timestamp.
+
+    A NamedTuple rather than a frozen dataclass: one is built for every record a consumer
+    or the cleaner reads, and building a frozen dataclass costs about three times as much."""
 
     offset: int
     timestamp: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[Header, ...] = field(default=())
+    headers: tuple[Header, ...] = ()
 
 
 class RecordBatch:
@@ -257,12 +260,9 @@ def _decode_record(
         headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
     if pos != end:
         raise CorruptRecordError("record length does not match its contents")
+    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
     record = Record(
-        offset=base_offset + offset_delta,
-        timestamp=base_timestamp + timestamp_delta,
-        key=key,
-        value=value,
-        headers=tuple(headers),
+        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, tuple(headers)
     )
     return record, pos
 
@@ -292,8 +292,22 @@ class NewRecord:
     headers: tuple[Header, ...] = ()
 
 
+class RecordToWrite(Protocol):
+    """What :func:`build_batch` reads of a record: a :class:`NewRecord`, or a client's own
+    pending record with these attributes (a producer's, which need not be copied first)."""
+
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[Header]: ...
+
+
 def build_batch(
-    records: Sequence[NewRecord | tuple[bytes | None, bytes | None, int]],
+    records: Sequence[RecordToWrite | tuple[bytes | None, bytes | None, int]],
     *,
     base_offset: int = 0,
     partition_leader_epoch: int = -1,
@@ -305,7 +319,7 @@ def build_batch(
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
         raise ValueError("a record batch needs at least one record")
-    pending = [r if isinstance(r, NewRecord) else NewRecord(r[0], r[1], r[2]) for r in records]
+    pending = [_to_write(r) for r in records]
     base_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
@@ -325,6 +339,15 @@ def build_batch(
         record_count=len(pending),
         body=body,
     )
+
+
+def _to_write(record: RecordToWrite | tuple[bytes | None, bytes | None, int]) -> RecordToWrite:
+    """A plain ``(key, value, timestamp)`` tuple as a NewRecord; any other record as it is
+    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``)."""
+    if type(record) is tuple:
+        key, value, timestamp = record
+        return NewRecord(key, value, timestamp)
+    return cast(RecordToWrite, record)
 
 
 def rebuild_batch(original: RecordBatch, keep: Sequence[Record]) -> bytes:

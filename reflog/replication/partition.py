@@ -218,6 +218,8 @@ class Partition:
         """When a follower in the ISR will have lagged too long, if nothing changes."""
         if self.role != Role.LEADER or self.pending_isr is not None:
             return None  # a change is in flight: decide again when it is answered
+        if not self.followers:
+            return None  # an ISR of one: nobody to fall behind
         times = [
             s.last_caught_up_ms + self.config.replica_lag_time_max_ms + 1
             for r, s in self.followers.items()

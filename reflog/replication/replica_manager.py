@@ -287,11 +287,16 @@ class ReplicaManager:
         return actions + self._fetch_requests(now_ms)
 
     def next_deadline_ms(self) -> int | None:
-        deadlines = [p.next_isr_check_ms() for p in self.partitions.values()]
-        deadlines += [at for at, _ in self._alter_retries.values()]
-        deadlines.append(self.produces.next_deadline_ms())
-        deadlines += [
-            f.backoff_until_ms for f in self.fetchers.values() if not f.in_flight and f.status
+        # Asked after every message the broker handles: one pass, no intermediate lists.
+        deadlines = [
+            at for p in self.partitions.values() if (at := p.next_isr_check_ms()) is not None
         ]
-        known = [d for d in deadlines if d is not None]
-        return min(known, default=None)
+        if self._alter_retries:
+            deadlines += [at for at, _ in self._alter_retries.values()]
+        if (produce := self.produces.next_deadline_ms()) is not None:
+            deadlines.append(produce)
+        if self.fetchers:
+            deadlines += [
+                f.backoff_until_ms for f in self.fetchers.values() if not f.in_flight and f.status
+            ]
+        return min(deadlines, default=None)

@@ -20,7 +20,8 @@ Every step of a run is recorded in :attr:`Cluster.timeline` (a
 :class:`~reflog.sim.timeline.Timeline` of frozen
 :class:`~reflog.sim.timeline.Snapshot`\\ s), together with the actions taken
 (:meth:`crash`, :meth:`isolate`, :meth:`produce`, ...). Views read only the
-timeline; ``Cluster(record=False)`` skips recording for benchmarks and long tests.
+timeline; ``Cluster(record=False)`` skips recording for benchmarks and long tests
+(``keep_trace=False`` also skips keeping the simulation's trace).
 Run the cluster through its own methods (``run_for``, ``run_until``, ``step``,
 ``play``): events run straight on ``cluster.sim`` are not recorded one by one.
 
@@ -112,6 +113,7 @@ class Cluster(Paced):
         network: LinkConfig | None = None,
         wire_roundtrip_requests: bool = False,
         record: bool = True,
+        keep_trace: bool = True,
         max_snapshots: int = 50_000,
         unclean_leader_election_enable: bool = False,
         metadata_snapshot_batches: int = 1_000,
@@ -120,7 +122,10 @@ class Cluster(Paced):
         """``broker_settings`` are :class:`~reflog.config.BrokerConfig` fields given to every
         broker (``replica_lag_time_max_ms=1_000``, ``truncation_policy=...``).
         ``unclean_leader_election_enable`` is the controllers' cluster-wide default (a
-        topic's ``unclean.leader.election.enable`` config overrides it)."""
+        topic's ``unclean.leader.election.enable`` config overrides it).
+        ``keep_trace=False`` does not keep the simulation's trace of every event (see
+        :class:`~reflog.sim.trace.Trace`): with ``record=False``, for a run nobody scrubs or
+        compares (a benchmark, a long soak), it saves a fifth or so of the run's time."""
         if brokers < 1 or controllers < 1:
             raise ValueError("a cluster has at least one broker and one controller")
         if data_dir is None:
@@ -132,6 +137,7 @@ class Cluster(Paced):
             seed,
             network or DEFAULT_LINK,
             payload_filter=wire_roundtrip if wire_roundtrip_requests else None,
+            keep_trace=keep_trace,
         )
         controller_ids = [FIRST_CONTROLLER_ID + i for i in range(controllers)]
         self.controllers: dict[str, ControllerSimNode] = {}

@@ -128,7 +128,8 @@ class BrokerNode:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.broker: Broker | None = None
         self.requests: OutboundRequests | None = None
-        self._conn_ids: dict[str, int] = {}
+        self._conn_ids: dict[str, int] = {}  # peer node name -> connection id
+        self._conn_names: dict[int, str] = {}  # and back, to address answers
         self._timer: Scheduled | None = None
         self._timer_at: int | None = None
         # The correlation ids of this node's requests: one sequence across restarts.
@@ -142,6 +143,7 @@ class BrokerNode:
         # A restart reopens the logs from disk, as a restarted broker process does.
         self.broker = Broker(self.config, ctx.now_ms)
         self._conn_ids.clear()
+        self._conn_names.clear()
         self._timer_at = None
         lifecycle = BrokerLifecycle(
             self.config.node_id,
@@ -172,7 +174,10 @@ class BrokerNode:
             return
         if not isinstance(payload, SimRequest):
             return
-        conn = self._conn_ids.setdefault(src, len(self._conn_ids) + 1)
+        conn = self._conn_ids.get(src)
+        if conn is None:
+            conn = self._conn_ids[src] = len(self._conn_ids) + 1
+            self._conn_names[conn] = src
         self._deliver(ctx, self.broker.handle(conn, payload.header, payload.body, ctx.now_ms))
 
     def on_timer(self, ctx: NodeContext, token: object) -> None:
@@ -187,7 +192,6 @@ class BrokerNode:
         self._do(ctx, self.requests.deliver(ctx.now_ms, actions))
 
     def _do(self, ctx: NodeContext, out: list[Respond | Outbound]) -> None:
-        names = {conn: name for name, conn in self._conn_ids.items()}
         for item in out:
             if isinstance(item, Outbound):
                 # At its newest version: peers run the same reflog.
@@ -201,7 +205,7 @@ class BrokerNode:
             header = item.header
             response = read_file_slices(item.response)
             ctx.send(
-                names[item.conn],
+                self._conn_names[item.conn],
                 SimResponse(header.correlation_id, header.api_key, header.api_version, response),
             )
         assert self.broker is not None and self.requests is not None
