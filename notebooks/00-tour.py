@@ -195,10 +195,11 @@ print("seed 43 gives another:", trace_digest(42) != trace_digest(43))
 # %% [markdown]
 # ## Where next
 #
-# * `reflog broker --node-id 0 --listen 127.0.0.1:9092 --data-dir /tmp/reflog-0` runs a broker
-#   as a process that `kcat`, kafka-python or confluent-kafka can use.
+# * From the repository's root, `.venv/bin/reflog broker --node-id 0 --listen 127.0.0.1:9092
+#   --data-dir /tmp/reflog-0` runs a broker as a process that `kcat`, kafka-python or
+#   confluent-kafka can use (the README's "Try it from a shell").
 # * The next notebooks open up what you saw here: `01-segments` (the log on disk),
 #   `03-raft` (the controller quorum's elections), `04-replication` (the ISR, the high watermark
 #   and leader epochs up close).
-# * `python -m exercises list` shows the exercises: implement varint decoding, then Kafka's
-#   murmur2 partitioner.
+# * `.venv/bin/python -m exercises list`, from the repository's root, shows the exercises:
+#   implement varint decoding, then Kafka's murmur2 partitioner.
