@@ -163,9 +163,9 @@ print(f"checkout sent {checkout.sent}, acknowledged {checkout.acked}, failed {ch
 #
 # The live view above follows the cluster as it runs (scroll back up and scrub its **time**
 # slider). Here is the same drawing of the whole run stored as a plain figure, which works even
-# before the notebook runs: drag its slider to the crash at 2350 ms, watch `orders-0` keep a dead
-# leader for almost a second, then the controller's new leader and epoch, and the restarted
-# broker rejoin every ISR.
+# before the notebook runs: drag its slider to the crash (at 2123 ms, as printed above), watch
+# `orders-0` keep a dead leader for almost a second, then the controller's new leader and epoch,
+# and the restarted broker rejoin every ISR.
 
 # %% tags=["nbval-ignore-output"]
 from reflog.viz import static_cluster_figure
