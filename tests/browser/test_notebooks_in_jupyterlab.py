@@ -189,9 +189,9 @@ def stored_outputs(notebook: str) -> list[dict[str, Any]]:
 DRAWN = "el => [...el.querySelectorAll('.main-svg')].map(s => s.innerHTML).join('')"
 
 
-def wait_until(page: Any, condition: Callable[[], bool], what: str) -> None:
+def wait_until(page: Any, condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
     """Polls the page until condition() holds: a redraw may replace the elements it reads."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting until {what}")
@@ -354,12 +354,12 @@ def code_cells_run(page: Any) -> list[int | None]:
     ]
 
 
-def rerun_all_above_last_cell(page: Any, view: Any) -> Any:
+def rerun_all_above_last_cell(page: Any, view: Any, drive: Drive) -> Any:
     """The notebook's last cell stopped what its view acts on: the view says so and its
-    buttons are disabled. Do what the notebook tells a student: select the last cell, *Run ▸
-    Run All Above Selected Cell*. Returns the view the rerun displayed."""
+    control is disabled. Do what the notebook tells a student: select the last cell, *Run ▸
+    Run All Above Selected Cell*. Returns the widget outputs of that rerun."""
     assert "the cluster is stopped" in view.inner_text()
-    assert view.locator("button:disabled").count() > 0
+    assert view.locator("button", has_text=drive.control).first.is_disabled()
     last_count = code_cells_run(page)[-1]
     assert last_count is not None
     page.locator(".jp-CodeCell").last.locator(".jp-InputPrompt").click()  # select, not edit
@@ -370,9 +370,8 @@ def rerun_all_above_last_cell(page: Any, view: Any) -> Any:
         counts = code_cells_run(page)[:-1]
         return all(c is not None and c > last_count for c in counts)
 
-    wait_until(page, rerun, "every cell above the last one ran again")
-    widgets = check_live_outputs(page)
-    return widgets
+    wait_until(page, rerun, "every cell above the last one ran again", RUN_TIMEOUT_MS / 1000)
+    return check_live_outputs(page)
 
 
 @pytest.mark.parametrize("notebook", sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")))
@@ -391,7 +390,7 @@ def test_notebook_runs_in_jupyterlab_and_its_views_respond(
         widgets = check_live_outputs(page)
         assert page.get_by_text("Jupyter news").count() == 0  # make venv turns the prompt off
         if drive.last_cell_stops_it:
-            widgets = rerun_all_above_last_cell(page, widgets.nth(drive.view))
+            widgets = rerun_all_above_last_cell(page, widgets.nth(drive.view), drive)
         view = widgets.nth(drive.view)
         check_control_changes_figure(page, view, drive)
         check_scrubbed_view_goes_live(page, view, drive)
