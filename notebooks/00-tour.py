@@ -163,9 +163,9 @@ print(f"checkout sent {checkout.sent}, acknowledged {checkout.acked}, failed {ch
 #
 # The live view above follows the cluster as it runs (scroll back up and scrub its **time**
 # slider). Here is the same drawing of the whole run stored as a plain figure, which works even
-# before the notebook runs: drag its slider to the crash at 2350 ms, watch `orders-0` keep a dead
-# leader for almost a second, then the controller's new leader and epoch, and the restarted
-# broker rejoin every ISR.
+# before the notebook runs: drag its slider to the crash (at 2123 ms, as printed above), watch
+# `orders-0` keep a dead leader for almost a second, then the controller's new leader and epoch,
+# and the restarted broker rejoin every ISR.
 
 # %% tags=["nbval-ignore-output"]
 from reflog.viz import static_cluster_figure
@@ -195,10 +195,11 @@ print("seed 43 gives another:", trace_digest(42) != trace_digest(43))
 # %% [markdown]
 # ## Where next
 #
-# * `reflog broker --node-id 0 --listen 127.0.0.1:9092 --data-dir /tmp/reflog-0` runs a broker
-#   as a process that `kcat`, kafka-python or confluent-kafka can use.
+# * From the repository's root, `.venv/bin/reflog broker --node-id 0 --listen 127.0.0.1:9092
+#   --data-dir /tmp/reflog-0` runs a broker as a process that `kcat`, kafka-python or
+#   confluent-kafka can use (the README's "Try it from a shell").
 # * The next notebooks open up what you saw here: `01-segments` (the log on disk),
 #   `03-raft` (the controller quorum's elections), `04-replication` (the ISR, the high watermark
 #   and leader epochs up close).
-# * `python -m exercises list` shows the exercises: implement varint decoding, then Kafka's
-#   murmur2 partitioner.
+# * `.venv/bin/python -m exercises list`, from the repository's root, shows the exercises:
+#   implement varint decoding, then Kafka's murmur2 partitioner.

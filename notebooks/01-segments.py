@@ -239,7 +239,7 @@ cluster.add_producer(
     key_weights=[1 / (i + 1) ** 2 for i in range(12)],
     linger_ms=0,
 )
-cluster.run_for(3_000)
+cluster.run_for(2_000)
 PROFILES = TopicPartition("profiles", 0)
 profiles_leader = cluster.leader_of(PROFILES)
 plog = cluster.broker(profiles_leader).logs.get(PROFILES)

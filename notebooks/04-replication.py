@@ -135,7 +135,7 @@ print(describe(cluster))
 # The last line lists the latest produce answers.
 
 # %% tags=["nbval-ignore-output"]
-ReplicationView(cluster).widget
+ReplicationView(cluster)
 
 # %% [markdown]
 # ## 2. A lagging follower leaves the ISR and comes back
@@ -424,11 +424,12 @@ for mode, (acknowledged, committed) in measured.items():
           f"p99 {quantile(committed, 0.99):>2} ms")
 
 # %% tags=["nbval-ignore-output"]
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-figure = go.FigureWidget(make_subplots(rows=1, cols=2, shared_yaxes=True,
-                                       subplot_titles=("until acknowledged", "until committed")))
+from reflog.viz.static import show
+
+figure = make_subplots(rows=1, cols=2, shared_yaxes=True,
+                       subplot_titles=("until acknowledged", "until committed"))
 for mode, colour in (("acks=1", "#1f77b4"), ("acks=all", "#d62728")):
     for col, values in enumerate(measured[mode], start=1):
         figure.add_histogram(x=values, xbins={"size": 1}, name=mode, legendgroup=mode,
@@ -437,7 +438,7 @@ for mode, colour in (("acks=1", "#1f77b4"), ("acks=all", "#d62728")):
 figure.update_xaxes(title="simulated network ms")
 figure.update_yaxes(title="records", col=1)
 figure.update_layout(barmode="overlay", height=360, title="200 records per mode, one at a time")
-figure
+show(figure)
 
 # %% [markdown]
 # `acks=all` roughly doubles the time to the acknowledgement: the leader must wait for both
@@ -446,5 +447,6 @@ figure
 # the record once every in-sync replica has it. `acks=1` makes the producer faster, not the data;
 # what it gives up is section 4's `x`.
 #
-# The exercises `08-high-watermark` and `09-epoch-truncation` (`python -m exercises list`) ask you
-# to write the leader's ISR and high-watermark rule, and where a follower truncates.
+# The exercises `08-high-watermark` and `09-epoch-truncation` ask you to write the leader's ISR and
+# high-watermark rule, and where a follower truncates (`.venv/bin/python -m exercises list` from the
+# repository's root lists them).

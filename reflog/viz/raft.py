@@ -181,12 +181,19 @@ class RaftView(TimelineView[Frame]):
             range=[n - 0.5, -0.5], tickvals=list(range(n)), showgrid=False, row=1, col=2
         )
         figure.update_layout(
-            height=430,
-            margin={"t": 40, "b": 40, "l": 20, "r": 20},
-            legend={"orientation": "h", "y": -0.12},
+            height=450,
+            margin={"t": 40, "b": 70, "l": 20, "r": 20},
+            legend={"orientation": "h", "y": -0.2},  # below the "log index" axis title
             plot_bgcolor="white",
         )
         return figure
+
+    def draw(self, frame: Frame) -> None:
+        # Not in one batch_update (as SegmentFilesView.draw): the batch sends every property
+        # some trace sets to all traces, unset for the others, and the browser resets those to
+        # plotly's defaults, so the messages lost their colours (KINDS) in the live view.
+        self.draw_figure(self.figure, frame)
+        self.draw_text(frame)
 
     def draw_figure(self, figure: go.Figure, frame: Frame) -> None:
         """Set every trace of ``figure`` (the widget or a static copy) to show ``frame``."""

@@ -197,7 +197,7 @@ class ReplicationView(TimelineView[Snapshot]):
             col=2,
         )
         labels = [f"broker-{b}" for b in self.broker_ids]
-        figure.update_xaxes(type="category", row=1, col=1)
+        figure.update_xaxes(type="category", tickangle=0, row=1, col=1)
         figure.update_yaxes(title="offset", rangemode="tozero", row=1, col=1)
         figure.update_xaxes(title="simulated time (ms)", row=1, col=2)
         figure.update_yaxes(
@@ -213,6 +213,15 @@ class ReplicationView(TimelineView[Snapshot]):
             margin={"t": 40, "b": 40, "l": 60, "r": 20},
             legend={"orientation": "h", "y": -0.2},
             plot_bgcolor="white",
+        )
+        return figure
+
+    def static_base_figure(self) -> go.Figure:
+        # The stored copy's slider takes the room under the plot where the live legend is:
+        # the legend goes to the right, and the title gets a line above the subplot titles.
+        figure = self.base_figure()
+        figure.update_layout(
+            margin={"t": 70}, legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"}
         )
         return figure
 
@@ -288,7 +297,8 @@ class ReplicationView(TimelineView[Snapshot]):
     @staticmethod
     def _label(p: PartitionSnapshot, broker: int) -> str:
         r = p.replica(broker)
-        return f"broker-{broker} ({r.role.lower() if r.alive else 'down: last seen'})"
+        # Two lines, so that the label fits under its bars unrotated.
+        return f"broker-{broker}<br>{r.role.lower() if r.alive else 'down: last seen'}"
 
     # -- controls ---------------------------------------------------------------------
     def _target(self) -> int:

@@ -314,7 +314,9 @@ def column_traces(
     if not hover:
         del batch["hovertext"], index["hovertext"]
     start: dict[str, object] = {"x": [], "y": []}
-    if files.files and files.log_start_offset > 0:
+    # The log start offset is marked where it is: on the first file drawn, unless older files
+    # (summed up above it) hold it.
+    if files.files and files.older is None and files.log_start_offset > 0:
         row = files.files[0].row
         start = {"x": [0, 0], "y": [row + HALF_HEIGHT + 0.05, row - HALF_HEIGHT - 0.05]}
     # Row 0 says what is above the first file drawn: older files, or nothing any more.

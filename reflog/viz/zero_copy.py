@@ -471,8 +471,9 @@ class ZeroCopyView(TimelineView[ZeroCopySample]):
         )
         if self.zc_run.closed:  # recorded moments can still be scrubbed; nothing can act
             self.status.value = (
-                "<b>the cluster is stopped</b> (the notebook's last cell): run the notebook "
-                "from the top to start a new one. The slider still scrubs what was recorded."
+                "<b>the cluster is stopped</b> (the notebook's last cell): select that cell "
+                "and use <i>Run ▸ Run All Above Selected Cell</i> to start a new one. The "
+                "slider still scrubs what was recorded."
             )
             acting = [*self.buttons.values(), self.controls.play_button]
             for button in [*acting, self.controls.step_button, self.controls.speed]:

@@ -8,17 +8,21 @@ as a student would meet it:
    scrubs without a kernel;
 2. run top to bottom: no error output, every widget output renders (a plotly figure drawn as
    SVG, not "Loading widget…" or a text repr), as many as the notebook's own outputs hold;
-3. one control of its view pressed: the figure changes;
-4. where the view has a time slider: moved back, a control pressed, and the view is live again.
+3. one control of its main view pressed: the figure changes;
+4. the view's time slider dragged back (the view says it shows a recorded moment), another
+   control pressed: the view is live again (slider at the end, "live", the clock says so).
 
-The notebooks change (issue 11 rewrites 00, 01, 02 and 04): which control to press and which
-slider to move are data, in ``DRIVES``.
+Which view of a notebook to drive and which controls to press are data, in ``DRIVES``.
+02-zero-copy's last cell stops its cluster (the view then disables its buttons, which the test
+checks); as the notebook tells a student, the test then selects that cell and runs all cells
+above it, which starts a fresh cluster, and drives that one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -56,20 +60,23 @@ RUN_TIMEOUT_MS = 300_000  # a whole notebook, on a CI machine shared with other 
 class Drive:
     """How the test drives one notebook's main view."""
 
-    control: str | None  # a button of the view that changes its figure; None: none yet
+    control: str  # a button of the view whose press changes its figure
+    scrubbed_control: str  # pressed while the time slider is back: the view must go live
     view: int = 0  # which widget output of the notebook (in order) is that view
-    time_slider: str | None = None  # the label of the view's time slider; None: none yet
-    jumps_to_live: bool = True  # a control pressed while scrubbed back brings the view live
+    # The notebook's last cell stops what the view acts on: rerun the cells above it first.
+    last_cell_stops_it: bool = False
 
 
-ISSUE_11 = "issue 11: every view gets a time slider and a live button"
 DRIVES = {
-    "00-tour": Drive(control="Step 100 ms"),
-    "01-segments": Drive(control="Step 100 ms"),
-    "02-zero-copy": Drive(control=None),
-    "03-raft": Drive(control="propose entry", time_slider="frame", jumps_to_live=False),
-    "04-replication": Drive(control="run 500 ms"),
+    "00-tour": Drive(control="kill", scrubbed_control="restart"),
+    "01-segments": Drive(control="crash follower", scrubbed_control="restart it"),
+    "02-zero-copy": Drive(
+        control="produce 10 MB", scrubbed_control="consume all", last_cell_stops_it=True
+    ),
+    "03-raft": Drive(control="propose entry", scrubbed_control="propose entry"),
+    "04-replication": Drive(control="kill", scrubbed_control="restart"),
 }
+TIME_SLIDER = "time"  # every view's, from reflog.viz.controls.TimelineControls
 
 
 def require_chromium() -> None:
@@ -182,9 +189,9 @@ def stored_outputs(notebook: str) -> list[dict[str, Any]]:
 DRAWN = "el => [...el.querySelectorAll('.main-svg')].map(s => s.innerHTML).join('')"
 
 
-def wait_until(page: Any, condition: Callable[[], bool], what: str) -> None:
+def wait_until(page: Any, condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
     """Polls the page until condition() holds: a redraw may replace the elements it reads."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting until {what}")
@@ -292,11 +299,12 @@ def check_live_outputs(page: Any) -> Any:
 
 
 def press(view: Any, label: str) -> None:
-    view.locator("button", has_text=label).first.click()
+    button = view.locator("button", has_text=label).first
+    assert button.is_enabled(), f"{label!r} is disabled"
+    button.click()
 
 
 def check_control_changes_figure(page: Any, view: Any, drive: Drive) -> None:
-    assert drive.control is not None
     plot = view.locator(".js-plotly-plot").first
     plot.scroll_into_view_if_needed()
     before = plot.evaluate(DRAWN)
@@ -305,31 +313,65 @@ def check_control_changes_figure(page: Any, view: Any, drive: Drive) -> None:
 
 
 def check_scrubbed_view_goes_live(page: Any, view: Any, drive: Drive) -> None:
-    assert drive.time_slider is not None and drive.control is not None
+    """Drag the time slider to its start, as a student would, then press a control."""
     slider = view.locator(".widget-slider").filter(
-        has=page.locator(".widget-label", has_text=drive.time_slider)
+        has=page.locator(".widget-label", has_text=re.compile(f"^{TIME_SLIDER}$"))
     )
     handle = slider.locator(".noUi-handle").first  # noUiSlider: aria-valuenow, aria-valuemax
+    live_button = view.locator("button", has_text=re.compile(r"^\s*(go )?live\s*$")).first
 
     def position() -> tuple[float, float]:
         now, most = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
         return float(now or "nan"), float(most or "nan")
 
-    readout = slider.locator(".widget-readout").first
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("0")
-    page.keyboard.press("Enter")
-    wait_until(page, lambda: position()[0] == 0, "the time slider is back at 0")
+    def says(words: str) -> bool:
+        return words in view.inner_text()
+
+    handle.scroll_into_view_if_needed()
+    grip, rail = handle.bounding_box(), slider.locator(".noUi-target").bounding_box()
+    assert grip is not None and rail is not None
+    y = grip["y"] + grip["height"] / 2
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(rail["x"] - 20, y, steps=10)
+    page.mouse.up()
+    wait_until(page, lambda: position()[0] == 0, "the time slider is back at its start")
+    # The kernel drew the first recorded moment and stopped following the run.
+    wait_until(page, lambda: says("(recorded)"), "the view says it shows a recorded moment")
+    assert live_button.inner_text().strip() == "go live"
     recorded = position()[1]
-    press(view, drive.control)
-    wait_until(page, lambda: position()[1] > recorded, f"{drive.control!r} recorded more")
-    live = position()[0] == position()[1]
-    if not drive.jumps_to_live:
-        if live:
-            pytest.fail("the view now jumps to live: set jumps_to_live=True in DRIVES")
-        pytest.xfail(f"{ISSUE_11}: a control pressed while scrubbed back does not go live yet")
-    assert live, f"pressing {drive.control!r} left the view scrubbed back"
+    press(view, drive.scrubbed_control)
+    wait_until(page, lambda: position()[1] > recorded, f"{drive.scrubbed_control!r} recorded more")
+    wait_until(page, lambda: says("(live)"), f"the view is live after {drive.scrubbed_control!r}")
+    now, most = position()
+    assert now == most, f"pressing {drive.scrubbed_control!r} left the slider scrubbed back"
+    assert live_button.inner_text().strip() == "live"
+
+
+def code_cells_run(page: Any) -> list[int | None]:
+    return [
+        c.get("execution_count") for c in notebook_model(page)["cells"] if c["cell_type"] == "code"
+    ]
+
+
+def rerun_all_above_last_cell(page: Any, view: Any, drive: Drive) -> Any:
+    """The notebook's last cell stopped what its view acts on: the view says so and its
+    control is disabled. Do what the notebook tells a student: select the last cell, *Run ▸
+    Run All Above Selected Cell*. Returns the widget outputs of that rerun."""
+    assert "the cluster is stopped" in view.inner_text()
+    assert view.locator("button", has_text=drive.control).first.is_disabled()
+    last_count = code_cells_run(page)[-1]
+    assert last_count is not None
+    page.locator(".jp-CodeCell").last.locator(".jp-InputPrompt").click()  # select, not edit
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
+
+    def rerun() -> bool:
+        counts = code_cells_run(page)[:-1]
+        return all(c is not None and c > last_count for c in counts)
+
+    wait_until(page, rerun, "every cell above the last one ran again", RUN_TIMEOUT_MS / 1000)
+    return check_live_outputs(page)
 
 
 @pytest.mark.parametrize("notebook", sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")))
@@ -347,12 +389,10 @@ def test_notebook_runs_in_jupyterlab_and_its_views_respond(
         run_all(page)
         widgets = check_live_outputs(page)
         assert page.get_by_text("Jupyter news").count() == 0  # make venv turns the prompt off
-        if drive.control is None:
-            pytest.skip(f"{ISSUE_11}: {notebook} has no control on its figure yet")
+        if drive.last_cell_stops_it:
+            widgets = rerun_all_above_last_cell(page, widgets.nth(drive.view), drive)
         view = widgets.nth(drive.view)
         check_control_changes_figure(page, view, drive)
-        if drive.time_slider is None:
-            pytest.skip(f"{ISSUE_11}: {notebook}'s view has no time slider yet")
         check_scrubbed_view_goes_live(page, view, drive)
     except Exception:
         page.screenshot(path=str(tmp_path / f"{notebook}-failure.png"), full_page=True)

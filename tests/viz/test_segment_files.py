@@ -119,6 +119,12 @@ def test_after_retention_the_first_file_drawn_starts_at_the_log_start_offset(
         traces = column_traces(drawn, 2048)
         assert traces[TRACES.index("log start")]["x"] == [0, 0]
         assert "deleted by retention" in traces[TRACES.index("labels")]["text"][0]
+    # With older files summed up above the first one drawn, the log start is among them: the
+    # first file drawn is not marked as the log's start.
+    hidden = layout_replica(snapshot.partition("events").replicas[0], max_segments=1)
+    assert hidden.older is not None
+    assert hidden.older.first_offset == hidden.log_start_offset
+    assert column_traces(hidden, 2048)[TRACES.index("log start")]["x"] == []
     # Scrubbed back to before retention ran, the view draws the segments it deleted.
     leader = snapshot.partition("events").leader
     early = [
