@@ -414,7 +414,7 @@ class Cluster(Paced):
         )
 
     def wait_caught_up(self, timeout_ms: int = 10_000) -> None:
-        """Until every live broker has applied everything the active controller has."""
+        """Until every unfenced broker has applied everything the active controller has."""
 
         def caught_up() -> bool:
             active = self.active_controller()
@@ -422,13 +422,13 @@ class Cluster(Paced):
                 return False
             core = self.controllers[active].controller
             assert core is not None
+            # A fenced broker (isolated, or still catching up after a restart) is not live.
+            live = {b.broker_id for b in core.image.live_brokers()}
             return all(
                 node.broker is None
-                or (
-                    node.broker.image is not None
-                    and node.broker.image.offset >= core.image.offset - 1
-                )
-                for node in self.brokers.values()
+                or broker_id not in live
+                or (node.broker.image is not None and node.broker.image.offset >= core.image.offset)
+                for broker_id, node in self.brokers.items()
             )
 
         self.wait_until(caught_up, timeout_ms, "brokers caught up with the metadata log")

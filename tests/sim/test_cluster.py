@@ -61,6 +61,28 @@ def test_create_topic_raises_with_kafkas_error_name(tmp_path: Path) -> None:
     assert [a.kind for a in cluster.actions] == ["create_topic"] * 3
 
 
+def test_create_topic_returns_once_every_broker_leads_or_follows_the_new_partition(
+    tmp_path: Path,
+) -> None:
+    cluster = Cluster(seed=4, brokers=3, controllers=3, data_dir=tmp_path)
+    cluster.create_topic("orders")
+    cluster.create_topic("r")
+    # A produce right away finds its leader (not UNKNOWN_TOPIC_OR_PARTITION).
+    roles = {r.broker_id: r.role for r in cluster.snapshot().partition("r", 0).replicas}
+    assert sorted(roles.values()) == ["Follower", "Follower", "Leader"]
+    result = cluster.produce(TopicPartition("r", 0), [b"v"])
+    assert result.error_code == ErrorCode.NONE
+
+
+def test_create_topic_does_not_wait_for_an_isolated_broker(tmp_path: Path) -> None:
+    cluster = Cluster(seed=4, brokers=3, data_dir=tmp_path, record=False)
+    cluster.create_topic("a")
+    cluster.isolate("broker-3")
+    cluster.run_for(2_000)  # the controller fences it
+    cluster.create_topic("b", replication_factor=2)
+    assert cluster.leader_of("b", 0) in (1, 2)
+
+
 def test_a_producer_and_a_consumer_move_through_every_partition(tmp_path: Path) -> None:
     cluster = busy_cluster(3, tmp_path)
     cluster.run_for(1_000)
