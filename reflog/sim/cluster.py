@@ -368,6 +368,8 @@ class Cluster(Paced):
             up = [b for b in self.brokers if self.sim.is_up(f"broker-{b}")]
             self.wait_unfenced(*up, timeout_ms=timeout_ms)
             self._all_brokers_registered = True
+        if replication_factor > len(self.brokers):
+            return  # no wait can make room: the controller refuses it at once
         self.run_until(lambda: len(self._live_brokers()) >= replication_factor, timeout_ms)
 
     # -- waiting for the control plane ------------------------------------------------

@@ -56,8 +56,10 @@ def test_create_topic_raises_with_kafkas_error_name(tmp_path: Path) -> None:
     with pytest.raises(ClusterError, match="TOPIC_ALREADY_EXISTS") as refused:
         cluster.create_topic("t")
     assert refused.value.error_code == ErrorCode.TOPIC_ALREADY_EXISTS
+    before_ms = cluster.now_ms
     with pytest.raises(ClusterError, match="INVALID_REPLICATION_FACTOR"):
         cluster.create_topic("wide", replication_factor=4)
+    assert cluster.now_ms - before_ms < 1_000  # refused at once, not after timeout_ms
     assert [a.kind for a in cluster.actions] == ["create_topic"] * 3
 
 
