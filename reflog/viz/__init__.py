@@ -7,12 +7,16 @@ from reflog.viz.cluster_view import (
     static_cluster_figure,
 )
 from reflog.viz.partitions import PartitionsView
+from reflog.viz.raft import RaftView
+from reflog.viz.replication import ReplicationView
 from reflog.viz.segment_files import SegmentFilesView
 from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
     "PartitionsView",
+    "RaftView",
+    "ReplicationView",
     "SegmentFilesView",
     "SegmentsView",
     "cluster_figure",
