@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     host, port = parse_host_port(args.listen, "--listen")
+    if args.node_id < 0:  # -1 is the protocol's "no leader": partitions led by it look leaderless
+        raise CliError("--node-id must be at least 0")
     if args.num_partitions < 1:
         raise CliError("--num-partitions must be at least 1")
     if args.broker_heartbeat_interval_ms < 1:
