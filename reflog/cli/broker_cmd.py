@@ -35,6 +35,7 @@ __all__ = ["check_data_dir", "lock_data_dir", "parse_host_port", "parse_voters",
 # ``__cluster_metadata-0``; without a partition number the log manager, which takes
 # every ``<topic>-<n>`` directory for a partition, leaves it alone).
 METADATA_DIR = "__cluster_metadata"
+META_PROPERTIES = "meta.properties"
 
 
 def parse_host_port(text: str, option: str) -> tuple[str, int]:
@@ -69,17 +70,38 @@ def check_data_dir(data_dir: Path) -> Path:
 
 
 @contextmanager
-def lock_data_dir(data_dir: Path) -> Iterator[None]:
-    """Hold the directory's lock (Kafka's .lock): a second process on it stops here."""
+def lock_data_dir(data_dir: Path, node_id: int) -> Iterator[None]:
+    """Hold the directory's lock (Kafka's .lock): a second process on it stops here.
+    Then check the directory belongs to ``node_id``."""
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()
     except DataDirLockedError as exc:
         raise CliError(str(exc)) from exc
     try:
+        check_node_id(data_dir, node_id)
         yield
     finally:
         lock.release()
+
+
+def check_node_id(data_dir: Path, node_id: int) -> None:
+    """Like Kafka's meta.properties: the first start writes its node.id there, and a later
+    start with another id stops, since the logs (a Raft vote, replicas assigned to that
+    id) belong to the node that wrote them.
+    reflog simplification: only node.id is kept, no cluster.id or directory.id."""
+    meta = data_dir / META_PROPERTIES
+    if not meta.exists():
+        meta.write_text(f"version=1\nnode.id={node_id}\n")
+        return
+    props = dict(line.split("=", 1) for line in meta.read_text().splitlines() if "=" in line)
+    stored = props.get("node.id", "").strip()
+    if stored != str(node_id):
+        raise CliError(
+            f"Stored node id {stored} in {meta} doesn't match --node-id {node_id}. If you "
+            "moved your data, make sure your configured node id matches. If you intend to "
+            "create a new node, you should remove all data in your data directories."
+        )
 
 
 def _bool(text: str) -> bool:
@@ -122,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     host, port = parse_host_port(args.listen, "--listen")
+    if args.node_id < 0:  # -1 is the protocol's "no leader": partitions led by it look leaderless
+        raise CliError("--node-id must be at least 0")
     if args.num_partitions < 1:
         raise CliError("--num-partitions must be at least 1")
     if args.broker_heartbeat_interval_ms < 1:
@@ -129,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     voters = parse_voters(args.controller_quorum_voters) if args.controller_quorum_voters else None
     parse_host_port(args.controller_listen, "--controller-listen")
     data_dir = check_data_dir(Path(args.data_dir))
-    with lock_data_dir(data_dir):
+    with lock_data_dir(data_dir, args.node_id):
         return asyncio.run(_serve(args, host, port, data_dir, voters))
 
 

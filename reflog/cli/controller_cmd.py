@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         unclean_leader_election_enable=args.unclean_leader_election_enable,
         raft=RaftConfig(election_timeout_ms=timeout, heartbeat_interval_ms=max(1, timeout // 10)),
     )
-    with lock_data_dir(data_dir):
+    with lock_data_dir(data_dir, config.node_id):
         return asyncio.run(_serve(config, voters, data_dir, host, port))
 
 

@@ -210,3 +210,11 @@ def test_produce_to_a_missing_topic_without_auto_creation_fails_at_once(tmp_path
         result = reflog("produce", "missing", "--bootstrap-server", broker.bootstrap,
                         "--timeout-ms", "60000", stdin=b"x\n")  # fmt: skip
         assert one_line_error(result, "produce") == "UNKNOWN_TOPIC_OR_PARTITION: topic 'missing'"
+
+
+def test_a_broker_with_a_negative_node_id_is_refused_at_once(tmp_path: Path) -> None:
+    # Before: broker -1 started and led its partitions as -1, the protocol's "no leader",
+    # so every client waited on a partition it was told had no leader.
+    result = reflog("broker", "--node-id", "-1", "--listen", "127.0.0.1:0",
+                    "--data-dir", str(tmp_path))  # fmt: skip
+    assert one_line_error(result, "broker") == "--node-id must be at least 0"

@@ -44,3 +44,21 @@ def test_a_killed_broker_leaves_no_stale_lock(tmp_path: Path) -> None:
     killed.process.wait(timeout=10)
     with running_broker(tmp_path) as restarted:
         assert restarted.process.poll() is None
+
+
+def test_a_data_dir_restarted_under_another_node_id_stops_with_one_line(tmp_path: Path) -> None:
+    # Its metadata log holds node 0's vote and replicas on node 0: as node 1 it would
+    # start, then leave every partition without a leader.
+    with running_broker(tmp_path):
+        pass
+    other = subprocess.run(
+        [sys.executable, "-m", "reflog", "broker", "--node-id", "1",
+         "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert other.returncode == 1
+    [line] = other.stderr.strip().splitlines()
+    assert line.startswith("reflog broker: Stored node id 0 in ")
+    assert "doesn't match --node-id 1" in line
+    with running_broker(tmp_path) as same:  # its own id still starts
+        assert same.process.poll() is None
