@@ -41,7 +41,7 @@ from reflog.net.client import ClientRunner, now_ms, parse_bootstrap
 from reflog.net.local_cluster import LocalCluster
 from reflog.producer import Producer, ProducerConfig
 from reflog.records import iter_batches
-from reflog.sim.pacing import Pacer
+from reflog.sim.pacing import Paced, Pacer
 from reflog.sim.timeline import Timeline
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
@@ -125,7 +125,7 @@ def leaders_of(cluster: LocalCluster, topic: str) -> dict[int, int]:
 
 
 # -- the run -----------------------------------------------------------------------------
-class ZeroCopyRun:
+class ZeroCopyRun(Paced):
     """A producer and a consumer on ``topic`` of a running cluster, and the recorded
     counters. Actions are coroutines (await them in a notebook cell, or let a button
     start them on the kernel's loop); each records one sample when it is done."""
@@ -276,30 +276,10 @@ class ZeroCopyRun:
     # -- playing: a steady stream (what the shared controls' play and step do) -----------
     # The Pacer calls _stream every frame with the frame's length times the speed: one
     # megabyte per second of it, so the speed reads as MB/s.
-    def play(self, speed: float | None = None, for_ms: int | None = None) -> asyncio.Task[None]:
-        """Stream on the running loop, returning at once: every half second, produce
-        ``speed`` MB/s worth of records and consume them, then record."""
-        return self.pacer.play(speed, for_ms)
-
-    def pause(self) -> None:
-        self.pacer.pause()
-
+    # play, pause, playing and speed (here MB/s) come from Paced, through self.pacer.
     def run_for(self, ms: int) -> None:
         """Stream for ``ms`` wall-clock ms (on the running loop; returns at once)."""
         self.pacer.play(for_ms=ms)
-
-    @property
-    def playing(self) -> bool:
-        return self.pacer.playing
-
-    @property
-    def speed(self) -> float:
-        """Megabytes produced (and then consumed) per second while playing."""
-        return self.pacer.speed
-
-    @speed.setter
-    def speed(self, speed: float) -> None:
-        self.pacer.speed = speed
 
     def _stream(self, ms: int) -> None:
         if self._lock.locked():
