@@ -19,7 +19,14 @@ from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitPro
 
 
 def started(tmp_path: Path, seed: int = 1, **kwargs: object) -> Cluster:
-    cluster = Cluster(seed=seed, controllers=3, data_dir=tmp_path, record=False, **kwargs)  # type: ignore[arg-type]
+    cluster = Cluster(
+        seed=seed,
+        controllers=3,
+        data_dir=tmp_path,
+        record=False,
+        wire_roundtrip_requests=True,  # every message through the real codec
+        **kwargs,  # type: ignore[arg-type]
+    )
     cluster.wait_for_active_controller()
     cluster.wait_unfenced(1, 2, 3)
     return cluster
