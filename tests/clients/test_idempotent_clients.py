@@ -3,8 +3,7 @@
 
 kafka-python 3.x is idempotent by default (a plain ``KafkaProducer(bootstrap_servers=...)``
 sends InitProducerId first); aiokafka, confluent-kafka and kcat (Debian's older librdkafka)
-are asked to be. A missing
-client fails these tests: they exist to prove the clients work.
+are asked to be. A missing client fails these tests: they exist to prove the clients work.
 """
 
 from __future__ import annotations
