@@ -29,6 +29,7 @@ _COMMAND_MODULES: list[str] = [
     "produce_cmd",
     "consume_cmd",
     "inspect_cmd",
+    "chaos_cmd",
 ]
 
 
