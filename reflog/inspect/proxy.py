@@ -110,7 +110,9 @@ class Inspector:
         conversation = Conversation(self._connections)
         try:
             broker_r, broker_w = await asyncio.open_connection(*broker)
-        except OSError:
+        except OSError as exc:
+            why = f"cannot reach the broker at {broker[0]}:{broker[1]}: {exc.strerror or exc}"
+            self.on_event(conversation.bad(0, self.now_ms(), "request", why))
             client_w.close()
             return
         pumps = [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -94,11 +95,17 @@ class InspectorView:
     """
 
     def __init__(
-        self, upstream: str, *, listen: tuple[str, int] = ("127.0.0.1", 0), max_rows: int = 200
+        self,
+        upstream: str,
+        *,
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        max_rows: int = 200,
+        max_events: int = 20_000,
     ) -> None:
         [address] = parse_bootstrap(upstream)
         self.faults = Faults()
-        self.events: list[WireEvent] = []
+        # The conversation so far, up to max_events (older ones go: a notebook may run for hours).
+        self.events: deque[WireEvent] = deque(maxlen=max_events)
         self.max_rows = max_rows
         self.inspector = Inspector(listen, address, self._seen, faults=self.faults)
         self._refresh: asyncio.Handle | None = None

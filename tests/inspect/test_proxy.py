@@ -198,3 +198,22 @@ def test_a_frame_size_out_of_bounds_is_reported_and_the_connection_closed() -> N
         await inspector.close()
 
     asyncio.run(scenario())
+
+
+def test_a_broker_that_cannot_be_reached_is_reported_and_the_client_let_go() -> None:
+    async def scenario() -> None:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        gone = server.sockets[0].getsockname()[:2]
+        server.close()
+        await server.wait_closed()  # nothing listens there now
+        events: list[WireEvent] = []
+        inspector = Inspector(("127.0.0.1", 0), gone, events.append)
+        host, port = await inspector.start()
+        reader, writer = await asyncio.open_connection(host, port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        [event] = events
+        assert event.problem.startswith(f"cannot reach the broker at {gone[0]}:{gone[1]}")
+        writer.close()
+        await inspector.close()
+
+    asyncio.run(scenario())
