@@ -38,7 +38,11 @@ from reflog.wire.errors import WireDecodeError
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES, check_frame_size, frame_prefix
 from reflog.wire.messages.api_versions import ApiVersionsResponse
 
-__all__ = ["Inspector"]
+__all__ = ["MAX_IN_FLIGHT", "Inspector"]
+
+# Requests the inspector remembers per connection while waiting for their answers: a bound, so
+# a client pipelining to a broker that never answers cannot grow it without end.
+MAX_IN_FLIGHT = 10_000
 
 
 class Inspector:
@@ -134,6 +138,10 @@ class Inspector:
         self, conversation: Conversation, client: asyncio.StreamReader, broker: asyncio.StreamWriter
     ) -> None:
         while (frame := await self._read_frame(conversation, client, "request")) is not None:
+            if len(conversation.in_flight) >= MAX_IN_FLIGHT:
+                why = f"more than {MAX_IN_FLIGHT} requests unanswered; closing the connection"
+                self.on_event(conversation.bad(len(frame), self.now_ms(), "request", why))
+                return
             event = conversation.on_request(frame, self.now_ms())
             if event.api_key >= 0 and self.faults.take_drop(event.api_key):
                 self.on_event(dataclasses.replace(event, fault="dropped"))

@@ -8,7 +8,9 @@ import asyncio
 import struct
 from collections.abc import Callable
 
-from reflog.inspect import Faults, Inspector, WireEvent
+import pytest
+
+from reflog.inspect import Faults, Inspector, WireEvent, proxy
 from reflog.wire.apis import decode_response
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse, MetadataResponseBroker
 
@@ -213,6 +215,30 @@ def test_a_broker_that_cannot_be_reached_is_reported_and_the_client_let_go() -> 
         assert await asyncio.wait_for(reader.read(), 5) == b""
         [event] = events
         assert event.problem.startswith(f"cannot reach the broker at {gone[0]}:{gone[1]}")
+        writer.close()
+        await inspector.close()
+
+    asyncio.run(scenario())
+
+
+def test_requests_left_unanswered_past_the_bound_close_the_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(proxy, "MAX_IN_FLIGHT", 3)
+    frames = [request_frame(MetadataRequest(topics=None), 4, correlation_id=i) for i in range(5)]
+
+    async def scenario() -> None:
+        broker = ScriptedBroker(lambda frame: None)  # never answers
+        await broker.start()
+        events: list[WireEvent] = []
+        inspector = Inspector(("127.0.0.1", 0), broker.address, events.append)
+        host, port = await inspector.start()
+        reader, writer = await asyncio.open_connection(host, port)
+        for frame in frames:
+            writer.write(struct.pack(">i", len(frame)) + frame)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        await until(lambda: len(broker.received) == 3)
+        assert "more than 3 requests unanswered" in events[-1].problem
         writer.close()
         await inspector.close()
 
