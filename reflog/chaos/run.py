@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reflog.chaos.confluent_workload import ConfluentWorkload
 from reflog.chaos.nemesis import Fault, Nemesis
 from reflog.chaos.nodes import ProcessCluster, free_port_range
 from reflog.chaos.workload import Clock, Workload
@@ -26,7 +27,9 @@ from reflog.wire.messages.create_topics import (
 )
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
 
-__all__ = ["PRESETS", "ChaosResult", "Preset", "run_chaos"]
+__all__ = ["CLIENTS", "PRESETS", "ChaosResult", "Preset", "run_chaos"]
+
+CLIENTS = ("reflog", "confluent-kafka")
 
 TOPIC = "chaos"
 
@@ -146,8 +149,10 @@ async def run_chaos(
     controllers: int = 1,
     partitions: int = 3,
     rate_per_s: float = 20.0,
+    clients: str = "reflog",
     say: Callable[[str], None] = print,
 ) -> ChaosResult:
+    """``clients``: "reflog" (reflog's own producers and consumer) or "confluent-kafka"."""
     rng = random.Random(seed)
     cluster = ProcessCluster(
         data_dir,
@@ -168,9 +173,16 @@ async def run_chaos(
             bootstrap, TOPIC, partitions, acks=preset.acks, history=history, clock=clock,
             rng=rng, rate_per_s=rate_per_s,
         )  # fmt: skip
+        clients_run = workload.run
+        if clients == "confluent-kafka":
+            real = ConfluentWorkload(
+                cluster.bootstrap, TOPIC, partitions, acks=preset.acks, history=history,
+                clock=clock, rate_per_s=rate_per_s,
+            )  # fmt: skip
+            clients_run = real.run
         nemesis = Nemesis(cluster, rng, clock, admin.leader_of, partitions)
-        say(f"{preset.name}: workload and nemesis for {seconds:g} s (seed {seed})")
-        await asyncio.gather(workload.run(seconds), nemesis.run(seconds))
+        say(f"{preset.name}: {clients} clients and nemesis for {seconds:g} s (seed {seed})")
+        await asyncio.gather(clients_run(seconds), nemesis.run(seconds))
         say("healing: every process running, waiting for full ISRs")
         await asyncio.to_thread(cluster.heal)
         await admin.settled(partitions, 30)

@@ -7,6 +7,10 @@ everything back, and hands the recorded history to :mod:`reflog.check`. It print
 writes ``--report`` (an HTML page with a timeline of operations, faults and anomalies), and
 exits 0 when the checker found nothing, 3 when it found anomalies.
 
+``--clients confluent-kafka`` runs librdkafka's producers and consumer instead of reflog's
+own (the final reads stay reflog's). Not done: attaching to a running ``reflog cluster up``, and
+network partitions or slow links (the nemesis faults processes only).
+
 Presets: ``acks1-unclean`` (acks=1, unclean.leader.election.enable=true: may lose records) and
 ``acks-all-min-insync-2`` (acks=all, min.insync.replicas=2: loses nothing acknowledged).
 """
@@ -15,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import sys
 from pathlib import Path
 
-from reflog.chaos import PRESETS, run_chaos
+from reflog.chaos import CLIENTS, PRESETS, run_chaos
 from reflog.chaos.report import write_report
 from reflog.check import Op, Outcome, Poll, Send
 from reflog.cli.broker_cmd import check_data_dir
@@ -38,6 +43,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--report", default="chaos-report.html", help="the HTML report to write")
     p.add_argument("--brokers", type=int, default=3)
     p.add_argument("--rate", type=float, default=20.0, help="records a second per producer")
+    p.add_argument(
+        "--clients", choices=CLIENTS, default="reflog", help="whose producers and consumer"
+    )
     p.set_defaults(run=run)
 
 
@@ -46,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("a chaos run needs at least 3 brokers (topics have 3 replicas)")
     if args.time_s <= 0:
         raise CliError("--time-s must be positive")
+    if args.clients == "confluent-kafka" and importlib.util.find_spec("confluent_kafka") is None:
+        raise CliError("--clients confluent-kafka needs the confluent-kafka package")
     data_dir = check_data_dir(Path(args.data_dir))
     preset = PRESETS[args.preset]
 
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(
         run_chaos(
             preset, args.seed, args.time_s, data_dir, brokers=args.brokers,
-            rate_per_s=args.rate, say=say,
+            rate_per_s=args.rate, clients=args.clients, say=say,
         )
     )  # fmt: skip
     verdict = result.verdict
@@ -64,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     summary = "\n".join(
         [
             f"preset {preset.name} (acks={preset.acks}, {_configs(preset.topic_configs)}), "
-            f"seed {args.seed}, {args.time_s:g} s",
+            f"seed {args.seed}, {args.time_s:g} s, {args.clients} clients",
             f"Kafka's rules say it {preset.expect}",
             f"{counts}; faults: {faults}",
             "" if result.final_reads_done else "WARNING: the final reads did not catch up",

@@ -5,6 +5,7 @@ Runs take ~20 s each (10 s of faults, plus starting, healing and reading back)."
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +20,14 @@ SECONDS = "10"
 UNSAFE_SEEDS = (0, 2, 1)
 
 
-def chaos(preset: str, seed: int, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+def chaos(
+    preset: str, seed: int, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
     report = tmp_path / f"{preset}-{seed}.html"
     done = subprocess.run(
         [sys.executable, "-m", "reflog", "chaos", "--preset", preset, "--seed", str(seed),
          "--time-s", SECONDS, "--data-dir", str(tmp_path / f"{preset}-{seed}"),
-         "--report", str(report)],
+         "--report", str(report), *extra],
         capture_output=True, text=True, timeout=110,
     )  # fmt: skip
     assert report.exists(), done.stderr
@@ -58,3 +61,12 @@ def test_acks_one_with_unclean_election_loses_acknowledged_records_on_some_seed(
             return
         assert done.returncode == 0, done.stdout + done.stderr
     pytest.fail(f"no seed of {UNSAFE_SEEDS} lost a record: {outcomes}")
+
+
+def test_confluent_kafka_clients_lose_nothing_either_with_acks_all(tmp_path: Path) -> None:
+    """The same safe preset with librdkafka's producers and consumer recording the history."""
+    if importlib.util.find_spec("confluent_kafka") is None:
+        pytest.fail("confluent-kafka is missing")
+    done, _ = chaos("acks-all-min-insync-2", 1, tmp_path, "--clients", "confluent-kafka")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "confluent-kafka clients" in done.stdout and "valid: no anomaly" in done.stdout
