@@ -15,16 +15,13 @@ import time
 from typing import TYPE_CHECKING
 
 from reflog.chaos.workload import Clock
-from reflog.check import History
+from reflog.check import REFUSED_BEFORE_APPEND, History
 from reflog.topic_partition import TopicPartition
-from reflog.wire.errors import ErrorCode
 
 if TYPE_CHECKING:
     import confluent_kafka
 
 __all__ = ["ConfluentWorkload"]
-
-REFUSED_BEFORE_APPEND = {ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
 
 
 class ConfluentWorkload:

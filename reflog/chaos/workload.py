@@ -16,7 +16,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from reflog.check import History
+from reflog.check import REFUSED_BEFORE_APPEND, History
 from reflog.consumer import Consumer, ConsumerConfig
 from reflog.net.client import ClientRunner, now_ms
 from reflog.producer import Producer, ProducerConfig
@@ -25,9 +25,6 @@ from reflog.wire.errors import ErrorCode
 
 __all__ = ["Clock", "Workload"]
 
-# Errors a leader answers before appending anything (see tests/replication's history test:
-# NOT_LEADER_OR_FOLLOWER is not one of them).
-REFUSED_BEFORE_APPEND = {ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
 SLICE_S = 0.05  # how long a client's core runs between the application's turns
 
 

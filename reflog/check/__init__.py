@@ -9,10 +9,21 @@ print(verdict.describe())
 """
 
 from reflog.check.checker import ANOMALY_KINDS, Anomaly, Verdict, check
-from reflog.check.history import Assign, Commit, History, Op, Outcome, Poll, PolledRecord, Send
+from reflog.check.history import (
+    REFUSED_BEFORE_APPEND,
+    Assign,
+    Commit,
+    History,
+    Op,
+    Outcome,
+    Poll,
+    PolledRecord,
+    Send,
+)
 
 __all__ = [
     "ANOMALY_KINDS",
+    "REFUSED_BEFORE_APPEND",
     "Anomaly",
     "Assign",
     "Commit",

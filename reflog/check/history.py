@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reflog.topic_partition import TopicPartition
+from reflog.wire.errors import ErrorCode
 
 __all__ = [
+    "REFUSED_BEFORE_APPEND",
     "Assign",
     "Commit",
     "History",
@@ -31,6 +33,15 @@ __all__ = [
     "PolledRecord",
     "Send",
 ]
+
+
+# Produce errors a leader answers before it appends anything: the send certainly failed. Every
+# other error, and no answer, leaves it indeterminate. NOT_LEADER_OR_FOLLOWER is not certain: a
+# deposed leader answers the acks=all requests waiting in its purgatory with it after appending
+# them, and the new leader may hold them (the checker found that as G1a on replication seeds).
+REFUSED_BEFORE_APPEND = frozenset(
+    {ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+)
 
 
 class Outcome(StrEnum):

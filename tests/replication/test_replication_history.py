@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reflog.check import History, Verdict, check
+from reflog.check import REFUSED_BEFORE_APPEND, History, Verdict, check
 from reflog.records.batch import iter_batches
 from reflog.records.file_slice import FileSlice
 from reflog.replication.truncation import TruncationPolicy
@@ -27,13 +27,6 @@ from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchRespon
 
 from . import test_replication_faults as faults
 from .harness import replicated_cluster
-
-# Errors a leader answers before appending anything: the record is certainly not written.
-# Any other error and no answer at all leave the send indeterminate. NOT_LEADER_OR_FOLLOWER is
-# not certain: a leader that loses its leadership answers the acks=all requests waiting in its
-# purgatory with it, after it appended them, and the new leader may hold them (the checker
-# found that as G1a, an "aborted read", on seeds 43 and 48 when this set named it).
-REFUSED_BEFORE_APPEND = {ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
 
 
 class RecordedRun:
