@@ -81,8 +81,10 @@ class Inspector:
     async def close(self) -> None:
         for server in self._servers:
             server.close()
-        for task in list(self._tasks):
+        connections = list(self._tasks)
+        for task in connections:
             task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
 
@@ -128,6 +130,7 @@ class Inspector:
         finally:
             for pump in pumps:
                 pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
             for w in (client_w, broker_w):
                 w.close()
             for w in (client_w, broker_w):
