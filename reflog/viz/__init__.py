@@ -6,6 +6,7 @@ from reflog.viz.cluster_view import (
     cluster_frame,
     static_cluster_figure,
 )
+from reflog.viz.inspector import InspectorView
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView
@@ -14,6 +15,7 @@ from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
+    "InspectorView",
     "PartitionsView",
     "RaftView",
     "ReplicationView",
