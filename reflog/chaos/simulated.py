@@ -165,7 +165,7 @@ class SimulatedRun:
 
     # -- the end: heal and read ---------------------------------------------------------
     def heal_write_and_read(self, writes_after: int = 3) -> None:
-        """Heal everything and let the leader settle; write a few more records, as a workload
+        """Heal everything and let the leader settle with every replica in sync; write a few more records, as a workload
         goes on after its faults (so that a lost offset is reused and read past, not just
         missing at the end); then read the partition from its leader with Fetch requests."""
         cluster = self.cluster
@@ -176,7 +176,8 @@ class SimulatedRun:
         cluster.wait_until(self._leader_settled, timeout_ms=30_000, what="a settled leader")
         for n in range(writes_after):
             self.send(b"after-heal-%d" % n)
-            cluster.run_until(self._all_answered, timeout_ms=5_000)
+            _, result = self._waiting[-1]
+            cluster.run_until(lambda: result.answered_ms is not None, timeout_ms=5_000)
             self.collect_answers()
         self.read_all()
 
@@ -196,16 +197,17 @@ class SimulatedRun:
     def verdict(self) -> Verdict:
         return check(self.history)
 
-    def _all_answered(self) -> bool:
-        return all(result.answered_ms is not None for _, result in self._waiting)
-
     def _leader_settled(self) -> bool:
         cluster = self.cluster
         leader = cluster.leader_of(self.tp) if cluster.active_controller() else -1
         if leader <= 0 or cluster.brokers[leader].broker is None:
             return False
         replica = cluster.replica(leader, self.tp)
-        return replica is not None and replica.high_watermark == replica.log.log_end_offset
+        return (
+            replica is not None
+            and len(replica.isr) == len(BROKERS)
+            and replica.high_watermark == replica.log.log_end_offset
+        )
 
     def _fetch(
         self, leader: int, offset: int
