@@ -165,9 +165,10 @@ class SimulatedRun:
 
     # -- the end: heal and read ---------------------------------------------------------
     def heal_write_and_read(self, writes_after: int = 3) -> None:
-        """Heal everything and let the leader settle with every replica in sync; write a few more records, as a workload
-        goes on after its faults (so that a lost offset is reused and read past, not just
-        missing at the end); then read the partition from its leader with Fetch requests."""
+        """Heal everything and let the leader settle with every replica in sync; write a few
+        more records, as a workload goes on after its faults (so that a lost offset is reused
+        and read past, not just missing at the end); then read the partition from its leader
+        with Fetch requests."""
         cluster = self.cluster
         self.fault("heal", "all")
         for name in (*BROKERS, *cluster.controllers):
@@ -176,8 +177,7 @@ class SimulatedRun:
         cluster.wait_until(self._leader_settled, timeout_ms=30_000, what="a settled leader")
         for n in range(writes_after):
             self.send(b"after-heal-%d" % n)
-            _, result = self._waiting[-1]
-            cluster.run_until(lambda: result.answered_ms is not None, timeout_ms=5_000)
+            cluster.run_until(self._last_send_answered, timeout_ms=5_000)
             self.collect_answers()
         self.read_all()
 
@@ -196,6 +196,9 @@ class SimulatedRun:
 
     def verdict(self) -> Verdict:
         return check(self.history)
+
+    def _last_send_answered(self) -> bool:
+        return self._waiting[-1][1].answered_ms is not None
 
     def _leader_settled(self) -> bool:
         cluster = self.cluster
