@@ -73,12 +73,13 @@ def empty_figure(height: int = 380) -> go.Figure:
     figure.add_scatter(
         name="anomaly", mode="lines+markers+text", hoverinfo="text", textposition="top center",
         textfont={"color": "#d50000"},
-        line={"color": "#d50000", "dash": "dash", "width": 1.5},
+        line={"color": "rgba(213, 0, 0, 0.45)", "dash": "dash", "width": 1},
         marker={"color": "#d50000", "size": 16, "symbol": "x-thin-open", "line": {"width": 3}},
     )  # fmt: skip
     figure.update_layout(
         height=height,
         margin={"l": 100, "r": 20, "t": 50, "b": 40},
+        title={"font": {"size": 14}},
         legend={"orientation": "h", "y": -0.18},
         xaxis={"title": "simulated ms", "rangemode": "tozero"},
         yaxis={"categoryorder": "array", "categoryarray": ROWS, "range": [-0.5, len(ROWS) - 0.5]},
@@ -118,9 +119,11 @@ def draw_checked(
     hovers: list[str | None] = []
     labels: list[str | None] = []  # the kinds, written once beside each operation
     drawn = [a for a in verdict.anomalies if a.kind not in NOT_DRAWN]
-    kinds_at: dict[int, list[str]] = {}
-    for anomaly in drawn:
-        kinds_at.setdefault(anomaly.ops[0], []).append(anomaly.kind)
+    kinds_at: dict[int, list[str]] = {}  # each kind named once, at its first anomaly
+    for kind in verdict.kinds:
+        first = next((a for a in drawn if a.kind == kind), None)
+        if first is not None:
+            kinds_at.setdefault(first.ops[0], []).append(kind)
     for anomaly in drawn:
         for index in anomaly.ops:
             op = history[index]
@@ -168,6 +171,10 @@ class CheckerView(TimelineView[Snapshot]):
 
     def base_figure(self) -> go.Figure:
         return empty_figure()
+
+    def static_figure(self, max_frames: int = 20) -> go.Figure:
+        """Fewer stored frames than other views: each carries every operation so far."""
+        return super().static_figure(max_frames)
 
     def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
         history = history_until(self.sim_run.history, snapshot.at_ms)
