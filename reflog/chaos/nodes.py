@@ -1,6 +1,12 @@
 """The cluster a chaos run attacks: real ``reflog controller`` and ``reflog broker`` processes,
 started with the same command lines as ``reflog cluster up``, that can be killed (SIGKILL),
 paused (SIGSTOP), resumed (SIGCONT) and restarted (the same command: it rejoins from its disk).
+
+With ``links=True`` every node listens on a hidden port behind a relay of
+:mod:`reflog.chaos.links`: a broker advertises its relay's address (the one clients bootstrap
+from and followers fetch from), and the brokers' quorum voters name the controllers' relays, so
+every broker-to-broker, broker-to-controller and client-to-broker connection goes through a link
+the nemesis can cut or slow. (Controllers reach each other directly.)
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from reflog.cli.cluster_cmd import node_commands
 __all__ = ["ProcessCluster", "free_port_range"]
 
 HOST = "127.0.0.1"
+Address = tuple[str, int]
 START_TIMEOUT_S = 30.0
 
 
@@ -46,7 +53,10 @@ class ProcessCluster:
         port: int,
         broker_session_timeout_ms: int = 2_000,
         broker_heartbeat_interval_ms: int = 400,
+        links: bool = False,
     ) -> None:
+        """Nodes use ports ``port`` .. ``port + brokers + controllers - 1``, and as many again
+        after them with ``links`` (see :meth:`ports_needed`)."""
         args = argparse.Namespace(
             brokers=brokers,
             controllers=controllers,
@@ -60,10 +70,45 @@ class ProcessCluster:
         )
         self.port = port
         self.broker_ids = list(range(1, brokers + 1))
-        self.nodes = {
-            name: _Node(name, argv, data_dir / f"{name}.log")
-            for name, argv in node_commands(args, data_dir)
-        }
+        commands = node_commands(args, data_dir)
+        # node -> (relay address, node's own address): empty without links.
+        self.routes: dict[str, tuple[Address, Address]] = {}
+        if links:
+            commands = self._behind_relays(commands, brokers, controllers)
+        self.nodes = {name: _Node(name, argv, data_dir / f"{name}.log") for name, argv in commands}
+
+    @staticmethod
+    def ports_needed(brokers: int, controllers: int, links: bool) -> int:
+        return (brokers + controllers) * (2 if links else 1)
+
+    def _behind_relays(
+        self, commands: list[tuple[str, list[str]]], brokers: int, controllers: int
+    ) -> list[tuple[str, list[str]]]:
+        """Brokers listen on hidden ports and advertise their relays'; brokers reach the
+        controllers through theirs."""
+        hidden_broker = self.port + brokers + controllers  # then the controllers' relays
+        controller_relay = hidden_broker + brokers
+        voters_for_brokers: list[str] = []
+        rewritten: list[tuple[str, list[str]]] = []
+        for name, _ in commands:
+            if name.startswith("controller-"):
+                j = len(voters_for_brokers)
+                node_id = name.removeprefix("controller-")
+                real = (HOST, self.port + brokers + j)
+                self.routes[name] = ((HOST, controller_relay + j), real)
+                voters_for_brokers.append(f"{node_id}@{HOST}:{controller_relay + j}")
+        for name, argv in commands:
+            if name.startswith("broker-"):
+                i = int(name.removeprefix("broker-")) - 1
+                public, hidden = (HOST, self.port + i), (HOST, hidden_broker + i)
+                self.routes[name] = (public, hidden)
+                argv = _with_option(argv, "--listen", f"{HOST}:{hidden[1]}")
+                argv = _with_option(
+                    argv, "--controller-quorum-voters", ",".join(voters_for_brokers)
+                )
+                argv = [*argv, "--advertised-listener", f"{HOST}:{public[1]}"]
+            rewritten.append((name, argv))
+        return rewritten
 
     def broker_address(self, broker_id: int) -> tuple[str, int]:
         return HOST, self.port + broker_id - 1
@@ -127,6 +172,11 @@ class ProcessCluster:
                 node.process.wait()
             if node.process.stdout is not None:
                 node.process.stdout.close()
+
+
+def _with_option(argv: list[str], option: str, value: str) -> list[str]:
+    at = argv.index(option)
+    return [*argv[: at + 1], value, *argv[at + 2 :]]
 
 
 def _wait_listening(node: _Node) -> None:

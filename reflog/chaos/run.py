@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reflog.chaos.confluent_workload import ConfluentWorkload
-from reflog.chaos.nemesis import Fault, Nemesis
+from reflog.chaos.links import Links
+from reflog.chaos.nemesis import NETWORK_FAULTS, Fault, Nemesis
 from reflog.chaos.nodes import ProcessCluster, free_port_range
 from reflog.chaos.workload import Clock, Workload
 from reflog.check import History, Verdict, check
@@ -150,18 +151,31 @@ async def run_chaos(
     partitions: int = 3,
     rate_per_s: float = 20.0,
     clients: str = "reflog",
+    faults: tuple[str, ...] = ("kill", "pause"),
     say: Callable[[str], None] = print,
 ) -> ChaosResult:
-    """``clients``: "reflog" (reflog's own producers and consumer) or "confluent-kafka"."""
+    """``clients``: "reflog" (reflog's own producers and consumer) or "confluent-kafka";
+    ``faults``: the nemesis's kinds (network ones start the cluster behind relays)."""
     rng = random.Random(seed)
+    relayed = bool(NETWORK_FAULTS & set(faults))
     cluster = ProcessCluster(
         data_dir,
         brokers=brokers,
         controllers=controllers,
-        port=free_port_range(brokers + controllers),
+        port=free_port_range(ProcessCluster.ports_needed(brokers, controllers, relayed)),
+        links=relayed,
     )
+    links = Links(cluster.routes) if relayed else None
+    if links is not None:
+        await links.start()
+        say("every link between nodes goes through a relay the nemesis can cut or slow")
     say(f"starting {controllers} controller(s) and {brokers} brokers at {cluster.bootstrap}")
-    await asyncio.to_thread(cluster.start)
+    try:
+        await asyncio.to_thread(cluster.start)
+    except BaseException:
+        if links is not None:
+            await links.close()
+        raise
     admin = _Admin(cluster)
     try:
         await admin.create_topic(partitions, preset.topic_configs)
@@ -180,14 +194,18 @@ async def run_chaos(
                 clock=clock, rate_per_s=rate_per_s,
             )  # fmt: skip
             clients_run = real.run
-        nemesis = Nemesis(cluster, rng, clock, admin.leader_of, partitions)
+        nemesis = Nemesis(cluster, rng, clock, admin.leader_of, partitions, faults, links)
         say(f"{preset.name}: {clients} clients and nemesis for {seconds:g} s (seed {seed})")
         await asyncio.gather(clients_run(seconds), nemesis.run(seconds))
-        say("healing: every process running, waiting for full ISRs")
+        say("healing: every process running, every link whole, waiting for full ISRs")
+        if links is not None:
+            links.heal()
         await asyncio.to_thread(cluster.heal)
         await admin.settled(partitions, 30)
         done = await workload.final_reads()
     finally:
         await admin.close()
         await asyncio.to_thread(cluster.stop)
+        if links is not None:
+            await links.close()
     return ChaosResult(preset, seed, seconds, history, nemesis.faults, check(history), done)

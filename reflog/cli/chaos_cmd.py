@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from reflog.chaos import CLIENTS, PRESETS, run_chaos
+from reflog.chaos.nemesis import FAULT_KINDS
 from reflog.chaos.report import write_report
 from reflog.check import Op, Outcome, Poll, Send
 from reflog.cli.broker_cmd import check_data_dir
@@ -46,6 +47,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--clients", choices=CLIENTS, default="reflog", help="whose producers and consumer"
     )
+    p.add_argument(
+        "--faults",
+        default="kill,pause",
+        help=f"the nemesis's faults, comma-separated, of {', '.join(FAULT_KINDS)} (partition "
+        "and slow start the cluster behind relays that cut or slow links between nodes)",
+    )
     p.set_defaults(run=run)
 
 
@@ -56,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--time-s must be positive")
     if args.clients == "confluent-kafka" and importlib.util.find_spec("confluent_kafka") is None:
         raise CliError("--clients confluent-kafka needs the confluent-kafka package")
+    faults = tuple(dict.fromkeys(f.strip() for f in args.faults.split(",") if f.strip()))
+    unknown = [f for f in faults if f not in FAULT_KINDS]
+    if unknown or not faults:
+        raise CliError(f"--faults takes some of {', '.join(FAULT_KINDS)}, not {args.faults!r}")
     data_dir = check_data_dir(Path(args.data_dir))
     preset = PRESETS[args.preset]
 
@@ -65,18 +76,19 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(
         run_chaos(
             preset, args.seed, args.time_s, data_dir, brokers=args.brokers,
-            rate_per_s=args.rate, clients=args.clients, say=say,
+            rate_per_s=args.rate, clients=args.clients, faults=faults, say=say,
         )
     )  # fmt: skip
     verdict = result.verdict
     counts = _counts(result.history.ops)
-    faults = ", ".join(f"{f.kind} {f.target}" for f in result.faults) or "none"
+    done = ", ".join(f"{f.kind} {f.target}" for f in result.faults) or "none"
     summary = "\n".join(
         [
             f"preset {preset.name} (acks={preset.acks}, {_configs(preset.topic_configs)}), "
-            f"seed {args.seed}, {args.time_s:g} s, {args.clients} clients",
+            f"seed {args.seed}, {args.time_s:g} s, {args.clients} clients, "
+            f"nemesis {'+'.join(faults)}",
             f"Kafka's rules say it {preset.expect}",
-            f"{counts}; faults: {faults}",
+            f"{counts}; faults: {done}",
             "" if result.final_reads_done else "WARNING: the final reads did not catch up",
             verdict.describe(),
         ]
