@@ -15,6 +15,7 @@ from reflog.check import Anomaly, Assign, History, Op, Outcome, Poll, Send
 __all__ = ["timeline_figure", "write_report"]
 
 _COLOURS = {Outcome.OK: "#2e7d32", Outcome.FAIL: "#c62828", Outcome.INFO: "#9e9e9e"}
+_FAULT_COLOURS = {"kill": "#ff9800", "pause": "#ffe082", "partition": "#ce93d8", "slow": "#90caf9"}
 
 
 def timeline_figure(
@@ -50,7 +51,7 @@ def timeline_figure(
         figure.add_vrect(
             x0=_seconds(fault.start_ms),
             x1=_seconds(fault.end_ms),
-            fillcolor="#ff9800" if fault.kind == "kill" else "#ffe082",
+            fillcolor=_FAULT_COLOURS.get(fault.kind, "#ffe082"),
             opacity=0.3,
             line_width=0,
             annotation_text=f"{fault.kind} {fault.target}",
