@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from reflog.chaos.links import Links
-from reflog.chaos.nodes import ProcessCluster
+from reflog.chaos.nodes import Nodes
 from reflog.chaos.workload import Clock
 
 __all__ = ["FAULT_KINDS", "NETWORK_FAULTS", "Fault", "Nemesis"]
@@ -43,7 +43,7 @@ class Fault:
 class Nemesis:
     def __init__(
         self,
-        cluster: ProcessCluster,
+        cluster: Nodes,
         rng: random.Random,
         clock: Clock,
         leader_of: Callable[[int], Awaitable[int]],

@@ -18,16 +18,48 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from reflog.cli.cluster_cmd import node_commands
 
-__all__ = ["ProcessCluster", "free_port_range"]
+__all__ = ["Nodes", "ProcessCluster", "free_port_range"]
 
 HOST = "127.0.0.1"
 Address = tuple[str, int]
 START_TIMEOUT_S = 30.0
+
+
+class Nodes(Protocol):
+    """What a chaos run needs of a cluster: this module's, or one it attached to
+    (:mod:`reflog.chaos.attach`)."""
+
+    broker_ids: list[int]
+    routes: dict[str, tuple[Address, Address]]
+
+    @property
+    def nodes(self) -> Mapping[str, object]: ...
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def broker_address(self, broker_id: int) -> Address: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def kill(self, name: str) -> None: ...
+
+    def pause(self, name: str) -> None: ...
+
+    def resume(self, name: str) -> None: ...
+
+    def restart(self, name: str) -> None: ...
+
+    def heal(self) -> None: ...
 
 
 @dataclass

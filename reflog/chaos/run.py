@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reflog.chaos.attach import AttachedCluster
 from reflog.chaos.confluent_workload import ConfluentWorkload
 from reflog.chaos.links import Links
 from reflog.chaos.nemesis import NETWORK_FAULTS, Fault, Nemesis
-from reflog.chaos.nodes import ProcessCluster, free_port_range
+from reflog.chaos.nodes import Nodes, ProcessCluster, free_port_range
 from reflog.chaos.workload import Clock, Workload
 from reflog.check import History, Verdict, check
 from reflog.net.peer_link import PeerLink
@@ -75,7 +76,8 @@ class ChaosResult:
 class _Admin:
     """CreateTopics and Metadata to whichever broker answers."""
 
-    def __init__(self, cluster: ProcessCluster) -> None:
+    def __init__(self, cluster: Nodes, topic: str = TOPIC) -> None:
+        self.topic = topic
         self.links = [
             PeerLink(*cluster.broker_address(b), "reflog-chaos", apis=API_TABLE)
             for b in cluster.broker_ids
@@ -83,7 +85,7 @@ class _Admin:
 
     async def create_topic(self, partitions: int, configs: dict[str, str]) -> None:
         topic = CreatableTopic(
-            name=TOPIC,
+            name=self.topic,
             num_partitions=partitions,
             replication_factor=len(self.links),
             configs=[CreatableTopicConfig(name=k, value=v) for k, v in configs.items()],
@@ -104,7 +106,7 @@ class _Admin:
 
     async def metadata(self) -> MetadataResponse | None:
         request = MetadataRequest(
-            topics=[MetadataRequestTopic(name=TOPIC)], allow_auto_topic_creation=False
+            topics=[MetadataRequestTopic(name=self.topic)], allow_auto_topic_creation=False
         )
         for link in self.links:
             with contextlib.suppress(ConnectionError, TimeoutError):
@@ -152,31 +154,45 @@ async def run_chaos(
     rate_per_s: float = 20.0,
     clients: str = "reflog",
     faults: tuple[str, ...] = ("kill", "pause"),
+    attach: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> ChaosResult:
     """``clients``: "reflog" (reflog's own producers and consumer) or "confluent-kafka";
-    ``faults``: the nemesis's kinds (network ones start the cluster behind relays)."""
+    ``faults``: the nemesis's kinds (network ones start the cluster behind relays);
+    ``attach``: the data directory of a running ``reflog cluster up`` to fault instead of
+    starting a cluster in ``data_dir``."""
     rng = random.Random(seed)
     relayed = bool(NETWORK_FAULTS & set(faults))
-    cluster = ProcessCluster(
-        data_dir,
-        brokers=brokers,
-        controllers=controllers,
-        port=free_port_range(ProcessCluster.ports_needed(brokers, controllers, relayed)),
-        links=relayed,
-    )
-    links = Links(cluster.routes) if relayed else None
-    if links is not None:
-        await links.start()
-        say("every link between nodes goes through a relay the nemesis can cut or slow")
-    say(f"starting {controllers} controller(s) and {brokers} brokers at {cluster.bootstrap}")
+    cluster: Nodes
+    links = None
+    topic = TOPIC
+    if attach is not None:
+        if relayed:
+            raise ValueError("network faults need relays: let reflog chaos start its cluster")
+        cluster = AttachedCluster(attach)
+        # A topic of its own: an earlier run's records must not meet this run's history.
+        topic = f"{TOPIC}-{seed}-{int(time.time())}"
+        say(f"attached to {len(cluster.broker_ids)} brokers at {cluster.bootstrap}")
+    else:
+        cluster = ProcessCluster(
+            data_dir,
+            brokers=brokers,
+            controllers=controllers,
+            port=free_port_range(ProcessCluster.ports_needed(brokers, controllers, relayed)),
+            links=relayed,
+        )
+        if relayed:
+            links = Links(cluster.routes)
+            await links.start()
+            say("every link between nodes goes through a relay the nemesis can cut or slow")
+        say(f"starting {controllers} controller(s) and {brokers} brokers at {cluster.bootstrap}")
     try:
         await asyncio.to_thread(cluster.start)
     except BaseException:
         if links is not None:
             await links.close()
         raise
-    admin = _Admin(cluster)
+    admin = _Admin(cluster, topic)
     try:
         await admin.create_topic(partitions, preset.topic_configs)
         await admin.settled(partitions, 30)
@@ -184,13 +200,13 @@ async def run_chaos(
         history = History()
         bootstrap = [cluster.broker_address(b) for b in cluster.broker_ids]
         workload = Workload(
-            bootstrap, TOPIC, partitions, acks=preset.acks, history=history, clock=clock,
+            bootstrap, topic, partitions, acks=preset.acks, history=history, clock=clock,
             rng=rng, rate_per_s=rate_per_s,
         )  # fmt: skip
         clients_run = workload.run
         if clients == "confluent-kafka":
             real = ConfluentWorkload(
-                cluster.bootstrap, TOPIC, partitions, acks=preset.acks, history=history,
+                cluster.bootstrap, topic, partitions, acks=preset.acks, history=history,
                 clock=clock, rate_per_s=rate_per_s,
             )  # fmt: skip
             clients_run = real.run
