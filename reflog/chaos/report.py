@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from reflog.chaos.nemesis import Fault
 from reflog.check import Anomaly, Assign, History, Op, Outcome, Poll, Send
 
-__all__ = ["timeline_figure", "write_report"]
+__all__ = ["op_time_ms", "poll_text", "send_text", "timeline_figure", "write_report"]
 
 _COLOURS = {Outcome.OK: "#2e7d32", Outcome.FAIL: "#c62828", Outcome.INFO: "#9e9e9e"}
 _FAULT_COLOURS = {"kill": "#ff9800", "pause": "#ffe082", "partition": "#ce93d8", "slow": "#90caf9"}
@@ -26,12 +26,12 @@ def timeline_figure(
         sends = [op for op in history.ops if isinstance(op, Send) and op.outcome is outcome]
         figure.add_trace(
             go.Scatter(
-                x=[_seconds(_op_ms(op)) for op in sends],
+                x=[_seconds(op_time_ms(op)) for op in sends],
                 y=[op.process for op in sends],
                 mode="markers",
                 marker={"color": colour, "size": 5},
                 name=f"send {outcome.value}",
-                text=[_send_text(op) for op in sends],
+                text=[send_text(op) for op in sends],
                 hoverinfo="text",
             )
         )
@@ -43,7 +43,7 @@ def timeline_figure(
             mode="markers",
             marker={"color": "#1565c0", "size": 5, "symbol": "square"},
             name="poll",
-            text=[_poll_text(op) for op in polls],
+            text=[poll_text(op) for op in polls],
             hoverinfo="text",
         )
     )
@@ -61,7 +61,7 @@ def timeline_figure(
     for anomaly in anomalies:
         for index in anomaly.ops:
             op = history[index]
-            xs.append(_seconds(_op_ms(op)))
+            xs.append(_seconds(op_time_ms(op)))
             ys.append(op.process)
             texts.append(str(anomaly))
     figure.add_trace(
@@ -109,7 +109,7 @@ def write_report(
     path.write_text(page, encoding="utf-8")
 
 
-def _op_ms(op: Op) -> int:
+def op_time_ms(op: Op) -> int:
     """When an operation is drawn: when it completed, else when it began."""
     if isinstance(op, Assign):
         return op.at_ms
@@ -122,12 +122,12 @@ def _seconds(ms: int) -> float:
     return ms / 1000
 
 
-def _send_text(op: Send) -> str:
+def send_text(op: Send) -> str:
     where = f"offset {op.offset}" if op.offset is not None else (op.error or "no answer")
     return f"op {op.index}: {op.values[0]!r} to {op.tp}: {op.outcome.value}, {where}"
 
 
-def _poll_text(op: Poll) -> str:
+def poll_text(op: Poll) -> str:
     if not op.records:
         return f"op {op.index}: nothing"
     first, last = op.records[0], op.records[-1]

@@ -29,7 +29,7 @@ from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
 
-__all__ = ["BROKERS", "FaultEvent", "SimulatedRun"]
+__all__ = ["BROKERS", "FaultEvent", "SimulatedRun", "fetch_records"]
 
 BROKERS = ("broker-1", "broker-2", "broker-3")
 TP = TopicPartition("r", 0)
@@ -188,7 +188,7 @@ class SimulatedRun:
         offset = 0
         while True:
             invoked = cluster.now_ms
-            records, high_watermark = self._fetch(leader, offset)
+            records, high_watermark = fetch_records(cluster, leader, self.tp, offset)
             self.history.poll(READER, records, invoked, cluster.now_ms)
             offset = records[-1][1] + 1 if records else offset
             if offset >= high_watermark or not records:
@@ -212,28 +212,30 @@ class SimulatedRun:
             and replica.high_watermark == replica.log.log_end_offset
         )
 
-    def _fetch(
-        self, leader: int, offset: int
-    ) -> tuple[list[tuple[TopicPartition, int, bytes]], int]:
-        tp = self.tp
-        request = FetchRequest(
-            max_wait_ms=0,
-            topics=[
-                FetchTopic(
-                    topic=tp.topic, partitions=[FetchPartition(tp.partition, fetch_offset=offset)]
-                )
-            ],
-        )
-        response = self.cluster.request(leader, request, version=11)
-        assert isinstance(response, FetchResponse)
-        data = response.responses[0].partitions[0]
-        if data.error_code != ErrorCode.NONE:
-            raise RuntimeError(f"final read failed: {ErrorCode(data.error_code).name}")
-        raw = data.records.read() if isinstance(data.records, FileSlice) else data.records or b""
-        records = [
-            (tp, record.offset, record.value or b"")
-            for batch in iter_batches(raw)
-            for record in batch.records()
-            if record.offset >= offset
-        ]
-        return records, data.high_watermark
+
+def fetch_records(
+    cluster: Cluster, leader: int, tp: TopicPartition, offset: int
+) -> tuple[list[tuple[TopicPartition, int, bytes]], int]:
+    """A Fetch request to ``leader`` for ``tp`` from ``offset``: the (tp, offset, value) of
+    each record it returned, and the high watermark it reported."""
+    request = FetchRequest(
+        max_wait_ms=0,
+        topics=[
+            FetchTopic(
+                topic=tp.topic, partitions=[FetchPartition(tp.partition, fetch_offset=offset)]
+            )
+        ],
+    )
+    response = cluster.request(leader, request, version=11)
+    assert isinstance(response, FetchResponse)
+    data = response.responses[0].partitions[0]
+    if data.error_code != ErrorCode.NONE:
+        raise RuntimeError(f"final read failed: {ErrorCode(data.error_code).name}")
+    raw = data.records.read() if isinstance(data.records, FileSlice) else data.records or b""
+    records = [
+        (tp, record.offset, record.value or b"")
+        for batch in iter_batches(raw)
+        for record in batch.records()
+        if record.offset >= offset
+    ]
+    return records, data.high_watermark

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from reflog.chaos.report import op_time_ms, poll_text, send_text
 from reflog.chaos.simulated import BROKERS, PRODUCER, READER, FaultEvent, SimulatedRun
 from reflog.check import History, Op, Outcome, Poll, Send, Verdict, check
 from reflog.sim.timeline import Snapshot
@@ -106,13 +107,13 @@ def draw_checked(
     for i, outcome in enumerate(_SENDS, start=3):
         sends = [op for op in history.ops if isinstance(op, Send) and op.outcome is outcome]
         figure.data[i].update(
-            x=[_at(op) for op in sends], y=[op.process for op in sends],
-            text=[_send_text(op) for op in sends],
+            x=[op_time_ms(op) for op in sends], y=[op.process for op in sends],
+            text=[send_text(op) for op in sends],
         )  # fmt: skip
     polls = [op for op in history.ops if isinstance(op, Poll)]
     figure.data[6].update(
         x=[op.completed_ms for op in polls], y=[op.process for op in polls],
-        text=[_poll_text(op) for op in polls],
+        text=[poll_text(op) for op in polls],
     )  # fmt: skip
     xs: list[int | None] = []
     ys: list[str | None] = []
@@ -127,7 +128,7 @@ def draw_checked(
     for anomaly in drawn:
         for index in anomaly.ops:
             op = history[index]
-            xs.append(_at(op))
+            xs.append(op_time_ms(op))
             ys.append(op.process)
             hovers.append(str(anomaly))
             kinds = kinds_at.pop(index, [])
@@ -263,23 +264,3 @@ def _segments(spans: list[tuple[str, int, int]]) -> dict[str, list[object]]:
         xs += [start, end, None]
         ys += [broker, broker, None]
     return {"x": xs, "y": ys}
-
-
-def _at(op: Op) -> int:
-    """Where an operation is drawn: when its answer came, else when it left."""
-    if isinstance(op, Poll):
-        return op.completed_ms
-    if isinstance(op, Send):
-        return op.invoked_ms if op.completed_ms is None else op.completed_ms
-    return getattr(op, "at_ms", getattr(op, "invoked_ms", 0))
-
-
-def _send_text(op: Send) -> str:
-    where = f"offset {op.offset}" if op.offset is not None else (op.error or "no answer")
-    return f"op {op.index}: {op.values[0]!r}: {_SEND_NAMES[op.outcome]}, {where}"
-
-
-def _poll_text(op: Poll) -> str:
-    if not op.records:
-        return f"op {op.index}: nothing"
-    return f"op {op.index}: offsets {op.records[0].offset} to {op.records[-1].offset}"
