@@ -229,5 +229,17 @@ CheckerView(unsafe)
 # %% [markdown]
 # The exercise `10-lost-writes` asks you to write the lost-write check from a history
 # (`.venv/bin/python -m exercises check 10`): the part of `reflog.check` that turns "the reader
-# read past it and never saw it" into code. The same checker judges `reflog chaos`, which runs
-# this on real broker processes under SIGKILL and SIGSTOP.
+# read past it and never saw it" into code.
+#
+# The same checker judges `reflog chaos`, which runs such a workload on real broker processes
+# and faults them: SIGKILL, SIGSTOP, and network partitions and slow links through a TCP relay
+# in front of each node. From the repository's root, a leader cut off from the other brokers
+# while clients still reach it, with `acks=1`:
+#
+# ```
+# .venv/bin/python -m reflog chaos --preset acks1-unclean --faults partition --time-s 10 \
+#     --data-dir /tmp/chaos-1 --report chaos.html
+# ```
+#
+# prints the verdict and writes the same kind of timeline as an HTML page
+# (`--attach DATA_DIR` faults a cluster started by `reflog cluster up` instead).
