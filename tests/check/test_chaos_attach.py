@@ -85,3 +85,13 @@ def test_attach_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert "no relays" in network.stderr and "Traceback" not in network.stderr
     both = reflog("chaos", "--preset", "acks1-unclean", "--attach", "a", "--data-dir", "b")
     assert both.returncode != 0 and "not allowed with" in both.stderr
+
+
+def test_an_unknown_fault_is_a_one_line_error(tmp_path: Path) -> None:
+    done = reflog(
+        "chaos", "--preset", "acks1-unclean", "--data-dir", str(tmp_path / "d"),
+        "--faults", "kill,flood",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "--faults takes some of kill, pause, partition, slow" in done.stderr
+    assert "Traceback" not in done.stderr
