@@ -81,7 +81,7 @@ def empty_figure(height: int = 380) -> go.Figure:
         height=height,
         margin={"l": 100, "r": 20, "t": 50, "b": 40},
         title={"font": {"size": 14}},
-        legend={"orientation": "h", "y": -0.18},
+        legend={"x": 1.01, "y": 1, "yanchor": "top"},  # beside the plot: below it sit a slider
         xaxis={"title": "simulated ms", "rangemode": "tozero"},
         yaxis={"categoryorder": "array", "categoryarray": ROWS, "range": [-0.5, len(ROWS) - 0.5]},
     )
