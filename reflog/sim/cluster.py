@@ -551,9 +551,11 @@ class Cluster(Paced):
         linger_ms: int = 5,
         batch_size: int = 16_384,
         request_timeout_ms: int = 2_000,
+        enable_idempotence: bool | None = None,
     ) -> ProducerWorkload:
         """A reflog producer sending ``rate_per_s`` records a second (keys drawn from
-        ``keys``, by ``key_weights``) to ``topic``."""
+        ``keys``, by ``key_weights``) to ``topic``. ``enable_idempotence`` None is Kafka's
+        default: idempotent when ``acks`` is all."""
         config = ProducerConfig(
             bootstrap_servers=self.bootstrap,
             client_id=name,
@@ -561,6 +563,7 @@ class Cluster(Paced):
             linger_ms=linger_ms,
             batch_size=batch_size,
             request_timeout_ms=request_timeout_ms,
+            enable_idempotence=enable_idempotence,
         )
         producer = ProducerWorkload(
             name, config, topic, rate_per_s=rate_per_s, keys=keys, key_weights=key_weights
