@@ -21,7 +21,10 @@ followers and high watermarks, followers fetch from leaders, ``acks=all``
 produces wait for the ISR.
 
 A produced record set is checked by :func:`~reflog.storage.log_validator.validate_records`
-(Kafka's ``LogValidator``) before any of it is appended. reflog simplification: that
+(Kafka's ``LogValidator``) before any of it is appended, and an idempotent producer's
+batch against the partition's producer state
+(:class:`~reflog.storage.producer_state.ProducerStateManager`): a retry gets its
+original offsets back instead of a second copy. reflog simplification: that
 checks batches, not each record, and decompresses nothing, so a search by timestamp into
 a batch whose records cannot be read answers CORRUPT_MESSAGE or UNSUPPORTED_COMPRESSION_TYPE
 for that partition.
@@ -53,6 +56,7 @@ from reflog.storage.log_validator import (
     validate_records,
 )
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
+from reflog.storage.producer_state import ProducerStateError, last_sequence
 from reflog.topic_partition import (
     TopicPartition,
     topic_name_error,
@@ -126,6 +130,7 @@ class Broker:
         self.config = config
         self.logs = LogManager(config.log_dir, config.log, now_ms)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
+        self._next_producer_expiration_ms = now_ms + config.producer_id_expiration_check_interval_ms
         self.cleaner = LogCleaner()
         self._next_clean_ms = now_ms + config.log_cleaner_backoff_ms
         # Until the first metadata arrives the broker knows of no topic, nor of itself:
@@ -167,6 +172,13 @@ class Broker:
         if now_ms >= self._next_retention_ms:
             self.logs.delete_old_segments(now_ms, self.high_watermark)
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
+        if now_ms >= self._next_producer_expiration_ms:
+            for _, partition_log in self.logs:
+                partition_log.remove_expired_producers(
+                    now_ms, self.config.producer_id_expiration_ms
+                )
+            interval = self.config.producer_id_expiration_check_interval_ms
+            self._next_producer_expiration_ms = now_ms + interval
         if now_ms >= self._next_clean_ms:
             for tp, partition_log in self.logs:
                 hw = self.high_watermark(tp)
@@ -180,7 +192,9 @@ class Broker:
         return actions + self.replicas.tick(now_ms) + self._producer_id_requests(now_ms)
 
     def next_deadline_ms(self) -> int:
-        deadline = min(self._next_retention_ms, self._next_clean_ms)
+        deadline = min(
+            self._next_retention_ms, self._next_clean_ms, self._next_producer_expiration_ms
+        )
         for other in (
             self.purgatory.next_deadline_ms(),
             self.replicas.next_deadline_ms(),
@@ -465,6 +479,25 @@ class Broker:
             )
         except (CorruptRecordError, RecordValidationError) as exc:
             return fail(_record_error_code(exc), str(exc))
+        if batches[0].producer_id >= 0:  # an idempotent producer (it sent one batch)
+            try:
+                duplicate = log_.producer_state.check_leader_append(
+                    batches[0].producer_id,
+                    batches[0].producer_epoch,
+                    batches[0].base_sequence,
+                    last_sequence(batches[0].base_sequence, batches[0].last_offset_delta),
+                )
+            except ProducerStateError as exc:
+                return fail(exc.error_code, str(exc))
+            if duplicate is not None:
+                # A retry of a batch the log has: its original offsets, as a success. With
+                # acks=all it waits, like the original, for the ISR to have them.
+                return PartitionProduceResponse(
+                    index=tp.partition,
+                    error_code=ErrorCode.NONE,
+                    base_offset=duplicate.first_offset,
+                    log_start_offset=log_.log_start_offset,
+                ), duplicate.last_offset + 1
         leader_epoch = self.partition_leader_epoch(tp)
         # The views validated above go to the log as they are: it parses no header again.
         first = log_.append(batches[0], leader_epoch, now_ms)
