@@ -103,6 +103,12 @@ def verdict(
     (Kafka: ``Sender.canRetry`` and ``TransactionManager.canRetry``)."""
     if error in (ErrorCode.NONE, ErrorCode.DUPLICATE_SEQUENCE_NUMBER):
         return Verdict.ACKNOWLEDGED
+    if sequences is not None and sequences.is_behind_acknowledged(batch):
+        # A later batch of ours, under the same epoch, is acknowledged: a leader appends a
+        # producer's batches only in sequence order, so this one is in the log (and below
+        # the high watermark) too. Only its answer was lost; its retry may be too old for
+        # the broker's last five batches to recognise, and would be refused as out of order.
+        return Verdict.ACKNOWLEDGED
     if error in (ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED):
         return Verdict.FENCED
     if batch.attempts > retries:
@@ -136,6 +142,7 @@ class PartitionSequences:
     last_acked_sequence: int = NO_SEQUENCE
     unresolved: list[ProducerBatch] = field(default_factory=list)  # in send order
     restart_requested: bool = False  # renumber under the new epoch when nothing is on the wire
+    known_to_leader: bool = False  # a batch under the current producer id was acknowledged
 
     def assign(self, batch: ProducerBatch) -> None:
         """Stamp a batch sent for the first time with the next numbers."""
@@ -148,11 +155,18 @@ class PartitionSequences:
         """Whether ``batch`` comes right after the last acknowledged one."""
         return batch.base_sequence == increment_sequence(self.last_acked_sequence, 1)
 
+    def is_behind_acknowledged(self, batch: ProducerBatch) -> bool:
+        """Whether a later batch than ``batch`` was acknowledged under its epoch."""
+        last = increment_sequence(batch.base_sequence, batch.record_count - 1)
+        return batch.producer == self.producer and last <= self.last_acked_sequence
+
     def acknowledged(self, batch: ProducerBatch) -> None:
         self.unresolved.remove(batch)
         if batch.producer == self.producer:
             last = increment_sequence(batch.base_sequence, batch.record_count - 1)
             self.last_acked_sequence = max(self.last_acked_sequence, last)
+        if batch.producer.producer_id == self.producer.producer_id:
+            self.known_to_leader = True
 
     def failed(self, batch: ProducerBatch) -> None:
         self.unresolved.remove(batch)
@@ -160,6 +174,8 @@ class PartitionSequences:
     def restart(self, producer: ProducerIdAndEpoch) -> None:
         """Number the unresolved batches again from 0 under ``producer`` (Kafka:
         ``startSequencesAtBeginning``). Safe only when none of them is on the wire."""
+        if producer.producer_id != self.producer.producer_id:
+            self.known_to_leader = False
         self.producer = producer
         self.next_sequence = 0
         self.last_acked_sequence = NO_SEQUENCE
@@ -233,6 +249,14 @@ class IdempotenceManager:
             return False  # to be renumbered once the answers still on their way are back
         if head.has_sequence:  # a retry: order is kept by sending only the first in line
             return sequences.unresolved[0] is head
+        if not sequences.known_to_leader and on_wire > 0:
+            # The leader takes any first sequence from a producer it does not know (KIP-360),
+            # so a second batch must not overtake the first there. Kafka relies on TCP for
+            # this: answers on one connection come in order, and a lost request means a
+            # broken connection that fails every later one too. reflog's simulated links
+            # can lose one message and deliver the next, so until the partition has
+            # acknowledged a batch of this producer id, one batch at a time.
+            return False
         # A new batch waits while older batches still count under an older epoch: a new
         # epoch starting at 0 must not overtake them.
         return sequences.producer == self.producer

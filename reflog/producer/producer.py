@@ -58,7 +58,7 @@ class SendResult(NamedTuple):
     send_id: int
     topic: str
     partition: int
-    offset: int  # -1 when failed, or unknown with acks=0
+    offset: int  # -1 when failed, or unknown (acks=0; a lost answer, see idempotence.verdict)
     error: int  # ErrorCode.NONE on success
 
 
@@ -85,7 +85,8 @@ class Producer:
         self._on_wire: dict[TopicPartition, int] = {}  # batches awaiting an answer
         self._flushing = False
         self._results: list[SendResult] = []
-        self._in_flight_records = 0
+        self._sent = 0  # records given to send()
+        self._reported = 0  # records whose result is out
         # None without idempotence: the producer then works exactly as before it existed.
         self.idempotence = (
             IdempotenceManager(self.network, config.retry_backoff_ms) if config.idempotent else None
@@ -120,9 +121,10 @@ class Producer:
             now_ms,
             partition,
         )
+        self._sent += 1
         fatal = self.fatal_error
         if fatal is not None:  # Kafka's send() throws; reflog's fails the record at once
-            self._results.append(SendResult(pending.send_id, topic, -1, -1, fatal))
+            self._report(SendResult(pending.send_id, topic, -1, -1, fatal))
             return pending.send_id
         self.network.want_topics({topic}, now_ms)
         if self._unassigned:  # earlier records wait for metadata: this one waits behind them
@@ -142,12 +144,8 @@ class Producer:
 
     @property
     def pending_count(self) -> int:
-        return (
-            len(self._unassigned)
-            + sum(len(b.records) for b in self._open.values())
-            + sum(len(b.records) for q in self._queued.values() for b in q)
-            + self._in_flight_records
-        )
+        """Records sent whose result has not come yet (a counter: runs ask it often)."""
+        return self._sent - self._reported
 
     @property
     def fatal_error(self) -> int | None:
@@ -209,15 +207,13 @@ class Producer:
             error = self._unknown_topic_error(pending, now_ms)
             if error is None:
                 return False
-            self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
+            self._report(SendResult(pending.send_id, pending.topic, -1, -1, error))
             return True
         if pending.partition is not None:
             partition = pending.partition
             if not 0 <= partition < len(partitions):
                 error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                self._results.append(
-                    SendResult(pending.send_id, pending.topic, partition, -1, error)
-                )
+                self._report(SendResult(pending.send_id, pending.topic, partition, -1, error))
                 return True
         elif pending.key is not None:
             partition = partition_for_key(pending.key, len(partitions))
@@ -321,14 +317,13 @@ class Producer:
             batch.attempts += 1
             if self.config.acks != 0:
                 self._on_wire[batch.tp] = self._on_wire.get(batch.tp, 0) + 1
-                self._in_flight_records += len(batch.records)
-        request = ProduceRequest(
-            acks=self.config.acks,
-            timeout_ms=self.config.request_timeout_ms,
-            topic_data=[
-                TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
-            ],
-        )
+            request = ProduceRequest(
+                acks=self.config.acks,
+                timeout_ms=self.config.request_timeout_ms,
+                topic_data=[
+                    TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
+                ],
+            )
 
         def on_response(response: Response | None, error: int) -> None:
             self._on_produce_response(batches, response, error, self.network.now_ms)
@@ -354,7 +349,6 @@ class Producer:
         no_answer = _Answer(error or NETWORK_EXCEPTION, -1, -1)
         for batch in batches:
             self._on_wire[batch.tp] -= 1
-            self._in_flight_records -= len(batch.records)
             answer = answers.get(batch.tp, no_answer)
             self._on_answer(batch, answer, now_ms)
 
@@ -365,7 +359,9 @@ class Producer:
         else:
             decided = self.idempotence.judge(batch, answer.error, answer.log_start_offset, retries)
         if decided is Verdict.ACKNOWLEDGED:
-            self._complete(batch, answer.base_offset, ErrorCode.NONE)
+            # Acknowledged by a later batch's answer (see verdict), its offsets are unknown.
+            known = answer.error in (ErrorCode.NONE, ErrorCode.DUPLICATE_SEQUENCE_NUMBER)
+            self._complete(batch, answer.base_offset if known else -1, ErrorCode.NONE)
         elif decided in (Verdict.RETRY, Verdict.BUMP_EPOCH_AND_RETRY):
             batch.retry_at_ms = now_ms + self.config.retry_backoff_ms
             self._enqueue(batch)
@@ -384,16 +380,20 @@ class Producer:
                 self._complete(batch, -1, error)
         for batch in self._open.values():
             self._complete(batch, -1, error)
-        self._results.extend(
-            SendResult(p.send_id, p.topic, -1, -1, error) for p in self._unassigned
-        )
+        self._report(*[SendResult(p.send_id, p.topic, -1, -1, error) for p in self._unassigned])
         self._queued, self._open, self._unassigned = {}, {}, []
+
+    def _report(self, *results: SendResult) -> None:
+        self._results.extend(results)
+        self._reported += len(results)
 
     def _complete(self, batch: ProducerBatch, base_offset: int, error: int) -> None:
         topic, partition = batch.tp
-        self._results.extend(
-            SendResult(
-                p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
-            )
-            for i, p in enumerate(batch.records)
+        self._report(
+            *[
+                SendResult(
+                    p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
+                )
+                for i, p in enumerate(batch.records)
+            ]
         )

@@ -101,6 +101,16 @@ class ScriptedBroker:
         self.run()
         return ids
 
+    def introduce(self, partition: int = 0) -> None:
+        """Send one record to ``partition`` and acknowledge it at offset 0 (sequence 0):
+        the leader now knows the producer, and batches may go five at a time."""
+        self.producer.send("t", b"first", partition=partition, now_ms=self.now_ms)
+        self.producer.flush()
+        self.run()
+        [first] = [p for p in self.take_produced() if p.tp.partition == partition]
+        self.answer(first.send, base_offset=0)
+        self.producer.take_results()
+
     # -- the test's answers -----------------------------------------------------------
     def take_produced(self) -> list[Produced]:
         """Batches sent since the last call."""

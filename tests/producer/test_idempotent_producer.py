@@ -20,18 +20,32 @@ BACKOFF = producer_config().retry_backoff_ms
 
 def test_the_producer_asks_for_an_id_first_and_stamps_it_on_every_batch() -> None:
     broker = ScriptedBroker(producer_config(), partitions=2)
+    broker.introduce(partition=0)
     broker.send(b"a", b"b", partition=0)
     broker.send(b"c", partition=1)
     broker.send(b"d", partition=0)
     assert broker.init_requests == 1
     sent = broker.take_produced()
-    # Sequences count records per partition from 0: the second batch of partition 0
-    # starts after the two records of the first.
+    # Sequences count records per partition from 0 (the introduction was 0 in partition
+    # 0): the next batch of partition 0 starts after the two records of the one before.
     assert [(p.tp.partition, p.ids) for p in sent] == [
-        (0, (7, 0, 0)),
+        (0, (7, 0, 1)),
         (1, (7, 0, 0)),
-        (0, (7, 0, 2)),
+        (0, (7, 0, 3)),
     ]
+
+
+def test_a_partition_sends_one_batch_at_a_time_until_the_leader_knows_the_producer() -> None:
+    # A leader takes any first sequence from a producer it does not know: were the first
+    # batch lost and the second delivered, the second would be written first.
+    broker = ScriptedBroker(producer_config())
+    broker.send(b"a")
+    broker.send(b"b")
+    [a] = broker.take_produced()
+    broker.answer(a.send, base_offset=0)
+    broker.send(b"c")
+    b, c = broker.take_produced()
+    assert (b.values, c.values) == ([b"b"], [b"c"])
 
 
 def test_records_wait_for_the_producer_id_and_init_is_retried_after_a_retriable_error() -> None:
@@ -49,6 +63,7 @@ def test_records_wait_for_the_producer_id_and_init_is_retried_after_a_retriable_
 
 def test_a_lost_answer_is_retried_with_the_same_sequence_and_gets_the_original_offset() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     [send_id] = broker.send(b"a")
     [first] = broker.take_produced()
     broker.lose_connection()  # the batch may be in the log: the producer cannot know
@@ -72,38 +87,41 @@ def test_a_duplicate_sequence_answer_counts_as_written() -> None:
 
 def test_up_to_five_batches_of_a_partition_are_in_flight_and_the_sixth_waits() -> None:
     broker = ScriptedBroker(producer_config(linger_ms=1_000, batch_size=10))
+    broker.introduce()
     for i in range(6):
         broker.send(b"%d" % i)
         broker.producer.flush()
         broker.run()
     sent = broker.take_produced()
-    assert [p.batch.base_sequence for p in sent] == [0, 1, 2, 3, 4]
-    broker.answer(sent[0].send, base_offset=0)
+    assert [p.batch.base_sequence for p in sent] == [1, 2, 3, 4, 5]
+    broker.answer(sent[0].send, base_offset=1)
     [sixth] = broker.take_produced()
-    assert sixth.batch.base_sequence == 5
+    assert sixth.batch.base_sequence == 6
 
 
 def test_retries_after_a_broken_connection_go_one_at_a_time_in_send_order() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     for value in (b"a", b"b", b"c"):
         broker.send(value)
-    assert [p.batch.base_sequence for p in broker.take_produced()] == [0, 1, 2]
+    assert [p.batch.base_sequence for p in broker.take_produced()] == [1, 2, 3]
     broker.lose_connection()
     broker.run(BACKOFF)
     # Only the first goes again: the others wait for its answer, so that however the
     # retries fare, the log gets a, b, c in this order.
     [again] = broker.take_produced()
     assert again.values == [b"a"]
-    broker.answer(again.send, base_offset=0)
+    broker.answer(again.send, base_offset=1)
     [b] = broker.take_produced()
     assert b.values == [b"b"]
-    broker.answer(b.send, base_offset=1)
+    broker.answer(b.send, base_offset=2)
     [c] = broker.take_produced()
-    assert (c.values, c.batch.base_sequence) == ([b"c"], 2)
+    assert (c.values, c.batch.base_sequence) == ([b"c"], 3)
 
 
 def test_out_of_order_for_a_batch_behind_an_unanswered_one_is_retried_as_it_is() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     broker.send(b"a")
     broker.send(b"b")
     a, b = broker.take_produced()
@@ -112,7 +130,7 @@ def test_out_of_order_for_a_batch_behind_an_unanswered_one_is_retried_as_it_is()
     broker.run(BACKOFF)
     [a_again] = broker.take_produced()
     assert a_again.ids == a.ids  # no new epoch: the gap is a's, and a is on its way
-    broker.answer(a_again.send, base_offset=0)
+    broker.answer(a_again.send, base_offset=1)
     [b_again] = broker.take_produced()
     assert b_again.ids == b.ids
     assert broker.producer.idempotence is not None
@@ -121,10 +139,11 @@ def test_out_of_order_for_a_batch_behind_an_unanswered_one_is_retried_as_it_is()
 
 def test_a_gap_right_after_acknowledged_batches_bumps_the_epoch_and_renumbers_from_zero() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     broker.send(b"a")
     broker.send(b"b")
     a, b = broker.take_produced()
-    broker.answer(a.send, base_offset=0)
+    broker.answer(a.send, base_offset=1)
     # The broker acknowledged a, yet wants another number than b's: it lost what it
     # acknowledged (an unclean election). KIP-360: a new epoch, sequences from 0.
     broker.answer(b.send, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
@@ -139,6 +158,7 @@ def test_a_gap_right_after_acknowledged_batches_bumps_the_epoch_and_renumbers_fr
 
 def test_unknown_producer_id_bumps_the_epoch_only_after_the_partition_s_answers_are_back() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     broker.send(b"a")
     broker.send(b"b")
     a, b = broker.take_produced()
@@ -168,6 +188,7 @@ def test_unknown_producer_id_without_a_log_start_offset_is_retried_unchanged() -
 
 def test_a_batch_refused_for_good_fails_and_the_batches_behind_it_are_renumbered() -> None:
     broker = ScriptedBroker(producer_config())
+    broker.introduce()
     [too_big_id] = broker.send(b"a")
     broker.send(b"b")
     a, b = broker.take_produced()
@@ -180,6 +201,25 @@ def test_a_batch_refused_for_good_fails_and_the_batches_behind_it_are_renumbered
     broker.run(BACKOFF)
     [b_again] = broker.take_produced()
     assert b_again.ids == (7, 1, 0)
+
+
+def test_a_batch_whose_answer_was_lost_counts_as_written_once_a_later_one_is_acknowledged() -> None:
+    broker = ScriptedBroker(producer_config())
+    broker.introduce()
+    [a_id] = broker.send(b"a")
+    broker.send(b"b")
+    _, b = broker.take_produced()
+    # The simulated network lost a's answer but delivered b's: the leader appends a
+    # producer's batches only in sequence order, so b in the log means a is there too.
+    broker.answer(b.send, base_offset=2)
+    broker.lose_connection()  # a's request times out
+    # No retry: one would be too old for the leader's last five batches to recognise once
+    # more batches follow, and refused as out of order.
+    assert broker.take_produced() == []
+    results = {r.send_id: r for r in broker.producer.take_results()}
+    assert results[a_id].error == ErrorCode.NONE
+    assert results[a_id].offset == -1  # written, at an offset only its lost answer said
+    assert broker.producer.pending_count == 0
 
 
 def test_a_fenced_producer_fails_its_records_and_every_later_send() -> None:
