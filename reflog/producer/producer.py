@@ -85,6 +85,7 @@ class Producer:
         self._on_wire: dict[TopicPartition, int] = {}  # batches awaiting an answer
         self._flushing = False
         self._results: list[SendResult] = []
+        self.retried_batches = 0  # batches sent again (a lost answer, a leader moved...)
         self._sent = 0  # records given to send()
         self._reported = 0  # records whose result is out
         # None without idempotence: the producer then works exactly as before it existed.
@@ -363,6 +364,7 @@ class Producer:
             known = answer.error in (ErrorCode.NONE, ErrorCode.DUPLICATE_SEQUENCE_NUMBER)
             self._complete(batch, answer.base_offset if known else -1, ErrorCode.NONE)
         elif decided in (Verdict.RETRY, Verdict.BUMP_EPOCH_AND_RETRY):
+            self.retried_batches += 1
             batch.retry_at_ms = now_ms + self.config.retry_backoff_ms
             self._enqueue(batch)
             self.network.request_metadata_update(now_ms)

@@ -47,9 +47,11 @@ class ProducerWorkload(ClientNode):
         # (``keep_results()``); None otherwise, so that a long run holds no per-record list.
         self.results: list[SendResult] | None = None
         self._next_send_ms: float | None = None
+        self._ctx: NodeContext | None = None
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
         self._next_send_ms = None
+        self._ctx = ctx
         return Producer(self.config, ctx.rng)
 
     @property
@@ -67,6 +69,10 @@ class ProducerWorkload(ClientNode):
         """Change the send rate; it applies from the next record on."""
         self.rate_per_s = rate_per_s
         self._next_send_ms = None
+        if rate_per_s > 0 and self.core is not None and self._ctx is not None:
+            # An idle producer (rate 0, nothing in flight) has no timer set: wake it now, or
+            # it would send again only at its next network deadline, minutes later.
+            self._ctx.set_timer(self._ctx.now_ms, "wake")
 
     def on_wake(self, ctx: NodeContext) -> None:
         if self.rate_per_s > 0:

@@ -6,6 +6,7 @@ from reflog.viz.cluster_view import (
     cluster_frame,
     static_cluster_figure,
 )
+from reflog.viz.idempotence import ProducerStateView
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView
@@ -15,6 +16,7 @@ from reflog.viz.segments import SegmentsView
 __all__ = [
     "ClusterView",
     "PartitionsView",
+    "ProducerStateView",
     "RaftView",
     "ReplicationView",
     "SegmentFilesView",
