@@ -130,6 +130,8 @@ class ProducerStateManager:
         entry = self.producers.get(producer_id)
         if entry is None:
             return None  # a producer new to this partition: any sequence (see above)
+        if epoch == entry.producer_epoch and _in_sequence(entry.last_seq, first_seq):
+            return None  # the next batch, as nearly always: no need to look for a retry
         duplicate = entry.find_duplicate(epoch, first_seq, last_seq)
         if duplicate is not None:
             return duplicate

@@ -2,14 +2,16 @@
 (InitProducerId), numbers its batches, and its records are stored exactly once, in order.
 
 kafka-python 3.x is idempotent by default (a plain ``KafkaProducer(bootstrap_servers=...)``
-sends InitProducerId first); aiokafka and confluent-kafka are asked to be. A missing
-client fails these tests: they exist to prove the clients work.
+sends InitProducerId first); aiokafka, confluent-kafka and kcat (Debian's older librdkafka)
+are asked to be. A missing client fails these tests: they exist to prove the clients work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import shutil
+import subprocess
 import time
 from types import ModuleType
 
@@ -121,3 +123,18 @@ def test_confluent_kafka_with_enable_idempotence_writes_each_record_once(
     assert delivered == list(range(N))
     exactly_once_in_order(read_back(broker, "cpi", 0))
     sent_idempotently(broker, "cpi", 0)
+
+
+def test_kcat_with_enable_idempotence_writes_each_record_once(broker: BrokerProcess) -> None:
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        pytest.fail("kcat (Debian package kcat) is not installed")
+    lines = "".join(f"{k.decode()}:{v.decode()}\n" for k, v in EXPECTED)
+    produced = subprocess.run(
+        [kcat, "-b", broker.bootstrap, "-P", "-t", "kci", "-p", "1", "-K:",
+         "-X", "enable.idempotence=true"],
+        input=lines, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert produced.returncode == 0, produced.stderr
+    exactly_once_in_order(read_back(broker, "kci", 1))
+    sent_idempotently(broker, "kci", 1)

@@ -19,7 +19,14 @@ from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitPro
 
 
 def started(tmp_path: Path, seed: int = 1, **kwargs: object) -> Cluster:
-    cluster = Cluster(seed=seed, controllers=3, data_dir=tmp_path, record=False, **kwargs)  # type: ignore[arg-type]
+    cluster = Cluster(
+        seed=seed,
+        controllers=3,
+        data_dir=tmp_path,
+        record=False,
+        wire_roundtrip_requests=True,  # every message through the real codec
+        **kwargs,  # type: ignore[arg-type]
+    )
     cluster.wait_for_active_controller()
     cluster.wait_unfenced(1, 2, 3)
     return cluster
@@ -114,3 +121,18 @@ def test_no_id_is_handed_out_twice_while_controllers_and_brokers_crash(
         seen += [producer_id(cluster, b) for b in (1, 2, 3)]
     assert len(set(seen)) == len(seen)
     assert max(seen) < next_producer_id(cluster)
+
+
+def test_without_a_controller_a_producer_is_told_to_retry_and_gets_an_id_once_one_is_back(
+    tmp_path: Path,
+) -> None:
+    cluster = started(tmp_path)
+    for name in list(cluster.controllers):
+        cluster.crash(name)
+    answer = cluster.request(1, InitProducerIdRequest(), version=4)
+    assert isinstance(answer, InitProducerIdResponse)
+    # The broker asked for a block, waited for it in vain, and said so.
+    assert (answer.error_code, answer.producer_id) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1)
+    for name in list(cluster.controllers):
+        cluster.restart(name)
+    assert producer_id(cluster, 1) == 0
