@@ -86,6 +86,7 @@ class Producer:
         self._flushing = False
         self._results: list[SendResult] = []
         self.retried_batches = 0  # batches sent again (a lost answer, a leader moved...)
+        self._ticked_ms = 0  # the time of the last tick
         self._sent = 0  # records given to send()
         self._reported = 0  # records whose result is out
         # None without idempotence: the producer then works exactly as before it existed.
@@ -156,6 +157,7 @@ class Producer:
 
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
+        self._ticked_ms = now_ms
         self.network.tick(now_ms)
         if self.idempotence is not None:
             self.idempotence.tick(now_ms)
@@ -181,8 +183,17 @@ class Producer:
         if self._unassigned:  # all wait the same max.block.ms: the oldest is first
             deadlines.append(self._unassigned[0].created_ms + self.config.max_block_ms)
         idempotence = self.idempotence
-        if idempotence is None or idempotence.has_producer_id:  # else the id's answer wakes it
+        if idempotence is None:
             deadlines += [q[0].retry_at_ms for tp, q in self._queued.items() if not self._busy(tp)]
+        elif idempotence.has_producer_id:  # else the id's answer wakes it
+            # A head whose backoff is over was not sent at the last tick because it waits for
+            # an answer (an earlier batch's, or the first one's while the leader does not know
+            # the producer yet): that answer wakes the producer, no timer need poll for it.
+            deadlines += [
+                q[0].retry_at_ms
+                for tp, q in self._queued.items()
+                if not self._busy(tp) and q[0].retry_at_ms > self._ticked_ms
+            ]
         for deadline in (
             self.network.next_deadline_ms(),
             None if idempotence is None else idempotence.next_deadline_ms(),
