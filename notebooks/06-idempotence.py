@@ -111,8 +111,8 @@ report(plain, plain_app)
 
 # %% [markdown]
 # Every record was acknowledged, and many are in the log twice: whole batches, each written again
-# at the end of the log (a batch collects records while the one before it waits for its answer,
-# so the first batch is large). A consumer reads each of them twice.
+# further on (a batch collects records while the one before it waits for its answer, so the
+# first one, which waited for a lost answer, is large). A consumer reads each of them twice.
 #
 # ## 2. With idempotence: each retry gets its original offsets
 #
@@ -127,11 +127,12 @@ report(cluster, app)
 print(describe_producer_state(cluster.snapshot(), TP))
 
 # %% [markdown]
-# The producer sent batches again as often as before, but the log holds every record once. The
-# table printed last is each replica's producer state: producer id 0 (the first of the block the
-# controller gave broker 1), epoch 0, and its last five batches, each as *sequence range @ offset
-# range*. The followers hold the same table as the leader: they build it from the batches they
-# copy, which is what lets a new leader go on deduplicating (section 5).
+# Batches were sent again, more of them than before (with up to five in flight, a request that
+# times out takes the ones behind it on the same connection along), yet the log holds every
+# record once. The table printed last is each replica's producer state: producer id 0 (the first
+# id of the first block the controller handed out), epoch 0, and its last five batches, each as
+# *sequence range @ offset range*. The followers hold the same table as the leader: they build it
+# from the batches they copy, which is what lets a new leader go on deduplicating (section 5).
 #
 # The live view draws those tables: one row per replica, each remembered batch a bar over its
 # sequence numbers, labelled with the offset it starts at (its colour is its epoch). On the right,
