@@ -7,6 +7,7 @@ from reflog.viz.cluster_view import (
     static_cluster_figure,
 )
 from reflog.viz.idempotence import ProducerStateView
+from reflog.viz.inspector import InspectorView
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView
@@ -15,6 +16,7 @@ from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
+    "InspectorView",
     "PartitionsView",
     "ProducerStateView",
     "RaftView",
