@@ -227,8 +227,8 @@ show(checked_figure(old_rule, "seed 10, before KIP-101"))
 CheckerView(unsafe)
 
 # %% [markdown]
-# The exercise `10-lost-writes` asks you to write the lost-write check from a history
-# (`.venv/bin/python -m exercises check 10`): the part of `reflog.check` that turns "the reader
+# The exercise `15-lost-writes` asks you to write the lost-write check from a history
+# (`.venv/bin/python -m exercises check 15`): the part of `reflog.check` that turns "the reader
 # read past it and never saw it" into code.
 #
 # The same checker judges `reflog chaos`, which runs such a workload on real broker processes

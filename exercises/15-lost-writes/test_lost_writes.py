@@ -1,4 +1,4 @@
-"""Tests for the lost-write exercise: `python -m exercises check 10-lost-writes`."""
+"""Tests for the lost-write exercise: `python -m exercises check 15-lost-writes`."""
 
 from __future__ import annotations
 
