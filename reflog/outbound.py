@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from reflog.broker import Broker
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToController
+from reflog.controller.admin import ADMIN_RESPONSES
 from reflog.controller.broker_lifecycle import BrokerLifecycle
 from reflog.controller.forwarding import ForwardQueue
 from reflog.controller.image import BrokerRegistration
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.create_topics import CreateTopicsResponse
 from reflog.wire.messages.quorum import (
     AllocateProducerIdsRequest,
     AllocateProducerIdsResponse,
@@ -172,7 +172,7 @@ class OutboundRequests:
             return self.broker.on_alter_partition_response(response, purpose.request, now_ms)
         if isinstance(purpose, _Forwarded):
             self.lifecycle.request_metadata_soon(now_ms)  # to learn of the topic at once
-            if not isinstance(response, CreateTopicsResponse):
+            if not isinstance(response, ADMIN_RESPONSES):
                 return self._failed(now_ms, purpose)
             return list(self.forwards.answered(purpose.forward_id, response))
         if isinstance(response, BrokerRegistrationResponse):

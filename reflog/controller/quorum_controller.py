@@ -25,6 +25,13 @@ import random
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from reflog.controller.admin import (
+    AdminRequest,
+    complete_reassignment,
+    effective_topic_config,
+    error_answer,
+    plan_admin,
+)
 from reflog.controller.config import ControllerConfig
 from reflog.controller.image import MetadataImage, partition_change
 from reflog.controller.placement import assign_replicas, choose_leader
@@ -67,6 +74,7 @@ from reflog.wire.messages.quorum import (
     BrokerRegistrationResponse,
     MetadataBatch,
 )
+from reflog.wire.schema import Response
 
 __all__ = ["ControllerReady", "QuorumController", "Reply"]
 
@@ -83,6 +91,7 @@ Reply = (
     | CreateTopicsResponse
     | AlterPartitionResponse
     | AllocateProducerIdsResponse
+    | Response  # the admin APIs' answers (reflog.controller.admin)
 )
 
 
@@ -132,7 +141,15 @@ class _AllocateProducerIds:
     request: AllocateProducerIdsRequest
 
 
-_Write = _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition | _AllocateProducerIds
+@dataclass(frozen=True)
+class _Admin:
+    token: object
+    request: AdminRequest
+
+
+_Write = (
+    _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition | _AllocateProducerIds | _Admin
+)
 
 
 @dataclass
@@ -250,6 +267,16 @@ class QuorumController:
             self._next_write(now_ms)
         return self._take()
 
+    def admin(self, now_ms: int, token: object, request: AdminRequest) -> ControllerReady:
+        """An admin request a broker forwarded (DeleteTopics, CreatePartitions, the config
+        changes, ElectLeaders, AlterPartitionReassignments): see :mod:`reflog.controller.admin`."""
+        if not self.is_active():
+            self._reply(token, error_answer(request, ErrorCode.NOT_CONTROLLER))
+        else:
+            self.queue.append(_Admin(token, request))
+            self._next_write(now_ms)
+        return self._take()
+
     def _with_metadata(
         self, reply: BrokerHeartbeatResponse, offset: int
     ) -> BrokerHeartbeatResponse:
@@ -342,6 +369,8 @@ class QuorumController:
         elif isinstance(write, _AllocateProducerIds):
             reply = AllocateProducerIdsResponse(error_code=ErrorCode.NOT_CONTROLLER)
             self._reply(write.token, reply)
+        elif isinstance(write, _Admin):
+            self._reply(write.token, error_answer(write.request, ErrorCode.NOT_CONTROLLER))
         elif isinstance(write, _CreateTopics):
             results = [
                 CreatableTopicResult(name=t.name, error_code=ErrorCode.NOT_CONTROLLER)
@@ -377,6 +406,8 @@ class QuorumController:
             return self._plan_alter_partition(write.request)
         if isinstance(write, _AllocateProducerIds):
             return self._plan_allocate_producer_ids(write.request)
+        if isinstance(write, _Admin):
+            return plan_admin(self.image, self._topic_defaults(), write.request)
         broker = self.image.brokers.get(write.broker_id)
         if broker is None or broker.broker_epoch != write.broker_epoch:
             return [], None  # that incarnation is gone already
@@ -439,6 +470,18 @@ class QuorumController:
         ):
             return refuse(ErrorCode.INELIGIBLE_REPLICA)
         change = partition_change(tp, state, state.leader, new_isr)
+        records: list[MetadataRecord] = [change]
+        # A reassignment whose new replicas are now all in sync takes its last step in the
+        # same batch: the replica set shrinks to the target (KIP-455).
+        after = replace(
+            state,
+            isr=new_isr,
+            partition_epoch=change.partition_epoch,
+            leader_epoch=change.leader_epoch,
+        )
+        finished = complete_reassignment(tp, after, live)
+        if finished is not None:
+            records.append(finished)
         reply = AlterPartitionResponse(
             error_code=ErrorCode.NONE,
             topic=tp.topic,
@@ -447,7 +490,7 @@ class QuorumController:
             partition_epoch=change.partition_epoch,
             isr=list(new_isr),
         )
-        return [change], reply
+        return records, reply
 
     def _plan_allocate_producer_ids(
         self, request: AllocateProducerIdsRequest
@@ -484,12 +527,13 @@ class QuorumController:
         return changes
 
     def _unclean(self, topic: str) -> bool:
-        """unclean.leader.election.enable: the topic's, else the cluster's."""
-        default = LogConfig(
-            unclean_leader_election_enable=self.config.unclean_leader_election_enable
-        )
-        configs = self.image.topics[topic].configs  # validated when the topic was created
-        return apply_overrides(default, configs).unclean_leader_election_enable
+        """unclean.leader.election.enable: the topic's, else the cluster's dynamic one, else
+        the controller's own (all validated when they were set)."""
+        config = effective_topic_config(self.image, topic, self._topic_defaults())
+        return config.unclean_leader_election_enable
+
+    def _topic_defaults(self) -> LogConfig:
+        return LogConfig(unclean_leader_election_enable=self.config.unclean_leader_election_enable)
 
     def _plan_create_topics(
         self, request: CreateTopicsRequest

@@ -7,6 +7,7 @@ logs recover themselves), so a restarted broker serves what it had.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,6 +61,22 @@ class LogManager:
             log = Log(directory, read_topic_config(directory, self.defaults), now_ms, self.files)
             self._logs[tp] = log
         return log
+
+    def reconfigure(self, tp: TopicPartition, overrides: dict[str, str]) -> None:
+        """The topic's configs changed: keep them beside the partition and apply them now."""
+        log = self._logs[tp]
+        write_topic_config(log.directory, overrides)
+        log.reconfigure(read_topic_config(log.directory, self.defaults))
+
+    def delete(self, tp: TopicPartition) -> None:
+        """The partition left this broker (its topic deleted, or reassigned elsewhere):
+        its directory goes, files and all."""
+        log = self._logs.pop(tp, None)
+        if log is None:
+            return
+        for segment in log.segments:
+            segment.delete()
+        shutil.rmtree(log.directory, ignore_errors=True)
 
     def __iter__(self) -> Iterator[tuple[TopicPartition, Log]]:
         return iter(sorted(self._logs.items()))
