@@ -5,9 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reflog.wire.headers import RequestHeader
-from reflog.wire.messages.configs import AlterConfigsRequest, IncrementalAlterConfigsRequest
+from reflog.wire.messages.configs import (
+    AlterConfigsRequest,
+)
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.fetch import FetchRequest
+from reflog.wire.messages.incremental_alter_configs import (
+    IncrementalAlterConfigsRequest,
+)
 from reflog.wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest
 from reflog.wire.messages.partition_admin import (
     AlterPartitionReassignmentsRequest,

@@ -78,8 +78,9 @@ def describe_configs(
             if kind == TOPIC_RESOURCE
             else (_broker_entries(image, name, defaults))
         )
+        # Null (or, as Kafka reads it, empty: kafka-python sends []) asks for every config.
         wanted = resource.configuration_keys
-        configs = [e for e in entries if wanted is None or e.name in wanted]
+        configs = [e for e in entries if not wanted or e.name in wanted]
         if not request.include_synonyms:
             configs = [dataclasses.replace(e, synonyms=[]) for e in configs]
         results.append(

@@ -15,22 +15,26 @@ from typing import TYPE_CHECKING
 
 from reflog.controller.image import BROKER_RESOURCE, TOPIC_RESOURCE
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.configs import (
+from reflog.wire.messages.incremental_alter_configs import (
+    AlterableConfig as IncrementalAlterableConfig,
+)
+from reflog.wire.messages.incremental_alter_configs import (
+    AlterConfigsResource as IncrementalAlterConfigsResource,
+)
+from reflog.wire.messages.incremental_alter_configs import (
     ConfigOperation,
-    IncrementalAlterableConfig,
     IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResource,
     IncrementalAlterConfigsResponse,
 )
 from reflog.wire.messages.partition_admin import (
     AlterPartitionReassignmentsRequest,
     AlterPartitionReassignmentsResponse,
-    ElectionTopicPartitions,
     ElectionType,
     ElectLeadersRequest,
     ElectLeadersResponse,
     ReassignablePartition,
     ReassignableTopic,
+    TopicPartitions,
 )
 from reflog.wire.messages.topic_admin import (
     CreatePartitionsRequest,
@@ -131,7 +135,7 @@ def elect_leaders(
     kind = ElectionType.UNCLEAN if election_type == "unclean" else ElectionType.PREFERRED
     body = ElectLeadersRequest(
         election_type=kind,
-        topic_partitions=[ElectionTopicPartitions(topic=topic, partitions=chosen)],
+        topic_partitions=[TopicPartitions(topic=topic, partitions=chosen)],
     )
     response = _send(cluster, body, 2, timeout_ms)
     assert isinstance(response, ElectLeadersResponse)

@@ -24,11 +24,13 @@ from reflog.wire.messages.configs import (
     AlterConfigsResponse,
     DescribeConfigsRequest,
     DescribeConfigsResponse,
-    IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
 )
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.incremental_alter_configs import (
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+)
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse

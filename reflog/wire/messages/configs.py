@@ -1,5 +1,6 @@
-"""DescribeConfigs (32), AlterConfigs (33) and IncrementalAlterConfigs (44): what
-``kafka-configs`` and the admin clients' ``describe_configs``/``alter_configs`` send.
+"""DescribeConfigs (32) and AlterConfigs (33): what ``kafka-configs`` and the admin
+clients' ``describe_configs`` and ``alter_configs`` send (IncrementalAlterConfigs is in
+:mod:`reflog.wire.messages.incremental_alter_configs`).
 
 A config belongs to a resource: a topic (type 2, named by the topic) or a broker
 (type 4, named by its id, or ``""`` for the cluster-wide default). AlterConfigs
@@ -37,7 +38,6 @@ __all__ = [
     "AlterConfigsResourceResponse",
     "AlterConfigsResponse",
     "AlterableConfig",
-    "ConfigOperation",
     "ConfigResourceType",
     "ConfigSource",
     "DescribeConfigsRequest",
@@ -46,10 +46,6 @@ __all__ = [
     "DescribeConfigsResponse",
     "DescribeConfigsResult",
     "DescribeConfigsSynonym",
-    "IncrementalAlterConfigsRequest",
-    "IncrementalAlterConfigsResource",
-    "IncrementalAlterConfigsResponse",
-    "IncrementalAlterableConfig",
 ]
 
 
@@ -68,15 +64,6 @@ class ConfigSource(IntEnum):
     DYNAMIC_DEFAULT_BROKER_CONFIG = 3
     STATIC_BROKER_CONFIG = 4
     DEFAULT_CONFIG = 5
-
-
-class ConfigOperation(IntEnum):
-    """IncrementalAlterConfigs' operations (KIP-339)."""
-
-    SET = 0
-    DELETE = 1
-    APPEND = 2
-    SUBTRACT = 3
 
 
 # -- DescribeConfigs ------------------------------------------------------------------------
@@ -104,9 +91,9 @@ class DescribeConfigsRequest(Request):
 
 
 class DescribeConfigsSynonym(WireStruct):
-    name: str = wire(STRING)
-    value: str | None = wire(STRING, nullable="0+", default=None)
-    source: int = wire(INT8, default=-1)
+    name: str = wire(STRING, "1+", default="")
+    value: str | None = wire(STRING, "1+", nullable="0+", default=None)
+    source: int = wire(INT8, "1+", default=-1)
 
 
 class DescribeConfigsResourceResult(WireStruct):
@@ -182,47 +169,6 @@ class AlterConfigsResponse(Response):
     API_KEY: ClassVar[int] = ApiKey.ALTER_CONFIGS
     MAX_VERSION: ClassVar[int] = _ALTER_MAX
     FLEXIBLE_FROM: ClassVar[int | None] = _ALTER_FLEXIBLE
-
-    throttle_time_ms: int = wire(INT32, default=0)
-    responses: list[AlterConfigsResourceResponse] = wire(
-        ArrayOf(Struct(AlterConfigsResourceResponse)), default_factory=list
-    )
-
-
-# -- IncrementalAlterConfigs ----------------------------------------------------------------
-_INCREMENTAL_MAX = 1
-_INCREMENTAL_FLEXIBLE = 1
-
-
-class IncrementalAlterableConfig(WireStruct):
-    name: str = wire(STRING)
-    config_operation: int = wire(INT8, default=ConfigOperation.SET)
-    value: str | None = wire(STRING, nullable="0+", default=None)
-
-
-class IncrementalAlterConfigsResource(WireStruct):
-    resource_type: int = wire(INT8)
-    resource_name: str = wire(STRING)
-    configs: list[IncrementalAlterableConfig] = wire(
-        ArrayOf(Struct(IncrementalAlterableConfig)), default_factory=list
-    )
-
-
-class IncrementalAlterConfigsRequest(Request):
-    API_KEY: ClassVar[int] = ApiKey.INCREMENTAL_ALTER_CONFIGS
-    MAX_VERSION: ClassVar[int] = _INCREMENTAL_MAX
-    FLEXIBLE_FROM: ClassVar[int | None] = _INCREMENTAL_FLEXIBLE
-
-    resources: list[IncrementalAlterConfigsResource] = wire(
-        ArrayOf(Struct(IncrementalAlterConfigsResource)), default_factory=list
-    )
-    validate_only: bool = wire(BOOL, default=False)
-
-
-class IncrementalAlterConfigsResponse(Response):
-    API_KEY: ClassVar[int] = ApiKey.INCREMENTAL_ALTER_CONFIGS
-    MAX_VERSION: ClassVar[int] = _INCREMENTAL_MAX
-    FLEXIBLE_FROM: ClassVar[int | None] = _INCREMENTAL_FLEXIBLE
 
     throttle_time_ms: int = wire(INT32, default=0)
     responses: list[AlterConfigsResourceResponse] = wire(

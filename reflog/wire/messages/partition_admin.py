@@ -38,11 +38,10 @@ __all__ = [
     "DeleteRecordsTopicResult",
     "ElectLeadersRequest",
     "ElectLeadersResponse",
-    "ElectionTopicPartitions",
     "ElectionType",
     "ListPartitionReassignmentsRequest",
     "ListPartitionReassignmentsResponse",
-    "ListReassignmentsTopic",
+    "ListPartitionReassignmentsTopics",
     "OngoingPartitionReassignment",
     "OngoingTopicReassignment",
     "PartitionResult",
@@ -51,6 +50,7 @@ __all__ = [
     "ReassignableTopic",
     "ReassignableTopicResponse",
     "ReplicaElectionResult",
+    "TopicPartitions",
 ]
 
 
@@ -114,7 +114,7 @@ class DeleteRecordsResponse(Response):
 _ELECT_MAX = 2
 
 
-class ElectionTopicPartitions(WireStruct):
+class TopicPartitions(WireStruct):
     topic: str = wire(STRING)
     partitions: list[int] = wire(ArrayOf(INT32), default_factory=list)
 
@@ -126,8 +126,8 @@ class ElectLeadersRequest(Request):
 
     election_type: int = wire(INT8, "1+", default=ElectionType.PREFERRED)
     # Null: every partition.
-    topic_partitions: list[ElectionTopicPartitions] | None = wire(
-        ArrayOf(Struct(ElectionTopicPartitions)), nullable="0+", default=None
+    topic_partitions: list[TopicPartitions] | None = wire(
+        ArrayOf(Struct(TopicPartitions)), nullable="0+", default=None
     )
     timeout_ms: int = wire(INT32, default=60_000)
 
@@ -207,7 +207,7 @@ class AlterPartitionReassignmentsResponse(Response):
 
 
 # -- ListPartitionReassignments -------------------------------------------------------------
-class ListReassignmentsTopic(WireStruct):
+class ListPartitionReassignmentsTopics(WireStruct):
     name: str = wire(STRING)
     partition_indexes: list[int] = wire(ArrayOf(INT32), default_factory=list)
 
@@ -219,8 +219,8 @@ class ListPartitionReassignmentsRequest(Request):
 
     timeout_ms: int = wire(INT32, default=60_000)
     # Null: every ongoing reassignment.
-    topics: list[ListReassignmentsTopic] | None = wire(
-        ArrayOf(Struct(ListReassignmentsTopic)), nullable="0+", default=None
+    topics: list[ListPartitionReassignmentsTopics] | None = wire(
+        ArrayOf(Struct(ListPartitionReassignmentsTopics)), nullable="0+", default=None
     )
 
 
