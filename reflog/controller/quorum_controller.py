@@ -578,11 +578,17 @@ class QuorumController:
             return ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists."
         if partitions <= 0:
             return ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
-        if not 0 < factor <= len(live):
+        if factor <= 0:
             return (
                 ErrorCode.INVALID_REPLICATION_FACTOR,
-                f"Replication factor {factor} is not between 1 and the "
-                f"{len(live)} available broker(s).",
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            )
+        if factor > len(live):  # Kafka's words
+            return (
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"Unable to replicate the partition {factor} time(s): The target replication "
+                f"factor of {factor} cannot be reached because only {len(live)} broker(s) "
+                "are registered.",
             )
         try:
             apply_overrides(LogConfig(), configs)
