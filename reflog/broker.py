@@ -177,6 +177,7 @@ class Broker:
         }
         # The partitions the image places here, and the config overrides each log has.
         self._hosted: dict[TopicPartition, dict[str, str]] = {}
+        self._strays_removed = False
         assert self._handlers.keys() == API_TABLE.keys()
 
     # -- entry points -----------------------------------------------------------------
@@ -282,13 +283,26 @@ class Broker:
                     self.logs.reconfigure(tp, overrides)  # a config changed: live
                     self.replicas.reconfigure(tp)
         # A partition the image placed here before and no longer does (its topic deleted,
-        # or reassigned away) leaves the disk. reflog simplification: Kafka also finds
-        # such "stray" logs at startup; reflog only acts on changes it sees.
+        # or reassigned away) leaves the disk; one that left while this broker was down is
+        # found by remove_stray_logs.
         for tp in self._hosted.keys() - hosted.keys():
             self.replicas.remove(tp)
             self.logs.delete(tp)
         self._hosted = hosted
         return self.replicas.apply(image, now_ms)
+
+    def remove_stray_logs(self) -> None:
+        """Once per start, when the controller has let this broker in (so its image holds
+        every change up to its registration): delete the logs on disk the image no longer
+        places here, deleted or moved away while this broker was down (Kafka's stray logs)."""
+        if self._strays_removed or self.image.offset == 0:
+            return  # done already, or no metadata applied yet to judge by
+        self._strays_removed = True
+        for tp, _ in list(self.logs):
+            if tp not in self._hosted:
+                log.info("deleting stray partition %s: no longer placed on this broker", tp)
+                self.replicas.remove(tp)
+                self.logs.delete(tp)
 
     def close(self) -> None:
         self.logs.close()

@@ -28,6 +28,8 @@ _COMMAND_MODULES: list[str] = [
     "topics_cmd",
     "produce_cmd",
     "consume_cmd",
+    "configs_cmd",
+    "reassign_cmd",
 ]
 
 
