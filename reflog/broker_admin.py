@@ -162,6 +162,8 @@ def _broker_entries(
     for name, topic_name in sorted(BROKER_TOPIC_DEFAULTS.items()):
         value, config_type = _value(defaults, topic_name)
         source = ConfigSource.DEFAULT_CONFIG
+        if value != _value(LogConfig(), topic_name)[0]:  # set in server.properties
+            source = ConfigSource.STATIC_BROKER_CONFIG
         if name in own:
             value, source = own[name], ConfigSource.DYNAMIC_BROKER_CONFIG
         elif name in cluster:
