@@ -523,6 +523,14 @@ def _reassign(image: MetadataImage, request: AlterPartitionReassignmentsRequest)
                         ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
                         f"No ongoing reassignment for partition {tp}",
                     )
+                elif not set(_original(state)) & set(state.isr):
+                    # Only the new replicas have every committed record: going back would
+                    # lose them, so the reassignment must finish instead.
+                    code, message = (
+                        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                        f"Cannot cancel the reassignment of {tp}: none of its original "
+                        "replicas is in sync",
+                    )
                 else:
                     records.append(_cancel(tp, state, live))
             else:
@@ -570,12 +578,8 @@ def _start(
 
 
 def _cancel(tp: TopicPartition, state: PartitionState, live: set[int]) -> PartitionChangeRecord:
-    """Back to the original replicas: the new ones that were copying leave."""
+    """Back to the original replicas (some of which is in sync): the new ones leave."""
     original = _original(state)
-    if not set(original) & set(state.isr):
-        # The new replicas alone have every committed record: cancelling now would lose
-        # them, so the reassignment runs on (Kafka refuses such a cancel the same way).
-        return partition_change(tp, state, state.leader, state.isr)
     back = PartitionState(
         original + state.adding_replicas,
         state.isr,

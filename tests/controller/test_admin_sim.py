@@ -16,10 +16,14 @@ from reflog.sim.cluster import ClusterError
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.partition_admin import (
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
     DeleteRecordsPartition,
     DeleteRecordsRequest,
     DeleteRecordsResponse,
     DeleteRecordsTopic,
+    ReassignablePartition,
+    ReassignableTopic,
 )
 
 TP = TopicPartition("t", 0)
@@ -205,3 +209,30 @@ def test_delete_records_moves_the_log_start_on_the_leader_and_then_its_followers
     for b in (1, 2, 3):
         log = c.broker(b).logs.get(TP)
         assert log is not None and log.log_start_offset == 6, b
+
+
+def test_cancelling_a_reassignment_sends_the_new_replica_away_again(tmp_path: Path) -> None:
+    c = cluster(tmp_path, brokers=4)
+    c.create_topic("t", 1, 3)
+    c.crash("broker-4")  # the newcomer cannot catch up, so the reassignment waits
+    c.reassign("t", 0, [4, 2, 3])
+    state = c.controller().image.partition(TP)
+    assert state is not None and state.adding_replicas == (4,)
+    response = c.request(
+        1,
+        AlterPartitionReassignmentsRequest(
+            topics=[
+                ReassignableTopic(
+                    name="t", partitions=[ReassignablePartition(partition_index=0, replicas=None)]
+                )
+            ]
+        ),
+        0,
+    )
+    assert isinstance(response, AlterPartitionReassignmentsResponse)
+    assert response.responses[0].partitions[0].error_code == ErrorCode.NONE
+    c.wait_caught_up()
+    state = c.controller().image.partition(TP)
+    assert state is not None
+    # Back on the original brokers, in the merged list's order (target first), as in Kafka.
+    assert (state.replicas, state.adding_replicas, state.removing_replicas) == ((2, 3, 1), (), ())
