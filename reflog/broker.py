@@ -277,8 +277,17 @@ class Broker:
                 if me not in state.replicas:
                     continue
                 hosted[tp] = overrides
+                on_disk = self.logs.topic_id(tp)
+                if on_disk is not None and on_disk != topic.topic_id:
+                    # A log of an older topic of this name, deleted while we were down.
+                    log.info("deleting %s: it belongs to a deleted topic %s", tp, on_disk)
+                    self.replicas.remove(tp)
+                    self.logs.delete(tp)
                 if self.logs.get(tp) is None:
                     self.logs.create(tp, overrides, now_ms)
+                    self.logs.set_topic_id(tp, topic.topic_id)
+                elif on_disk is None:
+                    self.logs.set_topic_id(tp, topic.topic_id)
                 elif self._hosted.get(tp, overrides) != overrides:
                     self.logs.reconfigure(tp, overrides)  # a config changed: live
                     self.replicas.reconfigure(tp)

@@ -9,6 +9,7 @@ holds the same image (Kafka's ``MetadataImage``/``MetadataDelta``, KIP-631).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 
 from reflog.controller.records import (
@@ -25,6 +26,7 @@ from reflog.controller.records import (
     UnfenceBrokerRecord,
 )
 from reflog.topic_partition import TopicPartition
+from reflog.wire.schema import ZERO_UUID
 
 __all__ = [
     "BROKER_RESOURCE",
@@ -72,6 +74,7 @@ class TopicImage:
     name: str
     configs: dict[str, str]
     partitions: dict[int, PartitionState] = field(default_factory=dict)
+    topic_id: uuid.UUID = ZERO_UUID
 
 
 @dataclass
@@ -101,7 +104,7 @@ class MetadataImage:
                 self.brokers[record.broker_id] = replace(broker, fenced=fenced)
         elif isinstance(record, TopicRecord):
             configs = {c.name: c.value for c in record.configs}
-            self.topics[record.name] = TopicImage(record.name, configs)
+            self.topics[record.name] = TopicImage(record.name, configs, topic_id=record.topic_id)
         elif isinstance(record, ProducerIdsRecord):
             self.next_producer_id = record.next_producer_id
         elif isinstance(record, ConfigRecord):
@@ -180,7 +183,7 @@ class MetadataImage:
         ]
         for name, topic in sorted(self.topics.items()):
             configs = [TopicConfig(name=k, value=v) for k, v in sorted(topic.configs.items())]
-            records.append(TopicRecord(name=name, configs=configs))
+            records.append(TopicRecord(name=name, configs=configs, topic_id=topic.topic_id))
             for p, s in sorted(topic.partitions.items()):
                 records.append(
                     PartitionRecord(

@@ -22,6 +22,7 @@ image holds everything its predecessors committed.
 from __future__ import annotations
 
 import random
+import uuid
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -80,6 +81,9 @@ __all__ = ["ControllerReady", "QuorumController", "Reply"]
 
 # At most this many metadata batches in one heartbeat answer; the broker asks again.
 MAX_BATCHES_PER_HEARTBEAT = 1_000
+
+# The namespace of topic ids (uuid5): any fixed UUID would do.
+_TOPIC_IDS = uuid.UUID("8f3c1d2e-5b7a-4c9e-9a41-6d2f0b7e3c15")
 
 # Producer ids per AllocateProducerIds answer (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE).
 PRODUCER_ID_BLOCK_SIZE = 1_000
@@ -603,7 +607,12 @@ class QuorumController:
         start = len(self.image.topics)
         assignment = assign_replicas(live, partitions, factor, start)
         topic_configs = [TopicConfig(name=k, value=v) for k, v in sorted(configs.items())]
-        records: list[MetadataRecord] = [TopicRecord(name=name, configs=topic_configs)]
+        # Unique without drawing randomness (which would shift Raft's timeouts): no two
+        # committed topics share the metadata offset of their record and their name.
+        topic_id = uuid.uuid5(_TOPIC_IDS, f"{self._last_index() + 1}/{name}")
+        records: list[MetadataRecord] = [
+            TopicRecord(name=name, configs=topic_configs, topic_id=topic_id)
+        ]
         for p, replicas in enumerate(assignment):
             records.append(
                 PartitionRecord(

@@ -15,6 +15,7 @@ to a topic's or a broker's config, is a ConfigRecord (as in KRaft).
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from reflog.wire.codec import Reader, Writer, chunks_to_bytes
@@ -25,6 +26,8 @@ from reflog.wire.schema import (
     INT32,
     INT64,
     STRING,
+    UUID,
+    ZERO_UUID,
     ArrayOf,
     Struct,
     WireStruct,
@@ -72,6 +75,9 @@ class TopicRecord(WireStruct):
     TYPE: ClassVar[int] = 2
     name: str = wire(STRING)
     configs: list[TopicConfig] = wire(ArrayOf(Struct(TopicConfig)), default_factory=list)
+    # New for every topic created: a topic deleted and created again under its name is
+    # another topic, and a broker tells their logs apart by it (partition.metadata).
+    topic_id: uuid.UUID = wire(UUID, default=ZERO_UUID)
 
 
 class PartitionRecord(WireStruct):

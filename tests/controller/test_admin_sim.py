@@ -236,3 +236,23 @@ def test_cancelling_a_reassignment_sends_the_new_replica_away_again(tmp_path: Pa
     assert state is not None
     # Back on the original brokers, in the merged list's order (target first), as in Kafka.
     assert (state.replicas, state.adding_replicas, state.removing_replicas) == ((2, 3, 1), (), ())
+
+
+def test_a_topic_deleted_and_created_again_while_a_broker_was_down_leaves_no_old_records(
+    tmp_path: Path,
+) -> None:
+    c = cluster(tmp_path)
+    c.create_topic("t", 1, 3)
+    first_id = c.image().topics["t"].topic_id
+    c.produce(TP, [b"old"] * 5)
+    c.crash("broker-3")
+    c.delete_topic("t")
+    c.create_topic("t", 1, 2)  # on the two live brokers
+    assert c.image().topics["t"].topic_id != first_id
+    c.reassign("t", 0, [1, 2, 3])  # broker 3 gets a copy of the new topic
+    c.restart("broker-3")
+    c.run_until(lambda: c.image().partition(TP).isr == (1, 2, 3), 20_000)  # type: ignore[union-attr]
+    assert c.log_end_offsets("t") == {0: 0}
+    log = c.broker(3).logs.get(TP)
+    assert log is not None and log.log_end_offset == 0  # the old topic's records are gone
+    assert c.broker(3).logs.topic_id(TP) == c.image().topics["t"].topic_id
