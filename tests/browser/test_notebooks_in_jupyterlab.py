@@ -75,6 +75,7 @@ DRIVES = {
     ),
     "03-raft": Drive(control="propose entry", scrubbed_control="propose entry"),
     "04-replication": Drive(control="kill", scrubbed_control="restart"),
+    "08-operations": Drive(control="kill", scrubbed_control="restart"),
 }
 TIME_SLIDER = "time"  # every view's, from reflog.viz.controls.TimelineControls
 
