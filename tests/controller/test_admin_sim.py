@@ -256,3 +256,22 @@ def test_a_topic_deleted_and_created_again_while_a_broker_was_down_leaves_no_old
     log = c.broker(3).logs.get(TP)
     assert log is not None and log.log_end_offset == 0  # the old topic's records are gone
     assert c.broker(3).logs.topic_id(TP) == c.image().topics["t"].topic_id
+
+
+def test_segment_and_retention_configs_changed_live_roll_and_delete_on_every_replica(
+    tmp_path: Path,
+) -> None:
+    c = cluster(tmp_path, log_retention_check_interval_ms=500)
+    c.create_topic("t", 1, 3)
+    c.alter_config("t", {"segment.bytes": "300"})  # a batch of 1 record is about 80 bytes
+    for i in range(20):
+        assert c.produce(TP, [b"record-%02d" % i]).error == "NONE"
+    c.run_for(500)
+    for b in (1, 2, 3):
+        log = c.broker(b).logs.get(TP)
+        assert log is not None and len(log.segments) > 3 and log.log_start_offset == 0
+    c.alter_config("t", {"retention.bytes": "400"})
+    c.run_for(1_500)
+    for b in (1, 2, 3):
+        log = c.broker(b).logs.get(TP)
+        assert log is not None and log.log_start_offset > 0 and log.size_in_bytes <= 400 + 300
