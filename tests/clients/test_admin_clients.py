@@ -100,6 +100,26 @@ def kafka_error(future: Any) -> Any:
     return raised.value.args[0]
 
 
+def watermarks(cluster: ClusterProcess, topic: str, partition: int = 0) -> tuple[int, int]:
+    """The partition's (log start, high watermark), once its leader answers for it (a broker
+    applies a new topic a moment after the controller commits it)."""
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "g"})
+    found: list[tuple[int, int]] = []
+
+    def ask() -> bool:
+        try:
+            found.append(consumer.get_watermark_offsets(ConfluentTP(topic, partition), timeout=5))
+        except KafkaException:
+            return False
+        return True
+
+    try:
+        wait_for(ask, 15, f"the watermarks of {topic}-{partition}")
+    finally:
+        consumer.close()
+    return found[-1]
+
+
 def partition_dirs(cluster: ClusterProcess, topic: str) -> list[Path]:
     return sorted(cluster.data_dir.glob(f"**/{topic}-[0-9]*"))
 
@@ -229,12 +249,21 @@ def test_confluent_sets_a_dynamic_broker_config_that_the_brokers_logs_follow(
 def test_kafka_python_describes_and_alters_topic_configs(kadmin: KafkaAdminClient) -> None:
     name = f"admin-{next(_names)}"
     kadmin.create_topics([KafkaNewTopic(name, 1, 3)])
-    kadmin.alter_configs(
-        [KafkaConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": "5000"})]
-    )
-    described = kadmin.describe_configs([KafkaConfigResource(ConfigResourceType.TOPIC, name)])
-    assert described["topic"][name]["retention.ms"]["value"] == "5000"
-    assert described["topic"][name]["retention.ms"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"
+
+    def retention() -> dict[str, Any]:
+        resource = KafkaConfigResource(ConfigResourceType.TOPIC, name)
+        try:
+            described = kadmin.describe_configs([resource], config_filter="all")
+        except UnknownTopicOrPartitionError:
+            return {}  # the broker asked has not applied the new topic yet
+        return dict(described["topic"][name].get("retention.ms", {}))
+
+    # kafka-python checks the names against a DescribeConfigs first: wait for the topic.
+    wait_for(lambda: bool(retention()), 15, "the topic described")
+    resource = KafkaConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": "5000"})
+    kadmin.alter_configs([resource])
+    wait_for(lambda: retention().get("value") == "5000", 15, "retention.ms 5000")
+    assert retention()["config_source"] == "DYNAMIC_TOPIC_CONFIG"
 
 
 # -- topics and partitions ----------------------------------------------------------------
@@ -258,10 +287,7 @@ def test_deleting_a_topic_removes_its_partitions_from_every_broker_and_it_can_be
     assert topic not in admin.list_topics(timeout=5).topics
     admin.create_topics([NewTopic(topic, 1, 3)])[topic].result(15)
     wait_for(lambda: leaders(admin, topic).keys() == {0}, 15, "the new topic's leader")
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "g"})
-    low, high = consumer.get_watermark_offsets(ConfluentTP(topic, 0), timeout=10)
-    consumer.close()
-    assert (low, high) == (0, 0)  # nothing of the old topic came back
+    assert watermarks(cluster, topic) == (0, 0)  # nothing of the old topic came back
 
 
 def test_kafka_python_deleting_an_unknown_topic_is_unknown_topic_or_partition(
@@ -316,9 +342,7 @@ def test_delete_records_moves_the_log_start_offset_on_every_replica(
     assert future.result(15).low_watermark == 4
     theirs = kadmin.delete_records({KafkaTP(topic, 1): 7})
     assert theirs[KafkaTP(topic, 1)]["low_watermark"] == 7
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "g"})
-    assert consumer.get_watermark_offsets(ConfluentTP(topic, 0), timeout=10) == (4, 10)
-    consumer.close()
+    assert watermarks(cluster, topic) == (4, 10)
 
     # The followers copy the new log start from their next fetch, and keep it on disk.
     def log_starts() -> set[str]:
@@ -381,14 +405,12 @@ def test_kafka_python_reassigns_a_partition_under_writes_and_refuses_a_missing_b
     produce(cluster, topic, 50)
     wait_for(lambda: replicas(admin, topic)[0][0] == target, 30, "the reassignment done")
     wait_for(lambda: leaders(admin, topic)[0] == newcomer, 15, "the new preferred leader")
-    assert kadmin.list_partition_reassignments() == {}
+    wait_for(lambda: kadmin.list_partition_reassignments() == {}, 15, "none listed as ongoing")
     wait_for(lambda: len(partition_dirs(cluster, topic)) == 2, 15, "the old replica deleted")
     on_disk = {d.parent.name for d in partition_dirs(cluster, topic)}
     assert len(on_disk) == 2
     # The moved replica holds every acknowledged record.
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "g"})
-    assert consumer.get_watermark_offsets(ConfluentTP(topic, 0), timeout=10) == (0, 100)
-    consumer.close()
+    assert watermarks(cluster, topic) == (0, 100)
 
     refused = kadmin.alter_partition_reassignments({KafkaTP(topic, 0): [newcomer, 9]})
     error = refused[KafkaTP(topic, 0)]
