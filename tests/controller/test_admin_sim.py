@@ -15,6 +15,12 @@ from reflog.sim import Cluster
 from reflog.sim.cluster import ClusterError
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.incremental_alter_configs import (
+    AlterableConfig,
+    AlterConfigsResource,
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+)
 from reflog.wire.messages.partition_admin import (
     AlterPartitionReassignmentsRequest,
     AlterPartitionReassignmentsResponse,
@@ -275,3 +281,28 @@ def test_segment_and_retention_configs_changed_live_roll_and_delete_on_every_rep
     for b in (1, 2, 3):
         log = c.broker(b).logs.get(TP)
         assert log is not None and log.log_start_offset > 0 and log.size_in_bytes <= 400 + 300
+
+
+def test_an_admin_request_survives_the_active_controller_crashing_while_it_is_forwarded(
+    tmp_path: Path,
+) -> None:
+    c = cluster(tmp_path, controllers=3)
+    c.create_topic("t", 1, 3)
+    answers: list[object] = []
+    request = IncrementalAlterConfigsRequest(
+        resources=[
+            AlterConfigsResource(
+                resource_type=2,
+                resource_name="t",
+                configs=[AlterableConfig(name="retention.ms", value="777")],
+            )
+        ]
+    )
+    c.send_request(1, request, 1, answers.append)
+    c.crash(c.wait_for_active_controller())  # before or after it committed: either way
+    c.wait_until(lambda: bool(answers), 20_000, "an answer")
+    (answer,) = answers
+    assert isinstance(answer, IncrementalAlterConfigsResponse)
+    assert answer.responses[0].error_code == ErrorCode.NONE
+    c.wait_for_active_controller(20_000)
+    assert c.controller().image.topics["t"].configs == {"retention.ms": "777"}
