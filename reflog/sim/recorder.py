@@ -67,3 +67,4 @@ class SimRecorder(Paced, Generic[F]):
         held = run_recorded_until(self.sim, predicate, timeout_ms, self.record)
         self._changed()
         return held
+
