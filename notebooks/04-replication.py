@@ -24,9 +24,7 @@
 # line is the same on every run.
 #
 # *reflog simplification:* a follower sends a full fetch every time (no incremental fetch sessions,
-# KIP-227) and retries a failed one after 100 ms (Kafka's `replica.fetch.backoff.ms` is 1 s), and
-# `unclean.leader.election.enable` can only be set when a topic is created (reflog has no
-# AlterConfigs request).
+# KIP-227) and retries a failed one after 100 ms (Kafka's `replica.fetch.backoff.ms` is 1 s).
 
 # %%
 import atexit
@@ -53,7 +51,7 @@ def scratch_dir():
 workdir = scratch_dir()
 
 
-def replicated(seed, name, *, unclean=False, flush_each_record=True, **broker_settings):
+def replicated(seed, name, *, flush_each_record=True, **broker_settings):
     """3 controllers, 3 brokers and topic "r": 1 partition, 3 replicas, min.insync.replicas=2
     (and flush.messages=1 with flush_each_record). broker_settings: BrokerConfig fields."""
     cluster = Cluster(
@@ -63,10 +61,7 @@ def replicated(seed, name, *, unclean=False, flush_each_record=True, **broker_se
         replica_lag_time_max_ms=1_000,
         **broker_settings,
     )
-    configs = {
-        "min.insync.replicas": "2",
-        "unclean.leader.election.enable": str(unclean).lower(),
-    }
+    configs = {"min.insync.replicas": "2"}
     if flush_each_record:
         configs["flush.messages"] = "1"
     cluster.create_topic("r", partitions=1, replication_factor=3, configs=configs)
@@ -333,47 +328,52 @@ leader_changes_twice(TruncationPolicy.LEADER_EPOCH)
 # partition is available again, and what that replica lacks is lost.
 #
 # Isolate one follower until it leaves the ISR; write `acknowledged` with `acks=all` (the two
-# in-sync replicas have it); crash both; heal the network, so the stale follower is back.
+# in-sync replicas have it); crash both; heal the network, so the stale follower is back. The topic
+# starts with the default, `false`.
 
 # %%
-def both_in_sync_replicas_die(unclean):
-    run = replicated(seed=7, name=f"6-{unclean}", unclean=unclean)
-    leader = run.leader_of(TP)
-    stale, other = followers(run)
-    start = run.now_ms
-    run.isolate(f"broker-{stale}")
-    run.run_until(lambda: run.replica(leader, TP).isr == (leader, other), timeout_ms=5_000)
-    print(run.produce(TP, [b"acknowledged"], acks=-1).describe())
-    run.crash(f"broker-{leader}")
-    run.crash(f"broker-{other}")
-    run.heal()
-    run.run_for(3_000)
-    print(format_isr_history(run.timeline, TP, since_ms=start))
-    now = run.leader_of(TP)
-    print(f"3 s later the leader is {f'broker-{now}' if now > 0 else 'none'}; "
-          f"broker-{stale}'s log: {run.records(stale, TP)}")
-    run.restart(f"broker-{leader}")
-    run.restart(f"broker-{other}")
-    run.run_for(3_000)
-    print("after restarting both:")
-    print(describe(run))
-    for broker in (1, 2, 3):
-        print(f"broker-{broker}'s log: {run.records(broker, TP)}")
+run = replicated(seed=7, name="6-unclean")
+leader = run.leader_of(TP)
+stale, other = followers(run)
+start = run.now_ms
+run.isolate(f"broker-{stale}")
+run.run_until(lambda: run.replica(leader, TP).isr == (leader, other), timeout_ms=5_000)
+print(run.produce(TP, [b"acknowledged"], acks=-1).describe())
+run.crash(f"broker-{leader}")
+run.crash(f"broker-{other}")
+run.heal()
+run.run_for(3_000)
+print(format_isr_history(run.timeline, TP, since_ms=start))
+now = run.leader_of(TP)
+print(f"3 s later the leader is {f'broker-{now}' if now > 0 else 'none'}; "
+      f"broker-{stale}'s log: {run.records(stale, TP)}")
 
+# %% [markdown]
+# Without unclean election the partition stays offline (leader none) and nothing is lost: the ISR
+# kept its last member even while it was down, precisely so that the controller knows who may
+# lead. Now turn `unclean.leader.election.enable` on for the running topic, as
+# `kafka-configs --alter --add-config unclean.leader.election.enable=true` would: an
+# IncrementalAlterConfigs request, committed to the metadata log as a config record. The
+# controller elects a leader at once where a partition has none, as Kafka's does.
 
-print("== unclean.leader.election.enable=true")
-both_in_sync_replicas_die(unclean=True)
-print()
-print("== unclean.leader.election.enable=false (the default)")
-both_in_sync_replicas_die(unclean=False)
+# %%
+run.alter_config("r", {"unclean.leader.election.enable": "true"})
+print(run.actions[-1].description)
+now = run.leader_of(TP)
+print(f"at once the leader is broker-{now}; its log: {run.records(now, TP)}")
+run.restart(f"broker-{leader}")
+run.restart(f"broker-{other}")
+run.run_for(3_000)
+print("after restarting both:")
+print(describe(run))
+for broker in (1, 2, 3):
+    print(f"broker-{broker}'s log: {run.records(broker, TP)}")
 
 
 # %% [markdown]
-# With unclean election the stale follower leads, with an empty log, as soon as the other two are
-# fenced; when they return they follow it and truncate: the acknowledged record is lost everywhere.
-# Without it the partition stays offline (leader none) until an in-sync replica returns, and nothing
-# is lost: the ISR kept its last member (broker 1) even while it was down, precisely so that the
-# controller knows who may lead. Availability or durability: the topic chooses.
+# With unclean election the stale follower leads, with an empty log; when the other two return
+# they follow it and truncate: the acknowledged record is lost everywhere. Availability or
+# durability: the topic chooses, and can change its mind while it runs.
 
 # %% [markdown]
 # ## 7. The cost of acks=all, in simulated time

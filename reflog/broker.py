@@ -36,8 +36,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reflog import broker_admin
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToController
 from reflog.config import BrokerConfig
+from reflog.controller.admin import ADMIN_REQUESTS, topic_overrides
 from reflog.controller.image import MetadataImage
 from reflog.controller.producer_id_manager import ProducerIdManager
 from reflog.controller.records import NO_LEADER
@@ -65,6 +67,7 @@ from reflog.wire.apis import API_TABLE, ApiKey, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersionsRequest
+from reflog.wire.messages.configs import DescribeConfigsRequest
 from reflog.wire.messages.create_topics import (
     CreatableTopic,
     CreateTopicsRequest,
@@ -92,6 +95,10 @@ from reflog.wire.messages.metadata import (
 )
 from reflog.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
+)
+from reflog.wire.messages.partition_admin import (
+    DeleteRecordsRequest,
+    ListPartitionReassignmentsRequest,
 )
 from reflog.wire.messages.produce import (
     PartitionProduceData,
@@ -156,7 +163,21 @@ class Broker:
             ApiKey.CREATE_TOPICS: self._create_topics,
             ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
             ApiKey.INIT_PRODUCER_ID: self._init_producer_id,
+            # The admin APIs: those that change the metadata go to the controller.
+            ApiKey.DELETE_TOPICS: self._forward_admin,
+            ApiKey.CREATE_PARTITIONS: self._forward_admin,
+            ApiKey.ALTER_CONFIGS: self._forward_admin,
+            ApiKey.INCREMENTAL_ALTER_CONFIGS: self._forward_admin,
+            ApiKey.ELECT_LEADERS: self._forward_admin,
+            ApiKey.ALTER_PARTITION_REASSIGNMENTS: self._forward_admin,
+            ApiKey.DESCRIBE_CONFIGS: self._describe_admin,
+            ApiKey.DESCRIBE_CLUSTER: self._describe_admin,
+            ApiKey.LIST_PARTITION_REASSIGNMENTS: self._describe_admin,
+            ApiKey.DELETE_RECORDS: self._delete_records,
         }
+        # The partitions the image places here, and the config overrides each log has.
+        self._hosted: dict[TopicPartition, dict[str, str]] = {}
+        self._strays_removed = False
         assert self._handlers.keys() == API_TABLE.keys()
 
     # -- entry points -----------------------------------------------------------------
@@ -248,12 +269,49 @@ class Broker:
         and lead or follow each as it says."""
         self.image = image
         me = self.config.node_id
+        hosted: dict[TopicPartition, dict[str, str]] = {}
         for name, topic in image.topics.items():
+            overrides = topic_overrides(image, name, me)
             for p, state in topic.partitions.items():
                 tp = TopicPartition(name, p)
-                if me in state.replicas and self.logs.get(tp) is None:
-                    self.logs.create(tp, topic.configs, now_ms)
+                if me not in state.replicas:
+                    continue
+                hosted[tp] = overrides
+                on_disk = self.logs.topic_id(tp)
+                if on_disk is not None and on_disk != topic.topic_id:
+                    # A log of an older topic of this name, deleted while we were down.
+                    log.info("deleting %s: it belongs to a deleted topic %s", tp, on_disk)
+                    self.replicas.remove(tp)
+                    self.logs.delete(tp)
+                if self.logs.get(tp) is None:
+                    self.logs.create(tp, overrides, now_ms)
+                    self.logs.set_topic_id(tp, topic.topic_id)
+                elif on_disk is None:
+                    self.logs.set_topic_id(tp, topic.topic_id)
+                elif self._hosted.get(tp, overrides) != overrides:
+                    self.logs.reconfigure(tp, overrides)  # a config changed: live
+                    self.replicas.reconfigure(tp)
+        # A partition the image placed here before and no longer does (its topic deleted,
+        # or reassigned away) leaves the disk; one that left while this broker was down is
+        # found by remove_stray_logs.
+        for tp in self._hosted.keys() - hosted.keys():
+            self.replicas.remove(tp)
+            self.logs.delete(tp)
+        self._hosted = hosted
         return self.replicas.apply(image, now_ms)
+
+    def remove_stray_logs(self) -> None:
+        """Once per start, when the controller has let this broker in (so its image holds
+        every change up to its registration): delete the logs on disk the image no longer
+        places here, deleted or moved away while this broker was down (Kafka's stray logs)."""
+        if self._strays_removed or self.image.offset == 0:
+            return  # done already, or no metadata applied yet to judge by
+        self._strays_removed = True
+        for tp, _ in list(self.logs):
+            if tp not in self._hosted:
+                log.info("deleting stray partition %s: no longer placed on this broker", tp)
+                self.replicas.remove(tp)
+                self.logs.delete(tp)
 
     def close(self) -> None:
         self.logs.close()
@@ -402,6 +460,36 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, CreateTopicsRequest)
         return [Forward(request, (conn, header))]  # the controller decides (KIP-590)
+
+    # -- the admin APIs (reflog.broker_admin, reflog.controller.admin) -----------------
+    def _forward_admin(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        assert isinstance(request, ADMIN_REQUESTS)
+        return [Forward(request, (conn, header))]  # the controller decides (KIP-590)
+
+    def _describe_admin(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        """DescribeConfigs, DescribeCluster, ListPartitionReassignments: from the image."""
+        response: Response
+        if isinstance(request, DescribeConfigsRequest):
+            me = self.config.node_id
+            response = broker_admin.describe_configs(self.image, me, self.config.log, request)
+        elif isinstance(request, ListPartitionReassignmentsRequest):
+            response = broker_admin.list_reassignments(self.image, request)
+        else:
+            response = broker_admin.describe_cluster(self.image, self.config.cluster_id)
+        return [Respond(conn, header, response)]
+
+    def _delete_records(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        assert isinstance(request, DeleteRecordsRequest)
+        response = broker_admin.delete_records(
+            request, self._not_leader, self.logs.get, self.high_watermark
+        )
+        return [Respond(conn, header, response)]
 
     # -- Produce ----------------------------------------------------------------------
     def _produce(

@@ -5,10 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.configs import (
+    AlterConfigsRequest,
+)
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.fetch import FetchRequest
+from reflog.wire.messages.incremental_alter_configs import (
+    IncrementalAlterConfigsRequest,
+)
 from reflog.wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest
+from reflog.wire.messages.partition_admin import (
+    AlterPartitionReassignmentsRequest,
+    ElectLeadersRequest,
+)
 from reflog.wire.messages.quorum import AllocateProducerIdsRequest, AlterPartitionRequest
+from reflog.wire.messages.topic_admin import CreatePartitionsRequest, DeleteTopicsRequest
 from reflog.wire.schema import Response
 
 __all__ = ["Action", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -30,9 +41,18 @@ class Respond:
 @dataclass(frozen=True)
 class Forward:
     """Send ``request`` to the active controller; if ``reply_to`` is set, answer that
-    client request (connection, header) with the controller's response (KIP-590)."""
+    client request (connection, header) with the controller's response (KIP-590).
+    CreateTopics, and every admin request that changes the metadata, goes this way."""
 
-    request: CreateTopicsRequest
+    request: (
+        CreateTopicsRequest
+        | DeleteTopicsRequest
+        | CreatePartitionsRequest
+        | AlterConfigsRequest
+        | IncrementalAlterConfigsRequest
+        | ElectLeadersRequest
+        | AlterPartitionReassignmentsRequest
+    )
     reply_to: tuple[int, RequestHeader] | None
 
 

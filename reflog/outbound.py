@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from reflog.broker import Broker
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToController
-from reflog.controller.broker_lifecycle import BrokerLifecycle
+from reflog.controller.admin import ADMIN_RESPONSES
+from reflog.controller.broker_lifecycle import BrokerLifecycle, BrokerState
 from reflog.controller.forwarding import ForwardQueue
 from reflog.controller.image import BrokerRegistration
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.create_topics import CreateTopicsResponse
 from reflog.wire.messages.quorum import (
     AllocateProducerIdsRequest,
     AllocateProducerIdsResponse,
@@ -172,7 +172,7 @@ class OutboundRequests:
             return self.broker.on_alter_partition_response(response, purpose.request, now_ms)
         if isinstance(purpose, _Forwarded):
             self.lifecycle.request_metadata_soon(now_ms)  # to learn of the topic at once
-            if not isinstance(response, CreateTopicsResponse):
+            if not isinstance(response, ADMIN_RESPONSES):
                 return self._failed(now_ms, purpose)
             return list(self.forwards.answered(purpose.forward_id, response))
         if isinstance(response, BrokerRegistrationResponse):
@@ -181,7 +181,11 @@ class OutboundRequests:
         if not isinstance(response, BrokerHeartbeatResponse):
             return []
         changed = self.lifecycle.on_heartbeat(now_ms, response)
-        return self.broker.apply_metadata(self.lifecycle.image, now_ms) if changed else []
+        actions = self.broker.apply_metadata(self.lifecycle.image, now_ms) if changed else []
+        if self.lifecycle.state == BrokerState.RUNNING:
+            # Unfenced: the image holds everything up to this incarnation's registration.
+            self.broker.remove_stray_logs()
+        return actions
 
     def _failed(self, now_ms: int, purpose: _Purpose) -> list[Action]:
         """No answer: the node is down, cut off, or too slow."""

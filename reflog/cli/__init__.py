@@ -30,6 +30,8 @@ _COMMAND_MODULES: list[str] = [
     "consume_cmd",
     "inspect_cmd",
     "chaos_cmd",
+    "configs_cmd",
+    "reassign_cmd",
 ]
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reflog.broker import Broker
+from reflog.cli import server_properties
 from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
 from reflog.controller.config import ControllerConfig
@@ -114,11 +115,12 @@ def _bool(text: str) -> bool:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("broker", help="run a broker in the foreground")
-    p.add_argument("--node-id", type=int, required=True, help="this broker's id (node.id)")
+    server_properties.add_arguments(p)
+    p.add_argument("--node-id", type=int, help="this broker's id (node.id; required)")
     p.add_argument(
         "--listen", default="127.0.0.1:9092", help="HOST:PORT to listen on (port 0: any)"
     )
-    p.add_argument("--data-dir", required=True, help="directory for the partition logs (log.dirs)")
+    p.add_argument("--data-dir", help="directory for the partition logs (log.dirs; required)")
     p.add_argument("--advertised-listener", help="HOST:PORT clients are told (default: --listen)")
     p.add_argument(
         "--num-partitions", type=int, default=1, help="partitions of auto-created topics"
@@ -136,13 +138,18 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--broker-heartbeat-interval-ms", type=int, default=2_000)
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, properties_parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    args.log_defaults = server_properties.apply_properties(
+        args, args.properties_parser, server_properties.BROKER_NAMES, "broker", log_defaults=True
+    )
+    if args.node_id is None or args.data_dir is None:
+        raise CliError("--node-id and --data-dir (node.id and log.dirs) are required")
     host, port = parse_host_port(args.listen, "--listen")
     if args.node_id < 0:  # -1 is the protocol's "no leader": partitions led by it look leaderless
         raise CliError("--node-id must be at least 0")
@@ -172,6 +179,7 @@ async def _serve(
         port=port,
         num_partitions=args.num_partitions,
         auto_create_topics_enable=args.auto_create_topics_enable,
+        log=args.log_defaults,
     )
     server = BrokerServer(Broker(broker_config, now_ms()), host, port)
     try:

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from reflog.cli import server_properties
 from reflog.cli.broker_cmd import check_data_dir, lock_data_dir, parse_host_port, parse_voters
 from reflog.cli.commands import CliError, Subparsers
 from reflog.controller.config import ControllerConfig
@@ -26,13 +27,13 @@ def _bool(text: str) -> bool:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("controller", help="run a controller (a Raft voter) in the foreground")
-    p.add_argument("--node-id", type=int, required=True, help="this controller's id (node.id)")
+    server_properties.add_arguments(p)
+    p.add_argument("--node-id", type=int, help="this controller's id (node.id; required)")
     p.add_argument(
         "--controller-quorum-voters",
-        required=True,
-        help="every voter as ID@HOST:PORT, comma-separated (controller.quorum.voters)",
+        help="every voter as ID@HOST:PORT, comma-separated (controller.quorum.voters; required)",
     )
-    p.add_argument("--data-dir", required=True, help="directory for the metadata log")
+    p.add_argument("--data-dir", help="directory for the metadata log (log.dirs; required)")
     p.add_argument("--listen", help="HOST:PORT to listen on (default: this node's voter address)")
     p.add_argument("--broker-session-timeout-ms", type=int, default=9_000)
     p.add_argument(
@@ -47,13 +48,21 @@ def register(sub: Subparsers) -> None:
         "--unclean-leader-election-enable", type=_bool, default=False, metavar="true|false"
     )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, properties_parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    server_properties.apply_properties(
+        args, args.properties_parser, server_properties.CONTROLLER_NAMES, "controller"
+    )
+    if args.node_id is None or args.controller_quorum_voters is None or args.data_dir is None:
+        raise CliError(
+            "--node-id, --controller-quorum-voters and --data-dir (node.id, "
+            "controller.quorum.voters and log.dirs) are required"
+        )
     voters = parse_voters(args.controller_quorum_voters)
     if args.node_id not in voters:
         raise CliError(f"--node-id {args.node_id} is not one of --controller-quorum-voters")

@@ -1,4 +1,5 @@
-"""A tiny admin client core: create topics and describe the cluster (``kafka-topics``)."""
+"""A tiny admin client core: create topics and describe the cluster (``kafka-topics``), and
+send any other admin request to a broker (``kafka-configs``, ``kafka-reassign-partitions``...)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from reflog.client.actions import ClientAction
 from reflog.client.network import ClientNetwork
 from reflog.wire.messages.create_topics import (
     CreatableTopic,
+    CreatableTopicConfig,
     CreateTopicsRequest,
     CreateTopicsResponse,
 )
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
-from reflog.wire.schema import Response
+from reflog.wire.schema import Request, Response
 
 __all__ = ["Admin", "AdminResult"]
 
@@ -22,6 +24,7 @@ class AdminResult:
     error_code: int
     message: str | None = None
     metadata: MetadataResponse | None = None
+    response: Response | None = None  # the answer to :meth:`Admin.send`
 
 
 class Admin:
@@ -33,12 +36,22 @@ class Admin:
         self._pending: list[tuple[str, object]] = []
 
     def create_topic(
-        self, name: str, partitions: int, replication_factor: int, now_ms: int
+        self,
+        name: str,
+        partitions: int,
+        replication_factor: int,
+        now_ms: int,
+        configs: dict[str, str] | None = None,
     ) -> None:
         request = CreateTopicsRequest(
             topics=[
                 CreatableTopic(
-                    name=name, num_partitions=partitions, replication_factor=replication_factor
+                    name=name,
+                    num_partitions=partitions,
+                    replication_factor=replication_factor,
+                    configs=[
+                        CreatableTopicConfig(name=k, value=v) for k, v in (configs or {}).items()
+                    ],
                 )
             ],
             timeout_ms=self.network.request_timeout_ms,
@@ -49,6 +62,12 @@ class Admin:
         # No auto-creation: describing must not create the topics it names.
         request = MetadataRequest(topics=None, allow_auto_topic_creation=False)
         self.network.request(self.network.any_node(), request, now_ms, self._on_metadata)
+
+    def send(self, request: Request, now_ms: int, node_id: int | None = None) -> None:
+        """Send ``request`` to broker ``node_id`` (None: any); its answer becomes the result."""
+        self.result = None
+        target = self.network.any_node() if node_id is None else node_id
+        self.network.request(target, request, now_ms, self._on_response)
 
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
@@ -63,6 +82,9 @@ class Admin:
             return
         [topic] = response.topics
         self.result = AdminResult(topic.error_code, topic.error_message)
+
+    def _on_response(self, response: Response | None, error: int) -> None:
+        self.result = AdminResult(error if response is None else 0, response=response)
 
     def _on_metadata(self, response: Response | None, error: int) -> None:
         if not isinstance(response, MetadataResponse):

@@ -1,11 +1,12 @@
 """Admin requests a broker forwards to the active controller, until one answers (KIP-590).
 
-A broker in a cluster cannot create topics itself: it forwards CreateTopics to
-the controller it believes active. That controller may die, or turn out not to
-lead (NOT_CONTROLLER); the request is then sent again to whichever controller
-the broker's lifecycle now names, until the client's own ``timeout_ms`` runs
-out (REQUEST_TIMED_OUT). Like Kafka, a request that committed but whose answer
-was lost is sent again and may come back TOPIC_ALREADY_EXISTS.
+A broker in a cluster cannot create topics (nor delete them, nor change configs, move
+partitions or elect leaders) itself: it forwards the request to the controller it
+believes active. That controller may die, or turn out not to lead (NOT_CONTROLLER);
+the request is then sent again to whichever controller the broker's lifecycle now
+names, until the client's own ``timeout_ms`` runs out (REQUEST_TIMED_OUT). Like Kafka,
+a request that committed but whose answer was lost is sent again and may come back
+TOPIC_ALREADY_EXISTS.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import itertools
 from dataclasses import dataclass
 
 from reflog.broker_actions import Forward, Respond
+from reflog.controller.admin import AdminRequest, error_answer, has_error
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.create_topics import (
-    CreatableTopicResult,
-    CreateTopicsRequest,
-    CreateTopicsResponse,
-)
+from reflog.wire.schema import Response
 
 __all__ = ["ForwardQueue", "PendingForward"]
+
+# AlterConfigs and IncrementalAlterConfigs carry no timeout of their own.
+DEFAULT_TIMEOUT_MS = 30_000
 
 
 @dataclass
@@ -37,10 +38,11 @@ class ForwardQueue:
         self._ids = itertools.count(1)
 
     def add(self, now_ms: int, forward: Forward) -> None:
-        deadline = now_ms + max(forward.request.timeout_ms, 1)
+        timeout_ms = getattr(forward.request, "timeout_ms", DEFAULT_TIMEOUT_MS)
+        deadline = now_ms + max(timeout_ms, 1)
         self.pending[next(self._ids)] = PendingForward(forward, deadline)
 
-    def to_send(self, controller_id: int) -> list[tuple[int, CreateTopicsRequest]]:
+    def to_send(self, controller_id: int) -> list[tuple[int, AdminRequest]]:
         """Requests not yet sent to ``controller_id`` (new ones, or sent to another one)."""
         out = []
         for forward_id, p in self.pending.items():
@@ -49,11 +51,11 @@ class ForwardQueue:
                 out.append((forward_id, p.forward.request))
         return out
 
-    def answered(self, forward_id: int, response: CreateTopicsResponse) -> list[Respond]:
+    def answered(self, forward_id: int, response: Response) -> list[Respond]:
         p = self.pending.get(forward_id)
         if p is None:
             return []  # answered already, or timed out
-        if any(t.error_code == ErrorCode.NOT_CONTROLLER for t in response.topics):
+        if has_error(response, ErrorCode.NOT_CONTROLLER):
             p.sent_to = None  # send it again, to whoever leads next
             return []
         del self.pending[forward_id]
@@ -73,13 +75,8 @@ class ForwardQueue:
             if now_ms >= p.deadline_ms:
                 del self.pending[forward_id]
                 if p.forward.reply_to is not None:
-                    results = [
-                        CreatableTopicResult(name=t.name, error_code=ErrorCode.REQUEST_TIMED_OUT)
-                        for t in p.forward.request.topics
-                    ]
-                    actions.append(
-                        Respond(*p.forward.reply_to, CreateTopicsResponse(topics=results))
-                    )
+                    timed_out = error_answer(p.forward.request, ErrorCode.REQUEST_TIMED_OUT)
+                    actions.append(Respond(*p.forward.reply_to, timed_out))
         return actions
 
     def next_deadline_ms(self) -> int | None:

@@ -9,22 +9,37 @@ holds the same image (Kafka's ``MetadataImage``/``MetadataDelta``, KIP-631).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 
 from reflog.controller.records import (
+    ConfigRecord,
     FenceBrokerRecord,
     MetadataRecord,
     PartitionChangeRecord,
     PartitionRecord,
     ProducerIdsRecord,
     RegisterBrokerRecord,
+    RemoveTopicRecord,
     TopicConfig,
     TopicRecord,
     UnfenceBrokerRecord,
 )
 from reflog.topic_partition import TopicPartition
+from reflog.wire.schema import ZERO_UUID
 
-__all__ = ["BrokerRegistration", "MetadataImage", "PartitionState", "TopicImage"]
+__all__ = [
+    "BROKER_RESOURCE",
+    "TOPIC_RESOURCE",
+    "BrokerRegistration",
+    "MetadataImage",
+    "PartitionState",
+    "TopicImage",
+]
+
+# ConfigRecord's resource types (Kafka's ConfigResource.Type).
+TOPIC_RESOURCE = 2
+BROKER_RESOURCE = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,15 @@ class PartitionState:
     leader: int
     leader_epoch: int
     partition_epoch: int
+    # A reassignment under way (KIP-455): ``replicas`` holds the old and the new replicas
+    # together until the new ones are in sync; then the removing ones leave.
+    adding_replicas: tuple[int, ...] = ()
+    removing_replicas: tuple[int, ...] = ()
+
+    @property
+    def target_replicas(self) -> tuple[int, ...]:
+        """Where a reassignment moves the partition (its replicas when none is under way)."""
+        return tuple(r for r in self.replicas if r not in self.removing_replicas)
 
 
 @dataclass
@@ -50,6 +74,7 @@ class TopicImage:
     name: str
     configs: dict[str, str]
     partitions: dict[int, PartitionState] = field(default_factory=dict)
+    topic_id: uuid.UUID = ZERO_UUID
 
 
 @dataclass
@@ -59,6 +84,8 @@ class MetadataImage:
     topics: dict[str, TopicImage] = field(default_factory=dict)
     # The first producer id no broker has been given yet (KIP-730).
     next_producer_id: int = 0
+    # Dynamic broker configs by broker id as a string ("": the cluster-wide default).
+    broker_configs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def apply(self, offset: int, records: list[MetadataRecord]) -> None:
         for record in records:
@@ -77,9 +104,13 @@ class MetadataImage:
                 self.brokers[record.broker_id] = replace(broker, fenced=fenced)
         elif isinstance(record, TopicRecord):
             configs = {c.name: c.value for c in record.configs}
-            self.topics[record.name] = TopicImage(record.name, configs)
+            self.topics[record.name] = TopicImage(record.name, configs, topic_id=record.topic_id)
         elif isinstance(record, ProducerIdsRecord):
             self.next_producer_id = record.next_producer_id
+        elif isinstance(record, ConfigRecord):
+            self._apply_config(record)
+        elif isinstance(record, RemoveTopicRecord):
+            self.topics.pop(record.name, None)
         elif isinstance(record, PartitionRecord):
             self.topics[record.topic].partitions[record.partition] = PartitionState(
                 tuple(record.replicas),
@@ -87,16 +118,39 @@ class MetadataImage:
                 record.leader,
                 record.leader_epoch,
                 record.partition_epoch,
+                tuple(record.adding_replicas),
+                tuple(record.removing_replicas),
             )
         else:
             partitions = self.topics[record.topic].partitions
-            partitions[record.partition] = replace(
+            state = replace(
                 partitions[record.partition],
                 leader=record.leader,
                 isr=tuple(record.isr),
                 leader_epoch=record.leader_epoch,
                 partition_epoch=record.partition_epoch,
             )
+            if record.replicas is not None:
+                state = replace(
+                    state,
+                    replicas=tuple(record.replicas),
+                    adding_replicas=tuple(record.adding_replicas or ()),
+                    removing_replicas=tuple(record.removing_replicas or ()),
+                )
+            partitions[record.partition] = state
+
+    def _apply_config(self, record: ConfigRecord) -> None:
+        if record.resource_type == TOPIC_RESOURCE:
+            topic = self.topics.get(record.resource_name)
+            configs = None if topic is None else topic.configs
+        else:
+            configs = self.broker_configs.setdefault(record.resource_name, {})
+        if configs is None:
+            return
+        if record.value is None:
+            configs.pop(record.name, None)
+        else:
+            configs[record.name] = record.value
 
     # -- questions ----------------------------------------------------------------------
     def partition(self, tp: TopicPartition) -> PartitionState | None:
@@ -129,7 +183,7 @@ class MetadataImage:
         ]
         for name, topic in sorted(self.topics.items()):
             configs = [TopicConfig(name=k, value=v) for k, v in sorted(topic.configs.items())]
-            records.append(TopicRecord(name=name, configs=configs))
+            records.append(TopicRecord(name=name, configs=configs, topic_id=topic.topic_id))
             for p, s in sorted(topic.partitions.items()):
                 records.append(
                     PartitionRecord(
@@ -140,6 +194,18 @@ class MetadataImage:
                         leader=s.leader,
                         leader_epoch=s.leader_epoch,
                         partition_epoch=s.partition_epoch,
+                        adding_replicas=list(s.adding_replicas),
+                        removing_replicas=list(s.removing_replicas),
+                    )
+                )
+        for resource, broker_configs in sorted(self.broker_configs.items()):
+            for name, value in sorted(broker_configs.items()):
+                records.append(
+                    ConfigRecord(
+                        resource_type=BROKER_RESOURCE,
+                        resource_name=resource,
+                        name=name,
+                        value=value,
                     )
                 )
         if self.next_producer_id > 0:  # a snapshot must not forget which ids are gone
@@ -158,10 +224,16 @@ class MetadataImage:
 
 
 def partition_change(
-    tp: TopicPartition, state: PartitionState, leader: int, isr: tuple[int, ...]
+    tp: TopicPartition,
+    state: PartitionState,
+    leader: int,
+    isr: tuple[int, ...],
+    reassignment: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None,
 ) -> PartitionChangeRecord:
-    """The record moving ``state`` to (``leader``, ``isr``): a new leader bumps the leader epoch."""
+    """The record moving ``state`` to (``leader``, ``isr``): a new leader bumps the leader epoch.
+    ``reassignment`` (replicas, adding, removing) also changes the replica set."""
     leader_epoch = state.leader_epoch + (1 if leader != state.leader else 0)
+    replicas, adding, removing = reassignment or (None, None, None)
     return PartitionChangeRecord(
         topic=tp.topic,
         partition=tp.partition,
@@ -169,4 +241,7 @@ def partition_change(
         isr=list(isr),
         leader_epoch=leader_epoch,
         partition_epoch=state.partition_epoch + 1,
+        replicas=None if replicas is None else list(replicas),
+        adding_replicas=None if adding is None else list(adding),
+        removing_replicas=None if removing is None else list(removing),
     )

@@ -22,9 +22,17 @@ image holds everything its predecessors committed.
 from __future__ import annotations
 
 import random
+import uuid
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from reflog.controller.admin import (
+    AdminRequest,
+    complete_reassignment,
+    effective_topic_config,
+    error_answer,
+    plan_admin,
+)
 from reflog.controller.config import ControllerConfig
 from reflog.controller.image import MetadataImage, partition_change
 from reflog.controller.placement import assign_replicas, choose_leader
@@ -67,11 +75,15 @@ from reflog.wire.messages.quorum import (
     BrokerRegistrationResponse,
     MetadataBatch,
 )
+from reflog.wire.schema import Response
 
 __all__ = ["ControllerReady", "QuorumController", "Reply"]
 
 # At most this many metadata batches in one heartbeat answer; the broker asks again.
 MAX_BATCHES_PER_HEARTBEAT = 1_000
+
+# The namespace of topic ids (uuid5): any fixed UUID would do.
+_TOPIC_IDS = uuid.UUID("8f3c1d2e-5b7a-4c9e-9a41-6d2f0b7e3c15")
 
 # Producer ids per AllocateProducerIds answer (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE).
 PRODUCER_ID_BLOCK_SIZE = 1_000
@@ -83,6 +95,7 @@ Reply = (
     | CreateTopicsResponse
     | AlterPartitionResponse
     | AllocateProducerIdsResponse
+    | Response  # the admin APIs' answers (reflog.controller.admin)
 )
 
 
@@ -132,7 +145,15 @@ class _AllocateProducerIds:
     request: AllocateProducerIdsRequest
 
 
-_Write = _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition | _AllocateProducerIds
+@dataclass(frozen=True)
+class _Admin:
+    token: object
+    request: AdminRequest
+
+
+_Write = (
+    _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition | _AllocateProducerIds | _Admin
+)
 
 
 @dataclass
@@ -250,6 +271,16 @@ class QuorumController:
             self._next_write(now_ms)
         return self._take()
 
+    def admin(self, now_ms: int, token: object, request: AdminRequest) -> ControllerReady:
+        """An admin request a broker forwarded (DeleteTopics, CreatePartitions, the config
+        changes, ElectLeaders, AlterPartitionReassignments): see :mod:`reflog.controller.admin`."""
+        if not self.is_active():
+            self._reply(token, error_answer(request, ErrorCode.NOT_CONTROLLER))
+        else:
+            self.queue.append(_Admin(token, request))
+            self._next_write(now_ms)
+        return self._take()
+
     def _with_metadata(
         self, reply: BrokerHeartbeatResponse, offset: int
     ) -> BrokerHeartbeatResponse:
@@ -342,6 +373,8 @@ class QuorumController:
         elif isinstance(write, _AllocateProducerIds):
             reply = AllocateProducerIdsResponse(error_code=ErrorCode.NOT_CONTROLLER)
             self._reply(write.token, reply)
+        elif isinstance(write, _Admin):
+            self._reply(write.token, error_answer(write.request, ErrorCode.NOT_CONTROLLER))
         elif isinstance(write, _CreateTopics):
             results = [
                 CreatableTopicResult(name=t.name, error_code=ErrorCode.NOT_CONTROLLER)
@@ -377,6 +410,8 @@ class QuorumController:
             return self._plan_alter_partition(write.request)
         if isinstance(write, _AllocateProducerIds):
             return self._plan_allocate_producer_ids(write.request)
+        if isinstance(write, _Admin):
+            return plan_admin(self.image, self._topic_defaults(), write.request)
         broker = self.image.brokers.get(write.broker_id)
         if broker is None or broker.broker_epoch != write.broker_epoch:
             return [], None  # that incarnation is gone already
@@ -439,6 +474,18 @@ class QuorumController:
         ):
             return refuse(ErrorCode.INELIGIBLE_REPLICA)
         change = partition_change(tp, state, state.leader, new_isr)
+        records: list[MetadataRecord] = [change]
+        # A reassignment whose new replicas are now all in sync takes its last step in the
+        # same batch: the replica set shrinks to the target (KIP-455).
+        after = replace(
+            state,
+            isr=new_isr,
+            partition_epoch=change.partition_epoch,
+            leader_epoch=change.leader_epoch,
+        )
+        finished = complete_reassignment(tp, after, live)
+        if finished is not None:
+            records.append(finished)
         reply = AlterPartitionResponse(
             error_code=ErrorCode.NONE,
             topic=tp.topic,
@@ -447,7 +494,7 @@ class QuorumController:
             partition_epoch=change.partition_epoch,
             isr=list(new_isr),
         )
-        return [change], reply
+        return records, reply
 
     def _plan_allocate_producer_ids(
         self, request: AllocateProducerIdsRequest
@@ -484,12 +531,13 @@ class QuorumController:
         return changes
 
     def _unclean(self, topic: str) -> bool:
-        """unclean.leader.election.enable: the topic's, else the cluster's."""
-        default = LogConfig(
-            unclean_leader_election_enable=self.config.unclean_leader_election_enable
-        )
-        configs = self.image.topics[topic].configs  # validated when the topic was created
-        return apply_overrides(default, configs).unclean_leader_election_enable
+        """unclean.leader.election.enable: the topic's, else the cluster's dynamic one, else
+        the controller's own (all validated when they were set)."""
+        config = effective_topic_config(self.image, topic, self._topic_defaults())
+        return config.unclean_leader_election_enable
+
+    def _topic_defaults(self) -> LogConfig:
+        return LogConfig(unclean_leader_election_enable=self.config.unclean_leader_election_enable)
 
     def _plan_create_topics(
         self, request: CreateTopicsRequest
@@ -534,11 +582,17 @@ class QuorumController:
             return ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists."
         if partitions <= 0:
             return ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
-        if not 0 < factor <= len(live):
+        if factor <= 0:
             return (
                 ErrorCode.INVALID_REPLICATION_FACTOR,
-                f"Replication factor {factor} is not between 1 and the "
-                f"{len(live)} available broker(s).",
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            )
+        if factor > len(live):  # Kafka's words
+            return (
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"Unable to replicate the partition {factor} time(s): The target replication "
+                f"factor of {factor} cannot be reached because only {len(live)} broker(s) "
+                "are registered.",
             )
         try:
             apply_overrides(LogConfig(), configs)
@@ -553,7 +607,12 @@ class QuorumController:
         start = len(self.image.topics)
         assignment = assign_replicas(live, partitions, factor, start)
         topic_configs = [TopicConfig(name=k, value=v) for k, v in sorted(configs.items())]
-        records: list[MetadataRecord] = [TopicRecord(name=name, configs=topic_configs)]
+        # Unique without drawing randomness (which would shift Raft's timeouts): no two
+        # committed topics share the metadata offset of their record and their name.
+        topic_id = uuid.uuid5(_TOPIC_IDS, f"{self._last_index() + 1}/{name}")
+        records: list[MetadataRecord] = [
+            TopicRecord(name=name, configs=topic_configs, topic_id=topic_id)
+        ]
         for p, replicas in enumerate(assignment):
             records.append(
                 PartitionRecord(

@@ -9,21 +9,25 @@ reflog uses Kafka's record names and type numbers with fields of its own; each
 record is framed as (type INT16, version INT16, fields) and encoded with the same
 declarative schema as the wire protocol. A Raft entry carries a batch of records
 that commit together, as KRaft's atomic batches do (a topic and its partitions).
-reflog simplification: topic configs travel inside the TopicRecord instead of as
-separate ConfigRecords.
+A topic's configs given at creation travel inside its TopicRecord; each later change,
+to a topic's or a broker's config, is a ConfigRecord (as in KRaft).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from reflog.wire.codec import Reader, Writer, chunks_to_bytes
 from reflog.wire.errors import WireDecodeError
 from reflog.wire.schema import (
     BOOL,
+    INT8,
     INT32,
     INT64,
     STRING,
+    UUID,
+    ZERO_UUID,
     ArrayOf,
     Struct,
     WireStruct,
@@ -34,12 +38,14 @@ from reflog.wire.schema import (
 
 __all__ = [
     "NO_LEADER",
+    "ConfigRecord",
     "FenceBrokerRecord",
     "MetadataRecord",
     "PartitionChangeRecord",
     "PartitionRecord",
     "ProducerIdsRecord",
     "RegisterBrokerRecord",
+    "RemoveTopicRecord",
     "TopicConfig",
     "TopicRecord",
     "UnfenceBrokerRecord",
@@ -69,6 +75,9 @@ class TopicRecord(WireStruct):
     TYPE: ClassVar[int] = 2
     name: str = wire(STRING)
     configs: list[TopicConfig] = wire(ArrayOf(Struct(TopicConfig)), default_factory=list)
+    # New for every topic created: a topic deleted and created again under its name is
+    # another topic, and a broker tells their logs apart by it (partition.metadata).
+    topic_id: uuid.UUID = wire(UUID, default=ZERO_UUID)
 
 
 class PartitionRecord(WireStruct):
@@ -80,6 +89,9 @@ class PartitionRecord(WireStruct):
     leader: int = wire(INT32)
     leader_epoch: int = wire(INT32, default=0)
     partition_epoch: int = wire(INT32, default=0)
+    # A reassignment under way (KIP-455): replicas being added, and being removed.
+    adding_replicas: list[int] = wire(ArrayOf(INT32), default_factory=list)
+    removing_replicas: list[int] = wire(ArrayOf(INT32), default_factory=list)
 
 
 class PartitionChangeRecord(WireStruct):
@@ -92,6 +104,33 @@ class PartitionChangeRecord(WireStruct):
     isr: list[int] = wire(ArrayOf(INT32))
     leader_epoch: int = wire(INT32)
     partition_epoch: int = wire(INT32)
+    # A reassignment's steps (null: unchanged): the replica set, and who is being added
+    # and removed; all three are set together.
+    replicas: list[int] | None = wire(ArrayOf(INT32), nullable="0+", default=None)
+    adding_replicas: list[int] | None = wire(ArrayOf(INT32), nullable="0+", default=None)
+    removing_replicas: list[int] | None = wire(ArrayOf(INT32), nullable="0+", default=None)
+
+
+class ConfigRecord(WireStruct):
+    """A config set (or, with a null value, removed) on a topic or a broker: resource
+    type 2 is a topic, 4 a broker (named by its id; "" is the cluster-wide default)."""
+
+    TYPE: ClassVar[int] = 4
+    resource_type: int = wire(INT8)
+    resource_name: str = wire(STRING)
+    name: str = wire(STRING)
+    value: str | None = wire(STRING, nullable="0+", default=None)
+
+
+class RemoveTopicRecord(WireStruct):
+    """A topic deleted, with all its partitions.
+
+    reflog simplification: Kafka names the topic by its id; reflog's metadata has no
+    topic ids, so a broker that slept through a delete and a re-create of the same name
+    and then loads a snapshot cannot tell the old partitions on its disk from new ones."""
+
+    TYPE: ClassVar[int] = 9
+    name: str = wire(STRING)
 
 
 class FenceBrokerRecord(WireStruct):
@@ -124,6 +163,8 @@ MetadataRecord = (
     | FenceBrokerRecord
     | UnfenceBrokerRecord
     | ProducerIdsRecord
+    | ConfigRecord
+    | RemoveTopicRecord
 )
 
 _BY_TYPE: dict[int, type[MetadataRecord]] = {
@@ -136,6 +177,8 @@ _BY_TYPE: dict[int, type[MetadataRecord]] = {
         FenceBrokerRecord,
         UnfenceBrokerRecord,
         ProducerIdsRecord,
+        ConfigRecord,
+        RemoveTopicRecord,
     )
 }
 _VERSION = 0

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reflog.controller.admin import ADMIN_REQUESTS
 from reflog.controller.config import ControllerConfig
 from reflog.controller.quorum_controller import ControllerReady, QuorumController
 from reflog.controller.raft_wire import RAFT_WIRE_TYPES, from_wire, to_wire
@@ -151,6 +152,8 @@ class ControllerServer:
             self._do(c.alter_partition(now, token, body))
         elif isinstance(body, AllocateProducerIdsRequest):
             self._do(c.allocate_producer_ids(now, token, body))
+        elif isinstance(body, ADMIN_REQUESTS):
+            self._do(c.admin(now, token, body))
         elif isinstance(body, QuorumStateRequest):
             self._respond(token, self.quorum_state())
         elif isinstance(body, ApiVersionsRequest):

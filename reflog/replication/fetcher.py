@@ -207,6 +207,8 @@ class ReplicaFetcher:
                 p.high_watermark = max(
                     p.high_watermark, min(data.high_watermark, p.log.log_end_offset)
                 )
+                # Records the leader deleted (DeleteRecords) go here too, as in Kafka.
+                p.log.maybe_increment_log_start_offset(data.log_start_offset)
         return grew
 
 

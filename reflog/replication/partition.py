@@ -137,6 +137,17 @@ class Partition:
         self.followers = {}
         self.pending_isr = None
 
+    def replicas_changed(self, replicas: tuple[int, ...]) -> None:
+        """A reassignment added or removed replicas under this leader, in the same epoch:
+        track the new followers from nothing (out of sync until they catch up)."""
+        self.replicas = replicas
+        for r in replicas:
+            if r != self.broker_id and r not in self.followers:
+                self.followers[r] = ReplicaState(-1, 0)
+        for r in list(self.followers):
+            if r not in replicas:
+                del self.followers[r]
+
     def isr_committed(self, partition_epoch: int, isr: tuple[int, ...]) -> None:
         """The controller committed an ISR (ours or its own): adopt it."""
         self.partition_epoch = partition_epoch

@@ -13,6 +13,8 @@ serves; it owns no sockets and reads no clock.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reflog.broker_actions import Action, Respond, SendToBroker, ToController
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
@@ -74,6 +76,8 @@ class ReplicaManager:
             was_leading = p.role == Role.LEADER and p.leader_epoch == state.leader_epoch
             if state.leader == me:
                 if was_leading:
+                    if state.replicas != p.replicas:
+                        p.replicas_changed(state.replicas)
                     if state.partition_epoch != p.partition_epoch:
                         p.isr_committed(state.partition_epoch, state.isr)
                 else:
@@ -104,6 +108,20 @@ class ReplicaManager:
         for tp in list(self.partitions):
             actions += self.complete_produces(tp)
         return actions + self._fetch_requests(now_ms)
+
+    def remove(self, tp: TopicPartition) -> None:
+        """The partition left this broker (deleted, or reassigned away): forget it."""
+        self._stop_fetching(tp)
+        self.partitions.pop(tp, None)
+        self._alter_retries.pop(tp, None)
+
+    def reconfigure(self, tp: TopicPartition) -> None:
+        """The topic's min.insync.replicas may have changed: take it from the log's config."""
+        p = self.partitions.get(tp)
+        if p is not None:
+            p.config = replace(p.config, min_insync_replicas=p.log.config.min_insync_replicas)
+            if p.role == Role.LEADER:
+                p.maybe_increment_high_watermark()
 
     def _partition(self, tp: TopicPartition) -> Partition:
         p = self.partitions.get(tp)

@@ -50,6 +50,7 @@ from reflog.producer import ProducerConfig
 from reflog.raft.core import RaftConfig
 from reflog.records.batch import NewRecord, build_batch, iter_batches
 from reflog.replication.partition import Partition
+from reflog.sim import cluster_admin
 from reflog.sim.admin import ACKS, AdminNode, ProduceResult
 from reflog.sim.controller_nodes import ControllerSimNode
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
@@ -360,6 +361,31 @@ class Cluster(Paced):
         if error != ErrorCode.NONE:
             raise ClusterError(f"creating topic {name!r}", error)
         self.wait_caught_up(timeout_ms)
+
+    # -- operating the cluster (reflog.sim.cluster_admin) ------------------------------
+    def alter_config(
+        self, topic: str | None, configs: dict[str, str | None], broker: int | None = None
+    ) -> None:
+        """Change a topic's configs live (IncrementalAlterConfigs), or with ``topic=None``
+        the dynamic config of ``broker`` (None: every broker's default); a None value
+        removes the override. Raises :class:`ClusterError` (``INVALID_CONFIG``...)."""
+        cluster_admin.alter_config(self, topic, configs, broker)
+
+    def reassign(self, topic: str, partition: int, replicas: list[int]) -> None:
+        """Start moving a partition's replicas (AlterPartitionReassignments)."""
+        cluster_admin.reassign(self, topic, partition, replicas)
+
+    def elect_leaders(
+        self, topic: str, partitions: list[int] | None = None, election_type: str = "preferred"
+    ) -> dict[int, str]:
+        """A preferred or unclean leader election (ElectLeaders); each partition's outcome."""
+        return cluster_admin.elect_leaders(self, topic, partitions, election_type)
+
+    def delete_topic(self, topic: str) -> None:
+        cluster_admin.delete_topic(self, topic)
+
+    def create_partitions(self, topic: str, count: int) -> None:
+        cluster_admin.create_partitions(self, topic, count)
 
     def _wait_for_brokers(self, replication_factor: int, timeout_ms: int) -> None:
         """At first, every broker that is up registers (so replicas spread over all of

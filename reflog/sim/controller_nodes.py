@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reflog.controller.admin import ADMIN_REQUESTS
 from reflog.controller.config import ControllerConfig
 from reflog.controller.quorum_controller import ControllerReady, QuorumController
 from reflog.controller.raft_wire import RAFT_WIRE_TYPES, from_wire, to_wire
@@ -67,6 +68,8 @@ class ControllerSimNode:
                 self._do(ctx, controller.alter_partition(now, token, body))
             elif isinstance(body, AllocateProducerIdsRequest):
                 self._do(ctx, controller.allocate_producer_ids(now, token, body))
+            elif isinstance(body, ADMIN_REQUESTS):
+                self._do(ctx, controller.admin(now, token, body))
 
     def on_timer(self, ctx: NodeContext, token: object) -> None:
         if self.controller is not None:

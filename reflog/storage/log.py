@@ -280,14 +280,35 @@ class Log:
         for _ in doomed:
             self.segments.pop(0).delete()
         if doomed:
-            self._log_start_offset = max(self._log_start_offset, self.segments[0].base_offset)
-            self._write_log_start()
-            # Snapshots of the deleted segments go with them. The producers stay: as in
-            # Kafka since KIP-360, only producer.id.expiration.ms forgets a producer.
-            gone = [o for o in self._snapshots if o < self._log_start_offset]
-            snapshots.delete_snapshots(self.directory, gone)
-            self._snapshots = self._snapshots[len(gone) :]
+            self._move_log_start(self.segments[0].base_offset)
         return doomed
+
+    def maybe_increment_log_start_offset(self, offset: int) -> bool:
+        """DeleteRecords (and a follower copying its leader's): nothing below ``offset`` may
+        be read any more; the segments wholly below it are deleted. True if it moved."""
+        offset = min(offset, self.log_end_offset)
+        if offset <= self._log_start_offset:
+            return False
+        while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
+            self.segments.pop(0).delete()
+        self._move_log_start(offset)
+        return True
+
+    def _move_log_start(self, offset: int) -> None:
+        self._log_start_offset = max(self._log_start_offset, offset)
+        self._write_log_start()
+        # Snapshots of the deleted segments go with them. The producers stay: as in
+        # Kafka since KIP-360, only producer.id.expiration.ms forgets a producer.
+        gone = [o for o in self._snapshots if o < self._log_start_offset]
+        snapshots.delete_snapshots(self.directory, gone)
+        self._snapshots = self._snapshots[len(gone) :]
+
+    def reconfigure(self, config: LogConfig) -> None:
+        """A topic config changed while the broker runs: the log and its segments follow it
+        from the next append, roll, retention or cleaning pass on."""
+        self.config = config
+        for segment in self.segments:
+            segment.config = config
 
     # -- producer state ---------------------------------------------------------------
     def take_producer_snapshot(self) -> None:

@@ -25,13 +25,13 @@ class LogConfig:
 
     def __post_init__(self) -> None:
         if self.segment_bytes < 14:  # Kafka's minimum: one batch header's worth
-            raise ValueError("segment.bytes must be at least 14")
+            raise ValueError("Value must be at least 14")  # segment.bytes
         if self.index_interval_bytes < 0:
-            raise ValueError("index.interval.bytes cannot be negative")
+            raise ValueError("Value must be at least 0")  # index.interval.bytes
         if self.cleanup_policy not in ("delete", "compact", "compact,delete", "delete,compact"):
-            raise ValueError(f"unknown cleanup.policy {self.cleanup_policy!r}")
+            raise ValueError("String must be one of: compact, delete")  # cleanup.policy
         if self.min_insync_replicas < 1:
-            raise ValueError("min.insync.replicas must be at least 1")
+            raise ValueError("Value must be at least 1")  # min.insync.replicas
 
     @property
     def compact(self) -> bool:

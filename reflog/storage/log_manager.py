@@ -7,6 +7,10 @@ logs recover themselves), so a restarted broker serves what it had.
 
 from __future__ import annotations
 
+import base64
+import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +21,8 @@ from reflog.storage.topic_config import read_topic_config, write_topic_config
 from reflog.topic_partition import TopicPartition, topic_name_error
 
 __all__ = ["LogManager"]
+
+PARTITION_METADATA = "partition.metadata"
 
 
 def _parse_dir_name(name: str) -> TopicPartition | None:
@@ -38,6 +44,7 @@ class LogManager:
         self.defaults = defaults or LogConfig()
         self.files = FileCache(max_open_files)
         self._logs: dict[TopicPartition, Log] = {}
+        self._topic_ids: dict[TopicPartition, uuid.UUID] = {}  # read from partition.metadata
         log_dir.mkdir(parents=True, exist_ok=True)
         for child in sorted(log_dir.iterdir()):
             tp = _parse_dir_name(child.name)
@@ -60,6 +67,52 @@ class LogManager:
             log = Log(directory, read_topic_config(directory, self.defaults), now_ms, self.files)
             self._logs[tp] = log
         return log
+
+    def topic_id(self, tp: TopicPartition) -> uuid.UUID | None:
+        """The id of the topic this partition's log was created for (None: not recorded)."""
+        log = self._logs.get(tp)
+        if log is None:
+            return None
+        if tp in self._topic_ids:
+            return self._topic_ids[tp]
+        try:
+            text = (log.directory / PARTITION_METADATA).read_text()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == "topic_id":
+                raw = value.strip()
+                found = uuid.UUID(bytes=base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+                self._topic_ids[tp] = found
+                return found
+        return None
+
+    def set_topic_id(self, tp: TopicPartition, topic_id: uuid.UUID) -> None:
+        """Record the topic's id beside the log, as Kafka's partition.metadata does."""
+        log = self._logs[tp]
+        encoded = base64.urlsafe_b64encode(topic_id.bytes).decode().rstrip("=")
+        tmp = log.directory / (PARTITION_METADATA + ".tmp")
+        tmp.write_text(f"version: 0\ntopic_id: {encoded}\n")
+        os.replace(tmp, log.directory / PARTITION_METADATA)
+        self._topic_ids[tp] = topic_id
+
+    def reconfigure(self, tp: TopicPartition, overrides: dict[str, str]) -> None:
+        """The topic's configs changed: keep them beside the partition and apply them now."""
+        log = self._logs[tp]
+        write_topic_config(log.directory, overrides)
+        log.reconfigure(read_topic_config(log.directory, self.defaults))
+
+    def delete(self, tp: TopicPartition) -> None:
+        """The partition left this broker (its topic deleted, or reassigned elsewhere):
+        its directory goes, files and all."""
+        log = self._logs.pop(tp, None)
+        self._topic_ids.pop(tp, None)
+        if log is None:
+            return
+        for segment in log.segments:
+            segment.delete()
+        shutil.rmtree(log.directory, ignore_errors=True)
 
     def __iter__(self) -> Iterator[tuple[TopicPartition, Log]]:
         return iter(sorted(self._logs.items()))

@@ -15,6 +15,7 @@ from pathlib import Path
 from reflog.storage.log_config import LogConfig
 
 __all__ = [
+    "BROKER_TOPIC_DEFAULTS",
     "TOPIC_CONFIGS",
     "TopicConfigError",
     "apply_overrides",
@@ -49,24 +50,59 @@ TOPIC_CONFIGS: dict[str, tuple[str, Callable[[str], object]]] = {
 }
 
 
+# A broker's defaults for its topics, by the broker config's name (``log.retention.ms``
+# sets every topic's ``retention.ms`` that does not override it), as Kafka's
+# ``LogConfig`` synonyms are; these can also be changed while the cluster runs.
+BROKER_TOPIC_DEFAULTS: dict[str, str] = {
+    "log.segment.bytes": "segment.bytes",
+    "log.roll.ms": "segment.ms",
+    "log.index.size.max.bytes": "segment.index.bytes",
+    "log.index.interval.bytes": "index.interval.bytes",
+    "log.retention.ms": "retention.ms",
+    "log.retention.bytes": "retention.bytes",
+    "log.cleanup.policy": "cleanup.policy",
+    "log.cleaner.delete.retention.ms": "delete.retention.ms",
+    "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
+    "log.flush.interval.messages": "flush.messages",
+    "min.insync.replicas": "min.insync.replicas",
+    "unclean.leader.election.enable": "unclean.leader.election.enable",
+}
+
+
 class TopicConfigError(ValueError):
-    """An unknown topic config or a value that does not parse."""
+    """An unknown topic config or a value that does not parse (Kafka's messages)."""
 
 
 def apply_overrides(defaults: LogConfig, overrides: dict[str, str]) -> LogConfig:
-    changes: dict[str, object] = {}
+    config = defaults
     for name, value in overrides.items():
         if name not in TOPIC_CONFIGS:
-            raise TopicConfigError(f"unknown topic config {name!r}")
+            raise TopicConfigError(f"Unknown topic config name: {name}")
         field, kind = TOPIC_CONFIGS[name]
         try:
-            changes[field] = kind(value)
+            parsed = kind(value)
         except ValueError as exc:
-            raise TopicConfigError(f"invalid value {value!r} for {name}") from exc
-    try:
-        return dataclasses.replace(defaults, **changes)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise TopicConfigError(str(exc)) from exc
+            raise TopicConfigError(
+                f"Invalid value {value} for configuration {name}: {_expected(kind)}"
+            ) from exc
+        try:
+            config = dataclasses.replace(config, **{field: parsed})  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise TopicConfigError(
+                f"Invalid value {value} for configuration {name}: {exc}"
+            ) from exc
+    return config
+
+
+def _expected(kind: Callable[[str], object]) -> str:
+    """What Kafka's ConfigDef says of a value that does not parse."""
+    if kind is _boolean:
+        return "Expected value to be either true or false"
+    if kind is int:
+        return "Not a number of type LONG"
+    if kind is float:
+        return "Not a number of type DOUBLE"
+    return "Not a valid value"
 
 
 def write_topic_config(directory: Path, overrides: dict[str, str]) -> None:

@@ -27,6 +27,17 @@ class ApiKey(IntEnum):
     CREATE_TOPICS = 19
     OFFSET_FOR_LEADER_EPOCH = 23
     INIT_PRODUCER_ID = 22
+    # The admin APIs (kafka-topics, kafka-configs, kafka-reassign-partitions, ...).
+    DELETE_TOPICS = 20
+    DELETE_RECORDS = 21
+    DESCRIBE_CONFIGS = 32
+    ALTER_CONFIGS = 33
+    CREATE_PARTITIONS = 37
+    ELECT_LEADERS = 43
+    INCREMENTAL_ALTER_CONFIGS = 44
+    ALTER_PARTITION_REASSIGNMENTS = 45
+    LIST_PARTITION_REASSIGNMENTS = 46
+    DESCRIBE_CLUSTER = 60
     # reflog's Raft messages between controllers (one-way: each answer is a message too).
     RAFT_VOTE = 10000
     RAFT_VOTE_RESPONSE = 10001

@@ -19,14 +19,34 @@ from reflog.wire.codec import Chunk, Reader, Writer
 from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, ResponseHeader
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
+from reflog.wire.messages.configs import (
+    AlterConfigsRequest,
+    AlterConfigsResponse,
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+)
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.incremental_alter_configs import (
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+)
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
+)
+from reflog.wire.messages.partition_admin import (
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
+    ElectLeadersRequest,
+    ElectLeadersResponse,
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
 )
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.messages.quorum import (
@@ -47,6 +67,14 @@ from reflog.wire.messages.quorum import (
     RaftInstallSnapshotResponse,
     RaftVoteRequest,
     RaftVoteResponse,
+)
+from reflog.wire.messages.topic_admin import (
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    DescribeClusterRequest,
+    DescribeClusterResponse,
 )
 from reflog.wire.schema import Request, Response
 
@@ -103,6 +131,16 @@ API_TABLE = _table(
     Api(CreateTopicsRequest, CreateTopicsResponse),
     Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
     Api(InitProducerIdRequest, InitProducerIdResponse),
+    Api(DeleteTopicsRequest, DeleteTopicsResponse),
+    Api(DeleteRecordsRequest, DeleteRecordsResponse),
+    Api(DescribeConfigsRequest, DescribeConfigsResponse),
+    Api(AlterConfigsRequest, AlterConfigsResponse),
+    Api(CreatePartitionsRequest, CreatePartitionsResponse),
+    Api(ElectLeadersRequest, ElectLeadersResponse),
+    Api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+    Api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
+    Api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
+    Api(DescribeClusterRequest, DescribeClusterResponse),
 )
 
 CONTROLLER_API_TABLE = _table(
@@ -119,6 +157,13 @@ CONTROLLER_API_TABLE = _table(
     Api(AlterPartitionRequest, AlterPartitionResponse),
     Api(QuorumStateRequest, QuorumStateResponse),
     Api(AllocateProducerIdsRequest, AllocateProducerIdsResponse),
+    # The admin requests brokers forward (reflog.controller.admin).
+    Api(DeleteTopicsRequest, DeleteTopicsResponse),
+    Api(CreatePartitionsRequest, CreatePartitionsResponse),
+    Api(AlterConfigsRequest, AlterConfigsResponse),
+    Api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+    Api(ElectLeadersRequest, ElectLeadersResponse),
+    Api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
 )
 
 

@@ -63,6 +63,12 @@ class ErrorCode(IntEnum):
     FENCED_INSTANCE_ID = 82
     INVALID_RECORD = 87
     PRODUCER_FENCED = 90
+    # The admin APIs' (leader elections, reassignments).
+    REASSIGNMENT_IN_PROGRESS = 60
+    PREFERRED_LEADER_NOT_AVAILABLE = 80
+    ELIGIBLE_LEADERS_NOT_AVAILABLE = 83
+    ELECTION_NOT_NEEDED = 84
+    NO_REASSIGNMENT_IN_PROGRESS = 85
 
 
 class WireDecodeError(ValueError):

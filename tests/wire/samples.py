@@ -68,6 +68,8 @@ from reflog.wire.messages.produce import (
 )
 from reflog.wire.schema import Message, WireStruct
 
+from .admin_samples import ADMIN_NULL_SAMPLES, ADMIN_SAMPLES
+
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
 OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
 
@@ -316,6 +318,7 @@ SAMPLES: list[Message] = [
         throttle_time_ms=8, error_code=15, producer_id=1_000_000_000_123, producer_epoch=2
     ),
 ]
+SAMPLES += ADMIN_SAMPLES
 
 # Every nullable field set to null. Each applies only to the versions where all its nulls
 # are allowed (see ``null_allowed``); the others must refuse to encode.
@@ -368,6 +371,7 @@ NULL_SAMPLES: list[Message] = [
         transactional_id=None, transaction_timeout_ms=1, producer_id=1, producer_epoch=1
     ),
 ]
+NULL_SAMPLES += ADMIN_NULL_SAMPLES
 
 
 def versions_of(message: Message) -> range:

@@ -13,6 +13,29 @@ from typing import Any
 
 import pytest
 from kafka.protocol.admin import CreateTopicsRequest, CreateTopicsResponse
+from kafka.protocol.admin.cluster import DescribeClusterRequest, DescribeClusterResponse
+from kafka.protocol.admin.configs import (
+    AlterConfigsRequest,
+    AlterConfigsResponse,
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+)
+from kafka.protocol.admin.topics import (
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    ElectLeadersRequest,
+    ElectLeadersResponse,
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+)
 from kafka.protocol.api_message import ApiMessage
 from kafka.protocol.consumer import (
     FetchRequest,
@@ -65,6 +88,26 @@ THEIRS: dict[str, Any] = {
         OffsetForLeaderEpochResponse,
         InitProducerIdRequest,
         InitProducerIdResponse,
+        DeleteTopicsRequest,
+        DeleteTopicsResponse,
+        DeleteRecordsRequest,
+        DeleteRecordsResponse,
+        DescribeConfigsRequest,
+        DescribeConfigsResponse,
+        AlterConfigsRequest,
+        AlterConfigsResponse,
+        IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse,
+        CreatePartitionsRequest,
+        CreatePartitionsResponse,
+        ElectLeadersRequest,
+        ElectLeadersResponse,
+        AlterPartitionReassignmentsRequest,
+        AlterPartitionReassignmentsResponse,
+        ListPartitionReassignmentsRequest,
+        ListPartitionReassignmentsResponse,
+        DescribeClusterRequest,
+        DescribeClusterResponse,
     )
 }
 
