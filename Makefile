@@ -52,7 +52,7 @@ notebooks: venv
 # `make docs`, then open docs/_build/html/index.html. The docs test builds it too (CI).
 DOCS_HTML ?= docs/_build/html
 docs: venv
-	$(BIN)/sphinx-build -b html -q docs $(DOCS_HTML)
+	$(BIN)/sphinx-build -b html -E -q docs $(DOCS_HTML)  # -E: the generated pages are read afresh
 
 # Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
 # is printed).

@@ -31,10 +31,11 @@ extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "jupyterlite_sphinx",
     "reflog_docs",
 ]
 
-exclude_patterns = ["_build", "_lite_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_contents", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 
 # The chapters show what nbval checked: their stored outputs, never a fresh run.
 nb_execution_mode = "off"
@@ -56,3 +57,8 @@ html_title = "reflog"
 html_static_path: list[str] = []
 # The site must open with nothing fetched from elsewhere: no web fonts, no CDN scripts.
 html_theme_options = {"navigation_with_keys": True}
+
+# JupyterLite under lite/ (``_ext/reflog_lite.py`` prepares its folder: Pyodide and every wheel
+# served from the site). myst-nb, not jupyterlite-sphinx, renders the .ipynb chapters.
+jupyterlite_bind_ipynb_suffix = False
+jupyterlite_silence = True

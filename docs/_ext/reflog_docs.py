@@ -12,8 +12,8 @@ At every build (``builder-inited``) it writes, under ``docs/_generated/``:
 
 It also serves plotly.js from the site itself: the figures stored in the notebooks load it
 from plotly's CDN (``reflog/viz/static.py``), and a page of this site fetches nothing from
-elsewhere, so the CDN ``<script>`` is taken out of each stored figure and the copy of plotly.js
-that the plotly package ships is added to the pages that draw a figure.
+elsewhere, so each stored figure's ``<script>`` is pointed at the copy of plotly.js that the
+plotly package ships, served from the site's ``_static/``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import ast
 import json
 import os
+import posixpath
 import re
 import shutil
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+
+import reflog_lite
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
@@ -358,24 +361,18 @@ def write_cli() -> None:
 
 
 class LocalPlotly(SphinxTransform):
-    """Drops the CDN <script> of each stored plotly figure and notes that the page needs the
-    site's own plotly.js (added to its <head> by ``add_plotly``)."""
+    """Points the <script> of each stored plotly figure at the site's own plotly.js instead
+    of plotly's CDN: in place, since the figure's own script, right after it, calls it."""
 
     default_priority = 400
 
     def apply(self, **kwargs: Any) -> None:
+        served = posixpath.relpath(f"_static/{PLOTLY_JS}", posixpath.dirname(self.env.docname))
+        script = f'<script charset="utf-8" src="{served}"></script>'
         for node in self.document.findall(nodes.raw):
             if "html" in node.get("format", "") and PLOTLY_CDN_SCRIPT.search(node.astext()):
-                text = PLOTLY_CDN_SCRIPT.sub("", node.astext())
+                text = PLOTLY_CDN_SCRIPT.sub(script, node.astext())
                 node.replace_self(nodes.raw(text, text, format="html"))
-                self.env.metadata[self.env.docname]["plotly"] = True
-
-
-def add_plotly(
-    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
-) -> None:
-    if app.env.metadata.get(pagename, {}).get("plotly"):
-        app.add_js_file(PLOTLY_JS)
 
 
 def generate(app: Sphinx) -> None:
@@ -389,6 +386,11 @@ def generate(app: Sphinx) -> None:
     if not served.exists() or served.read_bytes() != bundled.read_bytes():
         shutil.copyfile(bundled, served)
     write_chapters(app.config.reflog_lite_path)
+    # The chapters that run in the browser, and what their JupyterLite needs.
+    app.config.jupyterlite_contents = [
+        str(path) for path in chapter_notebooks() if runs_in_browser(json.loads(path.read_text()))
+    ]
+    app.config.jupyterlite_dir = str(reflog_lite.prepare(reflog_lite.CACHE / "lite-dir"))
     write_api()
     write_differences()
     write_exercises()
@@ -400,10 +402,27 @@ def add_static(app: Sphinx, config: Any) -> None:
     (GENERATED / "_static").mkdir(parents=True, exist_ok=True)
 
 
+def drop_jupyterlite_sphinx_assets(app: Sphinx) -> None:
+    """jupyterlite-sphinx adds a web font from Google and the CSS and JS of its directives to
+    every page; the site uses none of its directives (a chapter links to JupyterLite instead)
+    and fetches nothing from elsewhere."""
+    app.registry.css_files = [
+        (name, attributes)
+        for name, attributes in app.registry.css_files
+        if "googleapis" not in name and not name.startswith("jupyterlite_sphinx")
+    ]
+    app.registry.js_files = [
+        (name, attributes)
+        for name, attributes in app.registry.js_files
+        if not (name or "").startswith("jupyterlite_sphinx")
+    ]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("jupyterlite_sphinx")
+    drop_jupyterlite_sphinx_assets(app)
     app.add_config_value("reflog_lite_path", "lite", "html")
     app.connect("config-inited", add_static)
     app.connect("builder-inited", generate)
     app.add_transform(LocalPlotly)
-    app.connect("html-page-context", add_plotly)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
