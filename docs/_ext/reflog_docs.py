@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import reflog_lite
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
-
-import reflog_lite
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
