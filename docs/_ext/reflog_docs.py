@@ -417,11 +417,21 @@ def drop_jupyterlite_sphinx_assets(app: Sphinx) -> None:
     ]
 
 
+def forget_jupyterlite_tasks(app: Sphinx, *args: Any) -> None:
+    """``jupyter lite build`` (run in docs/) keeps which of its tasks are done in a database
+    there, and skips them in the next build even into a new output folder (whose
+    jupyter-lite.json then lacks the kernel's settings: it fetched Pyodide from a CDN).
+    jupyterlite-sphinx means to delete it but looks in the wrong folder."""
+    (DOCS / ".jupyterlite.doit.db").unlink(missing_ok=True)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("jupyterlite_sphinx")
     drop_jupyterlite_sphinx_assets(app)
     app.add_config_value("reflog_lite_path", "lite", "html")
     app.connect("config-inited", add_static)
     app.connect("builder-inited", generate)
+    app.connect("builder-inited", forget_jupyterlite_tasks)
+    app.connect("build-finished", forget_jupyterlite_tasks)
     app.add_transform(LocalPlotly)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -392,3 +392,5 @@ def test_tour_runs_in_jupyterlite_and_its_live_figure_changes_after_play(
     except Exception:
         page.screenshot(path=str(tmp_path / "lite-failure.png"), full_page=True)
         raise
+    finally:
+        page.screenshot(path=str(tmp_path / "lite.png"))
