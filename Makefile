@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint pytest notebooks soak system-deps venv clean docs
+.PHONY: lab test lint pytest notebooks soak system-deps venv clean docs docs-serve
 
 # JupyterLab's defaults for this environment: no "get notified about Jupyter news?" prompt and
 # no update check, so what a student sees first is the notebook.
@@ -48,11 +48,17 @@ notebooks: venv
 	$(BIN)/python scripts/run_notebooks.py $(NB)
 	touch $(NB)  # the source no older than its outputs, as jupytext expects of a pair
 
-# The docs site (the chapters as a book, the reference, the chapters runnable in the browser):
-# `make docs`, then open docs/_build/html/index.html. The docs test builds it too (CI).
+# The docs site (the chapters as a book, the reference, the chapters runnable in the browser)
+# into docs/_build/html; the docs test builds it too (CI). `make docs-serve` builds it and serves
+# it on 127.0.0.1 (JupyterLite needs http://, not file://).
 DOCS_HTML ?= docs/_build/html
+DOCS_PORT ?= 8000
 docs: venv
 	$(BIN)/sphinx-build -b html -E -q docs $(DOCS_HTML)  # -E: the generated pages are read afresh
+
+docs-serve: docs
+	@echo "reflog's docs: http://127.0.0.1:$(DOCS_PORT)/ (Ctrl-C stops the server)"
+	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_HTML)
 
 # Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
 # is printed).
