@@ -275,7 +275,7 @@ def write_differences() -> None:
             context = f"{_markdown(note.context)} " if note.context else ""
             lines += [
                 f"* {{py:obj}}`{note.where}` (`{note.path}:{note.line}`)  ",
-                f"  {context}{_markdown(note.text)}",
+                f"  {context}{SIMPLIFICATION.sub(lambda m: f'**{m[0]}**', _markdown(note.text))}",
             ]
         lines.append("")
     write_if_changed(GENERATED / "differences.md", "\n".join(lines))
