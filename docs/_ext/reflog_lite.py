@@ -65,6 +65,8 @@ def pyodide_npm(version: str) -> Path:
     """Pyodide's npm package, unpacked: the folder holding pyodide.mjs."""
     unpacked = CACHE / f"pyodide-{version}"
     if not (unpacked / "package" / "pyodide.mjs").exists():
+        if shutil.which("npm") is None:
+            raise RuntimeError("the docs build fetches Pyodide with npm: make system-deps")
         CACHE.mkdir(parents=True, exist_ok=True)
         _run("npm", "pack", f"pyodide@{version}", "--pack-destination", CACHE, "--silent")
         tarball = CACHE / f"pyodide-{version}.tgz"

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -330,6 +331,42 @@ def test_glossary_links_each_term_to_the_code_and_to_a_chapter_that_shows_it(sit
         assert any(link.startswith("_generated/api/") for link in links), term[:80]
         if "No chapter yet" not in term:
             assert any(link.startswith("_generated/chapters/") for link in links), term[:80]
+
+
+def page_text(site: Path, page: str) -> str:
+    """A page's text as a reader sees it (tags dropped, entities decoded)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", (site / page).read_text()))
+
+
+def test_cli_page_holds_every_commands_help_as_the_installed_reflog_prints_it(site: Path) -> None:
+    environment = {**os.environ, "COLUMNS": "100"}
+
+    def help_of(*command: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "reflog", *command, "--help"], capture_output=True, text=True, check=True,
+            env=environment,
+        ).stdout  # fmt: skip
+
+    top = help_of()
+    commands = re.findall(r"^    (\w+)", top.split("positional arguments:")[1], re.MULTILINE)
+    assert {"broker", "cluster", "topics", "produce", "consume"} <= set(commands)
+    text = page_text(site, "_generated/cli.html")
+    for command in ["", *commands]:
+        usage = help_of(*command.split()).split("\n\n")[0]
+        assert " ".join(usage.split()) in " ".join(text.split()), command
+
+
+def test_exercises_page_gives_each_prompt_and_the_command_that_checks_it(site: Path) -> None:
+    text = page_text(site, "_generated/exercises.html")
+    folders = sorted(p for p in (ROOT / "exercises").iterdir() if (p / "starter.py").exists())
+    assert len(folders) >= 9
+    for folder in folders:
+        number = int(folder.name.split("-")[0])
+        title = (folder / "README.md").read_text().splitlines()[0].lstrip("# ").strip()
+        assert f"{number}. {title}" in text
+        assert f"python -m exercises check {number}\n" in text
 
 
 # --- the tour, live in JupyterLite -------------------------------------------------------------
