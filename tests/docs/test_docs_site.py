@@ -344,10 +344,10 @@ def test_cli_page_holds_every_commands_help_as_the_installed_reflog_prints_it(si
     environment = {**os.environ, "COLUMNS": "100"}
 
     def help_of(*command: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "reflog", *command, "--help"], capture_output=True, text=True, check=True,
-            env=environment,
-        ).stdout  # fmt: skip
+        command_line = [sys.executable, "-m", "reflog", *command, "--help"]
+        done = subprocess.run(command_line, capture_output=True, text=True, env=environment)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     top = help_of()
     commands = re.findall(r"^    (\w+)", top.split("positional arguments:")[1], re.MULTILINE)
