@@ -26,6 +26,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -367,6 +368,62 @@ def test_exercises_page_gives_each_prompt_and_the_command_that_checks_it(site: P
         title = (folder / "README.md").read_text().splitlines()[0].lstrip("# ").strip()
         assert f"{number}. {title}" in text
         assert f"python -m exercises check {number}\n" in text
+
+
+# --- every chapter on the simulated cluster runs on the site's Pyodide ----------------------------
+
+# Runs a notebook's code cells in order in IPython on Pyodide under Node.js, loaded from the
+# site's own files exactly as the site's JupyterLite kernel loads them (its lock file, its
+# preloaded packages); prints one line per cell, and the error of the first that fails.
+RUN_IN_PYODIDE = """
+import { loadPyodide } from "SITE_PYODIDE/pyodide.mjs";
+import fs from "node:fs";
+const [notebookPath, settingsPath] = process.argv.slice(2);
+const settings = JSON.parse(fs.readFileSync(settingsPath, "utf8"))["jupyter-config-data"]
+  .litePluginSettings["@jupyterlite/pyodide-kernel-extension:kernel"];
+const pyodide = await loadPyodide({
+  indexURL: "SITE_PYODIDE/", packages: settings.loadPyodideOptions.packages,
+});
+await pyodide.runPythonAsync(
+  "from IPython.core.interactiveshell import InteractiveShell; InteractiveShell.instance()");
+const cells = JSON.parse(fs.readFileSync(notebookPath, "utf8")).cells
+  .filter(cell => cell.cell_type === "code").map(cell => [].concat(cell.source).join(""));
+for (const [i, source] of cells.entries()) {
+  pyodide.globals.set("cell_source", source);
+  try {
+    await pyodide.runPythonAsync(`from IPython import get_ipython
+result = await get_ipython().run_cell_async(cell_source, store_history=False)
+result.raise_error()`);
+    console.log(`cell ${i + 1} ran`);
+  } catch (error) {
+    console.log(`cell ${i + 1} failed: ${error}`);
+    process.exit(1);
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "chapter", [p.stem for p in chapters() if not jupyterlab_only(p) and p.stem != TOUR]
+)
+def test_chapter_runs_top_to_bottom_on_the_sites_pyodide(
+    chapter: str, site: Path, tmp_path: Path
+) -> None:
+    """The widgets draw nothing here (no front end): what this checks is that every cell of
+    the chapter runs on Pyodide with the packages the site serves. (The tour runs in the
+    browser instead, below, with its views live.)"""
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is missing (Debian's nodejs, which npm needs too)")
+    script = tmp_path / "run.mjs"
+    script.write_text(RUN_IN_PYODIDE.replace("SITE_PYODIDE", str(site / LITE / "static/pyodide")))
+    path = NOTEBOOKS / f"{chapter}.ipynb"
+    done = subprocess.run(
+        ["node", str(script), str(path), str(site / LITE / "jupyter-lite.json")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    code_cells = sum(c["cell_type"] == "code" for c in notebook(path)["cells"])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count(" ran\n") == code_cells
 
 
 # --- the tour, live in JupyterLite -------------------------------------------------------------
