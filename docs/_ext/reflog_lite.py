@@ -48,6 +48,8 @@ KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 # What the chapters import beyond reflog's own dependencies: the kernel's (micropip loads
 # piplite, which installs the kernel; IPython and jedi run the cells and completions).
 KERNEL_PACKAGES = ["micropip", "ipython", "jedi", "comm"]
+# Loaded as the kernel starts, with what they depend on: a chapter imports reflog at once.
+PRELOAD = ["micropip", "reflog", *KERNEL_PACKAGES[1:]]
 # reflog's dependencies that have no Pyodide build, and what stands in for them.
 NO_PYODIDE_BUILD = {"crc32c"}  # reflog.records.crc falls back on pure Python
 # Pyodide's files a kernel needs (the npm package also holds docs, maps and a test console).
@@ -195,17 +197,25 @@ def prepare(lite_dir: Path) -> Path:
             shutil.copy2(path, pyodide / path.name)
     environment = pyodide_environment(info)
     available = {canonicalize_name(w.name.split("-")[0]) for w in wheels}
-    packages = {}
+    entries = {}
     for wheel in wheels:
-        shutil.copy2(wheel, pyodide / wheel.name)
         entry = lock_entry(wheel, environment, available)
-        packages[entry["name"]] = entry
-    # Only what the site serves: a package Pyodide's own lock lists but the npm package lacks
-    # would be fetched from the site and fail; leaving it out makes micropip say so at once.
+        entries[entry["name"]] = (wheel, entry)
+    # What the kernel loads and what that needs, no more (pip also downloaded what a Linux
+    # machine would need, such as pexpect for IPython); a package that Pyodide's own lock
+    # lists but the npm package lacks is left out too, so that nothing points off the site.
+    needed, todo = set(), list(PRELOAD)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += entries[name][1]["depends"]
+    for name in needed:
+        shutil.copy2(entries[name][0], pyodide / entries[name][0].name)
+    packages = {name: entries[name][1] for name in sorted(needed)}
     (pyodide / "pyodide-lock.json").write_text(
-        json.dumps({"info": info, "packages": dict(sorted(packages.items()))}, indent=1)
+        json.dumps({"info": info, "packages": packages}, indent=1)
     )
-    preload = ["reflog", *KERNEL_PACKAGES[1:]]
     settings = {
         "jupyter-lite-schema-version": 0,
         "jupyter-config-data": {
@@ -214,7 +224,7 @@ def prepare(lite_dir: Path) -> Path:
             "litePluginSettings": {
                 KERNEL_PLUGIN: {
                     "disablePyPIFallback": True,
-                    "loadPyodideOptions": {"packages": ["micropip", *preload]},
+                    "loadPyodideOptions": {"packages": PRELOAD},
                 }
             }
         },
