@@ -3,12 +3,15 @@
 At every build (``builder-inited``) it writes, under ``docs/_generated/``:
 
 * ``chapters/``: every ``notebooks/NN-*.ipynb`` as it is stored (outputs included), with a line
-  under its title that opens it in the site's JupyterLite, or says why it cannot run there;
+  under its title that opens it in the site's JupyterLite (none for a chapter whose first cell
+  is tagged ``jupyterlab-only``: that cell says why it cannot run there);
 * ``api/``: one page per package of reflog, an autodoc of each of its public modules (those
   with ``__all__``);
 * ``differences.md``: every "reflog simplification" note found in ``reflog/``;
 * ``exercises.md``: each exercise's prompt and the command that checks an answer;
-* ``cli.md``: the ``--help`` of ``reflog`` and of every one of its subcommands.
+* ``cli.md``: the ``--help`` of ``reflog`` and of every one of its subcommands;
+
+and it has ``reflog_lite`` prepare the folder that jupyterlite-sphinx builds JupyterLite from.
 
 It also serves plotly.js from the site itself: the figures stored in the notebooks load it
 from plotly's CDN (``reflog/viz/static.py``), and a page of this site fetches nothing from
@@ -44,6 +47,7 @@ EXERCISES = ROOT / "exercises"
 # A notebook whose first cell carries this tag needs what a browser tab cannot give it (real
 # sockets, files through the OS): it gets no "run in the browser" link.
 JUPYTERLAB_ONLY_TAG = "jupyterlab-only"
+LITE = "lite"  # where jupyterlite-sphinx puts JupyterLite in the site
 CHAPTER = re.compile(r"\d\d-.+\.ipynb")
 SIMPLIFICATION = re.compile(r"reflog simplifications?:")
 PLOTLY_CDN_SCRIPT = re.compile(r'<script[^>]*src="https://cdn\.plot\.ly/[^"]*"[^>]*>\s*</script>')
@@ -70,7 +74,7 @@ def runs_in_browser(notebook: dict[str, Any]) -> bool:
     return not (cells and JUPYTERLAB_ONLY_TAG in cells[0].get("metadata", {}).get("tags", []))
 
 
-def write_chapters(lite_path: str) -> None:
+def write_chapters() -> None:
     out = GENERATED / "chapters"
     keep = set()
     for path in chapter_notebooks():
@@ -78,7 +82,7 @@ def write_chapters(lite_path: str) -> None:
         if runs_in_browser(notebook):
             # Raw HTML: the JupyterLite site is no Sphinx document for MyST to resolve.
             link = (
-                f'<a class="reflog-lite" href="../../{lite_path}/lab/index.html?path={path.name}">'
+                f'<a class="reflog-lite" href="../../{LITE}/lab/index.html?path={path.name}">'
                 "Run this chapter in your browser</a>: JupyterLite, a Python kernel in the page "
                 "itself (Pyodide), nothing to install; the first start takes a few seconds."
             )
@@ -384,7 +388,7 @@ def generate(app: Sphinx) -> None:
     served = static / PLOTLY_JS
     if not served.exists() or served.read_bytes() != bundled.read_bytes():
         shutil.copyfile(bundled, served)
-    write_chapters(app.config.reflog_lite_path)
+    write_chapters()
     # The chapters that run in the browser, and what their JupyterLite needs.
     app.config.jupyterlite_contents = [
         str(path) for path in chapter_notebooks() if runs_in_browser(json.loads(path.read_text()))
@@ -428,7 +432,6 @@ def forget_jupyterlite_tasks(app: Sphinx, *args: Any) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("jupyterlite_sphinx")
     drop_jupyterlite_sphinx_assets(app)
-    app.add_config_value("reflog_lite_path", "lite", "html")
     app.connect("config-inited", add_static)
     app.connect("builder-inited", generate)
     app.connect("builder-inited", forget_jupyterlite_tasks)
