@@ -55,6 +55,7 @@ autodoc_default_options = {"members": True, "undoc-members": True, "show-inherit
 html_theme = "furo"
 html_title = "reflog"
 html_static_path = ["_static"]
+html_css_files = ["reflog.css"]
 html_favicon = "_static/reflog.svg"  # (without one, every page asks for /favicon.ico: a 404)
 # The site must open with nothing fetched from elsewhere: no web fonts, no CDN scripts.
 html_theme_options = {"navigation_with_keys": True}
