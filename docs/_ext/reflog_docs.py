@@ -405,6 +405,15 @@ def add_static(app: Sphinx, config: Any) -> None:
     (GENERATED / "_static").mkdir(parents=True, exist_ok=True)
 
 
+def chapters_without_page_toc(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """A chapter's page gives furo's "on this page" column to its figures (reflog.css): furo
+    hides that column for a page whose metadata says hide-toc."""
+    if pagename.startswith("_generated/chapters/"):
+        context["meta"] = {**(context.get("meta") or {}), "hide-toc": ""}
+
+
 def drop_jupyterlite_sphinx_assets(app: Sphinx) -> None:
     """jupyterlite-sphinx adds a web font from Google and the CSS and JS of its directives to
     every page; the site uses none of its directives (a chapter links to JupyterLite instead)
@@ -437,4 +446,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", forget_jupyterlite_tasks)
     app.connect("build-finished", forget_jupyterlite_tasks)
     app.add_transform(LocalPlotly)
+    app.connect("html-page-context", chapters_without_page_toc, priority=400)  # before furo's
     return {"parallel_read_safe": True, "parallel_write_safe": True}
