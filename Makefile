@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint pytest notebooks soak system-deps venv clean
+.PHONY: lab test lint pytest notebooks soak system-deps venv clean docs docs-serve
 
 # JupyterLab's defaults for this environment: no "get notified about Jupyter news?" prompt and
 # no update check, so what a student sees first is the notebook.
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "reflog needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,docs]'
 	touch $(STAMP)
 
 system-deps:
@@ -30,7 +30,7 @@ lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
-	$(BIN)/ruff check reflog tests exercises benchmarks scripts notebooks
+	$(BIN)/ruff check reflog tests exercises benchmarks scripts notebooks docs
 	$(BIN)/mypy --strict reflog
 
 pytest: venv
@@ -48,6 +48,18 @@ notebooks: venv
 	$(BIN)/python scripts/run_notebooks.py $(NB)
 	touch $(NB)  # the source no older than its outputs, as jupytext expects of a pair
 
+# The docs site (the chapters as a book, the reference, the chapters runnable in the browser)
+# into docs/_build/html; the docs test builds it too (CI). `make docs-serve` builds it and serves
+# it on 127.0.0.1 (JupyterLite needs http://, not file://).
+DOCS_HTML ?= docs/_build/html
+DOCS_PORT ?= 8000
+docs: venv
+	$(BIN)/sphinx-build -b html -E -q docs $(DOCS_HTML)  # -E: the generated pages are read afresh
+
+docs-serve: docs
+	@echo "reflog's docs: http://127.0.0.1:$(DOCS_PORT)/ (Ctrl-C stops the server)"
+	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_HTML)
+
 # Outside CI: thousands of randomized Raft and replication fault schedules (a failing seed
 # is printed).
 SOAK_SEEDS ?= 2000
@@ -58,4 +70,4 @@ soak: venv
 		tests/replication/test_replication_faults.py -k "acknowledged_record_is_lost"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build docs/_generated

@@ -1,5 +1,11 @@
-# %% [markdown]
+# %% [markdown] tags=["jupyterlab-only"]
 # # Zero-copy reads: sendfile and the page cache
+#
+# **This chapter runs only in JupyterLab** (`make lab`), not in the docs site's in-browser
+# JupyterLite: it starts real brokers that listen on TCP sockets and send files with
+# `sendfile(2)`, and Python in a browser tab (Pyodide) can neither listen on a socket nor make
+# that system call. Its stored run is shown below; the chapters on the simulated cluster run in
+# the browser too.
 #
 # Kafka serves fetches fast because record bytes never pass through the broker's own memory. A
 # partition's log is a file; the records a fetch asks for are a **byte range** of it; the broker

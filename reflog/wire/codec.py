@@ -2,7 +2,7 @@
 
 Kafka's protocol guide defines the primitives: big-endian fixed-width
 integers; STRING/BYTES with an int16/int32 length (-1 = null); ARRAY with an
-int32 count; and, in "flexible" versions (KIP-482), COMPACT_ variants whose
+int32 count; and, in "flexible" versions (KIP-482), ``COMPACT_`` variants whose
 length is an unsigned varint holding length+1 (0 = null), plus a trailing
 tagged-field section on every struct.
 
