@@ -85,6 +85,11 @@ class _Batch:
     retry_at_ms: int = 0
 
 
+def _size(pending: _Pending) -> int:
+    """A record's rough share of a batch, to close batches at batch.size."""
+    return len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
+
+
 class Producer:
     def __init__(self, config: ProducerConfig, rng: random.Random) -> None:
         self.config = config
@@ -210,7 +215,12 @@ class Producer:
             partition = partition_for_key(pending.key, len(partitions))
         else:
             partition = self._sticky.partition(pending.topic, len(partitions))
-        self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
+            if self._opens_batch(TopicPartition(pending.topic, partition), pending):
+                # As Kafka's producer does (KIP-480): a record that would open a new batch
+                # moves the partitioner on first, and goes to the next partition instead.
+                self._sticky.on_new_batch(pending.topic, len(partitions))
+                partition = self._sticky.partition(pending.topic, len(partitions))
+        self._append(TopicPartition(pending.topic, partition), pending, now_ms)
         return True
 
     def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
@@ -227,18 +237,19 @@ class Producer:
             return ErrorCode.REQUEST_TIMED_OUT
         return error
 
-    def _append(
-        self, tp: TopicPartition, pending: _Pending, now_ms: int, num_partitions: int
-    ) -> None:
-        size = len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
+    def _opens_batch(self, tp: TopicPartition, pending: _Pending) -> bool:
+        """True if ``pending`` would not fit in ``tp``'s open batch (or there is none)."""
+        batch = self._open.get(tp)
+        return batch is None or batch.size + _size(pending) > self.config.batch_size
+
+    def _append(self, tp: TopicPartition, pending: _Pending, now_ms: int) -> None:
+        size = _size(pending)
         batch = self._open.get(tp)
         if batch is not None and batch.size + size > self.config.batch_size:
             self._ready.append(self._open.pop(tp))
             batch = None
         if batch is None:
             batch = self._open[tp] = _Batch(tp, now_ms)
-            if pending.key is None:
-                self._sticky.on_new_batch(tp.topic, num_partitions)
         batch.records.append(pending)
         batch.size += size
 

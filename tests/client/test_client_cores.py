@@ -64,6 +64,21 @@ def test_linger_ms_puts_many_records_in_one_batch(tmp_path: Path) -> None:
     assert sum(counts) / len(counts) > 20  # ~50 records per 50 ms batch, not one each
 
 
+def test_keyless_records_fill_one_partitions_batch_before_the_partitioner_moves_on(
+    tmp_path: Path,
+) -> None:
+    # KIP-480 as Kafka's producer does it: the record that finds no open batch on the sticky
+    # partition moves the partitioner first. Moving after placing it would open a batch of
+    # that one record on every partition in turn.
+    cluster = one_broker(2, tmp_path, 3)
+    cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=20)
+    cluster.run_for(1_000)
+    counts = [n for partition in range(3) for n in batches_on_disk(cluster, "t", partition)]
+    assert sum(counts) > 900
+    assert min(counts) > 5  # ~20 records per 20 ms batch
+    assert len(counts) < 60
+
+
 def test_batch_size_closes_a_batch_before_linger_ms(tmp_path: Path) -> None:
     cluster = one_broker(3, tmp_path, 1)
     cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=1_000, batch_size=300)
