@@ -78,6 +78,10 @@ class StickyPartitioner:
             self._sticky[topic] = current
         return current
 
+    def current(self, topic: str) -> int | None:
+        """The sticky partition for ``topic``, without choosing one if there is none."""
+        return self._sticky.get(topic)
+
     def on_new_batch(self, topic: str, num_partitions: int) -> None:
         """The sticky partition's batch was sent: pick another one for the next records."""
         previous = self._sticky.get(topic)
