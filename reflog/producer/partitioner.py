@@ -81,6 +81,10 @@ class StickyPartitioner:
             self._sticky[topic] = current
         return current
 
+    def current(self, topic: str) -> int | None:
+        """The sticky partition for ``topic``, without choosing one if there is none."""
+        return self._sticky.get(topic)
+
     def on_new_batch(self, topic: str, num_partitions: int) -> None:
         """A record found no open batch on the sticky partition (it was sent, or is full):
         pick another partition for this record and the next ones (Kafka's ``onNewBatch``)."""

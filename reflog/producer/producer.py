@@ -159,6 +159,22 @@ class Producer:
             + self._in_flight_records
         )
 
+    def quiet_capacity(self, topic: str, value_size: int) -> int:
+        """How many more keyless records of ``value_size`` bytes would only join ``topic``'s
+        open batch, leaving what the next ticks do unchanged (no new batch, none over
+        batch.size, no partitioner draw): a caller may hand them over later, each stamped with
+        the time it was due, and not wake at each one (the simulated producer workload)."""
+        if self._unassigned or self._flushing:
+            return 0
+        partitions = self.network.partitions(topic)
+        current = self._sticky.current(topic)
+        if not partitions or current is None or current >= len(partitions):
+            return 0
+        batch = self._open.get(TopicPartition(topic, current))
+        if batch is None:
+            return 0
+        return (self.config.batch_size - batch.size) // (value_size + _RECORD_OVERHEAD)
+
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)

@@ -39,14 +39,18 @@ class ProducerWorkload(ClientNode):
         self.rate_per_s = rate_per_s
         self.keys = list(keys) if keys else None
         self.key_weights = list(key_weights) if key_weights else None
-        self.sent = 0
+        self._sent = 0
         self.acked = 0
         self.failed = 0
         self.acked_per_partition: Counter[int] = Counter()
         self._next_send_ms: float | None = None
+        self._ctx: NodeContext | None = None
+        # A subclass with its own on_wake sends its own records: it wakes at every one.
+        self._own_send_loop = type(self).on_wake is ProducerWorkload.on_wake
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
         self._next_send_ms = None
+        self._ctx = ctx
         return Producer(self.config, ctx.rng)
 
     @property
@@ -54,19 +58,61 @@ class ProducerWorkload(ClientNode):
         assert isinstance(self.core, Producer)
         return self.core
 
+    # The workload does not wake at every record. A record that only joins the open batch
+    # of the partition the producer sticks to changes nothing the producer does until that
+    # batch is sent, so such records are handed over late, each stamped with the
+    # millisecond it was due (Producer.quiet_capacity says how many there may be): before
+    # anything reads the producer (a wake, an answer, a crash, a rate change, ``sent``).
+    # The node wakes when a record may open or fill a batch, as it did at every record,
+    # so the broker sees the same batches at the same times with a fraction of the wakes.
+
+    @property
+    def _lazy(self) -> bool:
+        # A key picks its own partition, so any keyed record may open a batch.
+        return self._own_send_loop and not self.keys
+
+    @property
+    def sent(self) -> int:
+        """Records handed to the producer so far (those due by now included)."""
+        if self._ctx is not None:
+            self._catch_up(self._ctx.now_ms)
+        return self._sent
+
+    @sent.setter
+    def sent(self, value: int) -> None:
+        self._sent = value
+
     def set_rate(self, rate_per_s: float) -> None:
         """Change the send rate; it applies from the next record on."""
+        ctx = self._ctx
+        if ctx is None or self.core is None or self._next_send_ms is None:
+            self.rate_per_s = rate_per_s
+            self._next_send_ms = None
+            return
+        self._catch_up(ctx.now_ms)
+        # The new schedule starts when the node would have woken next for a record.
+        start = math.ceil(self._next_send_ms) if self.rate_per_s > 0 else None
+        deadline = self.producer.next_deadline_ms()
+        if start is None or (deadline is not None and deadline < start):
+            start = deadline
         self.rate_per_s = rate_per_s
-        self._next_send_ms = None
+        self._next_send_ms = float(max(start, ctx.now_ms + 1)) if start is not None else None
+        self._arm_timer(ctx)
+
+    def crash(self) -> None:
+        if self._ctx is not None:
+            self._catch_up(self._ctx.now_ms)
+        super().crash()
+
+    def on_message(self, ctx: NodeContext, src: str, payload: object) -> None:
+        # Records due before this millisecond went in before the answer did.
+        self._catch_up(ctx.now_ms - 1)
+        super().on_message(ctx, src, payload)
 
     def on_wake(self, ctx: NodeContext) -> None:
-        if self.rate_per_s > 0:
-            if self._next_send_ms is None:
-                self._next_send_ms = float(ctx.now_ms)
-            interval = 1000.0 / self.rate_per_s
-            while self._next_send_ms <= ctx.now_ms:
-                self._send_one(ctx)
-                self._next_send_ms += interval
+        if self.rate_per_s > 0 and self._next_send_ms is None:
+            self._next_send_ms = float(ctx.now_ms)
+        self._send_due(ctx.now_ms)
         results = self.producer.take_results()
         if not results:
             return  # most wakes only send
@@ -81,18 +127,44 @@ class ProducerWorkload(ClientNode):
                     "send-failed", partition=result.partition, error=ErrorCode(result.error).name
                 )
 
-    def _send_one(self, ctx: NodeContext) -> None:
+    def _catch_up(self, now_ms: int) -> None:
+        if self._lazy:
+            self._send_due(now_ms)
+
+    def _send_due(self, now_ms: int) -> None:
+        """Hand the producer every record due by ``now_ms``, each at the millisecond it was due."""
+        if self.core is None or self._next_send_ms is None or self.rate_per_s <= 0:
+            return
+        interval = 1000.0 / self.rate_per_s
+        while self._next_send_ms <= now_ms:
+            self._send_one(math.ceil(self._next_send_ms))
+            self._next_send_ms += interval
+
+    def _send_one(self, at_ms: int) -> None:
         key = None
         if self.keys:
-            key = ctx.rng.choices(self.keys, weights=self.key_weights)[0]
-        value = b"record-%d" % self.sent
-        self.producer.send(self.topic, value, key=key, now_ms=ctx.now_ms)
-        self.sent += 1
+            assert self._ctx is not None
+            key = self._ctx.rng.choices(self.keys, weights=self.key_weights)[0]
+        value = b"record-%d" % self._sent
+        self.producer.send(self.topic, value, key=key, now_ms=at_ms)
+        self._sent += 1
 
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:
             return None
-        return math.ceil(self._next_send_ms)
+        first = math.ceil(self._next_send_ms)
+        if not self._lazy:
+            return first
+        # The longest value among the next records bounds how many fit (a bound is enough:
+        # waking early only finds fewer records due).
+        longest = len(b"record-%d" % (self._sent + 100_000))
+        quiet = min(self.producer.quiet_capacity(self.topic, longest), 100_000)
+        if quiet == 0:
+            return first
+        # Wake no later than the first record that may not fit is due; floor of a value a
+        # hair early, since _next_send_ms is summed one interval at a time.
+        due = self._next_send_ms + quiet * (1000.0 / self.rate_per_s)
+        return max(first, math.floor(due - 1e-6))
 
 
 class ConsumerWorkload(ClientNode):
