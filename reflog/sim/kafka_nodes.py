@@ -306,7 +306,6 @@ class ClientNode:
             else:
                 self.core.network.connected(action.node_id, ctx.now_ms)
             return True
-        if isinstance(action, Disconnect):
-            self.core.network.disconnected(action.node_id, ctx.now_ms)
-            return True
-        return False
+        assert isinstance(action, Disconnect)
+        self.core.network.disconnected(action.node_id, ctx.now_ms)
+        return True
