@@ -231,7 +231,7 @@ class Producer:
             partition = partition_for_key(pending.key, len(partitions))
         else:
             partition = self._sticky.partition(pending.topic, len(partitions))
-            if self._opens_batch(TopicPartition(pending.topic, partition), pending):
+            if not self._has_room(TopicPartition(pending.topic, partition), pending):
                 # As Kafka's producer does (KIP-480): a record that would open a new batch
                 # moves the partitioner on first, and goes to the next partition instead.
                 self._sticky.on_new_batch(pending.topic, len(partitions))
@@ -253,10 +253,16 @@ class Producer:
             return ErrorCode.REQUEST_TIMED_OUT
         return error
 
-    def _opens_batch(self, tp: TopicPartition, pending: _Pending) -> bool:
-        """True if ``pending`` would not fit in ``tp``'s open batch (or there is none)."""
+    def _has_room(self, tp: TopicPartition, pending: _Pending) -> bool:
+        """True if ``pending`` fits in ``tp``'s open batch. A batch it does not fit in is
+        full: it is closed now, to go without waiting for linger.ms (as in _append)."""
         batch = self._open.get(tp)
-        return batch is None or batch.size + _size(pending) > self.config.batch_size
+        if batch is None:
+            return False
+        if batch.size + _size(pending) > self.config.batch_size:
+            self._ready.append(self._open.pop(tp))
+            return False
+        return True
 
     def _append(self, tp: TopicPartition, pending: _Pending, now_ms: int) -> None:
         size = _size(pending)
