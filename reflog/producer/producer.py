@@ -175,6 +175,19 @@ class Producer:
             return 0
         return (self.config.batch_size - batch.size) // (value_size + _RECORD_OVERHEAD)
 
+    def new_batch_capacity(self, topic: str, value_size: int) -> int:
+        """How many keyless records of ``value_size`` bytes a new batch of ``topic`` takes
+        when none is open, or 0 if the next record might do more than open one (a batch of
+        the topic is open: the record might join it, or find it full and send it; or the
+        topic has no metadata yet, or a flush is on). The first record opens the batch (a
+        partitioner draw, and linger.ms starts at its time): a caller may hand them over
+        later, each stamped with the time it was due, by the first one's time + linger.ms."""
+        if self._unassigned or self._flushing or not self.network.partitions(topic):
+            return 0
+        if any(tp.topic == topic for tp in self._open):
+            return 0
+        return self.config.batch_size // (value_size + _RECORD_OVERHEAD)
+
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)

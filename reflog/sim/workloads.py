@@ -63,8 +63,12 @@ class ProducerWorkload(ClientNode):
     # batch is sent, so such records are handed over late, each stamped with the
     # millisecond it was due (Producer.quiet_capacity says how many there may be): before
     # anything reads the producer (a wake, an answer, a crash, a rate change, ``sent``).
-    # The node wakes when a record may open or fill a batch, as it did at every record,
-    # so the broker sees the same batches at the same times with a fraction of the wakes.
+    # A record that opens a batch may wait too, as long as it is handed over by the time
+    # that batch's linger.ms ends (Producer.new_batch_capacity says how many records join
+    # it): its stamp starts the linger, and the partitioner's draw is the same whenever it
+    # is made. The node wakes when a batch lingered enough or is full, so the broker sees
+    # the same batches at the same times as if it woke at every record, with a fraction
+    # of the wakes.
 
     @property
     def _lazy(self) -> bool:
@@ -158,13 +162,17 @@ class ProducerWorkload(ClientNode):
         # The longest value among the next records bounds how many fit (a bound is enough:
         # waking early only finds fewer records due).
         longest = len(b"record-%d" % (self._sent + 100_000))
+        wake_by = None
         quiet = min(self.producer.quiet_capacity(self.topic, longest), 100_000)
-        if quiet == 0:
-            return first
+        if quiet == 0:  # the next record opens a batch: it and those that join it may wait
+            quiet = min(self.producer.new_batch_capacity(self.topic, longest), 100_000)
+            if quiet == 0:
+                return first
+            wake_by = first + self.config.linger_ms
         # Wake no later than the first record that may not fit is due; floor of a value a
         # hair early, since _next_send_ms is summed one interval at a time.
-        due = self._next_send_ms + quiet * (1000.0 / self.rate_per_s)
-        return max(first, math.floor(due - 1e-6))
+        due = math.floor(self._next_send_ms + quiet * (1000.0 / self.rate_per_s) - 1e-6)
+        return max(first, due if wake_by is None else min(due, wake_by))
 
 
 class ConsumerWorkload(ClientNode):
