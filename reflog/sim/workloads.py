@@ -121,9 +121,12 @@ class ProducerWorkload(ClientNode):
         if not results:
             return  # most wakes only send
         # Counted in one call per wake (Counter.update counts in C), not one per record.
-        acked = [r.partition for r in results if r.error == ErrorCode.NONE]
+        none = ErrorCode.NONE
+        acked = [r.partition for r in results if r.error == none]
         self.acked += len(acked)
         self.acked_per_partition.update(acked)
+        if len(acked) == len(results):
+            return
         for result in results:
             if result.error != ErrorCode.NONE:
                 self.failed += 1
@@ -140,18 +143,15 @@ class ProducerWorkload(ClientNode):
         if self.core is None or self._next_send_ms is None or self.rate_per_s <= 0:
             return
         interval = 1000.0 / self.rate_per_s
+        # This loop runs for every record sent: what it uses is looked up once, before it.
+        assert self._ctx is not None
+        send, topic, keys, rng = self.producer.send, self.topic, self.keys, self._ctx.rng
         while self._next_send_ms <= now_ms:
-            self._send_one(math.ceil(self._next_send_ms))
+            key = rng.choices(keys, weights=self.key_weights)[0] if keys else None
+            value = b"record-%d" % self._sent
+            send(topic, value, key=key, now_ms=math.ceil(self._next_send_ms))
+            self._sent += 1
             self._next_send_ms += interval
-
-    def _send_one(self, at_ms: int) -> None:
-        key = None
-        if self.keys:
-            assert self._ctx is not None
-            key = self._ctx.rng.choices(self.keys, weights=self.key_weights)[0]
-        value = b"record-%d" % self._sent
-        self.producer.send(self.topic, value, key=key, now_ms=at_ms)
-        self._sent += 1
 
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:
