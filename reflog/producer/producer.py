@@ -240,16 +240,21 @@ class Producer:
                     SendResult(pending.send_id, pending.topic, partition, -1, error)
                 )
                 return True
+            tp = TopicPartition(pending.topic, partition)
         elif pending.key is not None:
-            partition = partition_for_key(pending.key, len(partitions))
+            tp = TopicPartition(pending.topic, partition_for_key(pending.key, len(partitions)))
         else:
-            partition = self._sticky.partition(pending.topic, len(partitions))
-            if not self._has_room(TopicPartition(pending.topic, partition), pending):
+            tp = TopicPartition(
+                pending.topic, self._sticky.partition(pending.topic, len(partitions))
+            )
+            if not self._has_room(tp, pending):
                 # As Kafka's producer does (KIP-480): a record that would open a new batch
                 # moves the partitioner on first, and goes to the next partition instead.
                 self._sticky.on_new_batch(pending.topic, len(partitions))
-                partition = self._sticky.partition(pending.topic, len(partitions))
-        self._append(TopicPartition(pending.topic, partition), pending, now_ms)
+                tp = TopicPartition(
+                    pending.topic, self._sticky.partition(pending.topic, len(partitions))
+                )
+        self._append(tp, pending, now_ms)
         return True
 
     def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
