@@ -146,12 +146,13 @@ class ProducerWorkload(ClientNode):
         # This loop runs for every record sent: what it uses is looked up once, before it.
         assert self._ctx is not None
         send, topic, keys, rng = self.producer.send, self.topic, self.keys, self._ctx.rng
-        while self._next_send_ms <= now_ms:
+        due, sent = self._next_send_ms, self._sent
+        while due <= now_ms:
             key = rng.choices(keys, weights=self.key_weights)[0] if keys else None
-            value = b"record-%d" % self._sent
-            send(topic, value, key=key, now_ms=math.ceil(self._next_send_ms))
-            self._sent += 1
-            self._next_send_ms += interval
+            send(topic, b"record-%d" % sent, key=key, now_ms=math.ceil(due))
+            sent += 1
+            due += interval
+        self._next_send_ms, self._sent = due, sent
 
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:
