@@ -62,7 +62,8 @@ class SimNetwork:
 
     def plan(self, src: str, dst: str, now_ms: int) -> int | None:
         """When a message sent now on src → dst arrives, or None if it is lost."""
-        config = self._links.get((src, dst), self.default)
+        link = (src, dst)
+        config = self._links.get(link, self.default)
         # A latency drawn uniformly from the link's range, as randint draws it (rejection
         # sampling on getrandbits, so the same seed gives the same latencies), written out
         # because it runs for every message and randint costs four calls.
@@ -74,6 +75,6 @@ class SimNetwork:
         latency = config.latency_ms_min + draw
         if config.loss and self._rng.random() < config.loss:
             return None
-        at = max(now_ms + latency, self._last_delivery.get((src, dst), 0))
-        self._last_delivery[(src, dst)] = at
+        at = max(now_ms + latency, self._last_delivery.get(link, 0))
+        self._last_delivery[link] = at
         return at
