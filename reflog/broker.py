@@ -21,7 +21,10 @@ followers and high watermarks, followers fetch from leaders, ``acks=all``
 produces wait for the ISR.
 
 A produced record set is checked by :func:`~reflog.storage.log_validator.validate_records`
-(Kafka's ``LogValidator``) before any of it is appended. reflog simplification: that
+(Kafka's ``LogValidator``) before any of it is appended, and an idempotent producer's
+batch against the partition's producer state
+(:class:`~reflog.storage.producer_state.ProducerStateManager`): a retry gets its
+original offsets back instead of a second copy. reflog simplification: that
 checks batches, not each record, and decompresses nothing, so a search by timestamp into
 a batch whose records cannot be read answers CORRUPT_MESSAGE or UNSUPPORTED_COMPRESSION_TYPE
 for that partition.
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToController
 from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
+from reflog.controller.producer_id_manager import ProducerIdManager
 from reflog.controller.records import NO_LEADER
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
@@ -52,6 +56,7 @@ from reflog.storage.log_validator import (
     validate_records,
 )
 from reflog.storage.partition_log import OffsetOutOfRangeError, PartitionLog
+from reflog.storage.producer_state import ProducerStateError, last_sequence
 from reflog.topic_partition import (
     TopicPartition,
     topic_name_error,
@@ -71,6 +76,7 @@ from reflog.wire.messages.fetch import (
     FetchResponse,
     PartitionData,
 )
+from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
     ListOffsetsRequest,
@@ -94,7 +100,11 @@ from reflog.wire.messages.produce import (
     ProduceResponse,
     TopicProduceResponse,
 )
-from reflog.wire.messages.quorum import AlterPartitionRequest, AlterPartitionResponse
+from reflog.wire.messages.quorum import (
+    AllocateProducerIdsResponse,
+    AlterPartitionRequest,
+    AlterPartitionResponse,
+)
 from reflog.wire.schema import Request, Response
 
 __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -120,6 +130,7 @@ class Broker:
         self.config = config
         self.logs = LogManager(config.log_dir, config.log, now_ms)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
+        self._next_producer_expiration_ms = now_ms + config.producer_id_expiration_check_interval_ms
         self.cleaner = LogCleaner()
         self._next_clean_ms = now_ms + config.log_cleaner_backoff_ms
         # Until the first metadata arrives the broker knows of no topic, nor of itself:
@@ -133,6 +144,9 @@ class Broker:
             config.replica_fetch_wait_max_ms,
         )
         self.purgatory = FetchPurgatory()
+        self.producer_ids = ProducerIdManager(config.node_id)
+        # InitProducerId requests waiting for the block of ids on its way: (conn, header).
+        self._awaiting_producer_id: list[tuple[int, RequestHeader]] = []
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -141,6 +155,7 @@ class Broker:
             ApiKey.API_VERSIONS: self._api_versions,
             ApiKey.CREATE_TOPICS: self._create_topics,
             ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
+            ApiKey.INIT_PRODUCER_ID: self._init_producer_id,
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -157,6 +172,13 @@ class Broker:
         if now_ms >= self._next_retention_ms:
             self.logs.delete_old_segments(now_ms, self.high_watermark)
             self._next_retention_ms = now_ms + self.config.log_retention_check_interval_ms
+        if now_ms >= self._next_producer_expiration_ms:
+            for _, partition_log in self.logs:
+                partition_log.remove_expired_producers(
+                    now_ms, self.config.producer_id_expiration_ms
+                )
+            interval = self.config.producer_id_expiration_check_interval_ms
+            self._next_producer_expiration_ms = now_ms + interval
         if now_ms >= self._next_clean_ms:
             for tp, partition_log in self.logs:
                 hw = self.high_watermark(tp)
@@ -167,11 +189,17 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
-        return actions + self.replicas.tick(now_ms)
+        return actions + self.replicas.tick(now_ms) + self._producer_id_requests(now_ms)
 
     def next_deadline_ms(self) -> int:
-        deadline = min(self._next_retention_ms, self._next_clean_ms)
-        for other in (self.purgatory.next_deadline_ms(), self.replicas.next_deadline_ms()):
+        deadline = min(
+            self._next_retention_ms, self._next_clean_ms, self._next_producer_expiration_ms
+        )
+        for other in (
+            self.purgatory.next_deadline_ms(),
+            self.replicas.next_deadline_ms(),
+            self.producer_ids.next_deadline_ms(self._broker_epoch()),
+        ):
             if other is not None and other < deadline:
                 deadline = other
         return deadline
@@ -179,6 +207,7 @@ class Broker:
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
         self.replicas.produces.drop_connection(conn)
+        self._awaiting_producer_id = [w for w in self._awaiting_producer_id if w[0] != conn]
 
     # -- replication between brokers ----------------------------------------------------
     def on_broker_response(self, broker_id: int, response: Response, now_ms: int) -> list[Action]:
@@ -193,6 +222,19 @@ class Broker:
         self, response: AlterPartitionResponse, request: AlterPartitionRequest, now_ms: int
     ) -> list[Action]:
         return self.replicas.on_alter_partition_response(response, request, now_ms)
+
+    def on_allocate_producer_ids_response(
+        self, response: AllocateProducerIdsResponse, now_ms: int
+    ) -> list[Action]:
+        """The controller's answer to this broker's request for producer ids: the producers
+        waiting for it get theirs (or COORDINATOR_LOAD_IN_PROGRESS if it brought none)."""
+        self.producer_ids.on_response(now_ms, response)
+        waiting, self._awaiting_producer_id = self._awaiting_producer_id, []
+        answers: list[Action] = [
+            Respond(conn, header, _new_producer_id(self.producer_ids.generate()))
+            for conn, header in waiting
+        ]
+        return answers + self._producer_id_requests(now_ms)
 
     def unsupported_api_versions(self, conn: int, header: RequestHeader) -> Respond:
         """An ApiVersions request of a version reflog lacks: answer UNSUPPORTED_VERSION
@@ -262,6 +304,36 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
+
+    # -- InitProducerId ---------------------------------------------------------------
+    def _init_producer_id(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        """A new producer id and epoch 0 for an idempotent producer. Kafka answers so for
+        every request without a transactional id, even one naming the id it had (v3+):
+        an idempotent producer bumps its epoch by itself (KIP-360).
+
+        reflog simplification: there is no transaction coordinator yet, so a request
+        with a transactional id is refused with INVALID_REQUEST."""
+        assert isinstance(request, InitProducerIdRequest)
+        if request.transactional_id is not None:
+            response = InitProducerIdResponse(error_code=ErrorCode.INVALID_REQUEST)
+            return [Respond(conn, header, response)]
+        producer_id = self.producer_ids.generate()
+        asked = self._producer_id_requests(now_ms)
+        if producer_id is None and self.producer_ids.in_flight:
+            self._awaiting_producer_id.append((conn, header))  # answered with the block
+            return asked
+        return [Respond(conn, header, _new_producer_id(producer_id)), *asked]
+
+    def _producer_id_requests(self, now_ms: int) -> list[Action]:
+        request = self.producer_ids.request(now_ms, self._broker_epoch())
+        return [] if request is None else [ToController(request)]
+
+    def _broker_epoch(self) -> int:
+        """This broker's epoch as the metadata registers it (-1: not registered yet)."""
+        me = self.image.brokers.get(self.config.node_id)
+        return -1 if me is None else me.broker_epoch
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
@@ -407,6 +479,25 @@ class Broker:
             )
         except (CorruptRecordError, RecordValidationError) as exc:
             return fail(_record_error_code(exc), str(exc))
+        if batches[0].producer_id >= 0:  # an idempotent producer (it sent one batch)
+            try:
+                duplicate = log_.producer_state.check_leader_append(
+                    batches[0].producer_id,
+                    batches[0].producer_epoch,
+                    batches[0].base_sequence,
+                    last_sequence(batches[0].base_sequence, batches[0].last_offset_delta),
+                )
+            except ProducerStateError as exc:
+                return fail(exc.error_code, str(exc))
+            if duplicate is not None:
+                # A retry of a batch the log has: its original offsets, as a success. With
+                # acks=all it waits, like the original, for the ISR to have them.
+                return PartitionProduceResponse(
+                    index=tp.partition,
+                    error_code=ErrorCode.NONE,
+                    base_offset=duplicate.first_offset,
+                    log_start_offset=log_.log_start_offset,
+                ), duplicate.last_offset + 1
         leader_epoch = self.partition_leader_epoch(tp)
         # The views validated above go to the log as they are: it parses no header again.
         first = log_.append(batches[0], leader_epoch, now_ms)
@@ -597,6 +688,15 @@ class Broker:
             offset=offset,
             leader_epoch=self.partition_leader_epoch(tp),
         )
+
+
+def _new_producer_id(producer_id: int | None) -> InitProducerIdResponse:
+    """InitProducerId's answer: the id with epoch 0, or "retry" when there is none yet."""
+    if producer_id is None:
+        return InitProducerIdResponse(error_code=ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    return InitProducerIdResponse(
+        error_code=ErrorCode.NONE, producer_id=producer_id, producer_epoch=0
+    )
 
 
 def _record_error_code(exc: CorruptRecordError | RecordValidationError) -> int:

@@ -8,7 +8,7 @@ from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.fetch import FetchRequest
 from reflog.wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest
-from reflog.wire.messages.quorum import AlterPartitionRequest
+from reflog.wire.messages.quorum import AllocateProducerIdsRequest, AlterPartitionRequest
 from reflog.wire.schema import Response
 
 __all__ = ["Action", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -47,10 +47,11 @@ class SendToBroker:
 
 @dataclass(frozen=True)
 class ToController:
-    """A leader's ISR change for the active controller; the answer goes to
-    :meth:`Broker.on_alter_partition_response`."""
+    """A leader's ISR change for the active controller, or a request for producer ids;
+    the answer goes to :meth:`Broker.on_alter_partition_response` or
+    :meth:`Broker.on_allocate_producer_ids_response`."""
 
-    request: AlterPartitionRequest
+    request: AlterPartitionRequest | AllocateProducerIdsRequest
 
 
 Action = Respond | Forward | SendToBroker | ToController

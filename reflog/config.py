@@ -41,3 +41,8 @@ class BrokerConfig:
     # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
     # to show what went wrong before it, to its own high watermark.
     truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH
+    # An idempotent producer that wrote nothing to a partition for this long is forgotten
+    # there (producer.id.expiration.ms), checked every
+    # producer.id.expiration.check.interval.ms.
+    producer_id_expiration_ms: int = 86_400_000
+    producer_id_expiration_check_interval_ms: int = 600_000

@@ -30,6 +30,8 @@ from reflog.controller.image import BrokerRegistration
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.create_topics import CreateTopicsResponse
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
+    AllocateProducerIdsResponse,
     AlterPartitionResponse,
     BrokerHeartbeatResponse,
     BrokerRegistrationResponse,
@@ -163,6 +165,10 @@ class OutboundRequests:
         if isinstance(purpose, SendToBroker):
             return self.broker.on_broker_response(purpose.broker_id, response, now_ms)
         if isinstance(purpose, ToController):
+            if isinstance(purpose.request, AllocateProducerIdsRequest):
+                if not isinstance(response, AllocateProducerIdsResponse):
+                    return self._failed(now_ms, purpose)
+                return self.broker.on_allocate_producer_ids_response(response, now_ms)
             if not isinstance(response, AlterPartitionResponse):
                 return self._failed(now_ms, purpose)
             return self.broker.on_alter_partition_response(response, purpose.request, now_ms)
@@ -185,6 +191,10 @@ class OutboundRequests:
             self.broker.on_broker_unreachable(purpose.broker_id, now_ms)  # it backs off
             return []
         if isinstance(purpose, ToController):
+            if isinstance(purpose.request, AllocateProducerIdsRequest):
+                # A block committed but never answered is simply never used.
+                lost = AllocateProducerIdsResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
+                return self.broker.on_allocate_producer_ids_response(lost, now_ms)
             # The ISR change may still commit: the leader keeps it pending and asks again.
             timed_out = AlterPartitionResponse(error_code=ErrorCode.REQUEST_TIMED_OUT)
             return self.broker.on_alter_partition_response(timed_out, purpose.request, now_ms)

@@ -28,6 +28,8 @@ _COMMAND_MODULES: list[str] = [
     "topics_cmd",
     "produce_cmd",
     "consume_cmd",
+    "inspect_cmd",
+    "chaos_cmd",
 ]
 
 

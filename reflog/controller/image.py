@@ -16,6 +16,7 @@ from reflog.controller.records import (
     MetadataRecord,
     PartitionChangeRecord,
     PartitionRecord,
+    ProducerIdsRecord,
     RegisterBrokerRecord,
     TopicConfig,
     TopicRecord,
@@ -56,6 +57,8 @@ class MetadataImage:
     offset: int = 0  # the metadata log offset (Raft index) of the last batch applied
     brokers: dict[int, BrokerRegistration] = field(default_factory=dict)
     topics: dict[str, TopicImage] = field(default_factory=dict)
+    # The first producer id no broker has been given yet (KIP-730).
+    next_producer_id: int = 0
 
     def apply(self, offset: int, records: list[MetadataRecord]) -> None:
         for record in records:
@@ -75,6 +78,8 @@ class MetadataImage:
         elif isinstance(record, TopicRecord):
             configs = {c.name: c.value for c in record.configs}
             self.topics[record.name] = TopicImage(record.name, configs)
+        elif isinstance(record, ProducerIdsRecord):
+            self.next_producer_id = record.next_producer_id
         elif isinstance(record, PartitionRecord):
             self.topics[record.topic].partitions[record.partition] = PartitionState(
                 tuple(record.replicas),
@@ -137,6 +142,12 @@ class MetadataImage:
                         partition_epoch=s.partition_epoch,
                     )
                 )
+        if self.next_producer_id > 0:  # a snapshot must not forget which ids are gone
+            records.append(
+                ProducerIdsRecord(
+                    broker_id=-1, broker_epoch=-1, next_producer_id=self.next_producer_id
+                )
+            )
         return records
 
     @classmethod

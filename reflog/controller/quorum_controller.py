@@ -4,7 +4,8 @@ A :class:`QuorumController` runs on every controller node. All of them apply the
 committed metadata log to their :class:`MetadataImage`; the one whose Raft node
 leads (the *active* controller) also takes writes: broker registrations, broker
 heartbeats (and fencing a broker whose session ran out), topic creation with
-replica placement, and the partition leader/ISR changes those cause (KIP-631).
+replica placement, the partition leader/ISR changes those cause (KIP-631), and
+blocks of producer ids for brokers to hand out (KIP-730).
 
 Like the Raft core under it, it is pure: a runtime calls one method per event
 and carries out the :class:`ControllerReady` it gets back — first the Raft
@@ -31,6 +32,7 @@ from reflog.controller.records import (
     FenceBrokerRecord,
     MetadataRecord,
     PartitionRecord,
+    ProducerIdsRecord,
     RegisterBrokerRecord,
     TopicConfig,
     TopicRecord,
@@ -55,6 +57,8 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsResponse,
 )
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
+    AllocateProducerIdsResponse,
     AlterPartitionRequest,
     AlterPartitionResponse,
     BrokerHeartbeatRequest,
@@ -69,12 +73,16 @@ __all__ = ["ControllerReady", "QuorumController", "Reply"]
 # At most this many metadata batches in one heartbeat answer; the broker asks again.
 MAX_BATCHES_PER_HEARTBEAT = 1_000
 
+# Producer ids per AllocateProducerIds answer (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE).
+PRODUCER_ID_BLOCK_SIZE = 1_000
+
 
 Reply = (
     BrokerRegistrationResponse
     | BrokerHeartbeatResponse
     | CreateTopicsResponse
     | AlterPartitionResponse
+    | AllocateProducerIdsResponse
 )
 
 
@@ -118,7 +126,13 @@ class _AlterPartition:
     request: AlterPartitionRequest
 
 
-_Write = _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition
+@dataclass(frozen=True)
+class _AllocateProducerIds:
+    token: object
+    request: AllocateProducerIdsRequest
+
+
+_Write = _Register | _CreateTopics | _Fence | _Unfence | _AlterPartition | _AllocateProducerIds
 
 
 @dataclass
@@ -226,6 +240,16 @@ class QuorumController:
             self._next_write(now_ms)
         return self._take()
 
+    def allocate_producer_ids(
+        self, now_ms: int, token: object, request: AllocateProducerIdsRequest
+    ) -> ControllerReady:
+        if not self.is_active():
+            self._reply(token, AllocateProducerIdsResponse(error_code=ErrorCode.NOT_CONTROLLER))
+        else:
+            self.queue.append(_AllocateProducerIds(token, request))
+            self._next_write(now_ms)
+        return self._take()
+
     def _with_metadata(
         self, reply: BrokerHeartbeatResponse, offset: int
     ) -> BrokerHeartbeatResponse:
@@ -315,6 +339,9 @@ class QuorumController:
             self._reply(write.token, self._not_controller_registration())
         elif isinstance(write, _AlterPartition):
             self._reply(write.token, AlterPartitionResponse(error_code=ErrorCode.NOT_CONTROLLER))
+        elif isinstance(write, _AllocateProducerIds):
+            reply = AllocateProducerIdsResponse(error_code=ErrorCode.NOT_CONTROLLER)
+            self._reply(write.token, reply)
         elif isinstance(write, _CreateTopics):
             results = [
                 CreatableTopicResult(name=t.name, error_code=ErrorCode.NOT_CONTROLLER)
@@ -348,6 +375,8 @@ class QuorumController:
             return self._plan_create_topics(write.request)
         if isinstance(write, _AlterPartition):
             return self._plan_alter_partition(write.request)
+        if isinstance(write, _AllocateProducerIds):
+            return self._plan_allocate_producer_ids(write.request)
         broker = self.image.brokers.get(write.broker_id)
         if broker is None or broker.broker_epoch != write.broker_epoch:
             return [], None  # that incarnation is gone already
@@ -419,6 +448,29 @@ class QuorumController:
             isr=list(new_isr),
         )
         return [change], reply
+
+    def _plan_allocate_producer_ids(
+        self, request: AllocateProducerIdsRequest
+    ) -> tuple[list[MetadataRecord], Reply | None]:
+        """The next block of producer ids, after every block committed before it (Kafka's
+        ``ProducerIdControlManager``). The answer goes out only once the record commits, so
+        a block a broker hands ids from is in the metadata log, and no later block, from
+        this controller or the next, can overlap it."""
+        broker = self.image.brokers.get(request.broker_id)
+        if broker is None or broker.broker_epoch != request.broker_epoch:
+            return [], AllocateProducerIdsResponse(error_code=ErrorCode.STALE_BROKER_EPOCH)
+        start = self.image.next_producer_id
+        record = ProducerIdsRecord(
+            broker_id=request.broker_id,
+            broker_epoch=request.broker_epoch,
+            next_producer_id=start + PRODUCER_ID_BLOCK_SIZE,
+        )
+        reply = AllocateProducerIdsResponse(
+            error_code=ErrorCode.NONE,
+            producer_id_start=start,
+            producer_id_len=PRODUCER_ID_BLOCK_SIZE,
+        )
+        return [record], reply
 
     def _elect_leaders(self, live: set[int]) -> list[MetadataRecord]:
         """A PartitionChangeRecord for every partition whose leader or ISR must change."""

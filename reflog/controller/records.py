@@ -38,6 +38,7 @@ __all__ = [
     "MetadataRecord",
     "PartitionChangeRecord",
     "PartitionRecord",
+    "ProducerIdsRecord",
     "RegisterBrokerRecord",
     "TopicConfig",
     "TopicRecord",
@@ -105,6 +106,16 @@ class UnfenceBrokerRecord(WireStruct):
     broker_epoch: int = wire(INT64)
 
 
+class ProducerIdsRecord(WireStruct):
+    """A block of producer ids given to a broker (KIP-730): every id below
+    ``next_producer_id`` has been handed out, so no later block may contain one."""
+
+    TYPE: ClassVar[int] = 15
+    broker_id: int = wire(INT32)  # -1 in a snapshot: only the high mark matters there
+    broker_epoch: int = wire(INT64)
+    next_producer_id: int = wire(INT64)
+
+
 MetadataRecord = (
     RegisterBrokerRecord
     | TopicRecord
@@ -112,6 +123,7 @@ MetadataRecord = (
     | PartitionChangeRecord
     | FenceBrokerRecord
     | UnfenceBrokerRecord
+    | ProducerIdsRecord
 )
 
 _BY_TYPE: dict[int, type[MetadataRecord]] = {
@@ -123,6 +135,7 @@ _BY_TYPE: dict[int, type[MetadataRecord]] = {
         PartitionChangeRecord,
         FenceBrokerRecord,
         UnfenceBrokerRecord,
+        ProducerIdsRecord,
     )
 }
 _VERSION = 0

@@ -39,6 +39,7 @@ from reflog.wire.headers import (
 from reflog.wire.messages.api_versions import ApiVersionsRequest
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
     AlterPartitionRequest,
     BrokerHeartbeatRequest,
     BrokerRegistrationRequest,
@@ -148,6 +149,8 @@ class ControllerServer:
             self._do(c.create_topics(now, token, body))
         elif isinstance(body, AlterPartitionRequest):
             self._do(c.alter_partition(now, token, body))
+        elif isinstance(body, AllocateProducerIdsRequest):
+            self._do(c.allocate_producer_ids(now, token, body))
         elif isinstance(body, QuorumStateRequest):
             self._respond(token, self.quorum_state())
         elif isinstance(body, ApiVersionsRequest):

@@ -22,6 +22,7 @@ from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
     AlterPartitionRequest,
     BrokerHeartbeatRequest,
     BrokerRegistrationRequest,
@@ -64,6 +65,8 @@ class ControllerSimNode:
                 self._do(ctx, controller.create_topics(now, token, body))
             elif isinstance(body, AlterPartitionRequest):
                 self._do(ctx, controller.alter_partition(now, token, body))
+            elif isinstance(body, AllocateProducerIdsRequest):
+                self._do(ctx, controller.allocate_producer_ids(now, token, body))
 
     def on_timer(self, ctx: NodeContext, token: object) -> None:
         if self.controller is not None:

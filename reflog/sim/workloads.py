@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from reflog.consumer import Consumer, ConsumerConfig, ConsumerRecord
-from reflog.producer import Producer, ProducerConfig
+from reflog.producer import Producer, ProducerConfig, SendResult
 from reflog.sim.kafka_nodes import ClientNode
 from reflog.sim.node import NodeContext
 from reflog.topic_partition import TopicPartition
@@ -43,6 +43,9 @@ class ProducerWorkload(ClientNode):
         self.acked = 0
         self.failed = 0
         self.acked_per_partition: Counter[int] = Counter()
+        # Every result, in the order they came, when a test or notebook asks to keep them
+        # (``keep_results()``); None otherwise, so that a long run holds no per-record list.
+        self.results: list[SendResult] | None = None
         self._next_send_ms: float | None = None
         self._ctx: NodeContext | None = None
         # A subclass with its own on_wake sends its own records: it wakes at every one.
@@ -57,6 +60,12 @@ class ProducerWorkload(ClientNode):
     def producer(self) -> Producer:
         assert isinstance(self.core, Producer)
         return self.core
+
+    def keep_results(self) -> list[SendResult]:
+        """From now on keep every send's result (offset or error) in :attr:`results`."""
+        if self.results is None:
+            self.results = []
+        return self.results
 
     # The workload does not wake at every record. A record that only joins the open batch
     # of the partition the producer sticks to changes nothing the producer does until that
@@ -88,20 +97,14 @@ class ProducerWorkload(ClientNode):
 
     def set_rate(self, rate_per_s: float) -> None:
         """Change the send rate; it applies from the next record on."""
-        ctx = self._ctx
-        if ctx is None or self.core is None or self._next_send_ms is None:
-            self.rate_per_s = rate_per_s
-            self._next_send_ms = None
-            return
-        self._catch_up(ctx.now_ms)
-        # The new schedule starts when the node would have woken next for a record.
-        start = math.ceil(self._next_send_ms) if self.rate_per_s > 0 else None
-        deadline = self.producer.next_deadline_ms()
-        if start is None or (deadline is not None and deadline < start):
-            start = deadline
+        if self._ctx is not None:
+            self._catch_up(self._ctx.now_ms)  # records due at the old rate go first
         self.rate_per_s = rate_per_s
-        self._next_send_ms = float(max(start, ctx.now_ms + 1)) if start is not None else None
-        self._arm_timer(ctx)
+        self._next_send_ms = None
+        if rate_per_s > 0 and self.core is not None and self._ctx is not None:
+            # An idle producer (rate 0, nothing in flight) has no timer set: wake it now, or
+            # it would send again only at its next network deadline, minutes later.
+            self._ctx.set_timer(self._ctx.now_ms, "wake")
 
     def crash(self) -> None:
         if self._ctx is not None:
@@ -120,6 +123,8 @@ class ProducerWorkload(ClientNode):
         results = self.producer.take_results()
         if not results:
             return  # most wakes only send
+        if self.results is not None:
+            self.results.extend(results)
         # Counted in one call per wake (Counter.update counts in C), not one per record.
         none = ErrorCode.NONE
         acked = [r.partition for r in results if r.error == none]

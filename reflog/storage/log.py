@@ -11,9 +11,16 @@ Recovery: a log that was closed cleanly leaves a marker file and is trusted on
 open. Without the marker (a crash) every segment is scanned and validated,
 indexes are rebuilt, and a torn or corrupt tail is cut off.
 
+The log also keeps its partition's producer state (Kafka's ``UnifiedLog`` owns the
+``ProducerStateManager`` the same way): every appended batch of an idempotent producer
+updates it, a snapshot of it is written at each roll and at a clean shutdown
+(``.snapshot`` files named by offset, like the segments), and recovery and truncation
+rebuild it from the latest snapshot at or below the log end plus the batches after it.
+
 reflog simplifications: the active segment is never deleted by retention, and
 all segments are recovered after a crash (Kafka keeps a recovery-point
-checkpoint and recovers only what came after it).
+checkpoint and recovers only what came after it). A partition no idempotent producer
+ever wrote to has no snapshot files.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import struct
 from pathlib import Path
 
 from reflog.records.batch import RecordBatch
+from reflog.storage import producer_snapshot as snapshots
 from reflog.storage.file_cache import FileCache
 from reflog.storage.log_config import LogConfig
 from reflog.storage.partition_log import (
@@ -30,6 +38,12 @@ from reflog.storage.partition_log import (
     OffsetOutOfRangeError,
     ReadInfo,
     TimestampOffset,
+)
+from reflog.storage.producer_state import (
+    BatchMetadata,
+    ProducerStateEntry,
+    ProducerStateManager,
+    last_sequence,
 )
 from reflog.storage.retention import SegmentInfo, segments_to_delete
 from reflog.storage.segment import LogSegment
@@ -89,6 +103,12 @@ class Log:
             self.segments.append(LogSegment(directory, 0, self.config, now_ms, self.files))
         self._log_start_offset = max(self.segments[0].base_offset, self._read_log_start())
         self._unflushed = 0
+        self.producer_state = ProducerStateManager()
+        self._snapshots = snapshots.snapshot_offsets(directory)  # offsets, oldest first
+        if self._snapshots or not clean:
+            # A clean shutdown of a log with producers leaves a snapshot at its end; with
+            # none, it never had any, and there is nothing to read.
+            self._load_producer_state()
 
     # -- PartitionLog -----------------------------------------------------------------
     @property
@@ -135,6 +155,18 @@ class Log:
             max_timestamp,
             now_ms,
         )
+        if view.producer_id >= 0:  # an idempotent producer's batch: remember it
+            self.producer_state.update(
+                view.producer_id,
+                view.producer_epoch,
+                BatchMetadata(
+                    view.base_sequence,
+                    last_sequence(view.base_sequence, view.last_offset_delta),
+                    base_offset,
+                    last_offset,
+                    max_timestamp,
+                ),
+            )
         self._unflushed += 1
         if self.config.flush_messages is not None and self._unflushed >= self.config.flush_messages:
             self.flush()
@@ -166,8 +198,10 @@ class Log:
         self._unflushed = 0
 
     def close(self) -> None:
-        """A clean shutdown: flush, close, and leave the marker that skips recovery."""
+        """A clean shutdown: flush, snapshot the producer state, close, and leave the
+        marker that skips recovery."""
         self.flush()
+        self.take_producer_snapshot()
         for segment in self.segments:
             segment.close()
         (self.directory / CLEAN_SHUTDOWN_FILE).touch()
@@ -186,6 +220,7 @@ class Log:
         if self.active.size == 0:
             return self.active
         self.active.flush()  # Kafka flushes a segment when it stops being active
+        self.take_producer_snapshot()  # named like the new segment: the state as it starts
         segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms, self.files)
         self.segments.append(segment)
         return segment
@@ -207,6 +242,9 @@ class Log:
         while len(self.segments) > 1 and self.active.base_offset >= offset:
             self.segments.pop().delete()
         self.active.truncate_to(offset)
+        # The producer state may hold batches that are gone: rebuild it (Kafka's
+        # truncateAndReload), from a snapshot no later than the new end.
+        self._load_producer_state()
 
     def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0) -> None:
         """Drop every segment and continue from ``offset``: a follower so far behind that
@@ -216,6 +254,9 @@ class Log:
         self.segments = [LogSegment(self.directory, offset, self.config, now_ms, self.files)]
         self._log_start_offset = offset
         self._write_log_start()
+        snapshots.delete_snapshots(self.directory, self._snapshots)
+        self._snapshots = []
+        self.producer_state.clear()
 
     def delete_old_segments(self, now_ms: int, high_watermark: int | None = None) -> list[int]:
         """Retention: delete whole segments past ``retention.ms`` or over ``retention.bytes``.
@@ -243,7 +284,56 @@ class Log:
         if doomed:
             self._log_start_offset = max(self._log_start_offset, self.segments[0].base_offset)
             self._write_log_start()
+            # Snapshots of the deleted segments go with them. The producers stay: as in
+            # Kafka since KIP-360, only producer.id.expiration.ms forgets a producer.
+            gone = [o for o in self._snapshots if o < self._log_start_offset]
+            snapshots.delete_snapshots(self.directory, gone)
+            self._snapshots = self._snapshots[len(gone) :]
         return doomed
+
+    # -- producer state ---------------------------------------------------------------
+    def take_producer_snapshot(self) -> None:
+        """Write the producer state as of the log end (once a partition has producers)."""
+        end = self.log_end_offset
+        if not self.producer_state and not self._snapshots:
+            return
+        snapshots.write_snapshot(self.directory, end, self.producer_state.producers)
+        if not self._snapshots or self._snapshots[-1] < end:
+            self._snapshots.append(end)
+
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> list[int]:
+        """producer.id.expiration.ms: forget producers idle that long; their ids."""
+        return self.producer_state.remove_expired(now_ms, expiration_ms)
+
+    def _load_producer_state(self) -> None:
+        """Rebuild the producer state: the latest readable snapshot at or below the log
+        end, then every batch after it (all of them when there is no snapshot). Snapshots
+        past the end (of records a truncation removed) or below the start are deleted."""
+        end, start = self.log_end_offset, self.log_start_offset
+        stale = [o for o in self._snapshots if o > end or o < start]
+        snapshots.delete_snapshots(self.directory, stale)
+        self._snapshots = [o for o in self._snapshots if start <= o <= end]
+        producers: dict[int, ProducerStateEntry] = {}
+        replay_from = start
+        while self._snapshots:
+            try:
+                producers = snapshots.read_snapshot(self.directory, self._snapshots[-1])
+            except (snapshots.CorruptSnapshotError, OSError):
+                snapshots.delete_snapshots(self.directory, [self._snapshots.pop()])
+                continue
+            replay_from = self._snapshots[-1]
+            break
+        self.producer_state.producers = producers
+        for segment in self._segments_from(replay_from):
+            for header, producer_id, epoch, first_seq in segment.producer_batches(replay_from):
+                batch = BatchMetadata(
+                    first_seq,
+                    last_sequence(first_seq, header.last_offset - header.base_offset),
+                    header.base_offset,
+                    header.last_offset,
+                    header.max_timestamp,
+                )
+                self.producer_state.update(producer_id, epoch, batch)
 
     # -- the log start offset survives restarts ---------------------------------------
     def _read_log_start(self) -> int:

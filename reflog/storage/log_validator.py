@@ -4,7 +4,10 @@ After Kafka's ``LogValidator``, with the checks Kafka's ``UnifiedLog`` makes jus
 before calling it (``analyzeAndValidateRecords``): every batch is a RecordBatch v2
 (magic 2), whole, no larger than ``message.max.bytes``, with a CRC-32C that holds,
 and takes exactly the offsets of the records it holds; a compacted topic takes no
-record without a key. A record set that fails one check is refused whole.
+record without a key; an idempotent producer's batch (one with a producer id) has a
+sequence number and comes alone (Kafka refuses more than one batch in any Produce v3+;
+reflog, only where a second batch would have to be deduplicated with the first). A
+record set that fails one check is refused whole.
 
 As in Kafka, a failure is an exception, and the broker turns it into the error code
 of the partition's answer: :class:`~reflog.records.errors.CorruptRecordError`
@@ -72,6 +75,8 @@ def validate_records(
         raise InvalidRecordError("a compacted topic needs a key on every record")
     for batch in batches:
         _validate_batch(batch, max_message_bytes)
+    if len(batches) > 1 and any(b.producer_id >= 0 for b in batches):
+        raise InvalidRecordError("an idempotent producer sends one batch per partition")
     return batches
 
 
@@ -87,4 +92,8 @@ def _validate_batch(batch: RecordBatch, max_message_bytes: int) -> None:
         raise InvalidRecordError(
             f"inconsistent batch: {batch.record_count} records but an offset "
             f"range of {batch.last_offset_delta + 1}"
+        )
+    if batch.producer_id >= 0 and batch.base_sequence < 0:
+        raise InvalidRecordError(
+            f"producer {batch.producer_id} sent a batch without a sequence number"
         )

@@ -34,6 +34,9 @@ __all__ = ["BatchHeader", "LogSegment", "segment_file_name"]
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp: the header fields a scan needs.
 _SCAN_HEADER = struct.Struct(">qiibIhiqq")
+# producerId, producerEpoch, baseSequence: where an idempotent batch says who sent it.
+_PRODUCER_FIELDS = struct.Struct(">qhi")
+_PRODUCER_FIELDS_AT = 43
 _MAX_RELATIVE_OFFSET = 2**31 - 1
 
 
@@ -191,6 +194,16 @@ class LogSegment:
                 yield header
                 yield from headers
                 return
+
+    def producer_batches(self, offset: int) -> Iterator[tuple[BatchHeader, int, int, int]]:
+        """``(header, producer id, producer epoch, base sequence)`` of each batch from the
+        one holding ``offset`` that an idempotent producer wrote: what rebuilding the
+        producer state reads (a few header bytes per batch, no records)."""
+        for header in self._scan_from_offset(offset):
+            raw = os.pread(self._fd(), _PRODUCER_FIELDS.size, header.position + _PRODUCER_FIELDS_AT)
+            producer_id, epoch, base_sequence = _PRODUCER_FIELDS.unpack(raw)
+            if producer_id >= 0:
+                yield header, producer_id, epoch, base_sequence
 
     def find_batch(self, offset: int) -> BatchHeader | None:
         """The first batch whose last offset is at or above ``offset``."""

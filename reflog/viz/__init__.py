@@ -6,6 +6,8 @@ from reflog.viz.cluster_view import (
     cluster_frame,
     static_cluster_figure,
 )
+from reflog.viz.idempotence import ProducerStateView
+from reflog.viz.inspector import InspectorView
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView
@@ -14,7 +16,9 @@ from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
+    "InspectorView",
     "PartitionsView",
+    "ProducerStateView",
     "RaftView",
     "ReplicationView",
     "SegmentFilesView",

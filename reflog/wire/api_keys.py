@@ -26,6 +26,7 @@ class ApiKey(IntEnum):
     API_VERSIONS = 18
     CREATE_TOPICS = 19
     OFFSET_FOR_LEADER_EPOCH = 23
+    INIT_PRODUCER_ID = 22
     # reflog's Raft messages between controllers (one-way: each answer is a message too).
     RAFT_VOTE = 10000
     RAFT_VOTE_RESPONSE = 10001
@@ -37,4 +38,5 @@ class ApiKey(IntEnum):
     BROKER_REGISTRATION = 10010
     BROKER_HEARTBEAT = 10011
     ALTER_PARTITION = 10012
+    ALLOCATE_PRODUCER_IDS = 10013
     QUORUM_STATE = 10020

@@ -21,6 +21,7 @@ from reflog.wire.headers import RequestHeader, ResponseHeader
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.offset_for_leader_epoch import (
@@ -29,6 +30,8 @@ from reflog.wire.messages.offset_for_leader_epoch import (
 )
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
+    AllocateProducerIdsResponse,
     AlterPartitionRequest,
     AlterPartitionResponse,
     BrokerHeartbeatRequest,
@@ -99,6 +102,7 @@ API_TABLE = _table(
     Api(ApiVersionsRequest, ApiVersionsResponse),
     Api(CreateTopicsRequest, CreateTopicsResponse),
     Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+    Api(InitProducerIdRequest, InitProducerIdResponse),
 )
 
 CONTROLLER_API_TABLE = _table(
@@ -114,6 +118,7 @@ CONTROLLER_API_TABLE = _table(
     Api(BrokerHeartbeatRequest, BrokerHeartbeatResponse),
     Api(AlterPartitionRequest, AlterPartitionResponse),
     Api(QuorumStateRequest, QuorumStateResponse),
+    Api(AllocateProducerIdsRequest, AllocateProducerIdsResponse),
 )
 
 

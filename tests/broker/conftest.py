@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reflog.broker import Action, Broker, Forward, Respond
+from reflog.broker import Action, Broker, Forward, Respond, ToController
 from reflog.config import BrokerConfig
 from reflog.controller.config import ControllerConfig
 from reflog.controller.image import MetadataImage
@@ -16,6 +16,8 @@ from reflog.controller.quorum_controller import QuorumController
 from reflog.raft.storage import PersistentState
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.quorum import (
+    AllocateProducerIdsRequest,
+    AllocateProducerIdsResponse,
     BrokerHeartbeatRequest,
     BrokerRegistrationRequest,
     BrokerRegistrationResponse,
@@ -61,7 +63,8 @@ class LoneBroker:
             metadata_offset=self.controller.image.offset,
         )
         self.controller.broker_heartbeat(now_ms, None, heartbeat)
-        broker.apply_metadata(self._image(), now_ms)
+        self.broker = broker
+        assert self.carry_out(broker.apply_metadata(self._image(), now_ms), now_ms) == []
         return broker
 
     def _image(self) -> MetadataImage:
@@ -88,6 +91,14 @@ class LoneBroker:
                 out += self.carry_out(self.broker.apply_metadata(self._image(), now_ms), now_ms)
                 if action.reply_to is not None:
                     out += [Respond(*action.reply_to, reply) for _, reply in replies]
+            elif isinstance(action, ToController):
+                assert isinstance(action.request, AllocateProducerIdsRequest)
+                allocate = self.controller.allocate_producer_ids(now_ms, None, action.request)
+                [(_, reply)] = allocate.replies
+                assert isinstance(reply, AllocateProducerIdsResponse)
+                out += self.carry_out(
+                    self.broker.on_allocate_producer_ids_response(reply, now_ms), now_ms
+                )
             else:
                 assert isinstance(action, Respond), f"a lone broker sends no {action}"
                 out.append(action)

@@ -24,7 +24,11 @@ class EagerProducer(ProducerWorkload):
 
 
 def run(
-    tmp_path: Path, producer_type: type[ProducerWorkload], batch_size: int, latency_ms: int
+    tmp_path: Path,
+    producer_type: type[ProducerWorkload],
+    batch_size: int,
+    latency_ms: int,
+    acks: int,
 ) -> Cluster:
     # A fixed latency: the lazy workload's timers sit elsewhere among the events of a
     # millisecond, which would give the network's latency draws to other messages.
@@ -37,7 +41,7 @@ def run(
     )
     cluster.create_topic("t", 3, replication_factor=1)
     config = ProducerConfig(
-        bootstrap_servers=cluster.bootstrap, client_id="p", acks=1, batch_size=batch_size
+        bootstrap_servers=cluster.bootstrap, client_id="p", acks=acks, batch_size=batch_size
     )
     producer = producer_type("p", config, "t", rate_per_s=2_000)
     cluster.sim.add_node(producer)
@@ -63,15 +67,23 @@ def batches(cluster: Cluster) -> list[tuple[int, int, int, int, int]]:
 
 # With a 4 ms latency a produce request's round trip outlasts linger.ms (5): batches go when
 # they lingered enough. batch.size 200 fills a batch every ~6 records (3 ms): with a 1 ms
-# latency, batches go when full (and fewer records wait between wakes).
+# latency, batches go when full (and fewer records wait between wakes). acks=all makes the
+# producer idempotent, with up to five batches in flight per partition.
 @pytest.mark.parametrize(
-    ("batch_size", "latency_ms", "wake_ratio"), [(16_384, 4, 0.5), (16_384, 1, 0.5), (200, 1, 0.95)]
+    ("batch_size", "latency_ms", "acks", "wake_ratio"),
+    [
+        (16_384, 4, 1, 0.5),
+        (16_384, 1, 1, 0.5),
+        (200, 1, 1, 0.95),
+        (16_384, 4, -1, 0.5),
+        (200, 1, -1, 0.95),
+    ],
 )
 def test_a_lazy_producer_workload_writes_the_same_batches_as_one_waking_at_every_record(
-    tmp_path: Path, batch_size: int, latency_ms: int, wake_ratio: float
+    tmp_path: Path, batch_size: int, latency_ms: int, acks: int, wake_ratio: float
 ) -> None:
-    lazy = run(tmp_path / "lazy", ProducerWorkload, batch_size, latency_ms)
-    eager = run(tmp_path / "eager", EagerProducer, batch_size, latency_ms)
+    lazy = run(tmp_path / "lazy", ProducerWorkload, batch_size, latency_ms, acks)
+    eager = run(tmp_path / "eager", EagerProducer, batch_size, latency_ms, acks)
     lazy_p, eager_p = lazy.producers["p"], eager.producers["p"]
     assert lazy_p.sent == eager_p.sent > 2_500
     assert lazy_p.acked == eager_p.acked and lazy_p.failed == eager_p.failed == 0

@@ -12,6 +12,7 @@ from reflog.records import build_batch, iter_batches
 from reflog.storage.log import CLEAN_SHUTDOWN_FILE, Log
 from reflog.storage.log_config import LogConfig
 from reflog.storage.partition_log import OffsetOutOfRangeError
+from reflog.storage.producer_state import BatchMetadata, ProducerStateManager
 
 
 def batch(n: int = 5, ts: int = 1_000, size: int = 100) -> bytes:
@@ -227,10 +228,20 @@ def test_recovery_survives_any_damage_and_keeps_every_valid_batch_before_it(
     rng = random.Random(seed)
     config = small()
     log = Log(tmp_path, config)
+    sequences = {7: 0, 8: 0}  # two idempotent producers, so producer snapshots at the rolls
     for i in range(25):
-        log.append(build_batch([(None, b"%d-%d" % (i, j), i) for j in range(rng.randint(1, 6))]), 0)
+        n = rng.randint(1, 6)
+        pid = rng.choice([-1, 7, 8])
+        seq = sequences.get(pid, -1)
+        records = [(None, b"%d-%d" % (i, j), i) for j in range(n)]
+        log.append(build_batch(records, producer_id=pid, producer_epoch=0, base_sequence=seq), 0)
+        if pid >= 0:
+            sequences[pid] += n
+    if rng.random() < 0.5:
+        log.flush()
+        log.take_producer_snapshot()  # as a clean shutdown would, but the marker is missing
     log.crash()  # no clean-shutdown marker: recovery runs
-    files = sorted(tmp_path.glob("0*"))
+    files = sorted(tmp_path.glob("0*"))  # segments, indexes and producer snapshots
     before = {p: p.read_bytes() for p in files}
     for _ in range(rng.randint(1, 3)):
         damage(rng, rng.choice(files))
@@ -248,6 +259,7 @@ def test_recovery_survives_any_damage_and_keeps_every_valid_batch_before_it(
 
     recovered = Log(tmp_path, config)  # never raises
     offsets = []
+    producers = ProducerStateManager()  # the table the recovered log's batches make
     position = recovered.log_start_offset
     while position < recovered.log_end_offset:
         read = recovered.read(position, 10**9)
@@ -255,10 +267,18 @@ def test_recovery_survives_any_damage_and_keeps_every_valid_batch_before_it(
         batches = list(iter_batches(read.records.read(), allow_partial_tail=False))
         for b in batches:
             b.validate()  # never serves a corrupt batch
+            if b.producer_id >= 0:
+                last_seq = b.base_sequence + b.last_offset_delta
+                meta = BatchMetadata(
+                    b.base_sequence, last_seq, b.base_offset, b.last_offset, b.max_timestamp
+                )
+                producers.update(b.producer_id, b.producer_epoch, meta)
         offsets += [r.offset for b in batches for r in b.records()]
         position = batches[-1].next_offset
     assert offsets == list(range(len(offsets)))  # a prefix of what was written, no holes
     assert recovered.log_end_offset == len(offsets) >= must_keep
+    # Whatever happened to the snapshots, the producer table is the one of the log kept.
+    assert recovered.producer_state.producers == producers.producers
 
 
 def _end_of(batch: object, whole: bytes) -> int:

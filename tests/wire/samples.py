@@ -32,6 +32,7 @@ from reflog.wire.messages.fetch import (
     ForgottenTopic,
     PartitionData,
 )
+from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartition,
     ListOffsetsPartitionResponse,
@@ -308,6 +309,12 @@ SAMPLES: list[Message] = [
             )
         ],
     ),
+    InitProducerIdRequest(
+        transactional_id="txn-1", transaction_timeout_ms=60_000, producer_id=4001, producer_epoch=3
+    ),
+    InitProducerIdResponse(
+        throttle_time_ms=8, error_code=15, producer_id=1_000_000_000_123, producer_epoch=2
+    ),
 ]
 
 # Every nullable field set to null. Each applies only to the versions where all its nulls
@@ -357,6 +364,9 @@ NULL_SAMPLES: list[Message] = [
         topics=[CreatableTopic(name="t", configs=[CreatableTopicConfig(name="c", value=None)])]
     ),
     CreateTopicsResponse(topics=[CreatableTopicResult(name="t", error_code=0, error_message=None)]),
+    InitProducerIdRequest(
+        transactional_id=None, transaction_timeout_ms=1, producer_id=1, producer_epoch=1
+    ),
 ]
 
 

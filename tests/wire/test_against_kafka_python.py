@@ -28,7 +28,12 @@ from kafka.protocol.metadata import (
     MetadataRequest,
     MetadataResponse,
 )
-from kafka.protocol.producer import ProduceRequest, ProduceResponse
+from kafka.protocol.producer import (
+    InitProducerIdRequest,
+    InitProducerIdResponse,
+    ProduceRequest,
+    ProduceResponse,
+)
 
 from reflog.wire.api_keys import ApiKey
 from reflog.wire.apis import API_TABLE, decode_request, encode_response
@@ -58,6 +63,8 @@ THEIRS: dict[str, Any] = {
         CreateTopicsResponse,
         OffsetForLeaderEpochRequest,
         OffsetForLeaderEpochResponse,
+        InitProducerIdRequest,
+        InitProducerIdResponse,
     )
 }
 

@@ -10,6 +10,7 @@ from reflog.controller.records import (
     FenceBrokerRecord,
     PartitionChangeRecord,
     PartitionRecord,
+    ProducerIdsRecord,
     RegisterBrokerRecord,
     TopicConfig,
     TopicRecord,
@@ -126,6 +127,7 @@ def test_metadata_records_round_trip_and_reject_garbage() -> None:
             topic="t", partition=0, leader=2, isr=[2], leader_epoch=1, partition_epoch=1
         ),
         FenceBrokerRecord(broker_id=1, broker_epoch=4),
+        ProducerIdsRecord(broker_id=1, broker_epoch=4, next_producer_id=2000),
     ]
     assert decode_records(encode_records(records)) == records
     assert decode_records(b"") == []  # Raft's no-op entry

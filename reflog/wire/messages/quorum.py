@@ -14,6 +14,10 @@ versioned like them. Nothing is pickled.
   Kafka's (KIP-631). reflog simplification: the heartbeat answer also carries the
   metadata log batches the broker lacks, where a KRaft broker fetches them
   separately with Fetch.
+* AllocateProducerIds is Kafka's (KIP-730) with Kafka's fields, in reflog's range like
+  the other requests from brokers: it goes to the controller listener only, and the
+  broker epoch it carries is reflog's (the offset of the broker's registration), checked
+  as BrokerHeartbeat's is.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from reflog.wire.schema import (
 )
 
 __all__ = [
+    "AllocateProducerIdsRequest",
+    "AllocateProducerIdsResponse",
     "AlterPartitionRequest",
     "AlterPartitionResponse",
     "BrokerHeartbeatRequest",
@@ -215,3 +221,24 @@ class AlterPartitionResponse(Response):
     leader_epoch: int = wire(INT32, default=-1)
     partition_epoch: int = wire(INT32, default=-1)
     isr: list[int] = wire(ArrayOf(INT32), default_factory=list)
+
+
+class AllocateProducerIdsRequest(Request):
+    """A broker asks the active controller for a block of producer ids (KIP-730), which
+    it then hands out, one per InitProducerId, without asking again."""
+
+    API_KEY: ClassVar[int] = ApiKey.ALLOCATE_PRODUCER_IDS
+    MAX_VERSION: ClassVar[int] = 0
+    broker_id: int = wire(INT32)
+    broker_epoch: int = wire(INT64)
+
+
+class AllocateProducerIdsResponse(Response):
+    """The block ``[producer_id_start, producer_id_start + producer_id_len)``, committed to
+    the metadata log before this answer is sent."""
+
+    API_KEY: ClassVar[int] = ApiKey.ALLOCATE_PRODUCER_IDS
+    MAX_VERSION: ClassVar[int] = 0
+    error_code: int = wire(INT16)
+    producer_id_start: int = wire(INT64, default=-1)
+    producer_id_len: int = wire(INT32, default=0)
