@@ -143,12 +143,14 @@ class OutboundRequests:
         return self.deliver(now_ms, self._answered(now_ms, flight.purpose, response))
 
     def next_deadline_ms(self) -> int:
-        deadlines = [self.lifecycle.next_deadline_ms()]
-        deadlines += [f.deadline_ms for f in self.in_flight.values()]
+        # Asked after every message the broker handles: usually nothing is in flight.
+        deadline = self.lifecycle.next_deadline_ms()
+        if self.in_flight:
+            deadline = min(deadline, *(f.deadline_ms for f in self.in_flight.values()))
         forward = self.forwards.next_deadline_ms()
-        if forward is not None:
-            deadlines.append(forward)
-        return min(deadlines)
+        if forward is not None and forward < deadline:
+            deadline = forward
+        return deadline
 
     # -- internals --------------------------------------------------------------------
     def _send(

@@ -50,7 +50,10 @@ class FetchPurgatory:
         self._waiting = [f for f in self._waiting if f.conn != conn]
 
     def next_deadline_ms(self) -> int | None:
-        return min((f.deadline_ms for f in self._waiting), default=None)
+        # Asked after every message the broker handles: nothing to scan when nothing waits.
+        if not self._waiting:
+            return None
+        return min(f.deadline_ms for f in self._waiting)
 
     def __len__(self) -> int:
         return len(self._waiting)

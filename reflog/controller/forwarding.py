@@ -80,4 +80,7 @@ class ForwardQueue:
         return actions
 
     def next_deadline_ms(self) -> int | None:
-        return min((p.deadline_ms for p in self.pending.values()), default=None)
+        # Asked after every message the broker handles: nothing to scan when nothing waits.
+        if not self.pending:
+            return None
+        return min(p.deadline_ms for p in self.pending.values())

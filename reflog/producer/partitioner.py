@@ -8,7 +8,10 @@ that reflog and every Kafka client agree on every key.
 
 A record without a key uses the sticky partitioner (KIP-480, refined by
 KIP-794): stay on one partition until its batch is sent, then move on, so
-unkeyed records fill batches instead of spreading thin.
+unkeyed records fill batches instead of spreading thin. As in Kafka's producer,
+the record that finds no open batch on the sticky partition is the one that
+moves it: the partitioner switches first, and that record goes to the next
+partition (switching after placing it would leave a one-record batch behind).
 """
 
 from __future__ import annotations
@@ -78,8 +81,13 @@ class StickyPartitioner:
             self._sticky[topic] = current
         return current
 
+    def current(self, topic: str) -> int | None:
+        """The sticky partition for ``topic``, without choosing one if there is none."""
+        return self._sticky.get(topic)
+
     def on_new_batch(self, topic: str, num_partitions: int) -> None:
-        """The sticky partition's batch was sent: pick another one for the next records."""
+        """A record found no open batch on the sticky partition (it was sent, or is full):
+        pick another partition for this record and the next ones (Kafka's ``onNewBatch``)."""
         previous = self._sticky.get(topic)
         if previous is None or num_partitions == 1 or previous >= num_partitions:
             choice = self._rng.randrange(num_partitions)

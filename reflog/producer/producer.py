@@ -68,6 +68,11 @@ class _Answer(NamedTuple):
     log_start_offset: int
 
 
+def _size(pending: PendingRecord) -> int:
+    """A record's rough share of a batch, to close batches at batch.size."""
+    return len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
+
+
 class Producer:
     def __init__(self, config: ProducerConfig, rng: random.Random) -> None:
         self.config = config
@@ -155,6 +160,35 @@ class Producer:
         idempotence), or None."""
         return None if self.idempotence is None else self.idempotence.fatal_error
 
+    def quiet_capacity(self, topic: str, value_size: int) -> int:
+        """How many more keyless records of ``value_size`` bytes would only join ``topic``'s
+        open batch, leaving what the next ticks do unchanged (no new batch, none over
+        batch.size, no partitioner draw): a caller may hand them over later, each stamped with
+        the time it was due, and not wake at each one (the simulated producer workload)."""
+        if self._unassigned or self._flushing or self.fatal_error is not None:
+            return 0
+        partitions = self.network.partitions(topic)
+        current = self._sticky.current(topic)
+        if not partitions or current is None or current >= len(partitions):
+            return 0
+        batch = self._open.get(TopicPartition(topic, current))
+        if batch is None:
+            return 0
+        return (self.config.batch_size - batch.size) // (value_size + _RECORD_OVERHEAD)
+
+    def new_batch_capacity(self, topic: str, value_size: int) -> int:
+        """How many keyless records of ``value_size`` bytes a new batch of ``topic`` takes
+        when none is open, or 0 if the next record might do more than open one (a batch of
+        the topic is open: the record might join it, or find it full and send it; or the
+        topic has no metadata yet, or a flush is on). The first record opens the batch (a
+        partitioner draw, and linger.ms starts at its time): a caller may hand them over
+        later, each stamped with the time it was due, by the first one's time + linger.ms."""
+        if self._unassigned or self._flushing or self.fatal_error is not None:
+            return 0
+        if not self.network.partitions(topic) or any(tp.topic == topic for tp in self._open):
+            return 0
+        return self.config.batch_size // (value_size + _RECORD_OVERHEAD)
+
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self._ticked_ms = now_ms
@@ -227,11 +261,21 @@ class Producer:
                 error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 self._report(SendResult(pending.send_id, pending.topic, partition, -1, error))
                 return True
+            tp = TopicPartition(pending.topic, partition)
         elif pending.key is not None:
-            partition = partition_for_key(pending.key, len(partitions))
+            tp = TopicPartition(pending.topic, partition_for_key(pending.key, len(partitions)))
         else:
-            partition = self._sticky.partition(pending.topic, len(partitions))
-        self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
+            tp = TopicPartition(
+                pending.topic, self._sticky.partition(pending.topic, len(partitions))
+            )
+            if not self._has_room(tp, pending):
+                # As Kafka's producer does (KIP-480): a record that would open a new batch
+                # moves the partitioner on first, and goes to the next partition instead.
+                self._sticky.on_new_batch(pending.topic, len(partitions))
+                tp = TopicPartition(
+                    pending.topic, self._sticky.partition(pending.topic, len(partitions))
+                )
+        self._append(tp, pending, now_ms)
         return True
 
     def _unknown_topic_error(self, pending: PendingRecord, now_ms: int) -> int | None:
@@ -248,18 +292,25 @@ class Producer:
             return ErrorCode.REQUEST_TIMED_OUT
         return error
 
-    def _append(
-        self, tp: TopicPartition, pending: PendingRecord, now_ms: int, num_partitions: int
-    ) -> None:
-        size = len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
+    def _has_room(self, tp: TopicPartition, pending: PendingRecord) -> bool:
+        """True if ``pending`` fits in ``tp``'s open batch. A batch it does not fit in is
+        full: it is closed now, to go without waiting for linger.ms (as in _append)."""
+        batch = self._open.get(tp)
+        if batch is None:
+            return False
+        if batch.size + _size(pending) > self.config.batch_size:
+            self._enqueue(self._open.pop(tp))
+            return False
+        return True
+
+    def _append(self, tp: TopicPartition, pending: PendingRecord, now_ms: int) -> None:
+        size = _size(pending)
         batch = self._open.get(tp)
         if batch is not None and batch.size + size > self.config.batch_size:
             self._enqueue(self._open.pop(tp))
             batch = None
         if batch is None:
             batch = self._open[tp] = ProducerBatch(next(self._batch_ids), tp, now_ms)
-            if pending.key is None:
-                self._sticky.on_new_batch(tp.topic, num_partitions)
         batch.records.append(pending)
         batch.size += size
 

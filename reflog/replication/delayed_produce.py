@@ -91,7 +91,10 @@ class ProducePurgatory:
         self.waiting = [d for d in self.waiting if d.conn != conn]
 
     def next_deadline_ms(self) -> int | None:
-        return min((d.deadline_ms for d in self.waiting), default=None)
+        # Asked after every message the broker handles: nothing to scan when nothing waits.
+        if not self.waiting:
+            return None
+        return min(d.deadline_ms for d in self.waiting)
 
     def _forget(self, done: list[DelayedProduce]) -> None:
         gone = {id(d) for d in done}

@@ -305,9 +305,13 @@ class ReplicaManager:
         return actions + self._fetch_requests(now_ms)
 
     def next_deadline_ms(self) -> int | None:
-        # Asked after every message the broker handles: one pass, no intermediate lists.
+        # Asked after every message the broker handles: one pass, no intermediate lists, and
+        # only a partition with followers may have an ISR check due (the test is cheaper
+        # than the call).
         deadlines = [
-            at for p in self.partitions.values() if (at := p.next_isr_check_ms()) is not None
+            at
+            for p in self.partitions.values()
+            if p.followers and (at := p.next_isr_check_ms()) is not None
         ]
         if self._alter_retries:
             deadlines += [at for at, _ in self._alter_retries.values()]

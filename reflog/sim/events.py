@@ -50,10 +50,11 @@ class EventQueue:
     def pop_due(self, end_ms: int) -> Scheduled | None:
         """The next event if it is due at or before ``end_ms`` (else None, and it stays):
         :meth:`peek_time` then :meth:`pop` in one step, for the simulation's run loop."""
-        self._drop_cancelled()
         heap = self._heap
-        if heap and heap[0][0] <= end_ms:
-            return heapq.heappop(heap)[2]
+        while heap and heap[0][0] <= end_ms:
+            event = heapq.heappop(heap)[2]
+            if not event.cancelled:
+                return event
         return None
 
     def _drop_cancelled(self) -> None:

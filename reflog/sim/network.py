@@ -32,7 +32,7 @@ class SimNetwork:
         self._rng = rng
         self.default = default or LinkConfig()
         self._links: dict[tuple[str, str], LinkConfig] = {}
-        self._cut: set[tuple[str, str]] = set()
+        self.cuts: set[tuple[str, str]] = set()  # directed links that drop everything
         self._last_delivery: dict[tuple[str, str], int] = {}
 
     def configure(self, src: str, dst: str, config: LinkConfig) -> None:
@@ -42,30 +42,39 @@ class SimNetwork:
         return self._links.get((src, dst), self.default)
 
     def is_cut(self, src: str, dst: str) -> bool:
-        return (src, dst) in self._cut
+        return (src, dst) in self.cuts
 
     def cut(self, src: str, dst: str) -> None:
         """Cut one direction (src → dst)."""
-        self._cut.add((src, dst))
+        self.cuts.add((src, dst))
 
     def partition(self, group_a: set[str], group_b: set[str]) -> None:
         for a in group_a:
             for b in group_b:
-                self._cut.add((a, b))
-                self._cut.add((b, a))
+                self.cuts.add((a, b))
+                self.cuts.add((b, a))
 
     def heal(self) -> None:
-        self._cut.clear()
+        self.cuts.clear()
 
     def cut_links(self) -> list[tuple[str, str]]:
-        return sorted(self._cut)
+        return sorted(self.cuts)
 
     def plan(self, src: str, dst: str, now_ms: int) -> int | None:
         """When a message sent now on src → dst arrives, or None if it is lost."""
-        config = self.link(src, dst)
-        latency = self._rng.randint(config.latency_ms_min, config.latency_ms_max)
+        link = (src, dst)
+        config = self._links.get(link, self.default)
+        # A latency drawn uniformly from the link's range, as randint draws it (rejection
+        # sampling on getrandbits, so the same seed gives the same latencies), written out
+        # because it runs for every message and randint costs four calls.
+        width = config.latency_ms_max - config.latency_ms_min + 1
+        bits = width.bit_length()
+        draw = self._rng.getrandbits(bits)
+        while draw >= width:
+            draw = self._rng.getrandbits(bits)
+        latency = config.latency_ms_min + draw
         if config.loss and self._rng.random() < config.loss:
             return None
-        at = max(now_ms + latency, self._last_delivery.get((src, dst), 0))
-        self._last_delivery[(src, dst)] = at
+        at = max(now_ms + latency, self._last_delivery.get(link, 0))
+        self._last_delivery[link] = at
         return at

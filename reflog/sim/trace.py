@@ -112,11 +112,9 @@ class Trace:
         self.keep = keep
         self.events: list[TraceEvent] = []
         self._subscribers: list[Callable[[TraceEvent], None]] = []
-
-    @property
-    def wanted(self) -> bool:
-        """Whether recording an event has any effect (the simulation skips building it if not)."""
-        return self.keep or bool(self._subscribers)
+        # Whether recording an event has any effect (the simulation skips building it if
+        # not): read for every message, so a flag kept up to date rather than a property.
+        self.wanted = keep
 
     def record(self, event: TraceEvent) -> None:
         if self.keep:
@@ -126,6 +124,7 @@ class Trace:
 
     def subscribe(self, callback: Callable[[TraceEvent], None]) -> None:
         self._subscribers.append(callback)
+        self.wanted = True
 
     def since(self, index: int) -> list[TraceEvent]:
         return self.events[index:]

@@ -175,6 +175,8 @@ class Log:
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
         if offset < self.log_start_offset or offset > self.log_end_offset:
             raise OffsetOutOfRangeError(offset, self.log_start_offset, self.log_end_offset)
+        if offset == self.log_end_offset:  # a reader that has everything: no file to scan
+            return ReadInfo(None, self.log_start_offset, self.log_end_offset)
         for segment in self._segments_from(offset):
             records = segment.read(offset, max_bytes, max_offset)
             if records is not None:

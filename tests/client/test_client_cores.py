@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -14,12 +15,15 @@ from reflog.producer import Producer, ProducerConfig
 from reflog.producer.partitioner import partition_for_key
 from reflog.records import build_batch, iter_batches
 from reflog.sim import Cluster
+from reflog.sim.kafka_nodes import SimRequest
+from reflog.sim.trace import MessageSent
 from reflog.sim.workloads import ProducerWorkload
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.fetch import FetchableTopicResponse, FetchResponse, PartitionData
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.produce import ProduceRequest
 
 KEYS = [b"alice", b"bob", b"carol", b"dave", b"erin", b"frank"]
 
@@ -64,12 +68,51 @@ def test_linger_ms_puts_many_records_in_one_batch(tmp_path: Path) -> None:
     assert sum(counts) / len(counts) > 20  # ~50 records per 50 ms batch, not one each
 
 
+def test_keyless_records_fill_one_partitions_batch_before_the_partitioner_moves_on(
+    tmp_path: Path,
+) -> None:
+    # KIP-480 as Kafka's producer does it: the record that finds no open batch on the sticky
+    # partition moves the partitioner first. Moving after placing it would open a batch of
+    # that one record on every partition in turn.
+    cluster = one_broker(2, tmp_path, 3)
+    cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=20)
+    cluster.run_for(1_000)
+    counts = [n for partition in range(3) for n in batches_on_disk(cluster, "t", partition)]
+    assert sum(counts) > 900
+    assert min(counts) > 5  # ~20 records per 20 ms batch
+    assert len(counts) < 60
+
+
 def test_batch_size_closes_a_batch_before_linger_ms(tmp_path: Path) -> None:
     cluster = one_broker(3, tmp_path, 1)
     cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=1_000, batch_size=300)
     cluster.run_for(500)
     counts = batches_on_disk(cluster, "t", 0)
     assert counts and max(counts) <= 10  # ~30 bytes a record: about 10 fit in 300
+
+
+def test_a_full_batch_goes_at_once_when_the_next_record_moves_the_partitioner_on(
+    tmp_path: Path,
+) -> None:
+    # The record that does not fit goes to another partition (KIP-480); the full batch it
+    # leaves behind is sent all the same, not after linger.ms.
+    cluster = one_broker(3, tmp_path, 3)
+    cluster.add_producer("p", "t", rate_per_s=1_000, linger_ms=1_000, batch_size=300)
+    cluster.run_for(500)
+    produced = [
+        (event.at_ms, batch.record_count, batch.max_timestamp)
+        for event in cluster.sim.trace.events
+        if isinstance(event, MessageSent) and isinstance(event.payload, SimRequest)
+        if isinstance(request := event.payload.body, ProduceRequest)
+        for topic in request.topic_data
+        for data in topic.partition_data
+        for batch in iter_batches(cast(bytes, data.records))
+    ]
+    assert len(produced) > 30 and max(count for _, count, _ in produced) <= 10
+    # Each went when the next record came, a millisecond after its last one (those sent
+    # first waited for the connection to the broker and the producer id).
+    first_ms = produced[0][0]
+    assert all(sent_ms == last + 1 for sent_ms, _, last in produced if sent_ms > first_ms)
 
 
 def test_acks_zero_gets_no_offsets_but_the_records_arrive(tmp_path: Path) -> None:
