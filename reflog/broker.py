@@ -37,6 +37,7 @@ from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToCont
 from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
+from reflog.groups.error_responses import group_error_response
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
@@ -101,6 +102,19 @@ __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToControll
 
 log = logging.getLogger(__name__)
 
+# The consumer group APIs, which a group coordinator answers.
+GROUP_API_KEYS = (
+    ApiKey.OFFSET_COMMIT,
+    ApiKey.OFFSET_FETCH,
+    ApiKey.FIND_COORDINATOR,
+    ApiKey.JOIN_GROUP,
+    ApiKey.HEARTBEAT,
+    ApiKey.LEAVE_GROUP,
+    ApiKey.SYNC_GROUP,
+    ApiKey.DESCRIBE_GROUPS,
+    ApiKey.LIST_GROUPS,
+)
+
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
@@ -141,6 +155,7 @@ class Broker:
             ApiKey.API_VERSIONS: self._api_versions,
             ApiKey.CREATE_TOPICS: self._create_topics,
             ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
+            **{key: self._group_request for key in GROUP_API_KEYS},
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -262,6 +277,18 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
+
+    # -- consumer groups ----------------------------------------------------------------
+    def _group_request(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        # No group coordinator runs on this broker yet: every group request is told so.
+        error = (
+            ErrorCode.COORDINATOR_NOT_AVAILABLE
+            if header.api_key == ApiKey.FIND_COORDINATOR
+            else ErrorCode.NOT_COORDINATOR
+        )
+        return [Respond(conn, header, group_error_response(request, error))]
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(

@@ -20,9 +20,17 @@ from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, ResponseHeader
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from reflog.wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from reflog.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
+from reflog.wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
+from reflog.wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
+from reflog.wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
+from reflog.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 from reflog.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
@@ -45,6 +53,7 @@ from reflog.wire.messages.quorum import (
     RaftVoteRequest,
     RaftVoteResponse,
 )
+from reflog.wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = [
@@ -99,6 +108,15 @@ API_TABLE = _table(
     Api(ApiVersionsRequest, ApiVersionsResponse),
     Api(CreateTopicsRequest, CreateTopicsResponse),
     Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+    Api(OffsetCommitRequest, OffsetCommitResponse),
+    Api(OffsetFetchRequest, OffsetFetchResponse),
+    Api(FindCoordinatorRequest, FindCoordinatorResponse),
+    Api(JoinGroupRequest, JoinGroupResponse),
+    Api(HeartbeatRequest, HeartbeatResponse),
+    Api(LeaveGroupRequest, LeaveGroupResponse),
+    Api(SyncGroupRequest, SyncGroupResponse),
+    Api(DescribeGroupsRequest, DescribeGroupsResponse),
+    Api(ListGroupsRequest, ListGroupsResponse),
 )
 
 CONTROLLER_API_TABLE = _table(

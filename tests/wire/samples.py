@@ -67,6 +67,8 @@ from reflog.wire.messages.produce import (
 )
 from reflog.wire.schema import Message, WireStruct
 
+from .group_samples import GROUP_NULL_SAMPLES, GROUP_SAMPLES
+
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
 OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
 
@@ -358,6 +360,10 @@ NULL_SAMPLES: list[Message] = [
     ),
     CreateTopicsResponse(topics=[CreatableTopicResult(name="t", error_code=0, error_message=None)]),
 ]
+
+
+SAMPLES += GROUP_SAMPLES
+NULL_SAMPLES += GROUP_NULL_SAMPLES
 
 
 def versions_of(message: Message) -> range:
