@@ -37,7 +37,8 @@ from reflog.broker_actions import Action, Forward, Respond, SendToBroker, ToCont
 from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
-from reflog.groups.error_responses import group_error_response
+from reflog.groups.host import GroupHost
+from reflog.groups.placement import OFFSETS_TOPIC
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
@@ -147,6 +148,7 @@ class Broker:
             config.replica_fetch_wait_max_ms,
         )
         self.purgatory = FetchPurgatory()
+        self.groups = GroupHost(self, config.groups)
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -182,11 +184,15 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
-        return actions + self.replicas.tick(now_ms)
+        return actions + self.replicas.tick(now_ms) + self.groups.tick(now_ms)
 
     def next_deadline_ms(self) -> int:
         deadline = min(self._next_retention_ms, self._next_clean_ms)
-        for other in (self.purgatory.next_deadline_ms(), self.replicas.next_deadline_ms()):
+        for other in (
+            self.purgatory.next_deadline_ms(),
+            self.replicas.next_deadline_ms(),
+            self.groups.next_deadline_ms(),
+        ):
             if other is not None and other < deadline:
                 deadline = other
         return deadline
@@ -226,7 +232,8 @@ class Broker:
                 tp = TopicPartition(name, p)
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
-        return self.replicas.apply(image, now_ms)
+        actions = self.replicas.apply(image, now_ms)
+        return actions + self.groups.leadership_changed(now_ms)
 
     def close(self) -> None:
         self.logs.close()
@@ -282,13 +289,18 @@ class Broker:
     def _group_request(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
-        # No group coordinator runs on this broker yet: every group request is told so.
-        error = (
-            ErrorCode.COORDINATOR_NOT_AVAILABLE
-            if header.api_key == ApiKey.FIND_COORDINATOR
-            else ErrorCode.NOT_COORDINATOR
-        )
-        return [Respond(conn, header, group_error_response(request, error))]
+        return self.groups.handle(conn, header, request, now_ms)
+
+    def append_internal(
+        self, tp: TopicPartition, records: bytes, now_ms: int
+    ) -> tuple[PartitionProduceResponse, int | None, list[Action]]:
+        """Append a batch the broker wrote itself (the group coordinator's records) as a
+        produce would: the append's answer, its end offset if written, and the followers'
+        fetches it wakes. Waiting for the ISR is the caller's (a DelayedProduce)."""
+        pdata = PartitionProduceData(index=tp.partition, records=records)
+        response, end = self._append(tp, pdata, ProduceRequest.MAX_VERSION, -1, now_ms)
+        woken = self._wake_fetches(tp, now_ms) if end is not None else []
+        return response, end, woken
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
@@ -349,7 +361,12 @@ class Broker:
             )
             for p, s in sorted(topic.partitions.items())
         ]
-        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
+        return MetadataResponseTopic(
+            error_code=ErrorCode.NONE,
+            name=name,
+            is_internal=name == OFFSETS_TOPIC,
+            partitions=partitions,
+        )
 
     # -- CreateTopics -----------------------------------------------------------------
     def _create_topics(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reflog.groups.config import GroupConfig
 from reflog.replication.truncation import TruncationPolicy
 from reflog.storage.log_config import LogConfig
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
@@ -41,3 +42,5 @@ class BrokerConfig:
     # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
     # to show what went wrong before it, to its own high watermark.
     truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH
+    # The group coordinator's group.* and offsets.* settings.
+    groups: GroupConfig = field(default_factory=GroupConfig)

@@ -79,7 +79,8 @@ class Member:
     session_deadline_ms: int = 0
 
     def metadata(self, protocol: str) -> bytes:
-        return next(m for name, m in self.protocols if name == protocol)
+        """The member's metadata for ``protocol`` (empty if it does not support it)."""
+        return next((m for name, m in self.protocols if name == protocol), b"")
 
     def protocol_names(self) -> list[str]:
         return [name for name, _ in self.protocols]
