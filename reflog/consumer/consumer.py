@@ -220,7 +220,13 @@ class Consumer:
             if node is None:
                 group.on_response(request.body, None, ErrorCode.COORDINATOR_NOT_AVAILABLE)
                 continue
-            self.network.request(node, request.body, now_ms, self._group_callback(request.body))
+            self.network.request(
+                node,
+                request.body,
+                now_ms,
+                self._group_callback(request.body),
+                timeout_ms=request.timeout_ms,
+            )
 
     def _group_callback(self, body: Request) -> Callable[[Response | None, int], None]:
         def on_response(response: Response | None, error: int) -> None:

@@ -31,9 +31,8 @@ coordinator, or to any broker for FindCoordinator), handing each answer back to
 offsets the application has consumed, and the partition counts of topics (for the leader).
 
 reflog simplifications: no ``max.poll.interval.ms`` check (the application is assumed to
-poll; the value is sent as the rebalance timeout); a JoinGroup has the client's one
-``request.timeout.ms``, not Kafka's rebalance timeout plus five seconds; one OffsetCommit in
-flight at a time, later offsets waiting for it; failed commits are not retried.
+poll; the value is sent as the rebalance timeout); one OffsetCommit in flight at a time,
+later offsets waiting for it; failed commits are not retried.
 """
 
 from __future__ import annotations
@@ -166,6 +165,7 @@ class GroupConfig:
 class GroupRequest:
     body: Request
     to_coordinator: bool = True  # False: to any broker (FindCoordinator)
+    timeout_ms: int = 0  # 0: request.timeout.ms; longer for a JoinGroup the coordinator holds
 
 
 class GroupMembership:
@@ -248,6 +248,11 @@ class GroupMembership:
         member does not send it: its session timeout decides, KIP-345)."""
         self._closing = True
 
+    @property
+    def closing(self) -> bool:
+        """close() was called (the member may still be committing before it leaves)."""
+        return self._closing
+
     def take_committed(self) -> dict[TopicPartition, int | None]:
         """Committed offsets fetched for newly assigned partitions (None: none committed,
         ``auto.offset.reset`` decides)."""
@@ -325,9 +330,9 @@ class GroupMembership:
                 pass  # LeaveGroup: nothing to do with the answer
 
     # -- sending ----------------------------------------------------------------------
-    def _send(self, body: Request, *, to_coordinator: bool = True) -> None:
+    def _send(self, body: Request, *, to_coordinator: bool = True, timeout_ms: int = 0) -> None:
         self._in_flight.add(type(body))
-        self._outbox.append(GroupRequest(body, to_coordinator))
+        self._outbox.append(GroupRequest(body, to_coordinator, timeout_ms))
 
     def _find_coordinator(self) -> None:
         if FindCoordinatorRequest in self._in_flight or self.now_ms < self._retry_at_ms:
@@ -358,7 +363,10 @@ class GroupMembership:
                     JoinGroupRequestProtocol(name=name, metadata=self._metadata(name))
                     for name in self._assignors
                 ],
-            )
+            ),
+            # The coordinator holds a JoinGroup until every member has rejoined, up to the
+            # rebalance timeout: Kafka's client waits that long and five seconds more.
+            timeout_ms=self.config.max_poll_interval_ms + 5_000,
         )
 
     def _metadata(self, assignor: str) -> bytes:
