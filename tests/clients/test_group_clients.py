@@ -254,3 +254,53 @@ def test_librdkafka_sends_lz4_batches_compressed_to_a_broker_with_find_coordinat
     assert batches and sum(b.record_count for b in batches) == 100
     lz4 = 3  # the codec in attribute bits 0-2
     assert {b.compression for b in batches} == {lz4}
+
+
+def test_admin_clients_list_and_describe_groups_and_their_offsets(broker: BrokerProcess) -> None:
+    need(importlib.util.find_spec("confluent_kafka") is not None, "confluent-kafka")
+    need(importlib.util.find_spec("kafka") is not None, "kafka-python")
+    from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+    from kafka import KafkaAdminClient
+
+    broker.create_topic("adm")
+    member = confluent_member("adm-0", broker.bootstrap, "adm-group", "adm", "range")
+    try:
+        wait_for(lambda: member.snapshot()[1] == set(range(PARTITIONS)), TIMEOUT, "assigned")
+        produce(broker.bootstrap, "adm", "a")
+        each = PER_PHASE // PARTITIONS
+        wait_for(
+            lambda: committed(broker.bootstrap, "adm-group", "adm") == [each] * PARTITIONS,
+            TIMEOUT,
+            "every offset committed",
+        )
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        listed = admin.list_consumer_groups().result(timeout=10)
+        assert "adm-group" in {g.group_id for g in listed.valid}
+        described = admin.describe_consumer_groups(["adm-group"])["adm-group"].result(timeout=10)
+        assert described.state == ConsumerGroupState.STABLE
+        assert described.partition_assignor == "range"
+        [m] = described.members
+        assert sorted(tp.partition for tp in m.assignment.topic_partitions) == list(
+            range(PARTITIONS)
+        )
+        offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("adm-group")])
+        result = offsets["adm-group"].result(timeout=10)
+        assert sorted((tp.partition, tp.offset) for tp in result.topic_partitions) == [
+            (p, each) for p in range(PARTITIONS)
+        ]
+
+        kp = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        try:
+            assert {"group_id": "adm-group", "protocol_type": "consumer"} in kp.list_groups()
+            state = kp.describe_groups(["adm-group"])["adm-group"]["group_state"]
+            assert state == "Stable"
+            kp_offsets = kp.list_group_offsets("adm-group")["adm-group"]
+            assert sorted((tp.partition, o.offset) for tp, o in kp_offsets.items()) == [
+                (p, each) for p in range(PARTITIONS)
+            ]
+        finally:
+            kp.close()
+    finally:
+        member.leave()
+    check_failures([member])
