@@ -67,4 +67,3 @@ class SimRecorder(Paced, Generic[F]):
         held = run_recorded_until(self.sim, predicate, timeout_ms, self.record)
         self._changed()
         return held
-

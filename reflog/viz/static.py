@@ -140,10 +140,17 @@ def scrubbable_figure(
         for index, d in zip(kept, drawn, strict=True)
     ]
     figure = go.Figure(data=drawn[-1]["data"], layout=drawn[-1]["layout"], frames=frames)
-    jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
-            "transition": {"duration": 0}}
-    play = {"mode": "immediate", "fromcurrent": True, "frame": {"duration": frame_ms,
-            "redraw": True}, "transition": {"duration": 0}}
+    jump = {
+        "mode": "immediate",
+        "frame": {"duration": 0, "redraw": True},
+        "transition": {"duration": 0},
+    }
+    play = {
+        "mode": "immediate",
+        "fromcurrent": True,
+        "frame": {"duration": frame_ms, "redraw": True},
+        "transition": {"duration": 0},
+    }
     height = (figure.layout.height or 450) + CONTROLS_HEIGHT
     margin_b = (figure.layout.margin.b or 80) + CONTROLS_HEIGHT
     plot_height = height - margin_b - (figure.layout.margin.t or 100)
