@@ -100,6 +100,15 @@ def split_without_overlap(members: list[Member]) -> bool:
     return all(owned) and sorted(every) == list(range(PARTITIONS))
 
 
+def wait_split(members: list[Member], what: str) -> None:
+    try:
+        wait_for(lambda: split_without_overlap(members), TIMEOUT, what)
+    except AssertionError as exc:
+        owned = {m.name: sorted(m.snapshot()[1]) for m in members}
+        failures = {m.name: repr(m.failure) for m in members if m.failure is not None}
+        raise AssertionError(f"{exc}; owned: {owned}; failures: {failures}") from exc
+
+
 def values_read(members: list[Member]) -> list[bytes]:
     return [value for m in members for _, _, value in m.snapshot()[0]]
 
@@ -120,7 +129,7 @@ def run_group(
     broker.create_topic(topic)
     members = [start(f"{topic}-{i}") for i in range(3)]
     try:
-        wait_for(lambda: split_without_overlap(members), TIMEOUT, "three members to split")
+        wait_split(members, "three members to split")
         check_failures(members)
 
         first = produce(broker.bootstrap, topic, "a")
@@ -142,7 +151,7 @@ def run_group(
             gone.kill()
         else:
             gone.leave()
-        wait_for(lambda: split_without_overlap(left), TIMEOUT, "the two left to take over")
+        wait_split(left, "the two left to take over")
         check_failures(left)
 
         second = produce(broker.bootstrap, topic, "b")
