@@ -323,7 +323,13 @@ class Broker:
                 )
             elif name not in self.image.topics and may_create:
                 # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
-                to_create.append(CreatableTopic(name=name))
+                # __consumer_offsets is made as Kafka makes it (compacted, its own count).
+                creatable = (
+                    self.groups.offsets_topic()
+                    if name == OFFSETS_TOPIC
+                    else CreatableTopic(name=name)
+                )
+                to_create.append(creatable)
                 topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
                 )

@@ -16,6 +16,12 @@ answered later, as a :class:`Reply` from whichever call completes it (Kafka's
 
 Kafka's code to read beside this: ``GroupCoordinator.scala`` (``handleJoinGroup``,
 ``handleSyncGroup``, ``handleHeartbeat``, ``handleLeaveGroup``, ``onCompleteJoin``).
+
+reflog simplifications: a member's ``client_host`` is left empty (the core never sees
+sockets); committed offsets never expire (no ``offsets.retention.minutes``) and an Empty
+group is never deleted; a member that joined but never sends SyncGroup is dropped by its
+session timeout alone (Kafka also gives up on it after the rebalance timeout); and a new
+member's JoinGroup waits as long as the rebalance does (Kafka answers it after 5 minutes).
 """
 
 from __future__ import annotations
@@ -215,11 +221,7 @@ class GroupCoordinator:
         if member.awaiting_join is not None:
             replies.append(_join_reply(member.awaiting_join, ErrorCode.FENCED_INSTANCE_ID, old_id))
         if member.awaiting_sync is not None:
-            replies.append(
-                Reply(
-                    member.awaiting_sync, SyncGroupResponse(error_code=ErrorCode.FENCED_INSTANCE_ID)
-                )
-            )
+            replies.append(_sync_reply(member.awaiting_sync, ErrorCode.FENCED_INSTANCE_ID))
         member.awaiting_join = member.awaiting_sync = None
         member.member_id = new_id
         member.session_timeout_ms = request.session_timeout_ms
@@ -268,10 +270,7 @@ class GroupCoordinator:
             for member in group.members.values():
                 if member.awaiting_sync is not None:
                     replies.append(
-                        Reply(
-                            member.awaiting_sync,
-                            SyncGroupResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS),
-                        )
+                        _sync_reply(member.awaiting_sync, ErrorCode.REBALANCE_IN_PROGRESS)
                     )
                     member.awaiting_sync = None
         timeout = group.rebalance_timeout_ms()
@@ -372,11 +371,11 @@ class GroupCoordinator:
             group, request.member_id, request.group_instance_id, request.generation_id
         )
         if error is not None:
-            return [Reply(reply_to, SyncGroupResponse(error_code=error))]
+            return [_sync_reply(reply_to, error)]
         assert group is not None
         member = group.members[request.member_id]
         if group.is_(GroupState.PREPARING_REBALANCE):
-            return [Reply(reply_to, SyncGroupResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))]
+            return [_sync_reply(reply_to, ErrorCode.REBALANCE_IN_PROGRESS)]
         member.session_deadline_ms = now_ms + member.session_timeout_ms
         if group.is_(GroupState.STABLE):
             # It lost our SyncGroup answer, or a static member came back: its assignment.
@@ -486,11 +485,7 @@ class GroupCoordinator:
                 _join_reply(member.awaiting_join, ErrorCode.UNKNOWN_MEMBER_ID, member_id)
             )
         if member.awaiting_sync is not None:
-            replies.append(
-                Reply(
-                    member.awaiting_sync, SyncGroupResponse(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
-                )
-            )
+            replies.append(_sync_reply(member.awaiting_sync, ErrorCode.UNKNOWN_MEMBER_ID))
         if group.is_(GroupState.STABLE, GroupState.COMPLETING_REBALANCE):
             return replies + self._prepare_rebalance(now_ms, group)
         return replies + self._maybe_complete_join(now_ms, group)
@@ -622,11 +617,7 @@ class GroupCoordinator:
                         _join_reply(m.awaiting_join, ErrorCode.NOT_COORDINATOR, m.member_id)
                     )
                 if m.awaiting_sync is not None:
-                    replies.append(
-                        Reply(
-                            m.awaiting_sync, SyncGroupResponse(error_code=ErrorCode.NOT_COORDINATOR)
-                        )
-                    )
+                    replies.append(_sync_reply(m.awaiting_sync, ErrorCode.NOT_COORDINATOR))
         return replies
 
     def take_dirty(self) -> list[Group]:
@@ -650,6 +641,10 @@ def _member_error(group: Group, member_id: str, instance_id: str | None) -> int 
 
 def _join_reply(reply_to: ReplyTo, error_code: int, member_id: str) -> Reply:
     return Reply(reply_to, JoinGroupResponse(error_code=error_code, member_id=member_id))
+
+
+def _sync_reply(reply_to: ReplyTo, error_code: int) -> Reply:
+    return Reply(reply_to, SyncGroupResponse(error_code=error_code))
 
 
 def _rebalance_timeout(request: JoinGroupRequest) -> int:

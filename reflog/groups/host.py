@@ -191,7 +191,8 @@ class GroupHost:
         p = self.partition_of(request.key)
         if p is None:
             # Created on first use, as Kafka does; the client asks again meanwhile.
-            return [*answer(ErrorCode.COORDINATOR_NOT_AVAILABLE), self._create_offsets_topic()]
+            create = Forward(CreateTopicsRequest(topics=[self.offsets_topic()]), None)
+            return [*answer(ErrorCode.COORDINATOR_NOT_AVAILABLE), create]
         state = self.broker.image.partition(TopicPartition(OFFSETS_TOPIC, p))
         leader = None if state is None else self.broker.image.brokers.get(state.leader)
         if state is None or state.leader == NO_LEADER or leader is None or leader.fenced:
@@ -199,9 +200,11 @@ class GroupHost:
         body = FindCoordinatorResponse(node_id=leader.broker_id, host=leader.host, port=leader.port)
         return [Respond(conn, header, body)]
 
-    def _create_offsets_topic(self) -> Forward:
+    def offsets_topic(self) -> CreatableTopic:
+        """__consumer_offsets as Kafka creates it: compacted, offsets.topic.num.partitions
+        partitions, offsets.topic.replication.factor replicas (at most one per broker)."""
         brokers = len(self.broker.image.live_brokers())
-        topic = CreatableTopic(
+        return CreatableTopic(
             name=OFFSETS_TOPIC,
             num_partitions=self.config.offsets_topic_num_partitions,
             replication_factor=max(1, min(self.config.offsets_topic_replication_factor, brokers)),
@@ -210,7 +213,6 @@ class GroupHost:
                 CreatableTopicConfig(name="segment.bytes", value=str(100 * 1024 * 1024)),
             ],
         )
-        return Forward(CreateTopicsRequest(topics=[topic]), None)
 
     def _list_groups(self) -> ListGroupsResponse:
         if self.loading:

@@ -197,3 +197,12 @@ def test_a_group_rebalanced_through_the_broker_is_loaded_back_stable(lone: LoneB
         [member],
     )
     assert group.members[member].assignment == b"all"
+
+
+def test_metadata_auto_creates_the_offsets_topic_as_the_coordinator_would(
+    lone: LoneBroker,
+) -> None:
+    Client(lone).send(MetadataRequest(topics=[MetadataRequestTopic(name=OFFSETS_TOPIC)]))
+    topic = lone.broker.image.topics[OFFSETS_TOPIC]
+    assert len(topic.partitions) == PARTITIONS
+    assert topic.configs["cleanup.policy"] == "compact"

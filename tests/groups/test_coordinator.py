@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reflog.groups.coordinator import CommittedOffset
-from reflog.groups.group import GroupState
+from reflog.groups.group import TRANSITIONS, Group, GroupState, IllegalTransitionError
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.join_group import JoinGroupResponse
@@ -285,3 +287,12 @@ def test_a_group_moved_to_another_coordinator_sends_its_waiting_members_there() 
         for r in replies
     )
     assert GROUP not in h.coordinator.groups
+
+
+def test_a_move_the_state_table_does_not_list_is_refused() -> None:
+    group = Group("g")
+    with pytest.raises(IllegalTransitionError):
+        group.transition(GroupState.STABLE, 0)  # Empty must rebalance first
+    group.transition(GroupState.PREPARING_REBALANCE, 1)
+    assert group.state_timestamp_ms == 1
+    assert GroupState.EMPTY in TRANSITIONS[GroupState.PREPARING_REBALANCE]
