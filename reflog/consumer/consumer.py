@@ -287,8 +287,8 @@ class Consumer:
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
         self._tick_group(now_ms)
-        self._start_resets(now_ms)
         if now_ms >= self._backoff_until:
+            self._start_resets(now_ms)
             self._send_fetches(now_ms)
         return self.network.take_actions()
 
@@ -344,7 +344,11 @@ class Consumer:
         def on_response(response: Response | None, error: int) -> None:
             self._resetting.difference_update(tps)
             if not isinstance(response, ListOffsetsResponse):
+                # As after a failed fetch: new metadata, and a pause before asking again
+                # (a leader that refuses connections fails the request at once: asking
+                # again at once would never let the clock move).
                 self.network.request_metadata_update(self.network.now_ms)
+                self._backoff_until = self.network.now_ms + self.config.retry_backoff_ms
                 return
             for topic in response.topics:
                 for p in topic.partitions:
