@@ -357,6 +357,10 @@ class Consumer:
                     if p.error_code == ErrorCode.NONE and offset >= 0 and tp in self._reset_to:
                         del self._reset_to[tp]
                         self._positions[tp] = offset
+                    elif p.error_code != ErrorCode.NONE:
+                        # NOT_LEADER_OR_FOLLOWER and the like: our metadata is stale.
+                        self.network.request_metadata_update(self.network.now_ms)
+                        self._backoff_until = self.network.now_ms + self.config.retry_backoff_ms
 
         self.network.request(leader, request, now_ms, on_response)
 

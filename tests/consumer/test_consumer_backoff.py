@@ -1,15 +1,31 @@
-"""A consumer whose partition's leader refuses connections asks again after
-``retry.backoff.ms``, not in a loop that never lets the simulated clock move."""
+"""A consumer whose reset fails (the leader refuses connections, or is no longer the
+leader) asks again after ``retry.backoff.ms`` and fresh metadata, not in a loop."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
 
+from reflog.client.actions import ClientAction, Connect, Send
+from reflog.consumer import Consumer, ConsumerConfig
 from reflog.sim import Cluster
 from reflog.topic_partition import TopicPartition
-from reflog.wire.messages.list_offsets import ListOffsetsRequest
-from reflog.wire.schema import Request
+from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsResponse
+from reflog.wire.messages.list_offsets import (
+    ListOffsetsPartitionResponse,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopicResponse,
+)
+from reflog.wire.messages.metadata import (
+    MetadataRequest,
+    MetadataResponse,
+    MetadataResponseBroker,
+    MetadataResponsePartition,
+    MetadataResponseTopic,
+)
+from reflog.wire.schema import Request, Response
 
 
 class LoopError(Exception):
@@ -42,3 +58,63 @@ def test_a_reset_whose_leader_refuses_connections_waits_before_asking_again(
     assert max(sent_at.count(t) for t in set(sent_at)) == 1
     gaps = [b - a for a, b in pairwise(sent_at)]
     assert min(gaps, default=100) >= consumer.config.retry_backoff_ms
+
+
+def answer(consumer: Consumer, node: int, action: ClientAction, body: Response, at: int) -> None:
+    assert isinstance(action, Send)
+    consumer.network.response(node, action.header.correlation_id, body, at)
+
+
+def ready(consumer: Consumer, node: int, at: int) -> None:
+    """Connect ``node`` and answer its ApiVersions."""
+    consumer.network.connected(node, at)
+    [versions] = consumer.network.take_actions()
+    offer = [
+        ApiVersion(api_key=k, min_version=0, max_version=v)
+        for k, v in ((1, 11), (2, 5), (3, 4), (18, 0))
+    ]
+    answer(consumer, node, versions, ApiVersionsResponse(error_code=0, api_keys=offer), at)
+
+
+def test_a_reset_told_not_leader_asks_for_metadata_before_asking_again() -> None:
+    consumer = Consumer(ConsumerConfig(bootstrap_servers=(("b", 1),), auto_offset_reset="earliest"))
+    consumer.assign([TopicPartition("t", 0)], 0)
+    [connect] = consumer.tick(0)
+    assert isinstance(connect, Connect)
+    ready(consumer, -1, 0)
+    [metadata] = consumer.network.take_actions()
+    stale = MetadataResponse(
+        brokers=[MetadataResponseBroker(node_id=1, host="b", port=1)],
+        topics=[
+            MetadataResponseTopic(
+                error_code=0,
+                name="t",
+                partitions=[
+                    MetadataResponsePartition(error_code=0, partition_index=0, leader_id=1)
+                ],
+            )
+        ],
+    )
+    answer(consumer, -1, metadata, stale, 1)
+    [connect] = consumer.tick(1)
+    assert isinstance(connect, Connect) and connect.node_id == 1
+    ready(consumer, 1, 1)
+    [list_offsets] = consumer.network.take_actions()
+    assert isinstance(list_offsets, Send) and isinstance(list_offsets.body, ListOffsetsRequest)
+    not_leader = ListOffsetsResponse(
+        topics=[
+            ListOffsetsTopicResponse(
+                name="t",
+                partitions=[
+                    ListOffsetsPartitionResponse(
+                        partition_index=0, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER
+                    )
+                ],
+            )
+        ]
+    )
+    answer(consumer, 1, list_offsets, not_leader, 2)
+    asked = consumer.tick(2)
+    assert [type(a.body) for a in asked if isinstance(a, Send)] == [MetadataRequest]
+    assert consumer.tick(50) == []  # no ListOffsets to the stale leader meanwhile
+    assert consumer.next_deadline_ms() is not None
