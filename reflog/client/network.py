@@ -219,6 +219,18 @@ class ClientNetwork:
         node.waiting.append((body, callback, timeout_ms))
         self._pump(node, now_ms)
 
+    def add_node(self, node_id: int, host: str, port: int) -> None:
+        """Know ``node_id`` by its address, as a FindCoordinator answer gives it (Kafka's
+        consumer talks to its coordinator on a connection of its own, numbered
+        ``2**31 - 1 - broker id``): metadata may not list that broker yet."""
+        node = self._nodes.get(node_id)
+        if node is not None and (node.host, node.port) == (host, port):
+            return
+        if node is not None:
+            self._actions.append(Disconnect(node_id))
+            self.disconnected(node_id, self.now_ms)
+        self._nodes[node_id] = _Node(node_id, host, port)
+
     def in_flight_count(self, node_id: int) -> int:
         node = self._nodes.get(node_id)
         return 0 if node is None else len(node.in_flight) + len(node.waiting)

@@ -51,6 +51,7 @@ __all__ = [
 
 EARLIEST = -2
 LATEST = -1
+COORDINATOR_CONNECTIONS = 2**31 - 1  # minus the broker id: the coordinator's connection
 
 
 class OffsetResetError(Exception):
@@ -131,6 +132,7 @@ class Consumer:
         self._buffer: list[ConsumerRecord] = []
         self._error: OffsetResetError | GroupError | None = None
         self.group: GroupMembership | None = None  # set by subscribe()
+        self._closed = False
         self._metadata_wanted_ms: dict[frozenset[str], int] = {}
 
     # -- the group's side ---------------------------------------------------------------
@@ -165,7 +167,9 @@ class Consumer:
         self.group.commit(self.consumed_offsets() if offsets is None else offsets, callback)
 
     def close(self) -> None:
-        """Leave the group (committing first with auto-commit); the next ticks send it."""
+        """Stop: poll() hands out nothing more, and a group member leaves its group
+        (committing first with auto-commit, what poll() handed out before close())."""
+        self._closed = True  # (what is buffered stays uncommitted: it was not handed out)
         if self.group is not None:
             self.group.close()
 
@@ -216,7 +220,7 @@ class Consumer:
             if offset is not None and tp not in self._positions and tp in self._assigned:
                 self._positions[tp] = offset
         for request in group.take_requests():
-            node = group.coordinator if request.to_coordinator else self.network.any_node()
+            node = self._coordinator_node() if request.to_coordinator else self.network.any_node()
             if node is None:
                 group.on_response(request.body, None, ErrorCode.COORDINATOR_NOT_AVAILABLE)
                 continue
@@ -227,6 +231,18 @@ class Consumer:
                 self._group_callback(request.body),
                 timeout_ms=request.timeout_ms,
             )
+
+    def _coordinator_node(self) -> int | None:
+        """The connection to the group's coordinator: one of its own, to the address
+        FindCoordinator gave (Kafka's ``2**31 - 1 - broker id``), so that a JoinGroup the
+        coordinator holds does not queue behind fetches, and a broker missing from stale
+        metadata can still be reached."""
+        assert self.group is not None
+        if self.group.coordinator is None:
+            return None
+        node = COORDINATOR_CONNECTIONS - self.group.coordinator
+        self.network.add_node(node, *self.group.coordinator_address)
+        return node
 
     def _group_callback(self, body: Request) -> Callable[[Response | None, int], None]:
         def on_response(response: Response | None, error: int) -> None:
@@ -280,6 +296,8 @@ class Consumer:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        if self._closed:
+            return []
         records, self._buffer = self._buffer, []
         return records
 
@@ -287,7 +305,7 @@ class Consumer:
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
         self._tick_group(now_ms)
-        if now_ms >= self._backoff_until:
+        if now_ms >= self._backoff_until and not self._closed:
             self._start_resets(now_ms)
             self._send_fetches(now_ms)
         return self.network.take_actions()

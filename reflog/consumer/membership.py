@@ -189,7 +189,8 @@ class GroupMembership:
         self.generation_id = NO_GENERATION
         self.protocol_name: str | None = None
         self.leader_id = ""
-        self.coordinator: int | None = None
+        self.coordinator: int | None = None  # the coordinator's broker id
+        self.coordinator_address: tuple[str, int] = ("", -1)  # its host and port
         self.subscription: tuple[str, ...] = ()
         self.owned: list[TopicPartition] = []  # the assignment the member works on
         self._last_assigned: tuple[list[TopicPartition], int] = ([], NO_GENERATION)  # sticky
@@ -531,6 +532,7 @@ class GroupMembership:
     def _on_find_coordinator(self, response: FindCoordinatorResponse) -> None:
         if response.error_code == ErrorCode.NONE and response.node_id >= 0:
             self.coordinator = response.node_id
+            self.coordinator_address = (response.host, response.port)
             self._last_heartbeat_ok_ms = self.now_ms  # a fresh start for the session clock
         else:
             self._retry_at_ms = self.now_ms + self.config.retry_backoff_ms

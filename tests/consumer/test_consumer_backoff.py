@@ -6,12 +6,11 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from reflog.client.actions import ClientAction, Connect, Send
+from reflog.client.actions import Connect, Send
 from reflog.consumer import Consumer, ConsumerConfig
 from reflog.sim import Cluster
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsResponse
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
     ListOffsetsRequest,
@@ -25,7 +24,9 @@ from reflog.wire.messages.metadata import (
     MetadataResponsePartition,
     MetadataResponseTopic,
 )
-from reflog.wire.schema import Request, Response
+from reflog.wire.schema import Request
+
+from .scripted import answer, ready
 
 
 class LoopError(Exception):
@@ -58,22 +59,6 @@ def test_a_reset_whose_leader_refuses_connections_waits_before_asking_again(
     assert max(sent_at.count(t) for t in set(sent_at)) == 1
     gaps = [b - a for a, b in pairwise(sent_at)]
     assert min(gaps, default=100) >= consumer.config.retry_backoff_ms
-
-
-def answer(consumer: Consumer, node: int, action: ClientAction, body: Response, at: int) -> None:
-    assert isinstance(action, Send)
-    consumer.network.response(node, action.header.correlation_id, body, at)
-
-
-def ready(consumer: Consumer, node: int, at: int) -> None:
-    """Connect ``node`` and answer its ApiVersions."""
-    consumer.network.connected(node, at)
-    [versions] = consumer.network.take_actions()
-    offer = [
-        ApiVersion(api_key=k, min_version=0, max_version=v)
-        for k, v in ((1, 11), (2, 5), (3, 4), (18, 0))
-    ]
-    answer(consumer, node, versions, ApiVersionsResponse(error_code=0, api_keys=offer), at)
 
 
 def test_a_reset_told_not_leader_asks_for_metadata_before_asking_again() -> None:
