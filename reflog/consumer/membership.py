@@ -91,6 +91,7 @@ from reflog.wire.messages.sync_group import (
 from reflog.wire.schema import Request, Response
 
 __all__ = [
+    "TRANSITIONS",
     "CommitCallback",
     "GroupConfig",
     "GroupError",
@@ -125,6 +126,21 @@ class MemberState(Enum):
     PREPARING_REBALANCE = "PREPARING_REBALANCE"  # JoinGroup sent, waiting for the answer
     COMPLETING_REBALANCE = "COMPLETING_REBALANCE"  # joined; SyncGroup to send or answer
     STABLE = "STABLE"  # has its assignment for the current generation
+
+
+# state -> the states a member may move to: every move goes through GroupMembership._move.
+TRANSITIONS: dict[MemberState, frozenset[MemberState]] = {
+    MemberState.UNJOINED: frozenset({MemberState.UNJOINED, MemberState.PREPARING_REBALANCE}),
+    MemberState.PREPARING_REBALANCE: frozenset(
+        {MemberState.UNJOINED, MemberState.COMPLETING_REBALANCE}  # JoinGroup failed / answered
+    ),
+    MemberState.COMPLETING_REBALANCE: frozenset(
+        {MemberState.UNJOINED, MemberState.STABLE}  # SyncGroup failed / answered
+    ),
+    MemberState.STABLE: frozenset(
+        {MemberState.UNJOINED, MemberState.PREPARING_REBALANCE}  # fenced or closed / rejoins
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -351,7 +367,7 @@ class GroupMembership:
             return  # (joining or syncing: that answer comes first)
         self._rejoin_needed = False
         self._joined = None
-        self.state = MemberState.PREPARING_REBALANCE
+        self._move(MemberState.PREPARING_REBALANCE)
         self._send(
             JoinGroupRequest(
                 group_id=self.config.group_id,
@@ -538,13 +554,15 @@ class GroupMembership:
             self._retry_at_ms = self.now_ms + self.config.retry_backoff_ms
 
     def _on_join(self, response: JoinGroupResponse) -> None:
+        if self.state != MemberState.PREPARING_REBALANCE:
+            return  # the member gave this join up meanwhile (its coordinator moved)
         error = response.error_code
         if error == ErrorCode.NONE:
             self.member_id = response.member_id
             self.generation_id = response.generation_id
             self.protocol_name = response.protocol_name
             self.leader_id = response.leader
-            self.state = MemberState.COMPLETING_REBALANCE
+            self._move(MemberState.COMPLETING_REBALANCE)
             self._joined = response
             self._last_heartbeat_ok_ms = self.now_ms
             self._next_heartbeat_ms = self.now_ms + self.config.heartbeat_interval_ms
@@ -564,8 +582,11 @@ class GroupMembership:
             self.error = GroupError(error, f"JoinGroup of group {self.config.group_id!r}")
 
     def _on_sync(self, request: SyncGroupRequest, response: SyncGroupResponse) -> None:
-        if request.generation_id != self.generation_id:
-            return  # an answer for a generation this member has left behind
+        if (
+            request.generation_id != self.generation_id
+            or self.state != MemberState.COMPLETING_REBALANCE
+        ):
+            return  # an answer for a generation or a join this member has left behind
         error = response.error_code
         if error != ErrorCode.NONE:
             self._on_group_error(error)
@@ -577,7 +598,7 @@ class GroupMembership:
             )
         except WireDecodeError:
             assigned = []
-        self.state = MemberState.STABLE
+        self._move(MemberState.STABLE)
         self._join_prepared = False
         self.rebalances += 1
         self._apply_assignment(assigned)
@@ -650,6 +671,11 @@ class GroupMembership:
                     self._on_group_error(p.error_code)
 
     # -- transitions --------------------------------------------------------------------
+    def _move(self, to: MemberState) -> None:
+        if to not in TRANSITIONS[self.state]:
+            raise AssertionError(f"a member does not move from {self.state.name} to {to.name}")
+        self.state = to
+
     def _prepare_join(self) -> None:
         """Before a join (Kafka: ``onJoinPrepare``): commit, then revoke what must go."""
         self._join_prepared = True
@@ -692,7 +718,7 @@ class GroupMembership:
         self._back_to_unjoined()
 
     def _back_to_unjoined(self) -> None:
-        self.state = MemberState.UNJOINED
+        self._move(MemberState.UNJOINED)
         self._joined = None
         self._rejoin_needed = True
 
@@ -734,5 +760,5 @@ class GroupMembership:
                     members=[MemberIdentity(member_id=self.member_id)],
                 )
             )
-        self.state = MemberState.UNJOINED
+        self._move(MemberState.UNJOINED)
         self.closed = True

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reflog.consumer.membership import GroupConfig, GroupMembership, MemberState
+import pytest
+
+from reflog.consumer.membership import TRANSITIONS, GroupConfig, GroupMembership, MemberState
 from reflog.consumer.rebalance_listener import ConsumerRebalanceListener
 from reflog.groups.assignors import RebalanceProtocol
 from reflog.groups.consumer_protocol import (
@@ -450,3 +452,33 @@ def test_a_static_member_closes_without_leave_group() -> None:
     m.core.close()
     assert m.tick(10) == [] and m.core.closed
     assert m.heard.events == [("revoked", ALL[:2])]
+
+
+# -- the state table ---------------------------------------------------------------------------
+def test_a_join_answered_after_the_member_gave_it_up_is_ignored() -> None:
+    m = stable()
+    m.tick(1_000)
+    m.answer_only(HeartbeatRequest, HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
+    m.tick(1_001)
+    assert m.core.state == MemberState.PREPARING_REBALANCE
+    # A commit from before fails for want of an answer: the coordinator may be gone.
+    m.core.on_response(OffsetCommitRequest(group_id="g"), None, ErrorCode.REQUEST_TIMED_OUT)
+    assert m.core.state == MemberState.UNJOINED and m.core.coordinator is None
+    m.answer_only(
+        JoinGroupRequest,
+        JoinGroupResponse(generation_id=2, protocol_name="range", leader="me", member_id="me"),
+    )
+    assert m.core.state == MemberState.UNJOINED and m.core.generation_id == 1
+
+
+def test_every_move_is_one_the_table_allows() -> None:
+    for state, moves in TRANSITIONS.items():
+        for to in MemberState:
+            m = member()
+            m.core.state = state
+            if to in moves:
+                m.core._move(to)
+                assert m.core.state == to
+            else:
+                with pytest.raises(AssertionError, match="does not move"):
+                    m.core._move(to)
