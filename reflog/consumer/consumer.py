@@ -129,6 +129,7 @@ class Consumer:
         self._resetting: set[TopicPartition] = set()
         self._fetching: set[int] = set()  # leaders with a fetch in flight
         self._backoff_until: int = 0
+        self._leaderless_retry_ms = 0  # when to ask metadata again for a partition's leader
         self._buffer: list[ConsumerRecord] = []
         self._error: OffsetResetError | GroupError | None = None
         self.group: GroupMembership | None = None  # set by subscribe()
@@ -311,7 +312,8 @@ class Consumer:
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
-        deadlines = [self._backoff_until] if self._backoff_until > self.network.now_ms else []
+        now_ms = self.network.now_ms
+        deadlines = [d for d in (self._backoff_until, self._leaderless_retry_ms) if d > now_ms]
         for deadline in (
             self.network.next_deadline_ms(),
             None if self.group is None else self.group.next_deadline_ms(),
@@ -385,12 +387,19 @@ class Consumer:
     # -- fetching ---------------------------------------------------------------------
     def _send_fetches(self, now_ms: int) -> None:
         by_leader: dict[int, list[TopicPartition]] = {}
+        leaderless = False
         for tp in self._assigned:
             leader = self.network.leader_for(tp.topic, tp.partition)
+            leaderless |= leader is None
             if tp in self._positions and leader is not None and leader not in self._fetching:
                 by_leader.setdefault(leader, []).append(tp)
         for leader, tps in sorted(by_leader.items()):
             self._send_fetch(leader, tps, now_ms)
+        if leaderless and now_ms >= self._leaderless_retry_ms:
+            # Metadata names no leader (one was down when it was asked): ask again every
+            # retry.backoff.ms, as Kafka's fetcher does, not metadata.max.age.ms later.
+            self.network.request_metadata_update(now_ms)
+            self._leaderless_retry_ms = now_ms + self.config.retry_backoff_ms
 
     def _send_fetch(self, leader: int, tps: list[TopicPartition], now_ms: int) -> None:
         topics: dict[str, list[FetchPartition]] = {}

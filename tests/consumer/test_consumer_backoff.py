@@ -84,8 +84,13 @@ def test_a_reset_told_not_leader_asks_for_metadata_before_asking_again() -> None
     [connect] = consumer.tick(1)
     assert isinstance(connect, Connect) and connect.node_id == 1
     ready(consumer, 1, 1)
-    [list_offsets] = consumer.network.take_actions()
-    assert isinstance(list_offsets, Send) and isinstance(list_offsets.body, ListOffsetsRequest)
+    sent = consumer.network.take_actions()
+    for action in sent:  # a metadata request still going: the same stale answer
+        if isinstance(action, Send) and isinstance(action.body, MetadataRequest):
+            answer(consumer, action.node_id, action, stale, 1)
+    [list_offsets] = [
+        a for a in sent if isinstance(a, Send) and isinstance(a.body, ListOffsetsRequest)
+    ]
     not_leader = ListOffsetsResponse(
         topics=[
             ListOffsetsTopicResponse(
@@ -103,3 +108,40 @@ def test_a_reset_told_not_leader_asks_for_metadata_before_asking_again() -> None
     assert [type(a.body) for a in asked if isinstance(a, Send)] == [MetadataRequest]
     assert consumer.tick(50) == []  # no ListOffsets to the stale leader meanwhile
     assert consumer.next_deadline_ms() is not None
+
+
+def test_a_partition_without_a_leader_has_metadata_asked_again_after_the_backoff() -> None:
+    consumer = Consumer(ConsumerConfig(bootstrap_servers=(("b", 1),)))
+    consumer.assign([TopicPartition("t", 0)], 0)
+    consumer.seek(TopicPartition("t", 0), 5)
+    consumer.tick(0)
+    ready(consumer, -1, 0)
+    [metadata] = consumer.network.take_actions()
+    leaderless = MetadataResponse(
+        brokers=[MetadataResponseBroker(node_id=1, host="b", port=1)],
+        topics=[
+            MetadataResponseTopic(
+                error_code=0,
+                name="t",
+                partitions=[
+                    MetadataResponsePartition(error_code=0, partition_index=0, leader_id=-1)
+                ],
+            )
+        ],
+    )
+    asked_at = [0]
+    answer(consumer, -1, metadata, leaderless, 1)
+    now = 1
+    while now < 1_000:
+        actions = consumer.tick(now)
+        while actions:
+            action = actions.pop(0)
+            if isinstance(action, Connect):
+                ready(consumer, action.node_id, now)
+            elif isinstance(action, Send) and isinstance(action.body, MetadataRequest):
+                asked_at.append(now)
+                answer(consumer, action.node_id, action, leaderless, now)  # still no leader
+            actions += consumer.network.take_actions()
+        now = max(now + 1, consumer.next_deadline_ms() or 1_000)
+    # Asked again every retry.backoff.ms or so, not once per metadata.max.age.ms (300 s).
+    assert len(asked_at) >= 5
