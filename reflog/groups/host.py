@@ -153,7 +153,7 @@ class GroupHost:
             case DescribeGroupsRequest():
                 return [Respond(conn, header, self._describe_groups(request))]
         group_id = getattr(request, "group_id", "")
-        error = self.group_error(group_id)
+        error = self.group_error(group_id) if group_id else ErrorCode.INVALID_GROUP_ID
         if error is not None:
             return [Respond(conn, header, group_error_response(request, error))]
         reply_to = (conn, header)
