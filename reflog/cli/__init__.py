@@ -28,6 +28,7 @@ _COMMAND_MODULES: list[str] = [
     "topics_cmd",
     "produce_cmd",
     "consume_cmd",
+    "consumer_groups_cmd",
 ]
 
 
