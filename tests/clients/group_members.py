@@ -125,7 +125,10 @@ def kafka_python_member(name: str, bootstrap: str, group: str, topic: str) -> Me
         )
         try:
             while not member.stop.is_set():
-                batches = consumer.poll(100)
+                # Not 100 ms: kafka-python 3.0.12's leader then sometimes never finishes a
+                # rebalance (poll keeps "returning early" while its SyncGroup answer is
+                # dropped), stops heartbeating and is left out of the group for good.
+                batches = consumer.poll(timeout_ms=1_000)
                 for messages in batches.values():
                     for m in messages:
                         member.record(m.partition, m.offset, m.value)

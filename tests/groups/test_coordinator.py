@@ -296,3 +296,32 @@ def test_a_move_the_state_table_does_not_list_is_refused() -> None:
     group.transition(GroupState.PREPARING_REBALANCE, 1)
     assert group.state_timestamp_ms == 1
     assert GroupState.EMPTY in TRANSITIONS[GroupState.PREPARING_REBALANCE]
+
+
+def test_sync_group_is_answered_only_once_the_assignment_is_written() -> None:
+    h = Harness(store_at_once=False)
+    ids = [h.new_member() for _ in range(2)]
+    conns = [h.join(m) for m in ids]
+    h.advance(2 * DELAY_MS)
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation)
+    leader = h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"})
+    assert h.answer(leader) is None and h.answer(follower) is None
+    assert h.group.state == GroupState.COMPLETING_REBALANCE
+    h.settle_stores()
+    assert (h.synced(leader).assignment, h.synced(follower).assignment) == (b"p0", b"p1")
+    assert h.group.state == GroupState.STABLE
+
+
+def test_a_failed_write_of_the_assignment_sends_the_members_back_to_rejoin() -> None:
+    h = Harness(store_at_once=False)
+    ids = [h.new_member() for _ in range(2)]
+    conns = [h.join(m) for m in ids]
+    h.advance(2 * DELAY_MS)
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation)
+    leader = h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"})
+    h.settle_stores(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    assert h.synced(leader).error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+    assert h.synced(follower).assignment == b""
+    assert h.group.state == GroupState.PREPARING_REBALANCE

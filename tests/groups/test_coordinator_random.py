@@ -171,6 +171,12 @@ class World:
 
     # -- the coordinator's answers --------------------------------------------------------
     def deliver(self, replies: list[Reply]) -> None:
+        for group, generation in self.coordinator.take_stores():
+            # The host's replicated write of the assignment: now, or failed.
+            error = ErrorCode.NONE if self.rng.random() < 0.9 else ErrorCode.NOT_COORDINATOR
+            replies = replies + self.coordinator.group_stored(
+                self.now_ms, group.group_id, generation, error
+            )
         for reply in replies:
             conn = reply.reply_to[0]
             assert conn in self.outstanding, f"an answer to connection {conn}, which waits for none"
