@@ -14,6 +14,11 @@ SyncGroup that must wait for the other members is parked on its member and
 answered later, as a :class:`Reply` from whichever call completes it (Kafka's
 ``DelayedJoin`` purgatory, kept on the group itself).
 
+When the leader's SyncGroup brings the assignment, nobody is answered yet: the host writes
+the group's new metadata to ``__consumer_offsets`` (:meth:`GroupCoordinator.take_stores`)
+and reports when the in-sync replicas have it (:meth:`GroupCoordinator.group_stored`);
+only then is the group Stable and every member told its assignment.
+
 Kafka's code to read beside this: ``GroupCoordinator.scala`` (``handleJoinGroup``,
 ``handleSyncGroup``, ``handleHeartbeat``, ``handleLeaveGroup``, ``onCompleteJoin``).
 
