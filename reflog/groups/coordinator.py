@@ -389,7 +389,8 @@ class GroupCoordinator:
             # It lost our SyncGroup answer, or a static member came back: its assignment.
             return [Reply(reply_to, SyncGroupResponse(assignment=member.assignment))]
         member.awaiting_sync = reply_to
-        if request.member_id != group.leader_id or group.group_id in self.stores:
+        writing = self.stores.get(group.group_id) == group.generation_id
+        if request.member_id != group.leader_id or writing:
             return []  # wait for the leader's assignment, and for it to be written
         assignments = {a.member_id: a.assignment for a in request.assignments}
         for m in group.members.values():

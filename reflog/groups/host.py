@@ -138,6 +138,10 @@ class DelayedGroupStore(DelayedProduce):
         return [Respond(*r.reply_to, r.response) for r in self.on_settled(error)]
 
 
+# The connection of a write that answers no one request by itself.
+NO_CONNECTION = -1
+
+
 class GroupHost:
     def __init__(self, broker: Broker, config: GroupConfig) -> None:
         self.broker = broker
@@ -370,7 +374,10 @@ class GroupHost:
                 return self.coordinator.group_stored(now_ms, group_id, gen, error)
 
             delayed = DelayedGroupStore(
-                *leader,
+                # On no connection: the leader hanging up must not drop the other members'
+                # answers, which come from the coordinator (the leader's among them).
+                NO_CONNECTION,
+                leader[1],
                 now_ms + self.config.offsets_commit_timeout_ms,
                 [(tp.topic, [appended])],
                 {} if end is None else {tp: end},

@@ -325,3 +325,23 @@ def test_a_failed_write_of_the_assignment_sends_the_members_back_to_rejoin() -> 
     assert h.synced(leader).error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
     assert h.synced(follower).assignment == b""
     assert h.group.state == GroupState.PREPARING_REBALANCE
+
+
+def test_a_write_overtaken_by_a_rebalance_does_not_hold_up_the_next_generation() -> None:
+    h = Harness(store_at_once=False)
+    (a,) = [h.new_member()]
+    ca = h.join(a)
+    h.advance(DELAY_MS)
+    first = h.joined(ca).generation_id
+    h.sync(a, first, {a: b"old"})
+    [(_, pending)] = h.coordinator.take_stores()  # the write of the first assignment, slow
+    b = h.new_member()
+    cb, ca = h.join(b), h.join(a)
+    second = h.joined(ca).generation_id
+    follower = h.sync(b, second)
+    leader = h.sync(a, second, {a: b"p0", b: b"p1"})
+    h.settle_stores()  # the second generation's write
+    assert (h.synced(leader).assignment, h.synced(follower).assignment) == (b"p0", b"p1")
+    late = h.coordinator.group_stored(h.now_ms, GROUP, pending, ErrorCode.NONE)
+    assert late == [] and h.group.generation_id == second and h.group.state == GroupState.STABLE
+    assert h.joined(cb).generation_id == second
