@@ -14,6 +14,11 @@ SyncGroup that must wait for the other members is parked on its member and
 answered later, as a :class:`Reply` from whichever call completes it (Kafka's
 ``DelayedJoin`` purgatory, kept on the group itself).
 
+When the leader's SyncGroup brings the assignment, nobody is answered yet: the host writes
+the group's new metadata to ``__consumer_offsets`` (:meth:`GroupCoordinator.take_stores`)
+and reports when the in-sync replicas have it (:meth:`GroupCoordinator.group_stored`);
+only then is the group Stable and every member told its assignment.
+
 Kafka's code to read beside this: ``GroupCoordinator.scala`` (``handleJoinGroup``,
 ``handleSyncGroup``, ``handleHeartbeat``, ``handleLeaveGroup``, ``onCompleteJoin``).
 
@@ -84,6 +89,9 @@ class GroupCoordinator:
     offsets: dict[str, dict[TopicPartition, CommittedOffset]] = field(default_factory=dict)
     # Groups whose metadata changed since the host last wrote it to __consumer_offsets.
     dirty: set[str] = field(default_factory=set)
+    # Groups whose new assignment is being written, with its generation.
+    stores: dict[str, int] = field(default_factory=dict)
+    _to_store: list[tuple[str, int]] = field(default_factory=list)
 
     # -- JoinGroup ----------------------------------------------------------------------
     def join_group(
@@ -381,20 +389,51 @@ class GroupCoordinator:
             # It lost our SyncGroup answer, or a static member came back: its assignment.
             return [Reply(reply_to, SyncGroupResponse(assignment=member.assignment))]
         member.awaiting_sync = reply_to
-        if request.member_id != group.leader_id:
-            return []  # wait for the leader's assignment
+        writing = self.stores.get(group.group_id) == group.generation_id
+        if request.member_id != group.leader_id or writing:
+            return []  # wait for the leader's assignment, and for it to be written
         assignments = {a.member_id: a.assignment for a in request.assignments}
         for m in group.members.values():
             m.assignment = assignments.get(m.member_id, b"")
-        group.transition(GroupState.STABLE, now_ms)
-        self.dirty.add(group.group_id)
+        # Nobody gets an assignment before the group's metadata with this generation is
+        # replicated: a coordinator that takes over must not hand the generation out again.
+        self.stores[group.group_id] = group.generation_id
+        self._to_store.append((group.group_id, group.generation_id))
+        return []
+
+    def group_stored(
+        self, now_ms: int, group_id: str, generation: int, error_code: int
+    ) -> list[Reply]:
+        """The write of ``generation``'s assignment is settled (Kafka's ``storeGroup``
+        callback): on success the group is Stable and every member gets its assignment;
+        on failure they get the error and the group rebalances."""
+        if self.stores.get(group_id) == generation:
+            del self.stores[group_id]
+        group = self.groups.get(group_id)
+        if group is None or generation != group.generation_id:
+            return []
+        if not group.is_(GroupState.COMPLETING_REBALANCE):
+            return []  # a rebalance started meanwhile, and answered the waiting members
         replies = []
         for m in group.members.values():
+            if error_code != ErrorCode.NONE:
+                m.assignment = b""
             if m.awaiting_sync is not None:
-                replies.append(Reply(m.awaiting_sync, SyncGroupResponse(assignment=m.assignment)))
+                response = SyncGroupResponse(error_code=error_code, assignment=m.assignment)
+                replies.append(Reply(m.awaiting_sync, response))
                 m.awaiting_sync = None
                 m.session_deadline_ms = now_ms + m.session_timeout_ms
+        if error_code != ErrorCode.NONE:
+            return replies + self._prepare_rebalance(now_ms, group)
+        group.transition(GroupState.STABLE, now_ms)
         return replies
+
+    def take_stores(self) -> list[tuple[Group, int]]:
+        """The groups whose assignment waits to be written, with its generation; the host
+        writes each and calls :meth:`group_stored` once the write is settled."""
+        taken = [(self.groups[g], gen) for g, gen in self._to_store if g in self.groups]
+        self._to_store.clear()
+        return taken
 
     # -- Heartbeat ------------------------------------------------------------------------
     def heartbeat(self, now_ms: int, request: HeartbeatRequest) -> HeartbeatResponse:
@@ -608,6 +647,7 @@ class GroupCoordinator:
             group = self.groups.pop(group_id, None)
             self.offsets.pop(group_id, None)
             self.dirty.discard(group_id)
+            self.stores.pop(group_id, None)
             if group is None:
                 continue
             group.transition(GroupState.DEAD, now_ms)

@@ -11,9 +11,11 @@ produces are: the OffsetCommit is answered once the partition's in-sync replicas
 the records, and only then do fetches see the new offsets. The topic itself is created
 on first use, through the controller, like an auto-created topic.
 
-reflog simplification: group metadata records (written when a group becomes Stable or
-Empty, or a static member comes back) are appended without waiting for the ISR; Kafka
-answers SyncGroup only once they are replicated.
+A group's new assignment is written the same way, and SyncGroup is answered only once
+it is replicated: a broker that takes over as coordinator then knows every generation that
+was handed out. reflog simplification: the metadata written when a group becomes Empty or a
+static member comes back is appended without waiting for the ISR (Kafka waits for the
+latter before answering the member's JoinGroup).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ from reflog.wire.schema import Request
 if TYPE_CHECKING:
     from reflog.broker import Broker
 
-__all__ = ["DelayedOffsetCommit", "GroupHost"]
+__all__ = ["DelayedGroupStore", "DelayedOffsetCommit", "GroupHost"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,34 @@ class DelayedOffsetCommit(DelayedProduce):
         [(_, [appended])] = self.topics
         assert self.on_settled is not None
         return self.on_settled(_COMMIT_ERRORS.get(appended.error_code, appended.error_code))
+
+
+# How a failed write of a group's assignment reads to its members (Kafka's storeGroup).
+_STORE_ERRORS: dict[int, int] = {
+    **_COMMIT_ERRORS,
+    ErrorCode.REQUEST_TIMED_OUT: ErrorCode.REBALANCE_IN_PROGRESS,
+    ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+    ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+}
+
+
+@dataclass
+class DelayedGroupStore(DelayedProduce):
+    """A group's new assignment waiting for the ISR of its ``__consumer_offsets``
+    partition; settled, it answers every member's SyncGroup (``conn`` and ``header`` are
+    the leader's)."""
+
+    on_settled: Callable[[int], list[Reply]] | None = None
+
+    def actions(self) -> list[Respond]:
+        [(_, [appended])] = self.topics
+        assert self.on_settled is not None
+        error = _STORE_ERRORS.get(appended.error_code, appended.error_code)
+        return [Respond(*r.reply_to, r.response) for r in self.on_settled(error)]
+
+
+# The connection of a write that answers no one request by itself.
+NO_CONNECTION = -1
 
 
 class GroupHost:
@@ -153,7 +183,7 @@ class GroupHost:
             case DescribeGroupsRequest():
                 return [Respond(conn, header, self._describe_groups(request))]
         group_id = getattr(request, "group_id", "")
-        error = self.group_error(group_id)
+        error = self.group_error(group_id) if group_id else ErrorCode.INVALID_GROUP_ID
         if error is not None:
             return [Respond(conn, header, group_error_response(request, error))]
         reply_to = (conn, header)
@@ -175,7 +205,7 @@ class GroupHost:
                 replies = [Reply(reply_to, self._fetch_offsets(request))]
             case _:
                 raise TypeError(f"{type(request).__name__} is not a group request")
-        return _respond(replies) + self._write_groups(now_ms)
+        return _respond(replies) + self._write_groups(now_ms) + self._store_groups(now_ms)
 
     def _find_coordinator(
         self, conn: int, header: RequestHeader, request: FindCoordinatorRequest
@@ -323,6 +353,37 @@ class GroupHost:
                     "group %s metadata not written: error %d", group.group_id, appended.error_code
                 )
             actions += woken
+        return actions
+
+    def _store_groups(self, now_ms: int) -> list[Action]:
+        """Write each group's new assignment; its SyncGroups are answered once the ISR has
+        it (or the write fails)."""
+        actions: list[Action] = []
+        for group, generation in self.coordinator.take_stores():
+            leader = group.members[group.leader_id or ""].awaiting_sync
+            assert leader is not None, "the leader's SyncGroup starts the write"
+            tp = self._offsets_partition(group.group_id)
+            batch = build_batch([(*group_metadata_record(group), now_ms)])
+            appended, end, woken = self.broker.append_internal(tp, batch, now_ms)
+
+            def settled(
+                error: int, group_id: str = group.group_id, gen: int = generation
+            ) -> list[Reply]:
+                # reflog simplification: the members' new session deadlines count from the
+                # leader's SyncGroup, not from the moment the write was replicated.
+                return self.coordinator.group_stored(now_ms, group_id, gen, error)
+
+            delayed = DelayedGroupStore(
+                # On no connection: the leader hanging up must not drop the other members'
+                # answers, which come from the coordinator (the leader's among them).
+                NO_CONNECTION,
+                leader[1],
+                now_ms + self.config.offsets_commit_timeout_ms,
+                [(tp.topic, [appended])],
+                {} if end is None else {tp: end},
+                on_settled=settled,
+            )
+            actions += [*self.broker.replicas.park_produce(delayed), *woken]
         return actions
 
     # -- time -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class Member:
         self.failure: BaseException | None = None
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.rebalances = 0  # assignments received (confluent-kafka members count them)
 
     def start(self, target: Callable[[], None]) -> None:
         def run() -> None:
@@ -63,24 +64,35 @@ class Member:
         raise NotImplementedError(f"{self.name} runs in this process: it can only leave")
 
 
-def confluent_member(name: str, bootstrap: str, group: str, topic: str, strategy: str) -> Member:
+def confluent_member(
+    name: str,
+    bootstrap: str,
+    group: str,
+    topic: str,
+    strategy: str,
+    instance_id: str | None = None,
+) -> Member:
     import confluent_kafka
 
     member = Member(name)
+    config: dict[str, str | int | bool] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "partition.assignment.strategy": strategy,
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    }
+    if instance_id is not None:
+        config["group.instance.id"] = instance_id  # a static member (KIP-345)
+
+    def on_assign(consumer: object, partitions: object) -> None:
+        member.rebalances += 1
 
     def run() -> None:
-        consumer = confluent_kafka.Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": group,
-                "partition.assignment.strategy": strategy,
-                "session.timeout.ms": SESSION_TIMEOUT_MS,
-                "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
-        consumer.subscribe([topic])
+        consumer = confluent_kafka.Consumer(config)
+        consumer.subscribe([topic], on_assign=on_assign)
         try:
             while not member.stop.is_set():
                 message = consumer.poll(0.1)
@@ -113,7 +125,10 @@ def kafka_python_member(name: str, bootstrap: str, group: str, topic: str) -> Me
         )
         try:
             while not member.stop.is_set():
-                batches = consumer.poll(100)
+                # Not 100 ms: kafka-python 3.0.12's leader then sometimes never finishes a
+                # rebalance (poll keeps "returning early" while its SyncGroup answer is
+                # dropped), stops heartbeating and is left out of the group for good.
+                batches = consumer.poll(timeout_ms=1_000)
                 for messages in batches.values():
                     for m in messages:
                         member.record(m.partition, m.offset, m.value)

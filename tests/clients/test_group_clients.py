@@ -313,3 +313,31 @@ def test_admin_clients_list_and_describe_groups_and_their_offsets(broker: Broker
     finally:
         member.leave()
     check_failures([member])
+
+
+def test_a_static_member_restarted_within_its_session_keeps_its_partitions_without_a_rebalance(
+    broker: BrokerProcess,
+) -> None:
+    need(importlib.util.find_spec("confluent_kafka") is not None, "confluent-kafka")
+    broker.create_topic("st")
+
+    def start(name: str, instance: str) -> Member:
+        return confluent_member(name, broker.bootstrap, "st-group", "st", "range", instance)
+
+    stays, restarts = start("st-a", "instance-a"), start("st-b", "instance-b")
+    members = [stays, restarts]
+    try:
+        wait_split(members, "two static members to split")
+        kept, before = restarts.snapshot()[1], stays.rebalances
+        restarts.leave()  # a static member's close sends no LeaveGroup: its place waits
+        again = start("st-b-again", "instance-b")
+        members.append(again)
+        wait_for(lambda: again.snapshot()[1] == kept, TIMEOUT, "the same partitions back")
+        assert stays.rebalances == before, "the other member saw no rebalance"
+        produce(broker.bootstrap, "st", "a")
+        wait_for(lambda: len(values_read([stays, again])) >= PER_PHASE, TIMEOUT, "all read")
+        assert stays.rebalances == before
+    finally:
+        for m in members:
+            m.leave()
+    check_failures(members)

@@ -51,9 +51,20 @@ class Harness:
         self._next_conn += 1
         return self._next_conn, RequestHeader(key, version, self._next_conn, "client")
 
+    # Whether a group's new assignment is written at once (the host's replicated write).
+    store_at_once: bool = True
+
     def _deliver(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.answers.setdefault(reply.reply_to[0], []).append(reply.response)
+        if self.store_at_once:
+            self.settle_stores()
+
+    def settle_stores(self, error_code: int = 0) -> None:
+        for group, generation in self.coordinator.take_stores():
+            self._deliver(
+                self.coordinator.group_stored(self.now_ms, group.group_id, generation, error_code)
+            )
 
     def answer(self, conn: int) -> Response | None:
         got = self.answers.get(conn, [])

@@ -206,3 +206,17 @@ def test_metadata_auto_creates_the_offsets_topic_as_the_coordinator_would(
     topic = lone.broker.image.topics[OFFSETS_TOPIC]
     assert len(topic.partitions) == PARTITIONS
     assert topic.configs["cleanup.policy"] == "compact"
+
+
+def test_an_empty_group_id_is_refused_invalid_group_id(lone: LoneBroker) -> None:
+    client = Client(lone)
+    find_coordinator(client)
+    lone.broker.tick(1)
+    response = one(
+        client.send(OffsetFetchRequest(group_id="", topics=None), 1), OffsetFetchResponse
+    )
+    assert isinstance(response, OffsetFetchResponse)
+    assert response.error_code == ErrorCode.INVALID_GROUP_ID
+    found = one(client.send(FindCoordinatorRequest(key=""), 1), FindCoordinatorResponse)
+    assert isinstance(found, FindCoordinatorResponse)
+    assert found.error_code == ErrorCode.INVALID_GROUP_ID

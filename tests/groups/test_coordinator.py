@@ -296,3 +296,52 @@ def test_a_move_the_state_table_does_not_list_is_refused() -> None:
     group.transition(GroupState.PREPARING_REBALANCE, 1)
     assert group.state_timestamp_ms == 1
     assert GroupState.EMPTY in TRANSITIONS[GroupState.PREPARING_REBALANCE]
+
+
+def test_sync_group_is_answered_only_once_the_assignment_is_written() -> None:
+    h = Harness(store_at_once=False)
+    ids = [h.new_member() for _ in range(2)]
+    conns = [h.join(m) for m in ids]
+    h.advance(2 * DELAY_MS)
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation)
+    leader = h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"})
+    assert h.answer(leader) is None and h.answer(follower) is None
+    assert h.group.state == GroupState.COMPLETING_REBALANCE
+    h.settle_stores()
+    assert (h.synced(leader).assignment, h.synced(follower).assignment) == (b"p0", b"p1")
+    assert h.group.state == GroupState.STABLE
+
+
+def test_a_failed_write_of_the_assignment_sends_the_members_back_to_rejoin() -> None:
+    h = Harness(store_at_once=False)
+    ids = [h.new_member() for _ in range(2)]
+    conns = [h.join(m) for m in ids]
+    h.advance(2 * DELAY_MS)
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation)
+    leader = h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"})
+    h.settle_stores(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    assert h.synced(leader).error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+    assert h.synced(follower).assignment == b""
+    assert h.group.state == GroupState.PREPARING_REBALANCE
+
+
+def test_a_write_overtaken_by_a_rebalance_does_not_hold_up_the_next_generation() -> None:
+    h = Harness(store_at_once=False)
+    (a,) = [h.new_member()]
+    ca = h.join(a)
+    h.advance(DELAY_MS)
+    first = h.joined(ca).generation_id
+    h.sync(a, first, {a: b"old"})
+    [(_, pending)] = h.coordinator.take_stores()  # the write of the first assignment, slow
+    b = h.new_member()
+    cb, ca = h.join(b), h.join(a)
+    second = h.joined(ca).generation_id
+    follower = h.sync(b, second)
+    leader = h.sync(a, second, {a: b"p0", b: b"p1"})
+    h.settle_stores()  # the second generation's write
+    assert (h.synced(leader).assignment, h.synced(follower).assignment) == (b"p0", b"p1")
+    late = h.coordinator.group_stored(h.now_ms, GROUP, pending, ErrorCode.NONE)
+    assert late == [] and h.group.generation_id == second and h.group.state == GroupState.STABLE
+    assert h.joined(cb).generation_id == second

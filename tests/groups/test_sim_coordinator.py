@@ -6,9 +6,16 @@ from __future__ import annotations
 
 from reflog.groups.config import GroupConfig
 from reflog.groups.placement import OFFSETS_TOPIC, partition_for
+from reflog.groups.records import GroupMetadataKey, GroupMetadataValue, decode_value
 from reflog.sim import Cluster
+from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from reflog.wire.messages.join_group import (
+    JoinGroupRequest,
+    JoinGroupRequestProtocol,
+    JoinGroupResponse,
+)
 from reflog.wire.messages.offset_commit import (
     OffsetCommitRequest,
     OffsetCommitRequestPartition,
@@ -19,6 +26,11 @@ from reflog.wire.messages.offset_fetch import (
     OffsetFetchRequest,
     OffsetFetchRequestTopic,
     OffsetFetchResponse,
+)
+from reflog.wire.messages.sync_group import (
+    SyncGroupRequest,
+    SyncGroupRequestAssignment,
+    SyncGroupResponse,
 )
 
 GROUP = "billing"
@@ -115,3 +127,38 @@ def test_committed_offsets_survive_the_coordinators_crash() -> None:
     assert response.topics[0].partitions[0].committed_offset == 42
     assert commit(c, successor, 43) == ErrorCode.NONE
     assert fetch(c, successor).topics[0].partitions[0].committed_offset == 43
+
+
+def test_sync_group_is_answered_once_every_in_sync_replica_has_the_assignment() -> None:
+    c = cluster()
+    coordinator = wait_for_coordinator(c, 1)
+    join = JoinGroupRequest(
+        group_id=GROUP,
+        session_timeout_ms=10_000,
+        rebalance_timeout_ms=10_000,
+        protocol_type="consumer",
+        protocols=[JoinGroupRequestProtocol(name="range", metadata=b"sub")],
+    )
+    joined = c.request(coordinator, join, version=3, timeout_ms=10_000)
+    assert isinstance(joined, JoinGroupResponse) and joined.error_code == ErrorCode.NONE
+    sync = SyncGroupRequest(
+        group_id=GROUP,
+        generation_id=joined.generation_id,
+        member_id=joined.member_id,
+        assignments=[SyncGroupRequestAssignment(member_id=joined.member_id, assignment=b"all")],
+    )
+    # Slow links to the followers: an answer that did not wait for them would come first.
+    for follower in (b for b in (1, 2, 3) if b != coordinator):
+        c.slow(f"broker-{coordinator}", f"broker-{follower}", 200)
+    synced = c.request(coordinator, sync, version=3)
+    assert isinstance(synced, SyncGroupResponse) and synced.assignment == b"all"
+    tp = TopicPartition(OFFSETS_TOPIC, partition_for(GROUP, OFFSETS_PARTITIONS))
+    isr = c.image().partition(tp).isr  # type: ignore[union-attr]
+    assert len(isr) == 3
+    for broker in isr:
+        [(_, value)] = c.records(broker, tp)[-1:]
+        assert value is not None
+        stored = decode_value(GroupMetadataKey(GROUP), value)
+        assert isinstance(stored, GroupMetadataValue)
+        assert stored.generation == joined.generation_id
+        assert [m.assignment for m in stored.members] == [b"all"]
