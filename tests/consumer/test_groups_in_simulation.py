@@ -17,6 +17,7 @@ import pytest
 from reflog.groups.config import GroupConfig
 from reflog.sim import Cluster
 from reflog.sim.group_consumers import GroupConsumerWorkload
+from reflog.storage.log_config import LogConfig
 from reflog.topic_partition import TopicPartition
 
 from .group_checks import (
@@ -42,13 +43,17 @@ def group_cluster(seed: int, data_dir: Path, brokers: int = 3, partitions: int =
         brokers=brokers,
         data_dir=data_dir,
         record=False,
+        # Every log, __consumer_offsets too, fsyncs each batch: a power cut loses nothing a
+        # broker acknowledged, so what is checked is the group protocol, not fsync timing
+        # (as in tests/replication/test_replication_faults.py).
+        log=LogConfig(flush_messages=1),
         groups=GroupConfig(
             group_initial_rebalance_delay_ms=0,
             group_min_session_timeout_ms=500,
             offsets_topic_num_partitions=3,
         ),
     )
-    cluster.create_topic("t", partitions, configs={"flush.messages": "1"})
+    cluster.create_topic("t", partitions)
     return cluster
 
 
