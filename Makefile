@@ -68,6 +68,8 @@ soak: venv
 		tests/raft/test_raft_lab.py -k random_fault_schedule
 	REFLOG_REPLICATION_SEEDS=$(SOAK_SEEDS) $(BIN)/python -m pytest -n 2 -q \
 		tests/replication/test_replication_faults.py -k "acknowledged_record_is_lost"
+	REFLOG_GROUP_SEEDS=$(SOAK_SEEDS) $(BIN)/python -m pytest -n 2 -q \
+		tests/consumer/test_groups_in_simulation.py -k random_faults
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build docs/_generated

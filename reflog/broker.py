@@ -43,6 +43,8 @@ from reflog.controller.admin import ADMIN_REQUESTS, topic_overrides
 from reflog.controller.image import MetadataImage
 from reflog.controller.producer_id_manager import ProducerIdManager
 from reflog.controller.records import NO_LEADER
+from reflog.groups.host import GroupHost
+from reflog.groups.placement import OFFSETS_TOPIC
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
@@ -118,6 +120,19 @@ __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToControll
 
 log = logging.getLogger(__name__)
 
+# The consumer group APIs, which a group coordinator answers.
+GROUP_API_KEYS = (
+    ApiKey.OFFSET_COMMIT,
+    ApiKey.OFFSET_FETCH,
+    ApiKey.FIND_COORDINATOR,
+    ApiKey.JOIN_GROUP,
+    ApiKey.HEARTBEAT,
+    ApiKey.LEAVE_GROUP,
+    ApiKey.SYNC_GROUP,
+    ApiKey.DESCRIBE_GROUPS,
+    ApiKey.LIST_GROUPS,
+)
+
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
@@ -154,6 +169,7 @@ class Broker:
         self.producer_ids = ProducerIdManager(config.node_id)
         # InitProducerId requests waiting for the block of ids on its way: (conn, header).
         self._awaiting_producer_id: list[tuple[int, RequestHeader]] = []
+        self.groups = GroupHost(self, config.groups)
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -174,6 +190,7 @@ class Broker:
             ApiKey.DESCRIBE_CLUSTER: self._describe_admin,
             ApiKey.LIST_PARTITION_REASSIGNMENTS: self._describe_admin,
             ApiKey.DELETE_RECORDS: self._delete_records,
+            **{key: self._group_request for key in GROUP_API_KEYS},
         }
         # The partitions the image places here, and the config overrides each log has.
         self._hosted: dict[TopicPartition, dict[str, str]] = {}
@@ -210,7 +227,12 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
-        return actions + self.replicas.tick(now_ms) + self._producer_id_requests(now_ms)
+        return (
+            actions
+            + self.replicas.tick(now_ms)
+            + self._producer_id_requests(now_ms)
+            + self.groups.tick(now_ms)
+        )
 
     def next_deadline_ms(self) -> int:
         deadline = min(
@@ -220,6 +242,7 @@ class Broker:
             self.purgatory.next_deadline_ms(),
             self.replicas.next_deadline_ms(),
             self.producer_ids.next_deadline_ms(self._broker_epoch()),
+            self.groups.next_deadline_ms(),
         ):
             if other is not None and other < deadline:
                 deadline = other
@@ -298,7 +321,8 @@ class Broker:
             self.replicas.remove(tp)
             self.logs.delete(tp)
         self._hosted = hosted
-        return self.replicas.apply(image, now_ms)
+        actions = self.replicas.apply(image, now_ms)
+        return actions + self.groups.leadership_changed(now_ms)
 
     def remove_stray_logs(self) -> None:
         """Once per start, when the controller has let this broker in (so its image holds
@@ -393,6 +417,23 @@ class Broker:
         me = self.image.brokers.get(self.config.node_id)
         return -1 if me is None else me.broker_epoch
 
+    # -- consumer groups ----------------------------------------------------------------
+    def _group_request(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        return self.groups.handle(conn, header, request, now_ms)
+
+    def append_internal(
+        self, tp: TopicPartition, records: bytes, now_ms: int
+    ) -> tuple[PartitionProduceResponse, int | None, list[Action]]:
+        """Append a batch the broker wrote itself (the group coordinator's records) as a
+        produce would: the append's answer, its end offset if written, and the followers'
+        fetches it wakes. Waiting for the ISR is the caller's (a DelayedProduce)."""
+        pdata = PartitionProduceData(index=tp.partition, records=records)
+        response, end = self._append(tp, pdata, ProduceRequest.MAX_VERSION, -1, now_ms)
+        woken = self._wake_fetches(tp, now_ms) if end is not None else []
+        return response, end, woken
+
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
@@ -414,7 +455,13 @@ class Broker:
                 )
             elif name not in self.image.topics and may_create:
                 # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
-                to_create.append(CreatableTopic(name=name))
+                # __consumer_offsets is made as Kafka makes it (compacted, its own count).
+                creatable = (
+                    self.groups.offsets_topic()
+                    if name == OFFSETS_TOPIC
+                    else CreatableTopic(name=name)
+                )
+                to_create.append(creatable)
                 topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
                 )
@@ -452,7 +499,12 @@ class Broker:
             )
             for p, s in sorted(topic.partitions.items())
         ]
-        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
+        return MetadataResponseTopic(
+            error_code=ErrorCode.NONE,
+            name=name,
+            is_internal=name == OFFSETS_TOPIC,
+            partitions=partitions,
+        )
 
     # -- CreateTopics -----------------------------------------------------------------
     def _create_topics(

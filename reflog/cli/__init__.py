@@ -32,6 +32,7 @@ _COMMAND_MODULES: list[str] = [
     "chaos_cmd",
     "configs_cmd",
     "reassign_cmd",
+    "consumer_groups_cmd",
 ]
 
 

@@ -26,14 +26,22 @@ from reflog.wire.messages.configs import (
     DescribeConfigsResponse,
 )
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from reflog.wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from reflog.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
 from reflog.wire.messages.incremental_alter_configs import (
     IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse,
 )
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+from reflog.wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
+from reflog.wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
+from reflog.wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
+from reflog.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 from reflog.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
@@ -68,6 +76,7 @@ from reflog.wire.messages.quorum import (
     RaftVoteRequest,
     RaftVoteResponse,
 )
+from reflog.wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse
 from reflog.wire.messages.topic_admin import (
     CreatePartitionsRequest,
     CreatePartitionsResponse,
@@ -141,6 +150,15 @@ API_TABLE = _table(
     Api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
     Api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
     Api(DescribeClusterRequest, DescribeClusterResponse),
+    Api(OffsetCommitRequest, OffsetCommitResponse),
+    Api(OffsetFetchRequest, OffsetFetchResponse),
+    Api(FindCoordinatorRequest, FindCoordinatorResponse),
+    Api(JoinGroupRequest, JoinGroupResponse),
+    Api(HeartbeatRequest, HeartbeatResponse),
+    Api(LeaveGroupRequest, LeaveGroupResponse),
+    Api(SyncGroupRequest, SyncGroupResponse),
+    Api(DescribeGroupsRequest, DescribeGroupsResponse),
+    Api(ListGroupsRequest, ListGroupsResponse),
 )
 
 CONTROLLER_API_TABLE = _table(

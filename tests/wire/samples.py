@@ -69,6 +69,7 @@ from reflog.wire.messages.produce import (
 from reflog.wire.schema import Message, WireStruct
 
 from .admin_samples import ADMIN_NULL_SAMPLES, ADMIN_SAMPLES
+from .group_samples import GROUP_NULL_SAMPLES, GROUP_SAMPLES
 
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
 OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
@@ -372,6 +373,10 @@ NULL_SAMPLES: list[Message] = [
     ),
 ]
 NULL_SAMPLES += ADMIN_NULL_SAMPLES
+
+
+SAMPLES += GROUP_SAMPLES
+NULL_SAMPLES += GROUP_NULL_SAMPLES
 
 
 def versions_of(message: Message) -> range:
