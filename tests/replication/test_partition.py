@@ -107,3 +107,31 @@ def test_a_follower_must_also_reach_the_start_of_the_leaders_epoch(tmp_path: Pat
     assert p.isr_to_expand(2) is None  # but short of what this epoch began with
     p.on_follower_fetch(2, 10, now_ms=2)
     assert p.isr_to_expand(2) == (1, 2)
+
+
+def test_a_follower_past_a_lagging_high_watermark_stays_out_until_it_reaches_the_epoch_start(
+    tmp_path: Path,
+) -> None:
+    """KIP-101's ISR rule where it matters (the KAFKA-7128 kind of bug): another ISR member
+    holds the high watermark below the start of the new leader's epoch.
+
+    Broker 1 becomes leader of epoch 4 with 10 records but knows a high watermark of only 5;
+    broker 2, in the ISR, has 5 of them. Broker 3 fetches from 7: past the high watermark,
+    yet missing records 7..9, which the old leader may already have acknowledged (a follower
+    learns the high watermark one fetch late). Let 3 in now and it could be elected without
+    them."""
+    log = Log(tmp_path / "t-0")
+    for _ in range(10):
+        log.append(build_batch([(None, b"old", 0)]), 3)
+    p = Partition(
+        TopicPartition("t", 0), 1, log, LeaderEpochCache(log.directory), ReplicationConfig(LAG, 1)
+    )
+    p.high_watermark = 5  # what broker 1 knew as a follower in epoch 3
+    p.become_leader(leader_epoch=4, partition_epoch=0, replicas=(1, 2, 3), isr=(1, 2), now_ms=0)
+    assert p.leader_epoch_start_offset == 10
+    p.on_follower_fetch(2, 5, now_ms=1)
+    assert p.high_watermark == 5  # broker 2, in the ISR, holds it there
+    p.on_follower_fetch(3, 7, now_ms=2)
+    assert p.isr_to_expand(3) is None  # past the high watermark, short of the epoch start
+    p.on_follower_fetch(3, 10, now_ms=3)
+    assert p.isr_to_expand(3) == (1, 2, 3)
