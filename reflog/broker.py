@@ -131,6 +131,7 @@ class Broker:
             config.replica_lag_time_max_ms,
             config.truncation_policy,
             config.replica_fetch_wait_max_ms,
+            config.replica_fetch_max_bytes,
         )
         self.purgatory = FetchPurgatory()
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
