@@ -1,0 +1,325 @@
+"""Mutation testing of reflog's pure cores: one deliberate bug at a time, each run against
+its own area's tests, and a report of the bugs no test caught (``make mutants``).
+
+A *mutant* is reflog with one small change a hurried programmer could make: ``>`` for
+``>=``, ``and`` for ``or``, a ``not`` added or dropped, a number changed, a loop that runs
+zero times. cosmic-ray makes them and runs a test command against each; a mutant the tests
+fail on is *killed*, one they pass on *survives*. A survivor is either a gap in the tests
+(write the test that kills it) or an *equivalent* mutant, a change that cannot alter what
+reflog does: those are listed, with the reason, in ``scripts/mutants_explained.toml``.
+
+    python scripts/mutants.py                        # every core file (about an hour)
+    python scripts/mutants.py reflog/raft/core.py    # one file, against its area's tests
+
+The mutants are made in a copy of the work tree (under the system's temporary directory), so
+the tree you work in is never touched; the report goes to ``reports/mutants.md``. Not in CI:
+it is slow. Run it with ``nice``: the tests of every mutant run one after the other.
+
+reflog simplification: only the classic "sufficient" operators are kept (boundaries and
+negations of comparisons, + and - swapped, and/or, not, constants, zero-iteration loops);
+cosmic-ray's full set would replace every ``+`` by ten other operators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "reports" / "mutants.md"
+EXPLAINED = ROOT / "scripts" / "mutants_explained.toml"
+TIMEOUT_S = 120.0  # per mutant: one that loops forever counts as killed when it runs out
+
+
+@dataclass(frozen=True)
+class Area:
+    """Core files and the tests that guard them (a fast subset, fastest files first)."""
+
+    name: str
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+AREAS = (
+    Area(
+        "raft",
+        ("reflog/raft/core.py",),
+        (
+            "tests/raft/test_raft_core.py",
+            "tests/raft/test_transcripts.py",
+            "tests/raft/test_raft_scenarios.py",
+            "tests/raft/test_raft_lab.py",
+        ),
+        {"REFLOG_RAFT_SEEDS": "20"},
+    ),
+    Area(
+        "replication",
+        tuple(
+            f"reflog/replication/{name}.py"
+            for name in (
+                "partition",
+                "epoch_cache",
+                "truncation",
+                "fetcher",
+                "replica_manager",
+                "delayed_produce",
+            )
+        ),
+        (
+            "tests/replication/test_partition.py",
+            "tests/replication/test_epoch_cache_and_truncation.py",
+            "tests/replication/test_replication_sim.py",
+            "tests/replication/test_replication_faults.py",
+        ),
+        {"REFLOG_REPLICATION_SEEDS": "10"},
+    ),
+    Area(
+        "storage",
+        tuple(
+            f"reflog/storage/{name}.py"
+            for name in (
+                "index",
+                "segment",
+                "log",
+                "partition_log",
+                "log_manager",
+                "log_config",
+                "log_validator",
+                "topic_config",
+                "retention",
+                "cleaner",
+                "file_cache",
+                "dir_lock",
+            )
+        ),
+        ("tests/storage", "tests/broker/test_log_validator.py"),
+    ),
+    Area(
+        "broker",
+        ("reflog/broker.py",),
+        ("tests/broker", "tests/replication/test_replication_sim.py"),
+    ),
+)
+
+# The operators kept (cosmic-ray's names, matched in full); every other one is skipped.
+KEPT_OPERATORS = (
+    r"core/NumberReplacer",
+    r"core/AddNot",
+    r"core/ReplaceUnaryOperator_Delete_Not",
+    r"core/ReplaceUnaryOperator_Delete_USub",
+    r"core/ReplaceAndWithOr",
+    r"core/ReplaceOrWithAnd",
+    r"core/ReplaceTrueWithFalse",
+    r"core/ReplaceFalseWithTrue",
+    r"core/ZeroIterationForLoop",
+    r"core/ReplaceBreakWithContinue",
+    r"core/ReplaceContinueWithBreak",
+    r"core/ReplaceBinaryOperator_(Add_Sub|Sub_Add|Mul_Add|FloorDiv_Mul|BitOr_BitAnd)",
+    # a boundary moved (> for >=) or the test negated (> for <=)
+    r"core/ReplaceComparisonOperator_(Gt_GtE|Gt_LtE|GtE_Gt|GtE_Lt|Lt_LtE|Lt_GtE|LtE_Lt|LtE_Gt)",
+    r"core/ReplaceComparisonOperator_(Eq_NotEq|NotEq_Eq|Is_IsNot|IsNot_Is|In_NotIn|NotIn_In)",
+)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    file: str
+    line: int
+    function: str
+    operator: str
+    before: str  # the line as written
+    after: str  # the line as the mutant has it
+    outcome: str  # killed, survived, incompetent (the mutant does not even run)
+
+
+def area_of(file: str) -> Area:
+    for area in AREAS:
+        if file in area.files:
+            return area
+    raise SystemExit(f"mutants: {file} is not a core file of any area")
+
+
+def copy_work_tree(into: Path) -> None:
+    """The tracked and new (not ignored) files, as they are now, committed or not."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        source = ROOT / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+
+
+def config_toml(file: str, area: Area) -> str:
+    tests = " ".join(area.tests)
+    command = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+    # Exclude every operator that no kept pattern matches in full.
+    kept = "|".join(f"(?:{p})" for p in KEPT_OPERATORS)
+    return (
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(file)}\n"
+        f"timeout = {TIMEOUT_S}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n'
+        "[cosmic-ray.filters.operators-filter]\n"
+        f"exclude-operators = [{json.dumps(f'(?!(?:{kept})$)')}]\n"
+    )
+
+
+def cosmic_ray(tool: str, *args: str, cwd: Path, env: dict[str, str]) -> None:
+    binary = Path(sys.executable).parent / tool
+    subprocess.run([str(binary), *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def mutate(file: str, copy: Path) -> list[Mutant]:
+    area = area_of(file)
+    env = {**os.environ, **area.env}
+    config = copy / f"mutants-{area.name}.toml"
+    session = copy / f"mutants-{Path(file).stem}.sqlite"
+    config.write_text(config_toml(file, area))
+    session.unlink(missing_ok=True)
+    cosmic_ray("cosmic-ray", "init", str(config), str(session), cwd=copy, env=env)
+    cosmic_ray("cr-filter-operators", str(session), str(config), cwd=copy, env=env)
+    cosmic_ray("cosmic-ray", "exec", str(config), str(session), cwd=copy, env=env)
+    dump = subprocess.run(
+        [str(Path(sys.executable).parent / "cosmic-ray"), "dump", str(session)],
+        cwd=copy,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    source = (copy / file).read_text().splitlines()
+    mutants = []
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        if result is None or result["worker_outcome"] == "skipped":
+            continue
+        [mutation] = item["mutations"]
+        number = mutation["start_pos"][0]
+        outcome = result["test_outcome"] or result["worker_outcome"]
+        mutants.append(
+            Mutant(
+                file,
+                number,
+                mutation["definition_name"] or "",
+                mutation["operator_name"].removeprefix("core/"),
+                source[number - 1].strip(),
+                mutated_line(result.get("diff") or "", number).strip(),
+                outcome,
+            )
+        )
+    return sorted(mutants, key=lambda m: (m.line, m.operator))
+
+
+def mutated_line(diff: str, number: int) -> str:
+    """The new text of line ``number`` in cosmic-ray's unified diff of one mutant."""
+    line = 0
+    for text in diff.splitlines():
+        if hunk := re.match(r"@@ -\d+(?:,\d+)? \+(\d+)", text):
+            line = int(hunk.group(1))
+        elif text.startswith("+") and not text.startswith("+++"):
+            if line == number:
+                return text[1:]
+            line += 1
+        elif not text.startswith("-"):
+            line += 1
+    return "?"
+
+
+def explanations() -> dict[tuple[str, str, str], str]:
+    """(file, line before, line after) -> why that mutant cannot change what reflog does."""
+    entries = tomllib.loads(EXPLAINED.read_text()).get("equivalent", [])
+    return {(e["file"], e["before"], e["after"]): e["why"] for e in entries}
+
+
+def report(results: dict[str, list[Mutant]], seconds: dict[str, float]) -> str:
+    why = explanations()
+    lines = [
+        "# Mutants: what the tests catch",
+        "",
+        "Written by `make mutants` (`scripts/mutants.py`): every mutant of a core file is one",
+        "small deliberate bug, run against its own area's tests. A survivor is a gap in the",
+        "tests or an equivalent mutant (one that cannot change what reflog does); the reason",
+        "for each equivalent one is kept in `scripts/mutants_explained.toml`.",
+        "",
+        "| file | mutants | killed | survived | explained | not running | minutes |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for file, mutants in results.items():
+        survivors = [m for m in mutants if m.outcome == "survived"]
+        explained = [m for m in survivors if (m.file, m.before, m.after) in why]
+        lines.append(
+            f"| `{file}` | {len(mutants)} | {sum(m.outcome == 'killed' for m in mutants)} "
+            f"| {len(survivors)} | {len(explained)} "
+            f"| {sum(m.outcome not in ('killed', 'survived') for m in mutants)} "
+            f"| {seconds[file] / 60:.0f} |"
+        )
+    for file, mutants in results.items():
+        survivors = [m for m in mutants if m.outcome == "survived"]
+        if not survivors:
+            continue
+        lines += ["", f"## Survivors in `{file}`", ""]
+        for m in survivors:
+            reason = why.get((m.file, m.before, m.after), "**UNEXPLAINED: a gap in the tests?**")
+            lines += [
+                f"* line {m.line}, `{m.function}`, {m.operator}:",
+                f"  `{m.before}` → `{m.after}`",
+                f"  {reason}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help="core files (default: all of them)")
+    args = parser.parse_args(argv)
+    files = args.files or [f for area in AREAS for f in area.files]
+    results: dict[str, list[Mutant]] = {}
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="reflog-mutants-") as tmp:
+        copy = Path(tmp)
+        copy_work_tree(copy)
+        for file in files:
+            started = time.monotonic()
+            print(f"mutants: {file} against {' '.join(area_of(file).tests)}", flush=True)
+            results[file] = mutate(file, copy)
+            seconds[file] = time.monotonic() - started
+            survived = sum(m.outcome == "survived" for m in results[file])
+            print(
+                f"mutants: {file}: {len(results[file])} mutants, {survived} survived, "
+                f"{seconds[file] / 60:.1f} minutes",
+                flush=True,
+            )
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(report(results, seconds))
+    print(f"mutants: report in {REPORT.relative_to(ROOT)}")
+    why = explanations()
+    unexplained = [
+        m
+        for mutants in results.values()
+        for m in mutants
+        if m.outcome == "survived" and (m.file, m.before, m.after) not in why
+    ]
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
