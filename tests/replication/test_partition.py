@@ -209,3 +209,15 @@ def test_a_new_leader_commits_nothing_its_followers_have_not_confirmed(tmp_path:
     assert p.high_watermark == 0
     p.on_follower_fetch(2, 6, now_ms=1)
     assert p.high_watermark == 6
+
+
+def test_dropping_the_laggard_from_the_isr_commits_what_the_rest_have_at_once(
+    tmp_path: Path,
+) -> None:
+    p = leader(tmp_path)
+    append(p, 6)
+    p.on_follower_fetch(2, 6, now_ms=10)
+    p.on_follower_fetch(3, 2, now_ms=10)
+    assert p.high_watermark == 2  # follower 3 holds it back
+    p.isr_committed(1, (1, 2))  # the controller dropped 3: no fetch needed to move on
+    assert p.high_watermark == 6
