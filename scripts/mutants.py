@@ -33,11 +33,12 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "mutants.md"
+RESULTS = ROOT / "reports" / "mutants.json"  # every file's last run: a run of some files
 EXPLAINED = ROOT / "scripts" / "mutants_explained.toml"
 TIMEOUT_S = 120.0  # per mutant: one that loops forever counts as killed when it runs out
 
@@ -299,34 +300,47 @@ def report(results: dict[str, list[Mutant]], seconds: dict[str, float]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="core files (default: all of them)")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the report from the stored results (after explaining a survivor)",
+    )
     args = parser.parse_args(argv)
-    files = args.files or [f for area in AREAS for f in area.files]
+    files = [] if args.report_only else args.files or [f for a in AREAS for f in a.files]
     results: dict[str, list[Mutant]] = {}
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="reflog-mutants-") as tmp:
-        copy = Path(tmp)
-        copy_work_tree(copy)
-        for file in files:
-            started = time.monotonic()
-            print(f"mutants: {file} against {' '.join(area_of(file).tests)}", flush=True)
-            results[file] = mutate(file, copy)
-            seconds[file] = time.monotonic() - started
-            survived = sum(m.outcome == "survived" for m in results[file])
-            print(
-                f"mutants: {file}: {len(results[file])} mutants, {survived} survived, "
-                f"{seconds[file] / 60:.1f} minutes",
-                flush=True,
-            )
+    if files:
+        with tempfile.TemporaryDirectory(prefix="reflog-mutants-") as tmp:
+            copy = Path(tmp)
+            copy_work_tree(copy)
+            for file in files:
+                started = time.monotonic()
+                print(f"mutants: {file} against {' '.join(area_of(file).tests)}", flush=True)
+                results[file] = mutate(file, copy)
+                seconds[file] = time.monotonic() - started
+                survived = sum(m.outcome == "survived" for m in results[file])
+                print(
+                    f"mutants: {file}: {len(results[file])} mutants, {survived} survived, "
+                    f"{seconds[file] / 60:.1f} minutes",
+                    flush=True,
+                )
+    # Files run before and not now keep their last results (a run of one file updates its row).
     REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(report(results, seconds))
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for file, mutants in results.items():
+        stored[file] = {"seconds": seconds[file], "mutants": [asdict(m) for m in mutants]}
+    RESULTS.write_text(json.dumps(stored, indent=1) + "\n")
+    everything = {f: [Mutant(**m) for m in r["mutants"]] for f, r in sorted(stored.items())}
+    REPORT.write_text(report(everything, {f: r["seconds"] for f, r in stored.items()}))
     print(f"mutants: report in {REPORT.relative_to(ROOT)}")
     why = explanations()
     unexplained = [
         m
-        for mutants in results.values()
+        for mutants in everything.values()
         for m in mutants
         if m.outcome == "survived" and (m.file, m.before, m.after) not in why
     ]
+    print(f"mutants: {len(unexplained)} survivors neither killed nor explained")
     return 1 if unexplained else 0
 
 
