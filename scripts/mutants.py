@@ -10,6 +10,8 @@ reflog does: those are listed, with the reason, in ``scripts/mutants_explained.t
 
     python scripts/mutants.py                        # every core file (about an hour)
     python scripts/mutants.py reflog/raft/core.py    # one file, against its area's tests
+    python scripts/mutants.py --survivors reflog/raft/core.py  # its last survivors again
+    python scripts/mutants.py --report-only          # the report again, from stored results
 
 The mutants are made in a copy of the work tree (under the system's temporary directory), so
 the tree you work in is never touched; the report goes to ``reports/mutants.md``. Not in CI:
@@ -199,7 +201,22 @@ def cosmic_ray(tool: str, *args: str, cwd: Path, env: dict[str, str]) -> None:
     subprocess.run([str(binary), *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
-def mutate(file: str, copy: Path) -> list[Mutant]:
+def skip_all_but(session: Path, keep: set[tuple[int, str]]) -> None:
+    """Mark as skipped every pending mutant whose (line, operator) is not in ``keep``."""
+    from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult  # type: ignore[import-untyped]
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            [mutation] = item.mutations
+            if (mutation.start_pos[0], mutation.operator_name.removeprefix("core/")) not in keep:
+                skipped = WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not run again")
+                db.set_result(item.job_id, skipped)
+
+
+def mutate(file: str, copy: Path, only: set[tuple[int, str]] | None = None) -> list[Mutant]:
+    """Every mutant of ``file`` against its area's tests; with ``only``, just the mutants on
+    those (line, operator) pairs."""
     area = area_of(file)
     env = {**os.environ, **area.env}
     config = copy / f"mutants-{area.name}.toml"
@@ -208,6 +225,8 @@ def mutate(file: str, copy: Path) -> list[Mutant]:
     session.unlink(missing_ok=True)
     cosmic_ray("cosmic-ray", "init", str(config), str(session), cwd=copy, env=env)
     cosmic_ray("cr-filter-operators", str(session), str(config), cwd=copy, env=env)
+    if only is not None:
+        skip_all_but(session, only)
     cosmic_ray("cosmic-ray", "exec", str(config), str(session), cwd=copy, env=env)
     dump = subprocess.run(
         [str(Path(sys.executable).parent / "cosmic-ray"), "dump", str(session)],
@@ -237,6 +256,14 @@ def mutate(file: str, copy: Path) -> list[Mutant]:
             )
         )
     return sorted(mutants, key=lambda m: (m.line, m.operator))
+
+
+def again(file: str, copy: Path, last: list[dict[str, object]]) -> list[Mutant]:
+    """The last run's mutants of ``file``, its survivors run again against today's tests."""
+    mutants = [Mutant(**m) for m in last]  # type: ignore[arg-type]
+    survivors = {(m.line, m.operator) for m in mutants if m.outcome == "survived"}
+    rerun = {(m.line, m.operator, m.after): m for m in mutate(file, copy, only=survivors)}
+    return [rerun.get((m.line, m.operator, m.after), m) for m in mutants]
 
 
 def mutated_line(diff: str, number: int) -> str:
@@ -301,12 +328,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="core files (default: all of them)")
     parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the last run's survivors of these files (after new tests)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the report from the stored results (after explaining a survivor)",
     )
     args = parser.parse_args(argv)
     files = [] if args.report_only else args.files or [f for a in AREAS for f in a.files]
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results: dict[str, list[Mutant]] = {}
     seconds: dict[str, float] = {}
     if files:
@@ -316,8 +349,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for file in files:
                 started = time.monotonic()
                 print(f"mutants: {file} against {' '.join(area_of(file).tests)}", flush=True)
-                results[file] = mutate(file, copy)
+                if args.survivors:
+                    results[file] = again(file, copy, stored[file]["mutants"])
+                else:
+                    results[file] = mutate(file, copy)
                 seconds[file] = time.monotonic() - started
+                if args.survivors:  # the full run's time is the one worth knowing
+                    seconds[file] = stored[file]["seconds"]
                 survived = sum(m.outcome == "survived" for m in results[file])
                 print(
                     f"mutants: {file}: {len(results[file])} mutants, {survived} survived, "
@@ -326,7 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
     # Files run before and not now keep their last results (a run of one file updates its row).
     REPORT.parent.mkdir(exist_ok=True)
-    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for file, mutants in results.items():
         stored[file] = {"seconds": seconds[file], "mutants": [asdict(m) for m in mutants]}
     RESULTS.write_text(json.dumps(stored, indent=1) + "\n")

@@ -199,3 +199,50 @@ def test_file_storage_survives_a_crash_between_snapshot_and_log_rewrite(tmp_path
     state = FileRaftStorage(tmp_path).load()
     assert state.snapshot == Snapshot(last_index=2, last_term=1, data=b"\x00")
     assert [e.index for e in state.log] == [3]  # entries the snapshot covers are skipped
+
+
+def test_a_refusal_names_the_first_index_of_the_conflicting_term() -> None:
+    """The thesis's faster backup (and etcd's): a follower whose entry at prev_log_index has
+    another term answers with the first index of that term, so the leader skips the whole
+    term in one round instead of one entry per round."""
+    follower = node(log=entries([1, 1, 2, 2, 2]), term=3)
+    append = AppendEntries(
+        term=3, leader_id="b", prev_log_index=5, prev_log_term=3, entries=(), leader_commit=0
+    )
+    ready = follower.step(0, "b", append)
+    refusal = AppendEntriesResponse(term=3, success=False, match_index=0, conflict_index=3)
+    assert ready.messages == [("b", refusal)]
+
+
+def test_a_leader_counts_a_follower_that_installed_its_snapshot_as_matching_it() -> None:
+    leader = node(log=entries([1, 1, 1]), term=1)
+    leader.tick(10_000)  # a candidate in term 2
+    leader.step(10_000, "b", RequestVoteResponse(term=2, vote_granted=True))
+    leader.step(10_000, "b", AppendEntriesResponse(term=2, success=True, match_index=4))
+    leader.compact(4, b"state@4")
+    leader.step(10_000, "c", InstallSnapshotResponse(term=2, match_index=4))
+    assert leader.match_index == {"b": 4, "c": 4}
+    # A stale answer (an older, smaller snapshot) moves nothing back.
+    leader.step(10_001, "c", InstallSnapshotResponse(term=2, match_index=2))
+    assert leader.match_index["c"] == 4 and leader.next_index["c"] == 5
+
+
+def test_a_lone_voter_stands_at_its_first_tick_and_others_wait_for_their_timeout() -> None:
+    alone = RaftNode("a", ["a"], RaftConfig(), PersistentState(), random.Random(1), now_ms=0)
+    alone.tick(0)
+    assert alone.role == Role.LEADER and alone.current_term == 1
+    one_of_three = RaftNode(
+        "a", ["a", "b", "c"], RaftConfig(), PersistentState(), random.Random(1), now_ms=0
+    )
+    assert one_of_three.next_deadline_ms() >= RaftConfig().election_timeout_ms
+    assert one_of_three.tick(0).messages == [] and one_of_three.role == Role.FOLLOWER
+
+
+def test_by_default_a_node_asks_for_a_pre_vote_before_it_stands() -> None:
+    """PreVote (KIP-996 in Kafka) is on unless turned off: a node whose election timer
+    fires asks first, in the term it would stand in, and keeps its own term."""
+    a = RaftNode("a", ["a", "b", "c"], RaftConfig(), PersistentState(), random.Random(1), 0)
+    ready = a.tick(10_000)
+    assert a.role == Role.PRE_CANDIDATE and a.current_term == 0
+    ask = RequestVote(term=1, candidate_id="a", last_log_index=0, last_log_term=0, pre_vote=True)
+    assert ready.messages == [("b", ask), ("c", ask)]
