@@ -246,3 +246,25 @@ def test_by_default_a_node_asks_for_a_pre_vote_before_it_stands() -> None:
     assert a.role == Role.PRE_CANDIDATE and a.current_term == 0
     ask = RequestVote(term=1, candidate_id="a", last_log_index=0, last_log_term=0, pre_vote=True)
     assert ready.messages == [("b", ask), ("c", ask)]
+
+
+def test_an_append_reaching_back_into_the_snapshot_keeps_the_entries_after_it() -> None:
+    """A leader that does not know the follower compacted sends from before its snapshot:
+    what the snapshot holds is committed, so it is skipped, and the rest appended."""
+    follower = node(log=entries([1, 1, 1, 1]), term=1)
+    commit = AppendEntries(
+        term=1, leader_id="b", prev_log_index=4, prev_log_term=1, entries=(), leader_commit=4
+    )
+    follower.step(0, "b", commit)
+    follower.compact(4, b"state@4")
+    overlapping = AppendEntries(
+        term=1,
+        leader_id="b",
+        prev_log_index=2,
+        prev_log_term=1,
+        entries=tuple(entries([1, 1, 1, 1, 1, 1])[2:]),  # indexes 3 to 6
+        leader_commit=4,
+    )
+    ready = follower.step(1, "b", overlapping)
+    assert ready.messages == [("b", AppendEntriesResponse(term=1, success=True, match_index=6))]
+    assert [e.index for e in follower.log] == [5, 6]
