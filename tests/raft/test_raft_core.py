@@ -268,3 +268,21 @@ def test_an_append_reaching_back_into_the_snapshot_keeps_the_entries_after_it() 
     ready = follower.step(1, "b", overlapping)
     assert ready.messages == [("b", AppendEntriesResponse(term=1, success=True, match_index=6))]
     assert [e.index for e in follower.log] == [5, 6]
+
+
+def test_in_a_cluster_of_four_two_votes_are_not_a_majority() -> None:
+    """Half is not a majority: with four voters two candidates could each get two votes in
+    the same term, so it takes three."""
+    a = RaftNode(
+        "a",
+        ["a", "b", "c", "d"],
+        RaftConfig(pre_vote=False),
+        PersistentState(),
+        random.Random(1),
+        0,
+    )
+    a.tick(10_000)  # a candidate in term 1, with its own vote
+    a.step(10_000, "b", RequestVoteResponse(term=1, vote_granted=True))
+    assert a.role == Role.CANDIDATE
+    a.step(10_000, "c", RequestVoteResponse(term=1, vote_granted=True))
+    assert a.role == Role.LEADER
