@@ -214,12 +214,21 @@ def test_a_refusal_names_the_first_index_of_the_conflicting_term() -> None:
     assert ready.messages == [("b", refusal)]
 
 
-def test_a_leader_counts_a_follower_that_installed_its_snapshot_as_matching_it() -> None:
+def leader_with_a_snapshot_sent_to_c() -> RaftNode:
+    """Leader "a" of term 2, its log compacted to a snapshot at 4, which it sent to "c"."""
     leader = node(log=entries([1, 1, 1]), term=1)
     leader.tick(10_000)  # a candidate in term 2
     leader.step(10_000, "b", RequestVoteResponse(term=2, vote_granted=True))
     leader.step(10_000, "b", AppendEntriesResponse(term=2, success=True, match_index=4))
     leader.compact(4, b"state@4")
+    refusal = AppendEntriesResponse(term=2, success=False, match_index=0, conflict_index=1)
+    [(_, sent)] = leader.step(10_000, "c", refusal).messages
+    assert isinstance(sent, InstallSnapshot)
+    return leader
+
+
+def test_a_leader_counts_a_follower_that_installed_its_snapshot_as_matching_it() -> None:
+    leader = leader_with_a_snapshot_sent_to_c()
     leader.step(10_000, "c", InstallSnapshotResponse(term=2, match_index=4))
     assert leader.match_index == {"b": 4, "c": 4}
     # A stale answer (an older, smaller snapshot) moves nothing back.
@@ -286,3 +295,25 @@ def test_in_a_cluster_of_four_two_votes_are_not_a_majority() -> None:
     assert a.role == Role.CANDIDATE
     a.step(10_000, "c", RequestVoteResponse(term=1, vote_granted=True))
     assert a.role == Role.LEADER
+
+
+def test_a_leader_sends_its_snapshot_once_and_then_appends_after_it() -> None:
+    leader = leader_with_a_snapshot_sent_to_c()
+    heartbeat = leader.tick(leader.next_deadline_ms()).messages
+    to_c = [message for to, message in heartbeat if to == "c"]
+    assert to_c == [
+        AppendEntries(
+            term=2, leader_id="a", prev_log_index=4, prev_log_term=2, entries=(), leader_commit=4
+        )
+    ]
+
+
+def test_a_late_snapshot_answer_to_a_leader_that_stepped_down_changes_nothing() -> None:
+    leader = leader_with_a_snapshot_sent_to_c()
+    newer = AppendEntries(
+        term=3, leader_id="b", prev_log_index=4, prev_log_term=2, entries=(), leader_commit=4
+    )
+    leader.step(10_001, "b", newer)
+    assert leader.role == Role.FOLLOWER
+    ready = leader.step(10_002, "c", InstallSnapshotResponse(term=3, match_index=4))
+    assert ready.messages == [] and leader.match_index["c"] == 0
