@@ -317,7 +317,7 @@ def report(results: dict[str, list[Mutant]], seconds: dict[str, float]) -> str:
         for m in survivors:
             reason = why.get((m.file, m.before, m.after), "**UNEXPLAINED: a gap in the tests?**")
             lines += [
-                f"* line {m.line}, `{m.function}`, {m.operator}:",
+                f"* line {m.line}{f', `{m.function}`' if m.function else ''}, {m.operator}:",
                 f"  `{m.before}` → `{m.after}`",
                 f"  {reason}",
             ]
