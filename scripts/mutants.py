@@ -282,9 +282,17 @@ def mutated_line(diff: str, number: int) -> str:
 
 
 def explanations() -> dict[tuple[str, str, str], str]:
-    """(file, line before, line after) -> why that mutant cannot change what reflog does."""
-    entries = tomllib.loads(EXPLAINED.read_text()).get("equivalent", [])
-    return {(e["file"], e["before"], e["after"]): e["why"] for e in entries}
+    """(file, line before, line after) -> what answers that survivor: why it cannot change
+    what reflog does (``[[equivalent]]``), or the test added since that kills it
+    (``[[killed]]``, checked by putting the mutant in by hand until the next run counts it)."""
+    explained = tomllib.loads(EXPLAINED.read_text())
+    answers = {
+        (e["file"], e["before"], e["after"]): f"Equivalent: {e['why']}"
+        for e in explained.get("equivalent", [])
+    }
+    for e in explained.get("killed", []):
+        answers[(e["file"], e["before"], e["after"])] = f"Killed since by `{e['by']}`."
+    return answers
 
 
 def report(results: dict[str, list[Mutant]], seconds: dict[str, float]) -> str:
@@ -294,18 +302,19 @@ def report(results: dict[str, list[Mutant]], seconds: dict[str, float]) -> str:
         "",
         "Written by `make mutants` (`scripts/mutants.py`): every mutant of a core file is one",
         "small deliberate bug, run against its own area's tests. A survivor is a gap in the",
-        "tests or an equivalent mutant (one that cannot change what reflog does); the reason",
-        "for each equivalent one is kept in `scripts/mutants_explained.toml`.",
+        "tests, killed since by a new test, or an equivalent mutant (one that cannot change",
+        "what reflog does); `scripts/mutants_explained.toml` says which, and why.",
         "",
-        "| file | mutants | killed | survived | explained | not running | minutes |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| file | mutants | killed | survived | killed since | equivalent | not run | minutes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for file, mutants in results.items():
         survivors = [m for m in mutants if m.outcome == "survived"]
-        explained = [m for m in survivors if (m.file, m.before, m.after) in why]
+        answers = [why.get((m.file, m.before, m.after), "") for m in survivors]
         lines.append(
             f"| `{file}` | {len(mutants)} | {sum(m.outcome == 'killed' for m in mutants)} "
-            f"| {len(survivors)} | {len(explained)} "
+            f"| {len(survivors)} | {sum(a.startswith('Killed') for a in answers)} "
+            f"| {sum(a.startswith('Equivalent') for a in answers)} "
             f"| {sum(m.outcome not in ('killed', 'survived') for m in mutants)} "
             f"| {seconds[file] / 60:.0f} |"
         )
