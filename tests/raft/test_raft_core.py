@@ -317,3 +317,19 @@ def test_a_late_snapshot_answer_to_a_leader_that_stepped_down_changes_nothing() 
     assert leader.role == Role.FOLLOWER
     ready = leader.step(10_002, "c", InstallSnapshotResponse(term=3, match_index=4))
     assert ready.messages == [] and leader.match_index["c"] == 0
+
+
+def test_a_pre_vote_for_the_term_a_voter_is_already_in_is_refused() -> None:
+    """A pre-vote asks "would you vote for me in the next term?": an asker one term behind
+    names the voter's own term, and gets no."""
+    voter = node(term=3)
+    ask = RequestVote(term=3, candidate_id="b", last_log_index=0, last_log_term=0, pre_vote=True)
+    ready = voter.step(10_000, "b", ask)  # no leader heard from: only the term decides
+    refused = RequestVoteResponse(term=3, vote_granted=False, pre_vote=True)
+    assert ready.messages == [("b", refused)]
+    ask_next = RequestVote(
+        term=4, candidate_id="b", last_log_index=0, last_log_term=0, pre_vote=True
+    )
+    assert voter.step(10_000, "b", ask_next).messages == [
+        ("b", RequestVoteResponse(term=4, vote_granted=True, pre_vote=True))
+    ]
