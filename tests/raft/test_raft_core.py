@@ -333,3 +333,79 @@ def test_a_pre_vote_for_the_term_a_voter_is_already_in_is_refused() -> None:
     assert voter.step(10_000, "b", ask_next).messages == [
         ("b", RequestVoteResponse(term=4, vote_granted=True, pre_vote=True))
     ]
+
+
+def follower_with_its_own_snapshot_at_2() -> RaftNode:
+    """A follower of term 1 with entries 1 to 6, the first two compacted into a snapshot."""
+    follower = node(log=entries([1, 1, 1, 1, 1, 1]), term=1)
+    commit = AppendEntries(
+        term=1, leader_id="b", prev_log_index=6, prev_log_term=1, entries=(), leader_commit=2
+    )
+    follower.step(0, "b", commit)
+    follower.compact(2, b"state@2")
+    return follower
+
+
+def test_a_newer_snapshot_keeps_the_log_past_it_on_a_follower_that_has_one() -> None:
+    follower = follower_with_its_own_snapshot_at_2()
+    snap = Snapshot(last_index=4, last_term=1, data=b"state@4")
+    follower.step(1, "b", InstallSnapshot(term=1, leader_id="b", snapshot=snap))
+    assert [e.index for e in follower.log] == [5, 6]
+
+
+def test_a_conflicting_entry_after_a_snapshot_truncates_from_its_own_index() -> None:
+    follower = follower_with_its_own_snapshot_at_2()
+    newer = AppendEntries(
+        term=2,
+        leader_id="b",
+        prev_log_index=3,
+        prev_log_term=1,
+        entries=(Entry(term=2, index=4, data=b"new"),),
+        leader_commit=2,
+    )
+    ready = follower.step(1, "b", newer)
+    assert ready.truncate_from == 4
+    assert [(e.index, e.term) for e in follower.log] == [(3, 1), (4, 2)]
+
+
+def test_compact_refuses_an_index_already_in_the_snapshot() -> None:
+    follower = follower_with_its_own_snapshot_at_2()
+    try:
+        follower.compact(2, b"state@2 again")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("compacted to the snapshot it already has")
+
+
+def test_a_stale_candidate_and_a_stale_leader_are_told_the_current_term() -> None:
+    follower = node(term=3)
+    vote = RequestVote(term=2, candidate_id="b", last_log_index=9, last_log_term=2)
+    assert follower.step(0, "b", vote).messages == [
+        ("b", RequestVoteResponse(term=3, vote_granted=False))
+    ]
+    append = AppendEntries(
+        term=2, leader_id="c", prev_log_index=0, prev_log_term=0, entries=(), leader_commit=0
+    )
+    assert follower.step(0, "c", append).messages == [
+        ("c", AppendEntriesResponse(term=3, success=False, match_index=0))
+    ]
+
+
+def test_in_a_cluster_of_four_an_entry_on_two_servers_is_not_committed() -> None:
+    a = RaftNode(
+        "a",
+        ["a", "b", "c", "d"],
+        RaftConfig(pre_vote=False),
+        PersistentState(),
+        random.Random(1),
+        0,
+    )
+    a.tick(10_000)
+    for voter in ("b", "c"):
+        a.step(10_000, voter, RequestVoteResponse(term=1, vote_granted=True))
+    assert a.role == Role.LEADER  # its no-op is entry 1
+    a.step(10_001, "b", AppendEntriesResponse(term=1, success=True, match_index=1))
+    assert a.commit_index == 0  # two of four
+    a.step(10_001, "c", AppendEntriesResponse(term=1, success=True, match_index=1))
+    assert a.commit_index == 1
