@@ -205,9 +205,9 @@ def test_a_refusal_names_the_first_index_of_the_conflicting_term() -> None:
     """The thesis's faster backup (and etcd's): a follower whose entry at prev_log_index has
     another term answers with the first index of that term, so the leader skips the whole
     term in one round instead of one entry per round."""
-    follower = node(log=entries([1, 1, 2, 2, 2]), term=3)
+    follower = node(log=entries([1, 1, 2, 2, 2, 2]), term=3)
     append = AppendEntries(
-        term=3, leader_id="b", prev_log_index=5, prev_log_term=3, entries=(), leader_commit=0
+        term=3, leader_id="b", prev_log_index=6, prev_log_term=3, entries=(), leader_commit=0
     )
     ready = follower.step(0, "b", append)
     refusal = AppendEntriesResponse(term=3, success=False, match_index=0, conflict_index=3)
@@ -409,3 +409,27 @@ def test_in_a_cluster_of_four_an_entry_on_two_servers_is_not_committed() -> None
     assert a.commit_index == 0  # two of four
     a.step(10_001, "c", AppendEntriesResponse(term=1, success=True, match_index=1))
     assert a.commit_index == 1
+
+
+def test_a_follower_refuses_to_truncate_an_entry_it_has_committed() -> None:
+    """Leader Completeness makes this unreachable; the core checks it anyway, up to and
+    including the commit index."""
+    follower = node(log=entries([1, 1]), term=2)
+    commit = AppendEntries(
+        term=2, leader_id="b", prev_log_index=2, prev_log_term=1, entries=(), leader_commit=2
+    )
+    follower.step(0, "b", commit)
+    rewrite = AppendEntries(
+        term=2,
+        leader_id="b",
+        prev_log_index=1,
+        prev_log_term=1,
+        entries=(Entry(term=2, index=2, data=b"other"),),
+        leader_commit=2,
+    )
+    try:
+        follower.step(1, "b", rewrite)
+    except AssertionError as error:
+        assert "committed entry 2" in str(error)
+    else:
+        raise AssertionError("a committed entry was truncated")
