@@ -433,3 +433,19 @@ def test_a_follower_refuses_to_truncate_an_entry_it_has_committed() -> None:
         assert "committed entry 2" in str(error)
     else:
         raise AssertionError("a committed entry was truncated")
+
+
+def test_a_voter_ignores_candidates_for_an_election_timeout_after_hearing_a_leader() -> None:
+    """CheckQuorum's lease (the thesis, §4.2.3): within the minimum election timeout of the
+    leader's last append a vote request is ignored; from then on it is answered."""
+    voter = node(term=1)
+    heartbeat = AppendEntries(
+        term=1, leader_id="b", prev_log_index=0, prev_log_term=0, entries=(), leader_commit=0
+    )
+    voter.step(100, "b", heartbeat)
+    vote = RequestVote(term=2, candidate_id="c", last_log_index=0, last_log_term=0)
+    timeout = RaftConfig().election_timeout_ms
+    assert voter.step(100 + timeout - 1, "c", vote).messages == []
+    assert voter.step(100 + timeout, "c", vote).messages == [
+        ("c", RequestVoteResponse(term=2, vote_granted=True))
+    ]
