@@ -164,6 +164,7 @@ class Broker:
             config.replica_lag_time_max_ms,
             config.truncation_policy,
             config.replica_fetch_wait_max_ms,
+            config.replica_fetch_max_bytes,
         )
         self.purgatory = FetchPurgatory()
         self.producer_ids = ProducerIdManager(config.node_id)

@@ -39,6 +39,10 @@ class BrokerConfig:
     replica_lag_time_max_ms: int = 30_000
     # How long a leader holds a follower's fetch open waiting for new records.
     replica_fetch_wait_max_ms: int = 500
+    # How many bytes a follower asks for per partition (replica.fetch.max.bytes): a
+    # follower further behind catches up over several fetches. At least one batch comes
+    # back even if it is larger.
+    replica_fetch_max_bytes: int = 1_048_576
     # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
     # to show what went wrong before it, to its own high watermark.
     truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH

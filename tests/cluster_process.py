@@ -44,14 +44,28 @@ def free_port_range(count: int) -> int:
     raise RuntimeError("no free port range")
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it is true, failing with ``what`` after ``timeout`` seconds."""
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    what: str,
+    retrying: tuple[type[Exception], ...] = (),
+) -> None:
+    """Poll ``condition`` until it is true, failing with ``what`` after ``timeout`` seconds.
+
+    ``retrying`` names the errors that only mean "not yet" (a controller change under way):
+    ``condition`` is tried again, and a timeout shows the last of them. Any other error
+    fails at once."""
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except retrying as error:
+            last = error
         time.sleep(0.05)  # a poll interval, not synchronisation: the deadline decides
-    raise AssertionError(f"timed out waiting for {what}")
+    because = "" if last is None else f" (the last try failed with {last!r})"
+    raise AssertionError(f"timed out waiting for {what}{because}")
 
 
 @dataclass

@@ -56,12 +56,14 @@ class ReplicaFetcher:
         policy: TruncationPolicy,
         wait_max_ms: int = 500,
         max_bytes: int = 10 * 1024 * 1024,
+        partition_max_bytes: int = 1_048_576,
     ) -> None:
         self.broker_id = broker_id
         self.leader_id = leader_id
         self.policy = policy
         self.wait_max_ms = wait_max_ms
         self.max_bytes = max_bytes
+        self.partition_max_bytes = partition_max_bytes
         self.status: dict[TopicPartition, FetchStatus] = {}
         # The leader epoch each partition's OffsetForLeaderEpoch was asked in: an answer
         # given for an epoch we have since left is dropped.
@@ -117,6 +119,7 @@ class ReplicaFetcher:
                                 current_leader_epoch=partitions[tp].leader_epoch,
                                 fetch_offset=partitions[tp].log.log_end_offset,
                                 log_start_offset=partitions[tp].log.log_start_offset,
+                                partition_max_bytes=self.partition_max_bytes,
                             )
                         ],
                     )

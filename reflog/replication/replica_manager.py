@@ -49,12 +49,14 @@ class ReplicaManager:
         replica_lag_time_max_ms: int = 30_000,
         policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH,
         fetch_wait_max_ms: int = 500,
+        fetch_max_bytes: int = 1_048_576,
     ) -> None:
         self.broker_id = broker_id
         self.logs = logs
         self.replica_lag_time_max_ms = replica_lag_time_max_ms
         self.policy = policy
         self.fetch_wait_max_ms = fetch_wait_max_ms
+        self.fetch_max_bytes = fetch_max_bytes  # per partition (replica.fetch.max.bytes)
         self.partitions: dict[TopicPartition, Partition] = {}
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.produces = ProducePurgatory()
@@ -100,7 +102,11 @@ class ReplicaManager:
                     fetcher = self.fetchers.get(state.leader)
                     if fetcher is None:
                         fetcher = ReplicaFetcher(
-                            me, state.leader, self.policy, self.fetch_wait_max_ms
+                            me,
+                            state.leader,
+                            self.policy,
+                            self.fetch_wait_max_ms,
+                            partition_max_bytes=self.fetch_max_bytes,
                         )
                         self.fetchers[state.leader] = fetcher
                     fetcher.add(tp)

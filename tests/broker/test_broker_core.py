@@ -196,6 +196,41 @@ def test_long_poll_fetch_completes_empty_at_its_deadline(lone: LoneBroker, broke
     assert r.response.responses[0].partitions[0].records == b""
 
 
+def test_a_fetch_waits_until_min_bytes_are_ready_not_just_any_record(
+    lone: LoneBroker, broker: Broker
+) -> None:
+    """Fetch's ``min_bytes`` (``fetch.min.bytes``): the broker answers once that many bytes
+    can be read, or at ``max_wait_ms``; one small record is not enough, neither when the
+    fetch arrives nor when an append wakes it."""
+    consumer, producer = Client(lone, conn=1), Client(lone, conn=2)
+    create(producer, "t")
+    one_batch = len(batch(b"a"))
+    producer.send(produce("t", 0, batch(b"a")), now_ms=50)
+    wanted = 3 * one_batch  # three batches' worth
+    assert consumer.send(fetch("t", 0, 0, max_wait_ms=500, min_bytes=wanted), now_ms=100) == []
+    assert len(broker.purgatory) == 1  # one batch is ready: short of min_bytes, it waits
+    actions = producer.send(produce("t", 0, batch(b"b")), now_ms=200)
+    assert [a for a in actions if a.conn == 1] == []  # two batches: still short
+    actions = producer.send(produce("t", 0, batch(b"c")), now_ms=300)
+    [woken] = [a for a in actions if a.conn == 1]
+    assert isinstance(woken.response, FetchResponse)
+    assert fetched_values(woken.response) == [b"a", b"b", b"c"]
+    assert len(broker.purgatory) == 0
+
+
+def test_a_fetch_short_of_min_bytes_gets_what_there_is_at_max_wait(
+    lone: LoneBroker, broker: Broker
+) -> None:
+    consumer, producer = Client(lone, conn=1), Client(lone, conn=2)
+    create(producer, "t")
+    producer.send(produce("t", 0, batch(b"a")), now_ms=50)
+    assert consumer.send(fetch("t", 0, 0, max_wait_ms=500, min_bytes=1 << 16), now_ms=100) == []
+    assert broker.tick(599) == []
+    [r] = broker.tick(600)
+    assert isinstance(r.response, FetchResponse)
+    assert fetched_values(r.response) == [b"a"]
+
+
 def test_list_offsets_earliest_latest_and_by_timestamp(client: Client) -> None:
     create(client, "t")
     client.send(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from reflog.raft.core import RaftConfig, Role
-from reflog.raft.messages import Entry
+from reflog.raft.messages import AppendEntries, Entry
 from reflog.sim import LinkConfig, Simulation
 from reflog.sim.raft_nodes import RaftSimNode
-from reflog.sim.trace import MessageSent
+from reflog.sim.trace import MessageDelivered, MessageSent
 
 ELECTION_TIMEOUT = 150
 
@@ -24,13 +24,17 @@ class RaftCluster:
         pre_vote: bool = True,
         snapshot_every: int | None = None,
         latency_ms_max: int = 8,
+        max_entries_per_append: int = 64,
     ) -> None:
         self.sim = Simulation(
             seed, LinkConfig(latency_ms_min=1, latency_ms_max=latency_ms_max, loss=loss)
         )
         names = [f"n{i}" for i in range(n)]
         config = RaftConfig(
-            election_timeout_ms=ELECTION_TIMEOUT, heartbeat_interval_ms=40, pre_vote=pre_vote
+            election_timeout_ms=ELECTION_TIMEOUT,
+            heartbeat_interval_ms=40,
+            pre_vote=pre_vote,
+            max_entries_per_append=max_entries_per_append,
         )
         self.nodes = {
             name: RaftSimNode(name, names, config, data_dir, snapshot_every) for name in names
@@ -130,6 +134,19 @@ class RaftCluster:
 
     def messages_sent(self) -> int:
         return sum(1 for event in self.sim.trace.since(0) if isinstance(event, MessageSent))
+
+    def appends_short_of_the_leaders_commit(self) -> int:
+        """AppendEntries delivered to a follower so far behind that the leader had committed
+        past the last entry the append carried: where Figure 2's ``min(leaderCommit, index of
+        last new entry)`` decides what the follower may apply."""
+        return sum(
+            1
+            for event in self.sim.trace.since(0)
+            if isinstance(event, MessageDelivered)
+            and isinstance(msg := event.payload, AppendEntries)
+            and msg.entries
+            and msg.leader_commit > msg.prev_log_index + len(msg.entries)
+        )
 
     def _applied_on(self, entry: Entry) -> int:
         return sum(1 for node in self.nodes.values() if entry in node.applied)

@@ -272,19 +272,33 @@ FAULT_SEEDS = int(os.environ.get("REFLOG_RAFT_SEEDS", "40"))
 
 @pytest.mark.parametrize("seed", range(1000, 1000 + FAULT_SEEDS))
 def test_random_fault_schedule(tmp_path: Path, seed: int) -> None:
-    """Crashes, restarts, partitions and loss drawn from the seed; oracles after every event."""
+    """Crashes, restarts, partitions and loss drawn from the seed; oracles after every event.
+
+    Appends carry only a few entries (``max_entries_per_append``), proposals come in bursts,
+    and a "lag" step keeps a follower down while the others commit more than one append's
+    worth: so followers catch up over several appends, each bringing a leader commit index
+    past what it carries (Figure 2's ``min(leaderCommit, index of last new entry)``)."""
     rng = random.Random(seed)
+    per_append = rng.choice([2, 4])
     cluster = RaftCluster(
         rng.choice([3, 5]),
         seed=seed,
         data_dir=tmp_path,
         loss=rng.choice([0.0, 0.05, 0.2]),
-        snapshot_every=rng.choice([None, 5, 20]),
+        snapshot_every=(snapshot_every := rng.choice([None, 5, 40])),
+        max_entries_per_append=per_append,
     )
     names = list(cluster.nodes)
+
+    def propose_burst(size: int, step: int) -> None:
+        leader = cluster.leader()
+        if leader is not None:
+            for i in range(size):
+                cluster.nodes[leader].propose(b"fault-%d-%d" % (step, i))
+
     try:
-        for step in range(25):
-            fault = rng.choice(["crash", "restart", "partition", "heal", "propose", "propose"])
+        for step in range(30):
+            fault = rng.choice(["crash", "restart", "partition", "heal", "propose", "lag"])
             if fault == "crash":
                 cluster.sim.crash(rng.choice(names))
             elif fault == "restart":
@@ -294,14 +308,27 @@ def test_random_fault_schedule(tmp_path: Path, seed: int) -> None:
                 cluster.sim.partition(side, set(names) - side)
             elif fault == "heal":
                 cluster.heal()
-            else:
+            elif fault == "propose":
+                propose_burst(rng.randrange(1, 2 * per_append), step)
+            else:  # lag: a follower stays down (until a restart step) while the rest go on
                 leader = cluster.leader()
                 if leader is not None:
-                    cluster.nodes[leader].propose(b"fault-%d" % step)
+                    cluster.sim.crash(rng.choice([n for n in names if n != leader]))
+                    propose_burst(rng.randrange(2 * per_append, 4 * per_append), step)
             cluster.run(rng.randrange(1, 300))
         cluster.heal()
         for name in names:
             cluster.sim.restart(name)
+        # Last, one lag for sure: a follower misses more than one append's worth of commits.
+        behind = next(n for n in names if n != cluster.one_leader(timeout_ms=30_000))
+        cluster.sim.crash(behind)
+        for i in range(3 * per_append):
+            cluster.commit(b"while-%s-was-down-%d" % (behind.encode(), i), len(names) - 1)
+        cluster.sim.restart(behind)
         cluster.commit(b"final", servers=len(names), timeout_ms=30_000)
     except AssertionError as error:
         raise AssertionError(f"random fault schedule failed with seed {seed}: {error}") from error
+    if snapshot_every != 5:  # with frequent snapshots a lagging follower gets one instead
+        assert cluster.appends_short_of_the_leaders_commit() > 0, (
+            f"seed {seed}: no follower fell more than one append behind a commit"
+        )

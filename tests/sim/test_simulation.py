@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -195,19 +196,20 @@ def test_pause_stops_virtual_time_until_played_again() -> None:
     sim, _ = build(seed=12)
     pacer = Pacer(sim.run_for, frame_ms=5)
 
+    async def until(condition: Callable[[], bool]) -> None:
+        while not condition():
+            await asyncio.sleep(0.005)  # a poll interval: wait_for's timeout decides
+
     async def scenario() -> tuple[int, int]:
-        pacer.play(speed=200)
-        while sim.now_ms < 100:
-            await asyncio.sleep(0.005)
+        playing = pacer.play(speed=200)
+        await until(lambda: sim.now_ms >= 100)
         pacer.pause()
         paused_at = sim.now_ms
-        for _ in range(10):
-            await asyncio.sleep(0.005)
+        await asyncio.wait([playing])  # the paused task has ended: nothing advances time now
+        assert playing.cancelled() and not pacer.playing
         still = sim.now_ms
-        assert not pacer.playing
         pacer.play()
-        while sim.now_ms <= still:
-            await asyncio.sleep(0.005)
+        await until(lambda: sim.now_ms > still)
         pacer.pause()
         return paused_at, still
 
