@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from reflog.cli.cluster_cmd import node_commands
+from reflog.groups.config import GroupConfig
 
 __all__ = ["Nodes", "ProcessCluster", "free_port_range"]
 
@@ -98,6 +99,7 @@ class ProcessCluster:
             election_timeout_ms=1_000,
             num_partitions=1,
             default_replication_factor=None,
+            offsets_topic_num_partitions=GroupConfig.offsets_topic_num_partitions,
             log_level="WARNING",
         )
         self.port = port
