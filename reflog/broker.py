@@ -41,6 +41,8 @@ from reflog.config import BrokerConfig
 from reflog.controller.image import MetadataImage
 from reflog.controller.producer_id_manager import ProducerIdManager
 from reflog.controller.records import NO_LEADER
+from reflog.groups.host import GroupHost
+from reflog.groups.placement import OFFSETS_TOPIC
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
@@ -111,6 +113,19 @@ __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToControll
 
 log = logging.getLogger(__name__)
 
+# The consumer group APIs, which a group coordinator answers.
+GROUP_API_KEYS = (
+    ApiKey.OFFSET_COMMIT,
+    ApiKey.OFFSET_FETCH,
+    ApiKey.FIND_COORDINATOR,
+    ApiKey.JOIN_GROUP,
+    ApiKey.HEARTBEAT,
+    ApiKey.LEAVE_GROUP,
+    ApiKey.SYNC_GROUP,
+    ApiKey.DESCRIBE_GROUPS,
+    ApiKey.LIST_GROUPS,
+)
+
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
@@ -144,9 +159,13 @@ class Broker:
             config.replica_fetch_wait_max_ms,
         )
         self.purgatory = FetchPurgatory()
+<<<<<<< HEAD
         self.producer_ids = ProducerIdManager(config.node_id)
         # InitProducerId requests waiting for the block of ids on its way: (conn, header).
         self._awaiting_producer_id: list[tuple[int, RequestHeader]] = []
+=======
+        self.groups = GroupHost(self, config.groups)
+>>>>>>> groups-broker
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -155,7 +174,11 @@ class Broker:
             ApiKey.API_VERSIONS: self._api_versions,
             ApiKey.CREATE_TOPICS: self._create_topics,
             ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
+<<<<<<< HEAD
             ApiKey.INIT_PRODUCER_ID: self._init_producer_id,
+=======
+            **{key: self._group_request for key in GROUP_API_KEYS},
+>>>>>>> groups-broker
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -189,6 +212,7 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
+<<<<<<< HEAD
         return actions + self.replicas.tick(now_ms) + self._producer_id_requests(now_ms)
 
     def next_deadline_ms(self) -> int:
@@ -199,6 +223,16 @@ class Broker:
             self.purgatory.next_deadline_ms(),
             self.replicas.next_deadline_ms(),
             self.producer_ids.next_deadline_ms(self._broker_epoch()),
+=======
+        return actions + self.replicas.tick(now_ms) + self.groups.tick(now_ms)
+
+    def next_deadline_ms(self) -> int:
+        deadline = min(self._next_retention_ms, self._next_clean_ms)
+        for other in (
+            self.purgatory.next_deadline_ms(),
+            self.replicas.next_deadline_ms(),
+            self.groups.next_deadline_ms(),
+>>>>>>> groups-broker
         ):
             if other is not None and other < deadline:
                 deadline = other
@@ -253,7 +287,8 @@ class Broker:
                 tp = TopicPartition(name, p)
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
-        return self.replicas.apply(image, now_ms)
+        actions = self.replicas.apply(image, now_ms)
+        return actions + self.groups.leadership_changed(now_ms)
 
     def close(self) -> None:
         self.logs.close()
@@ -305,6 +340,7 @@ class Broker:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
 
+<<<<<<< HEAD
     # -- InitProducerId ---------------------------------------------------------------
     def _init_producer_id(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
@@ -334,6 +370,24 @@ class Broker:
         """This broker's epoch as the metadata registers it (-1: not registered yet)."""
         me = self.image.brokers.get(self.config.node_id)
         return -1 if me is None else me.broker_epoch
+=======
+    # -- consumer groups ----------------------------------------------------------------
+    def _group_request(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        return self.groups.handle(conn, header, request, now_ms)
+
+    def append_internal(
+        self, tp: TopicPartition, records: bytes, now_ms: int
+    ) -> tuple[PartitionProduceResponse, int | None, list[Action]]:
+        """Append a batch the broker wrote itself (the group coordinator's records) as a
+        produce would: the append's answer, its end offset if written, and the followers'
+        fetches it wakes. Waiting for the ISR is the caller's (a DelayedProduce)."""
+        pdata = PartitionProduceData(index=tp.partition, records=records)
+        response, end = self._append(tp, pdata, ProduceRequest.MAX_VERSION, -1, now_ms)
+        woken = self._wake_fetches(tp, now_ms) if end is not None else []
+        return response, end, woken
+>>>>>>> groups-broker
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
@@ -356,7 +410,13 @@ class Broker:
                 )
             elif name not in self.image.topics and may_create:
                 # Kafka answers LEADER_NOT_AVAILABLE while the controller creates it.
-                to_create.append(CreatableTopic(name=name))
+                # __consumer_offsets is made as Kafka makes it (compacted, its own count).
+                creatable = (
+                    self.groups.offsets_topic()
+                    if name == OFFSETS_TOPIC
+                    else CreatableTopic(name=name)
+                )
+                to_create.append(creatable)
                 topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
                 )
@@ -394,7 +454,12 @@ class Broker:
             )
             for p, s in sorted(topic.partitions.items())
         ]
-        return MetadataResponseTopic(error_code=ErrorCode.NONE, name=name, partitions=partitions)
+        return MetadataResponseTopic(
+            error_code=ErrorCode.NONE,
+            name=name,
+            is_internal=name == OFFSETS_TOPIC,
+            partitions=partitions,
+        )
 
     # -- CreateTopics -----------------------------------------------------------------
     def _create_topics(

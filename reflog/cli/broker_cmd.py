@@ -24,6 +24,7 @@ from reflog.broker import Broker
 from reflog.cli.commands import CliError, Subparsers
 from reflog.config import BrokerConfig
 from reflog.controller.config import ControllerConfig
+from reflog.groups.config import GroupConfig
 from reflog.net.cluster_broker import ClusterBroker
 from reflog.net.controller_server import ControllerServer
 from reflog.net.server import BrokerServer, now_ms
@@ -135,6 +136,18 @@ def register(sub: Subparsers) -> None:
         help="combined mode: HOST:PORT of this process's own controller (port 0: any)",
     )
     p.add_argument("--broker-heartbeat-interval-ms", type=int, default=2_000)
+    p.add_argument(
+        "--offsets-topic-num-partitions",
+        type=int,
+        default=GroupConfig.offsets_topic_num_partitions,
+        help="partitions of __consumer_offsets when it is created",
+    )
+    p.add_argument(
+        "--group-initial-rebalance-delay-ms",
+        type=int,
+        default=GroupConfig.group_initial_rebalance_delay_ms,
+        help="how long a new group's first rebalance waits for more members",
+    )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(run=run)
 
@@ -148,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--node-id must be at least 0")
     if args.num_partitions < 1:
         raise CliError("--num-partitions must be at least 1")
+    if args.offsets_topic_num_partitions < 1:
+        raise CliError("--offsets-topic-num-partitions must be at least 1")
+    if args.group_initial_rebalance_delay_ms < 0:
+        raise CliError("--group-initial-rebalance-delay-ms must be at least 0")
     if args.broker_heartbeat_interval_ms < 1:
         raise CliError("--broker-heartbeat-interval-ms must be at least 1")
     voters = parse_voters(args.controller_quorum_voters) if args.controller_quorum_voters else None
@@ -172,6 +189,10 @@ async def _serve(
         port=port,
         num_partitions=args.num_partitions,
         auto_create_topics_enable=args.auto_create_topics_enable,
+        groups=GroupConfig(
+            offsets_topic_num_partitions=args.offsets_topic_num_partitions,
+            group_initial_rebalance_delay_ms=args.group_initial_rebalance_delay_ms,
+        ),
     )
     server = BrokerServer(Broker(broker_config, now_ms()), host, port)
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from reflog.cli.broker_cmd import check_data_dir
 from reflog.cli.commands import CliError, Subparsers
+from reflog.groups.config import GroupConfig
 
 __all__ = ["register"]
 
@@ -45,6 +46,12 @@ def register(sub: Subparsers) -> None:
         "--default-replication-factor",
         type=int,
         help="replicas of topics created without a factor (default: min(3, brokers))",
+    )
+    up.add_argument(
+        "--offsets-topic-num-partitions",
+        type=int,
+        default=GroupConfig.offsets_topic_num_partitions,
+        help="partitions of __consumer_offsets when it is created",
     )
     up.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     up.set_defaults(run=run_up)
@@ -91,6 +98,7 @@ def node_commands(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, l
                     "--controller-quorum-voters", voters,
                     "--broker-heartbeat-interval-ms", str(args.broker_heartbeat_interval_ms),
                     "--num-partitions", str(args.num_partitions),
+                    "--offsets-topic-num-partitions", str(args.offsets_topic_num_partitions),
                     "--log-level", args.log_level,
                 ],
             )

@@ -52,6 +52,7 @@ class _InFlight:
     version: int
     sent_ms: int
     callback: ResponseCallback
+    timeout_ms: int = 0  # longer than request.timeout.ms for this request
 
 
 @dataclass
@@ -61,7 +62,7 @@ class _Node:
     port: int
     state: NodeState = NodeState.DISCONNECTED
     versions: dict[int, int] = field(default_factory=dict)
-    waiting: deque[tuple[Request, ResponseCallback]] = field(default_factory=deque)
+    waiting: deque[tuple[Request, ResponseCallback, int]] = field(default_factory=deque)
     in_flight: dict[int, _InFlight] = field(default_factory=dict)
     api_versions_version: int = ApiVersionsRequest.MAX_VERSION
     last_failure_ms: int | None = None  # when its connection last failed or timed out
@@ -123,7 +124,7 @@ class ClientNetwork:
         node.state = NodeState.DISCONNECTED
         node.last_failure_ms = now_ms
         failed = list(node.in_flight.values()) + [
-            _InFlight(0, 0, now_ms, cb) for _, cb in node.waiting
+            _InFlight(0, 0, now_ms, cb) for _, cb, _ in node.waiting
         ]
         node.in_flight.clear()
         node.waiting.clear()
@@ -157,8 +158,10 @@ class ClientNetwork:
             expired = [
                 c
                 for c, r in node.in_flight.items()
-                if now_ms - r.sent_ms >= self.request_timeout_ms
+                if now_ms - r.sent_ms >= max(r.timeout_ms, self.request_timeout_ms)
             ]
+            if not expired:
+                continue  # the oldest is a request allowed longer (a JoinGroup)
             for correlation_id in expired:
                 node.in_flight.pop(correlation_id).callback(None, ErrorCode.REQUEST_TIMED_OUT)
             # As Kafka's NetworkClient does: a broker that let a request time out is
@@ -177,27 +180,43 @@ class ClientNetwork:
         request each time was a noticeable part of a simulated producer's run."""
         return next(iter(node.in_flight.values())).sent_ms
 
+    def _request_deadline_ms(self, node: _Node) -> int:
+        """When the first request in flight to ``node`` times out: the oldest one's
+        deadline, unless that has passed and a request allowed longer is what is left."""
+        deadline = self._oldest_sent_ms(node) + self.request_timeout_ms
+        if deadline > self.now_ms:
+            return deadline
+        return min(
+            r.sent_ms + max(r.timeout_ms, self.request_timeout_ms) for r in node.in_flight.values()
+        )
+
     def take_actions(self) -> list[ClientAction]:
         actions, self._actions = self._actions, []
         return actions
 
     def next_deadline_ms(self) -> int | None:
-        deadlines = [
-            self._oldest_sent_ms(n) + self.request_timeout_ms
-            for n in self._nodes.values()
-            if n.in_flight
-        ]
+        deadlines = [self._request_deadline_ms(n) for n in self._nodes.values() if n.in_flight]
         if self._metadata_due_ms is not None and not self._metadata_in_flight:
             deadlines.append(self._metadata_due_ms)
         return min(deadlines, default=None)
 
     # -- requests from the client cores -----------------------------------------------
-    def request(self, node_id: int, body: Request, now_ms: int, callback: ResponseCallback) -> None:
+    def request(
+        self,
+        node_id: int,
+        body: Request,
+        now_ms: int,
+        callback: ResponseCallback,
+        *,
+        timeout_ms: int = 0,
+    ) -> None:
+        """Send ``body`` to ``node_id``; ``timeout_ms`` (if above ``request.timeout.ms``) for a
+        request a broker may hold longer, as a coordinator holds a JoinGroup."""
         node = self._node_for(node_id)
         if node is None:
             callback(None, ErrorCode.LEADER_NOT_AVAILABLE)
             return
-        node.waiting.append((body, callback))
+        node.waiting.append((body, callback, timeout_ms))
         self._pump(node, now_ms)
 
     def in_flight_count(self, node_id: int) -> int:
@@ -255,19 +274,27 @@ class ClientNetwork:
         if node.state != NodeState.READY:
             return
         while node.waiting:
-            body, callback = node.waiting.popleft()
+            body, callback, timeout_ms = node.waiting.popleft()
             version = node.versions.get(body.API_KEY)
             if version is None:
                 callback(None, ErrorCode.UNSUPPORTED_VERSION)
                 continue
-            self._send(node, body, version, now_ms, callback)
+            self._send(node, body, version, now_ms, callback, timeout_ms)
 
     def _send(
-        self, node: _Node, body: Request, version: int, now_ms: int, callback: ResponseCallback
+        self,
+        node: _Node,
+        body: Request,
+        version: int,
+        now_ms: int,
+        callback: ResponseCallback,
+        timeout_ms: int = 0,
     ) -> None:
         correlation_id = next(self._correlation_ids)
         header = RequestHeader(body.API_KEY, version, correlation_id, self.client_id)
-        node.in_flight[correlation_id] = _InFlight(body.API_KEY, version, now_ms, callback)
+        node.in_flight[correlation_id] = _InFlight(
+            body.API_KEY, version, now_ms, callback, timeout_ms
+        )
         self._actions.append(Send(node.node_id, header, body))
 
     def _send_api_versions(self, node: _Node, now_ms: int) -> None:

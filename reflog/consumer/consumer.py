@@ -9,16 +9,24 @@ or whose position fell out of the log (OFFSET_OUT_OF_RANGE), is reset by
 ``auto.offset.reset``: ``earliest`` or ``latest`` through ListOffsets, or
 ``none``: an error for the application.
 
-reflog simplification: no consumer groups yet; partitions are assigned by hand.
+Partitions are assigned by hand (:meth:`Consumer.assign`) or by the group
+(:meth:`Consumer.subscribe`, with ``group.id`` set): then a
+:class:`~reflog.consumer.membership.GroupMembership` core joins the group, and the
+partitions it is assigned start from their committed offsets. What is committed is what
+the application has *consumed*: the offset of the first record :meth:`Consumer.poll` has
+not handed out yet (records fetched but still buffered are not consumed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from reflog.client.actions import ClientAction
 from reflog.client.network import ClientNetwork
+from reflog.consumer.membership import CommitCallback, GroupConfig, GroupError, GroupMembership
+from reflog.consumer.rebalance_listener import ConsumerRebalanceListener
 from reflog.records.batch import Header, iter_batches
 from reflog.records.file_slice import FileSlice
 from reflog.topic_partition import TopicPartition
@@ -30,9 +38,16 @@ from reflog.wire.messages.list_offsets import (
     ListOffsetsResponse,
     ListOffsetsTopic,
 )
-from reflog.wire.schema import Response
+from reflog.wire.schema import Request, Response
 
-__all__ = ["Consumer", "ConsumerConfig", "ConsumerRecord", "OffsetResetError"]
+__all__ = [
+    "Consumer",
+    "ConsumerConfig",
+    "ConsumerRebalanceListener",
+    "ConsumerRecord",
+    "GroupError",
+    "OffsetResetError",
+]
 
 EARLIEST = -2
 LATEST = -1
@@ -53,10 +68,36 @@ class ConsumerConfig:
     max_partition_fetch_bytes: int = 1_048_576
     request_timeout_ms: int = 30_000
     retry_backoff_ms: int = 100
+    # Consumer groups (used by subscribe()).
+    group_id: str | None = None
+    group_instance_id: str | None = None
+    session_timeout_ms: int = 45_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    partition_assignment_strategy: tuple[str, ...] = ("range", "cooperative-sticky")
+    enable_auto_commit: bool = True
+    auto_commit_interval_ms: int = 5_000
 
     def __post_init__(self) -> None:
         if self.auto_offset_reset not in ("earliest", "latest", "none"):
             raise ValueError("auto.offset.reset is earliest, latest or none")
+        if self.group_id is not None:
+            self.group_config()  # checks the group settings now, not at subscribe()
+
+    def group_config(self) -> GroupConfig:
+        if self.group_id is None:
+            raise ValueError("subscribe() needs a group.id")
+        return GroupConfig(
+            group_id=self.group_id,
+            group_instance_id=self.group_instance_id,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+            max_poll_interval_ms=self.max_poll_interval_ms,
+            partition_assignment_strategy=self.partition_assignment_strategy,
+            enable_auto_commit=self.enable_auto_commit,
+            auto_commit_interval_ms=self.auto_commit_interval_ms,
+            retry_backoff_ms=self.retry_backoff_ms,
+        )
 
 
 class ConsumerRecord(NamedTuple):
@@ -88,10 +129,117 @@ class Consumer:
         self._fetching: set[int] = set()  # leaders with a fetch in flight
         self._backoff_until: int = 0
         self._buffer: list[ConsumerRecord] = []
-        self._error: OffsetResetError | None = None
+        self._error: OffsetResetError | GroupError | None = None
+        self.group: GroupMembership | None = None  # set by subscribe()
+        self._metadata_wanted_ms: dict[frozenset[str], int] = {}
+
+    # -- the group's side ---------------------------------------------------------------
+    def subscribe(
+        self, topics: list[str], listener: ConsumerRebalanceListener | None = None
+    ) -> None:
+        """Read ``topics`` as a member of the consumer group ``group.id``."""
+        if self.group is None:
+            if self._assigned:
+                raise ValueError("assign() and subscribe() do not mix (Kafka: IllegalState)")
+            self.group = GroupMembership(
+                self.config.group_config(),
+                consumed=self.consumed_offsets,
+                partitions_per_topic=self._partitions_per_topic,
+                listener=_Rebalance(self, listener or ConsumerRebalanceListener()),
+            )
+        elif listener is not None:
+            assert isinstance(self.group.listener, _Rebalance)
+            self.group.listener.application = listener
+        self.group.subscribe(topics)
+        self.network.want_topics(set(topics), self.network.now_ms)
+
+    def commit(
+        self,
+        offsets: dict[TopicPartition, int] | None = None,
+        callback: CommitCallback | None = None,
+    ) -> None:
+        """Commit ``offsets``, by default what poll() has handed out so far, for the group.
+        The commit is asynchronous: ``callback(offsets, error_code)`` hears how it went."""
+        if self.group is None:
+            raise ValueError("commit() needs subscribe() with a group.id")
+        self.group.commit(self.consumed_offsets() if offsets is None else offsets, callback)
+
+    def close(self) -> None:
+        """Leave the group (committing first with auto-commit); the next ticks send it."""
+        if self.group is not None:
+            self.group.close()
+
+    def consumed_offsets(self) -> dict[TopicPartition, int]:
+        """Per assigned partition with a position, the offset of the first record the
+        application has not been handed yet: what a commit after processing commits."""
+        consumed = {tp: self._positions[tp] for tp in self._assigned if tp in self._positions}
+        for record in reversed(self._buffer):  # the earliest buffered record wins
+            tp = TopicPartition(record.topic, record.partition)
+            if tp in consumed:
+                consumed[tp] = record.offset
+        return consumed
+
+    def _partitions_per_topic(self, topics: list[str]) -> dict[str, int] | None:
+        """Partition counts for the group leader's assignor, once metadata asked for after
+        ``topics`` were first wanted has come (topics that do not exist are left out)."""
+        key = frozenset(topics)
+        if key not in self._metadata_wanted_ms:
+            self._metadata_wanted_ms[key] = self.network.now_ms
+            self.network.want_topics(set(topics), self.network.now_ms)
+            self.network.request_metadata_update(self.network.now_ms)
+        updated = self.network.metadata_updated_ms
+        if updated is None or updated < self._metadata_wanted_ms[key]:
+            return None
+        counts = {t: len(self.network.partitions(t) or []) for t in topics}
+        return {t: n for t, n in counts.items() if n > 0}
+
+    def _on_assigned(self, tps: list[TopicPartition]) -> None:
+        self._assigned = sorted(set(self._assigned) | set(tps))
+        self.network.want_topics({tp.topic for tp in tps}, self.network.now_ms)
+
+    def _on_revoked(self, tps: list[TopicPartition]) -> None:
+        gone = set(tps)
+        self._assigned = [tp for tp in self._assigned if tp not in gone]
+        for tp in gone:
+            self._positions.pop(tp, None)
+            self._reset_to.pop(tp, None)
+        self._buffer = [r for r in self._buffer if (r.topic, r.partition) not in gone]
+
+    def _tick_group(self, now_ms: int) -> None:
+        group = self.group
+        if group is None:
+            return
+        group.tick(now_ms)
+        if group.error is not None and self._error is None:
+            self._error, group.error = group.error, None
+        for tp, offset in group.take_committed().items():
+            if offset is not None and tp not in self._positions and tp in self._assigned:
+                self._positions[tp] = offset
+        for request in group.take_requests():
+            node = group.coordinator if request.to_coordinator else self.network.any_node()
+            if node is None:
+                group.on_response(request.body, None, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                continue
+            self.network.request(
+                node,
+                request.body,
+                now_ms,
+                self._group_callback(request.body),
+                timeout_ms=request.timeout_ms,
+            )
+
+    def _group_callback(self, body: Request) -> Callable[[Response | None, int], None]:
+        def on_response(response: Response | None, error: int) -> None:
+            assert self.group is not None
+            self.group.now_ms = self.network.now_ms
+            self.group.on_response(body, response, error)
+
+        return on_response
 
     # -- the application's side -------------------------------------------------------
     def assign(self, partitions: list[TopicPartition], now_ms: int) -> None:
+        if self.group is not None:
+            raise ValueError("assign() and subscribe() do not mix (Kafka: IllegalState)")
         self._assigned = list(partitions)
         self.network.want_topics({tp.topic for tp in partitions}, now_ms)
         for tp in list(self._positions):
@@ -138,6 +286,7 @@ class Consumer:
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self.network.tick(now_ms)
+        self._tick_group(now_ms)
         self._start_resets(now_ms)
         if now_ms >= self._backoff_until:
             self._send_fetches(now_ms)
@@ -145,9 +294,12 @@ class Consumer:
 
     def next_deadline_ms(self) -> int | None:
         deadlines = [self._backoff_until] if self._backoff_until > self.network.now_ms else []
-        network = self.network.next_deadline_ms()
-        if network is not None:
-            deadlines.append(network)
+        for deadline in (
+            self.network.next_deadline_ms(),
+            None if self.group is None else self.group.next_deadline_ms(),
+        ):
+            if deadline is not None:
+                deadlines.append(deadline)
         return min(deadlines, default=None)
 
     # -- positions --------------------------------------------------------------------
@@ -163,7 +315,12 @@ class Consumer:
 
     def _start_resets(self, now_ms: int) -> None:
         for tp in self._assigned:
-            if tp not in self._positions and tp not in self._reset_to and self._error is None:
+            if (
+                tp not in self._positions
+                and tp not in self._reset_to
+                and self._error is None
+                and not (self.group is not None and self.group.awaiting_committed(tp))
+            ):
                 self._needs_reset(tp)
         by_leader: dict[int, list[TopicPartition]] = {}
         for tp, _ in sorted(self._reset_to.items()):
@@ -285,3 +442,26 @@ class Consumer:
                     position = record.offset + 1
             position = max(position, batch.next_offset)
         self._positions[tp] = position
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    """The consumer's own bookkeeping around the application's listener: it stops
+    fetching a partition after the application heard it revoked (so the application can
+    still commit its position), and starts one before the application hears it assigned
+    (so the application can seek it)."""
+
+    def __init__(self, consumer: Consumer, application: ConsumerRebalanceListener) -> None:
+        self.consumer = consumer
+        self.application = application
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.application.on_partitions_revoked(revoked)
+        self.consumer._on_revoked(revoked)
+
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self.application.on_partitions_lost(lost)
+        self.consumer._on_revoked(lost)
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.consumer._on_assigned(assigned)
+        self.application.on_partitions_assigned(assigned)

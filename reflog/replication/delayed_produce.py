@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reflog.broker_actions import Respond
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -44,6 +45,11 @@ class DelayedProduce:
             for i, p in enumerate(partitions):
                 if p.index == tp.partition and error_code != ErrorCode.NONE:
                     partitions[i] = dataclasses.replace(p, error_code=error_code, base_offset=-1)
+
+    def actions(self) -> list[Respond]:
+        """What to send once settled: the answer to the waiting request (a group
+        coordinator's write may answer several)."""
+        return [Respond(self.conn, self.header, self.response())]
 
     def response(self) -> ProduceResponse:
         return ProduceResponse(

@@ -138,13 +138,13 @@ class ReplicaManager:
             if outcome is not None:
                 delayed.settle(tp, outcome)
         if not delayed.waiting:
-            return [Respond(delayed.conn, delayed.header, delayed.response())]
+            return delayed.actions()
         self.produces.park(delayed)
         return []
 
     def complete_produces(self, tp: TopicPartition) -> list[Respond]:
         done = self.produces.check(tp, self._acks_all)
-        return [Respond(d.conn, d.header, d.response()) for d in done]
+        return [a for d in done for a in d.actions()]
 
     def _acks_all(self, tp: TopicPartition, required_offset: int) -> int | None:
         p = self.partitions.get(tp)
@@ -283,7 +283,7 @@ class ReplicaManager:
             if shrunk is not None:
                 actions.append(self._propose_isr(p, shrunk))
         done = self.produces.expired(now_ms)
-        actions += [Respond(d.conn, d.header, d.response()) for d in done]
+        actions += [a for d in done for a in d.actions()]
         return actions + self._fetch_requests(now_ms)
 
     def next_deadline_ms(self) -> int | None:

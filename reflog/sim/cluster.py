@@ -52,6 +52,7 @@ from reflog.records.batch import NewRecord, build_batch, iter_batches
 from reflog.replication.partition import Partition
 from reflog.sim.admin import ACKS, AdminNode, ProduceResult
 from reflog.sim.controller_nodes import ControllerSimNode
+from reflog.sim.group_consumers import group_member
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
 from reflog.sim.network import LinkConfig
 from reflog.sim.pacing import Paced, Pacer
@@ -583,9 +584,23 @@ class Cluster(Paced):
         partitions: Sequence[int] | None = None,
         *,
         auto_offset_reset: str = "earliest",
+        group_id: str | None = None,
+        **group_settings: Any,
     ) -> ConsumerWorkload:
         """A reflog consumer reading ``partitions`` of ``topic`` (all of them if None:
-        the topic must exist) from ``auto_offset_reset``."""
+        the topic must exist) from ``auto_offset_reset``; with ``group_id``, a member of
+        that consumer group instead (see :func:`~reflog.sim.group_consumers.group_member`
+        for ``assignment_strategy`` and the other group settings)."""
+        if group_id is not None:
+            if partitions is not None:
+                raise ValueError("a group member is assigned its partitions by the group")
+            member = group_member(
+                name, topic, self.bootstrap, group_id, auto_offset_reset, **group_settings
+            )
+            self.sim.add_node(member)
+            self.consumers[name] = member
+            self._act("add_consumer", name, f"added consumer {name} <- {topic} in {group_id}")
+            return member
         if partitions is None:
             partitions = self.partitions_of(topic)
             if not partitions:

@@ -20,10 +20,21 @@ from reflog.wire.errors import ErrorCode, UnsupportedApiError, WireDecodeError
 from reflog.wire.headers import RequestHeader, ResponseHeader
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+from reflog.wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
+<<<<<<< HEAD
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+=======
+from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from reflog.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
+from reflog.wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
+from reflog.wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
+from reflog.wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
+>>>>>>> groups-broker
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
+from reflog.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 from reflog.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
@@ -48,6 +59,7 @@ from reflog.wire.messages.quorum import (
     RaftVoteRequest,
     RaftVoteResponse,
 )
+from reflog.wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = [
@@ -102,7 +114,19 @@ API_TABLE = _table(
     Api(ApiVersionsRequest, ApiVersionsResponse),
     Api(CreateTopicsRequest, CreateTopicsResponse),
     Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+<<<<<<< HEAD
     Api(InitProducerIdRequest, InitProducerIdResponse),
+=======
+    Api(OffsetCommitRequest, OffsetCommitResponse),
+    Api(OffsetFetchRequest, OffsetFetchResponse),
+    Api(FindCoordinatorRequest, FindCoordinatorResponse),
+    Api(JoinGroupRequest, JoinGroupResponse),
+    Api(HeartbeatRequest, HeartbeatResponse),
+    Api(LeaveGroupRequest, LeaveGroupResponse),
+    Api(SyncGroupRequest, SyncGroupResponse),
+    Api(DescribeGroupsRequest, DescribeGroupsResponse),
+    Api(ListGroupsRequest, ListGroupsResponse),
+>>>>>>> groups-broker
 )
 
 CONTROLLER_API_TABLE = _table(

@@ -68,6 +68,8 @@ from reflog.wire.messages.produce import (
 )
 from reflog.wire.schema import Message, WireStruct
 
+from .group_samples import GROUP_NULL_SAMPLES, GROUP_SAMPLES
+
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
 OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
 
@@ -368,6 +370,10 @@ NULL_SAMPLES: list[Message] = [
         transactional_id=None, transaction_timeout_ms=1, producer_id=1, producer_epoch=1
     ),
 ]
+
+
+SAMPLES += GROUP_SAMPLES
+NULL_SAMPLES += GROUP_NULL_SAMPLES
 
 
 def versions_of(message: Message) -> range:

@@ -12,19 +12,40 @@ import dataclasses
 from typing import Any
 
 import pytest
-from kafka.protocol.admin import CreateTopicsRequest, CreateTopicsResponse
+from kafka.protocol.admin import (
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+    DescribeGroupsRequest,
+    DescribeGroupsResponse,
+    ListGroupsRequest,
+    ListGroupsResponse,
+)
 from kafka.protocol.api_message import ApiMessage
 from kafka.protocol.consumer import (
     FetchRequest,
     FetchResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    JoinGroupRequest,
+    JoinGroupResponse,
+    LeaveGroupRequest,
+    LeaveGroupResponse,
     ListOffsetsRequest,
     ListOffsetsResponse,
+    OffsetCommitRequest,
+    OffsetCommitResponse,
+    OffsetFetchRequest,
+    OffsetFetchResponse,
     OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse,
+    SyncGroupRequest,
+    SyncGroupResponse,
 )
 from kafka.protocol.metadata import (
     ApiVersionsRequest,
     ApiVersionsResponse,
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
     MetadataRequest,
     MetadataResponse,
 )
@@ -65,14 +86,34 @@ THEIRS: dict[str, Any] = {
         OffsetForLeaderEpochResponse,
         InitProducerIdRequest,
         InitProducerIdResponse,
+        FindCoordinatorRequest,
+        FindCoordinatorResponse,
+        JoinGroupRequest,
+        JoinGroupResponse,
+        SyncGroupRequest,
+        SyncGroupResponse,
+        HeartbeatRequest,
+        HeartbeatResponse,
+        LeaveGroupRequest,
+        LeaveGroupResponse,
+        OffsetCommitRequest,
+        OffsetCommitResponse,
+        OffsetFetchRequest,
+        OffsetFetchResponse,
+        ListGroupsRequest,
+        ListGroupsResponse,
+        DescribeGroupsRequest,
+        DescribeGroupsResponse,
     )
 }
 
-# kafka-python renames Metadata's two authorized-operations fields and decodes them into a
-# set of bit positions; everything else carries Kafka's own name and value.
+# kafka-python renames Metadata's two authorized-operations fields and decodes them, and
+# DescribeGroups' one, into a set of bit positions; everything else carries Kafka's own name
+# and value.
 RENAMED = {
     "topic_authorized_operations": "authorized_operations",
     "cluster_authorized_operations": "authorized_operations",
+    "authorized_operations": "authorized_operations",
 }
 NO_OPERATIONS = -(2**31)
 
@@ -123,7 +164,7 @@ def to_theirs(their_cls: Any, value: WireStruct, version: int) -> Any:
                 if item is None
                 else [to_theirs(their_field.data_class, x, version) for x in item]
             )
-        elif name != f.name:
+        elif f.name in RENAMED:
             item = to_bits(item)
         kwargs[name] = item
     return their_cls(**kwargs)

@@ -1,0 +1,154 @@
+"""A consumer-group member on a simulated node: it subscribes, processes what it polls,
+and keeps a record of what it owned when, for views and for the group tests' invariants.
+
+Processing is appending to ``records`` as soon as ``poll()`` returns, so auto-commit (which
+commits what poll() has handed out) commits only what was processed: at-least-once. With
+``commit_before_processing`` the workload makes the classic mistake instead: it commits what
+it polled *before* processing it, and a crash in between loses those records for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reflog.consumer import Consumer, ConsumerConfig, ConsumerRebalanceListener
+from reflog.sim.node import NodeContext
+from reflog.sim.workloads import ConsumerWorkload
+from reflog.topic_partition import TopicPartition
+
+__all__ = ["GroupConsumerWorkload", "Ownership", "group_member"]
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """What a member owned from ``at_ms`` on: after a rebalance completed (``generation``
+    is the one it completed), or after it revoked or lost partitions."""
+
+    at_ms: int
+    generation: int
+    partitions: frozenset[TopicPartition]
+    why: str  # "assigned", "revoked", "lost", "crashed"
+
+
+class _Tracker(ConsumerRebalanceListener):
+    def __init__(self, workload: GroupConsumerWorkload) -> None:
+        self.workload = workload
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.workload._owned_changed("revoked", remove=revoked)
+
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self.workload._owned_changed("lost", remove=lost)
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.workload._owned_changed("assigned", add=assigned)
+
+
+class GroupConsumerWorkload(ConsumerWorkload):
+    """A member of group ``config.group_id`` reading ``topic``.
+
+    ``partitions`` is what it owns now (what the timeline records), ``history`` every
+    change of it. ``close()`` leaves the group in an orderly way (commit, revoke,
+    LeaveGroup); ``Cluster.crash`` kills it without a word, and a restart joins anew."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ConsumerConfig,
+        topic: str,
+        *,
+        commit_before_processing: bool = False,
+    ) -> None:
+        super().__init__(name, config, [], topic=topic)
+        self.commit_before_processing = commit_before_processing
+        self.history: list[Ownership] = []
+        self._now_ms = 0
+
+    def _make_consumer(self, ctx: NodeContext) -> Consumer:
+        self._now_ms = ctx.now_ms
+        consumer = Consumer(self.config)
+        consumer.network.now_ms = ctx.now_ms
+        consumer.subscribe([self.topic], _Tracker(self))
+        return consumer
+
+    def crash(self) -> None:
+        super().crash()
+        if self.partitions:  # a crashed member reads nothing any more
+            self.partitions = []
+            self._record("crashed")
+
+    def close(self) -> None:
+        """Leave the group (the next wakes send the commit and the LeaveGroup)."""
+        if self.core is not None:
+            self.consumer.close()
+
+    @property
+    def generation(self) -> int:
+        group = self.consumer.group if self.core is not None else None
+        return -1 if group is None else group.generation_id
+
+    def on_wake(self, ctx: NodeContext) -> None:
+        self._now_ms = ctx.now_ms
+        records = self.consumer.poll()
+        if self.commit_before_processing and records:
+            self.consumer.commit()
+        self.records.extend(records)
+
+    def _owned_changed(
+        self,
+        why: str,
+        add: list[TopicPartition] | None = None,
+        remove: list[TopicPartition] | None = None,
+    ) -> None:
+        owned = (set(self.partitions) | set(add or ())) - set(remove or ())
+        self.partitions = sorted(owned)
+        self._record(why)
+
+    def _record(self, why: str) -> None:
+        at_ms = self._now_ms if self.core is None else self.consumer.network.now_ms
+        self.history.append(Ownership(at_ms, self.generation, frozenset(self.partitions), why))
+
+
+def group_member(
+    name: str,
+    topic: str,
+    bootstrap: tuple[tuple[str, int], ...],
+    group_id: str,
+    auto_offset_reset: str = "earliest",
+    *,
+    assignment_strategy: str | Sequence[str] = "range",
+    enable_auto_commit: bool = True,
+    auto_commit_interval_ms: int = 1_000,
+    session_timeout_ms: int = 6_000,
+    heartbeat_interval_ms: int = 1_000,
+    max_poll_interval_ms: int = 10_000,
+    group_instance_id: str | None = None,
+    commit_before_processing: bool = False,
+) -> GroupConsumerWorkload:
+    """A group member with the simulation's shortened timings (Kafka's defaults are a
+    45 s session, 3 s heartbeats, 5 s auto-commit; 6 s is the shortest session a
+    coordinator accepts by default, ``group.min.session.timeout.ms``)."""
+    strategies = (
+        (assignment_strategy,)
+        if isinstance(assignment_strategy, str)
+        else tuple(assignment_strategy)
+    )
+    config = ConsumerConfig(
+        bootstrap_servers=bootstrap,
+        client_id=name,
+        auto_offset_reset=auto_offset_reset,
+        fetch_max_wait_ms=200,
+        request_timeout_ms=2_000,
+        group_id=group_id,
+        group_instance_id=group_instance_id,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=heartbeat_interval_ms,
+        max_poll_interval_ms=max_poll_interval_ms,
+        partition_assignment_strategy=strategies,
+        enable_auto_commit=enable_auto_commit,
+        auto_commit_interval_ms=auto_commit_interval_ms,
+    )
+    return GroupConsumerWorkload(
+        name, config, topic, commit_before_processing=commit_before_processing
+    )
