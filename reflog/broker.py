@@ -63,6 +63,7 @@ from reflog.topic_partition import (
     TopicPartition,
     topic_name_error,
 )
+from reflog.transactions.host import TxnHost
 from reflog.wire.apis import API_TABLE, ApiKey, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -72,12 +73,14 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsRequest,
 )
 from reflog.wire.messages.fetch import (
+    AbortedTransaction,
     FetchableTopicResponse,
     FetchPartition,
     FetchRequest,
     FetchResponse,
     PartitionData,
 )
+from reflog.wire.messages.find_coordinator import TRANSACTION_KEY_TYPE, FindCoordinatorRequest
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
@@ -107,6 +110,7 @@ from reflog.wire.messages.quorum import (
     AlterPartitionRequest,
     AlterPartitionResponse,
 )
+from reflog.wire.messages.transactions import WriteTxnMarkersResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -125,6 +129,18 @@ GROUP_API_KEYS = (
     ApiKey.DESCRIBE_GROUPS,
     ApiKey.LIST_GROUPS,
 )
+
+# The transaction APIs: a transaction coordinator's, and a partition leader's markers.
+TXN_API_KEYS = (
+    ApiKey.ADD_PARTITIONS_TO_TXN,
+    ApiKey.ADD_OFFSETS_TO_TXN,
+    ApiKey.END_TXN,
+    ApiKey.WRITE_TXN_MARKERS,
+    ApiKey.TXN_OFFSET_COMMIT,
+)
+
+# Fetch's isolation_level for a consumer that reads only committed transactions.
+READ_COMMITTED = 1
 
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
@@ -159,13 +175,11 @@ class Broker:
             config.replica_fetch_wait_max_ms,
         )
         self.purgatory = FetchPurgatory()
-<<<<<<< HEAD
         self.producer_ids = ProducerIdManager(config.node_id)
         # InitProducerId requests waiting for the block of ids on its way: (conn, header).
         self._awaiting_producer_id: list[tuple[int, RequestHeader]] = []
-=======
         self.groups = GroupHost(self, config.groups)
->>>>>>> groups-broker
+        self.txns = TxnHost(self, config.transactions)
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -174,11 +188,9 @@ class Broker:
             ApiKey.API_VERSIONS: self._api_versions,
             ApiKey.CREATE_TOPICS: self._create_topics,
             ApiKey.OFFSET_FOR_LEADER_EPOCH: self._offset_for_leader_epoch,
-<<<<<<< HEAD
             ApiKey.INIT_PRODUCER_ID: self._init_producer_id,
-=======
             **{key: self._group_request for key in GROUP_API_KEYS},
->>>>>>> groups-broker
+            **{key: self._txn_request for key in TXN_API_KEYS},
         }
         assert self._handlers.keys() == API_TABLE.keys()
 
@@ -212,8 +224,13 @@ class Broker:
         actions: list[Action] = [
             Respond(f.conn, f.header, self._read_fetch(f.request).response) for f in due
         ]
-<<<<<<< HEAD
-        return actions + self.replicas.tick(now_ms) + self._producer_id_requests(now_ms)
+        return (
+            actions
+            + self.replicas.tick(now_ms)
+            + self._producer_id_requests(now_ms)
+            + self.groups.tick(now_ms)
+            + self.txns.tick(now_ms)
+        )
 
     def next_deadline_ms(self) -> int:
         deadline = min(
@@ -223,16 +240,8 @@ class Broker:
             self.purgatory.next_deadline_ms(),
             self.replicas.next_deadline_ms(),
             self.producer_ids.next_deadline_ms(self._broker_epoch()),
-=======
-        return actions + self.replicas.tick(now_ms) + self.groups.tick(now_ms)
-
-    def next_deadline_ms(self) -> int:
-        deadline = min(self._next_retention_ms, self._next_clean_ms)
-        for other in (
-            self.purgatory.next_deadline_ms(),
-            self.replicas.next_deadline_ms(),
             self.groups.next_deadline_ms(),
->>>>>>> groups-broker
+            self.txns.next_deadline_ms(),
         ):
             if other is not None and other < deadline:
                 deadline = other
@@ -246,6 +255,8 @@ class Broker:
     # -- replication between brokers ----------------------------------------------------
     def on_broker_response(self, broker_id: int, response: Response, now_ms: int) -> list[Action]:
         """The answer of leader ``broker_id`` to this follower's fetcher."""
+        if isinstance(response, WriteTxnMarkersResponse):  # the transaction coordinator's
+            return self.txns.on_markers_response(response, now_ms)
         # Only leaders serve fetches, so a follower's moving high watermark wakes nobody.
         return self.replicas.on_broker_response(broker_id, response, now_ms)
 
@@ -288,7 +299,9 @@ class Broker:
                 if me in state.replicas and self.logs.get(tp) is None:
                     self.logs.create(tp, topic.configs, now_ms)
         actions = self.replicas.apply(image, now_ms)
-        return actions + self.groups.leadership_changed(now_ms)
+        return (
+            actions + self.groups.leadership_changed(now_ms) + self.txns.leadership_changed(now_ms)
+        )
 
     def close(self) -> None:
         self.logs.close()
@@ -340,21 +353,19 @@ class Broker:
         assert isinstance(request, ApiVersionsRequest)
         return [Respond(conn, header, api_versions_response())]
 
-<<<<<<< HEAD
     # -- InitProducerId ---------------------------------------------------------------
     def _init_producer_id(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         """A new producer id and epoch 0 for an idempotent producer. Kafka answers so for
         every request without a transactional id, even one naming the id it had (v3+):
-        an idempotent producer bumps its epoch by itself (KIP-360).
-
-        reflog simplification: there is no transaction coordinator yet, so a request
-        with a transactional id is refused with INVALID_REQUEST."""
+        an idempotent producer bumps its epoch by itself (KIP-360). A transactional
+        producer's request goes to the transaction coordinator."""
         assert isinstance(request, InitProducerIdRequest)
         if request.transactional_id is not None:
-            response = InitProducerIdResponse(error_code=ErrorCode.INVALID_REQUEST)
-            return [Respond(conn, header, response)]
+            return self.txns.handle(conn, header, request, now_ms) + self._producer_id_requests(
+                now_ms
+            )
         producer_id = self.producer_ids.generate()
         asked = self._producer_id_requests(now_ms)
         if producer_id is None and self.producer_ids.in_flight:
@@ -370,12 +381,45 @@ class Broker:
         """This broker's epoch as the metadata registers it (-1: not registered yet)."""
         me = self.image.brokers.get(self.config.node_id)
         return -1 if me is None else me.broker_epoch
-=======
+
     # -- consumer groups ----------------------------------------------------------------
     def _group_request(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
+        if isinstance(request, FindCoordinatorRequest) and request.key_type == TRANSACTION_KEY_TYPE:
+            return self.txns.find_coordinator(conn, header, request)
         return self.groups.handle(conn, header, request, now_ms)
+
+    # -- transactions -------------------------------------------------------------------
+    def _txn_request(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        return self.txns.handle(conn, header, request, now_ms)
+
+    def append_coordinator_batch(
+        self, tp: TopicPartition, batch: bytes, producer_id: int, producer_epoch: int, now_ms: int
+    ) -> tuple[int, int | None, list[Action]]:
+        """Append a batch a coordinator wrote for a producer (a transaction marker, or
+        transactional offsets): no sequence number to check, but an epoch older than the
+        producer's here is fenced. The error, the end offset if written, woken fetches."""
+        refusal = self._not_leader(tp)
+        log_ = self.logs.get(tp)
+        if refusal is not None or log_ is None:
+            return refusal or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None, []
+        entry = log_.producer_state.producers.get(producer_id)
+        if entry is not None and producer_epoch < entry.producer_epoch:
+            return ErrorCode.INVALID_PRODUCER_EPOCH, None, []
+        log_.append(batch, self.partition_leader_epoch(tp), now_ms)
+        self.replicas.appended(tp)
+        return ErrorCode.NONE, log_.log_end_offset, self._wake_fetches(tp, now_ms)
+
+    def last_stable_offset(self, tp: TopicPartition) -> int:
+        """Below the high watermark and below the first open transaction (Kafka's LSO)."""
+        high_watermark = self.high_watermark(tp)
+        log_ = self.logs.get(tp)
+        if log_ is None:
+            return high_watermark
+        return min(high_watermark, log_.transactions.first_unstable_offset(high_watermark))
 
     def append_internal(
         self, tp: TopicPartition, records: bytes, now_ms: int
@@ -387,7 +431,6 @@ class Broker:
         response, end = self._append(tp, pdata, ProduceRequest.MAX_VERSION, -1, now_ms)
         woken = self._wake_fetches(tp, now_ms) if end is not None else []
         return response, end, woken
->>>>>>> groups-broker
 
     # -- Metadata ---------------------------------------------------------------------
     def _metadata(
@@ -675,8 +718,12 @@ class Broker:
                     )
                     continue
                 high_watermark = self.high_watermark(tp)
-                # Consumers read only what is committed; followers copy everything.
+                last_stable = self.last_stable_offset(tp)
+                # Consumers read only what is committed; followers copy everything;
+                # read_committed consumers stop before the first open transaction.
                 read_limit = None if request.replica_id >= 0 else high_watermark
+                if request.isolation_level == READ_COMMITTED and request.replica_id < 0:
+                    read_limit = last_stable
                 # An empty record set, never null: librdkafka rejects a null one.
                 records: FileSlice | bytes = b""
                 error = ErrorCode.NONE
@@ -692,13 +739,20 @@ class Broker:
                 except OffsetOutOfRangeError:
                     error = ErrorCode.OFFSET_OUT_OF_RANGE
                     has_error = True
+                aborted = None
+                if request.isolation_level == READ_COMMITTED and request.replica_id < 0:
+                    aborted = [
+                        AbortedTransaction(producer_id=a.producer_id, first_offset=a.first_offset)
+                        for a in log_.transactions.aborted_between(fp.fetch_offset, last_stable)
+                    ]
                 partitions.append(
                     PartitionData(
                         partition_index=fp.partition,
                         error_code=error,
                         high_watermark=high_watermark,
-                        last_stable_offset=high_watermark,
+                        last_stable_offset=last_stable,
                         log_start_offset=log_.log_start_offset,
+                        aborted_transactions=aborted,
                         records=records,
                     )
                 )

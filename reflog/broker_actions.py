@@ -9,6 +9,7 @@ from reflog.wire.messages.create_topics import CreateTopicsRequest
 from reflog.wire.messages.fetch import FetchRequest
 from reflog.wire.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest
 from reflog.wire.messages.quorum import AllocateProducerIdsRequest, AlterPartitionRequest
+from reflog.wire.messages.transactions import WriteTxnMarkersRequest
 from reflog.wire.schema import Response
 
 __all__ = ["Action", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -38,11 +39,12 @@ class Forward:
 
 @dataclass(frozen=True)
 class SendToBroker:
-    """A follower's request to the leader broker ``broker_id`` (its Kafka listener); the
-    answer goes to :meth:`Broker.on_broker_response`, a failure to ``on_broker_unreachable``."""
+    """A follower's request to the leader broker ``broker_id`` (its Kafka listener), or a
+    transaction coordinator's markers; the answer goes to :meth:`Broker.on_broker_response`,
+    a failure to ``on_broker_unreachable``."""
 
     broker_id: int
-    request: FetchRequest | OffsetForLeaderEpochRequest
+    request: FetchRequest | OffsetForLeaderEpochRequest | WriteTxnMarkersRequest
 
 
 @dataclass(frozen=True)

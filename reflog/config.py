@@ -9,6 +9,7 @@ from pathlib import Path
 from reflog.groups.config import GroupConfig
 from reflog.replication.truncation import TruncationPolicy
 from reflog.storage.log_config import LogConfig
+from reflog.transactions.config import TxnConfig
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
 
 __all__ = ["BrokerConfig"]
@@ -42,13 +43,12 @@ class BrokerConfig:
     # Where a follower truncates after a leader change: by leader epoch (KIP-101) or,
     # to show what went wrong before it, to its own high watermark.
     truncation_policy: TruncationPolicy = TruncationPolicy.LEADER_EPOCH
-<<<<<<< HEAD
     # An idempotent producer that wrote nothing to a partition for this long is forgotten
     # there (producer.id.expiration.ms), checked every
     # producer.id.expiration.check.interval.ms.
     producer_id_expiration_ms: int = 86_400_000
     producer_id_expiration_check_interval_ms: int = 600_000
-=======
     # The group coordinator's group.* and offsets.* settings.
     groups: GroupConfig = field(default_factory=GroupConfig)
->>>>>>> groups-broker
+    # The transaction coordinator's transaction.* settings.
+    transactions: TxnConfig = field(default_factory=TxnConfig)

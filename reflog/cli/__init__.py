@@ -28,12 +28,9 @@ _COMMAND_MODULES: list[str] = [
     "topics_cmd",
     "produce_cmd",
     "consume_cmd",
-<<<<<<< HEAD
     "inspect_cmd",
     "chaos_cmd",
-=======
     "consumer_groups_cmd",
->>>>>>> groups-broker
 ]
 
 

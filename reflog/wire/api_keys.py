@@ -36,6 +36,11 @@ class ApiKey(IntEnum):
     CREATE_TOPICS = 19
     OFFSET_FOR_LEADER_EPOCH = 23
     INIT_PRODUCER_ID = 22
+    ADD_PARTITIONS_TO_TXN = 24
+    ADD_OFFSETS_TO_TXN = 25
+    END_TXN = 26
+    WRITE_TXN_MARKERS = 27
+    TXN_OFFSET_COMMIT = 28
     # reflog's Raft messages between controllers (one-way: each answer is a message too).
     RAFT_VOTE = 10000
     RAFT_VOTE_RESPONSE = 10001

@@ -22,15 +22,12 @@ from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, Ap
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
-<<<<<<< HEAD
-from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
-=======
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from reflog.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
+from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
 from reflog.wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
 from reflog.wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
->>>>>>> groups-broker
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
@@ -60,6 +57,18 @@ from reflog.wire.messages.quorum import (
     RaftVoteResponse,
 )
 from reflog.wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse
+from reflog.wire.messages.transactions import (
+    AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    EndTxnRequest,
+    EndTxnResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
+)
 from reflog.wire.schema import Request, Response
 
 __all__ = [
@@ -114,9 +123,7 @@ API_TABLE = _table(
     Api(ApiVersionsRequest, ApiVersionsResponse),
     Api(CreateTopicsRequest, CreateTopicsResponse),
     Api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
-<<<<<<< HEAD
     Api(InitProducerIdRequest, InitProducerIdResponse),
-=======
     Api(OffsetCommitRequest, OffsetCommitResponse),
     Api(OffsetFetchRequest, OffsetFetchResponse),
     Api(FindCoordinatorRequest, FindCoordinatorResponse),
@@ -126,7 +133,11 @@ API_TABLE = _table(
     Api(SyncGroupRequest, SyncGroupResponse),
     Api(DescribeGroupsRequest, DescribeGroupsResponse),
     Api(ListGroupsRequest, ListGroupsResponse),
->>>>>>> groups-broker
+    Api(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+    Api(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+    Api(EndTxnRequest, EndTxnResponse),
+    Api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
+    Api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
 )
 
 CONTROLLER_API_TABLE = _table(

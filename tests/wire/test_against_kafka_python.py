@@ -50,10 +50,20 @@ from kafka.protocol.metadata import (
     MetadataResponse,
 )
 from kafka.protocol.producer import (
+    AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    EndTxnRequest,
+    EndTxnResponse,
     InitProducerIdRequest,
     InitProducerIdResponse,
     ProduceRequest,
     ProduceResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
 )
 
 from reflog.wire.api_keys import ApiKey
@@ -104,6 +114,16 @@ THEIRS: dict[str, Any] = {
         ListGroupsResponse,
         DescribeGroupsRequest,
         DescribeGroupsResponse,
+        AddPartitionsToTxnRequest,
+        AddPartitionsToTxnResponse,
+        AddOffsetsToTxnRequest,
+        AddOffsetsToTxnResponse,
+        EndTxnRequest,
+        EndTxnResponse,
+        WriteTxnMarkersRequest,
+        WriteTxnMarkersResponse,
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitResponse,
     )
 }
 
