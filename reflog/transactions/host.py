@@ -20,10 +20,11 @@ transactional offset commits as committed even if their transaction aborted.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker
 from reflog.controller.records import NO_LEADER
@@ -112,6 +113,9 @@ class _Markers:
     job: MarkerJob
     remaining: set[TopicPartition]
     sent_ms: dict[TopicPartition, int] = field(default_factory=dict)
+    # The Prepare record's __transaction_state partition and end offset: no marker is
+    # sent before the ISR has it, so a coordinator that takes over knows the outcome.
+    prepared_at: tuple[TopicPartition, int] | None = None
 
 
 class TxnHost:
@@ -216,7 +220,18 @@ class TxnHost:
                 body = EndTxnResponse(error_code=error)
             case _:
                 raise TypeError(f"{type(request).__name__} is not a transaction request")
-        return [Respond(conn, header, body), *self._after_change(now_ms)]
+        actions, waiting = self._write_changes(now_ms)
+        if not waiting:
+            return [Respond(conn, header, body), *actions]
+        # Answered once __transaction_state's ISR has the change (Kafka's appendTransactionToLog).
+        tp, end = waiting
+
+        def settled(errors: dict[TopicPartition, int]) -> Response:
+            error = errors.get(tp, ErrorCode.NONE)
+            return body if error == ErrorCode.NONE else _failed(body, ErrorCode.NOT_COORDINATOR)
+
+        appended = [(tp.topic, [PartitionProduceResponse(index=tp.partition, error_code=0)])]
+        return self._park(conn, header, appended, {tp: end}, settled, now_ms) + actions
 
     def _init_producer_id(
         self, request: InitProducerIdRequest, error: int | None, now_ms: int
@@ -279,27 +294,39 @@ class TxnHost:
 
     # -- writing the core's changes and sending its markers --------------------------------------
     def _after_change(self, now_ms: int) -> list[Action]:
+        return self._write_changes(now_ms)[0]
+
+    def _write_changes(self, now_ms: int) -> tuple[list[Action], tuple[TopicPartition, int] | None]:
+        """Append the core's state changes and start its markers; the actions, and the
+        partition and end offset the last write must reach in the ISR."""
         actions: list[Action] = []
+        last: tuple[TopicPartition, int] | None = None
         for tid, value in self.coordinator.take_writes():
             p = self.partition_of(tid)
             if p is None:
                 continue
             key, data = txn_log_record(tid, value)
             batch = build_batch([(key, data, now_ms)])
-            appended, _, woken = self.broker.append_internal(
-                TopicPartition(TXN_STATE_TOPIC, p), batch, now_ms
-            )
+            state_tp = TopicPartition(TXN_STATE_TOPIC, p)
+            appended, end, woken = self.broker.append_internal(state_tp, batch, now_ms)
             if appended.error_code != ErrorCode.NONE:
                 log.info("transaction %s not written: error %d", tid, appended.error_code)
+            last = None if end is None else (state_tp, end)
             actions += woken
         for job in self.coordinator.take_markers():
-            self.markers[job.transactional_id] = _Markers(job, set(job.partitions))
-            if not job.partitions:
-                self.coordinator.markers_written(now_ms, job.transactional_id, job.producer_epoch)
+            self.markers[job.transactional_id] = _Markers(
+                job, set(job.partitions), prepared_at=last
+            )
         actions += self._send_markers(now_ms)
         if any(not m.remaining for m in self.markers.values()):
-            return actions + self._complete_markers(now_ms)
-        return actions
+            actions += self._complete_markers(now_ms)
+        return actions, last
+
+    def _prepared(self, pending: _Markers) -> bool:
+        if pending.prepared_at is None:
+            return True
+        tp, end = pending.prepared_at
+        return self.broker.high_watermark(tp) >= end
 
     def _send_markers(self, now_ms: int) -> list[Action]:
         """WriteTxnMarkers to each partition's leader, for markers not sent or sent too
@@ -307,6 +334,9 @@ class TxnHost:
         by_leader: dict[int, list[WritableTxnMarker]] = {}
         backoff = self.config.transaction_marker_retry_backoff_ms
         for pending in self.markers.values():
+            if not self._prepared(pending):
+                continue
+            pending.prepared_at = None
             for tp in sorted(pending.remaining):
                 if now_ms < pending.sent_ms.get(tp, -backoff) + backoff:
                     continue
@@ -347,7 +377,7 @@ class TxnHost:
         return self._complete_markers(now_ms) + self._send_markers(now_ms)
 
     def _complete_markers(self, now_ms: int) -> list[Action]:
-        done = [tid for tid, m in self.markers.items() if not m.remaining]
+        done = [tid for tid, m in self.markers.items() if not m.remaining and self._prepared(m)]
         for tid in done:
             job = self.markers.pop(tid).job
             self.coordinator.markers_written(now_ms, tid, job.producer_epoch)
@@ -497,6 +527,8 @@ class TxnHost:
         deadlines = [self.coordinator.next_deadline_ms()]
         backoff = self.config.transaction_marker_retry_backoff_ms
         for pending in self.markers.values():
+            if pending.prepared_at is not None and self._prepared(pending):
+                return 0  # replicated since: send its markers now
             for tp in pending.remaining:
                 deadlines.append(pending.sent_ms.get(tp, 0) + backoff)
         return min((d for d in deadlines if d is not None), default=None)
@@ -550,3 +582,22 @@ class TxnHost:
             if self.partition_of(job.transactional_id) == p:
                 self.markers[job.transactional_id] = _Markers(job, set(job.partitions))
         log.info("loaded transactions of %s", tp)
+
+
+def _failed(body: Response, error: int) -> Response:
+    """``body`` carrying ``error`` instead (in each partition, for AddPartitionsToTxn)."""
+    if isinstance(body, AddPartitionsToTxnResponse):
+        return AddPartitionsToTxnResponse(
+            results_by_topic_v3_and_below=[
+                AddPartitionsToTxnTopicResult(
+                    name=t.name,
+                    results_by_partition=[
+                        AddPartitionsToTxnPartitionResult(r.partition_index, error)
+                        for r in t.results_by_partition
+                    ],
+                )
+                for t in body.results_by_topic_v3_and_below
+            ]
+        )
+    failed: Response = dataclasses.replace(cast(Any, body), error_code=error)  # each has one
+    return failed
