@@ -29,12 +29,14 @@ from reflog.records.errors import CorruptRecordError
 from reflog.wire.codec import Reader
 from reflog.wire.errors import WireDecodeError
 
-__all__ = ["AbortedTxn", "TransactionIndex", "txnindex_path"]
+__all__ = ["ABORT", "COMMIT", "AbortedTxn", "TransactionIndex", "marker_type", "txnindex_path"]
 
 # Kafka's AbortedTxn entry: version i16, producerId i64, firstOffset i64, lastOffset i64,
 # lastStableOffset i64.
 _ENTRY = struct.Struct(">hqqqq")
-_ABORT = 0
+# A control record's type (Kafka's ControlRecordType), the second INT16 of its key.
+ABORT = 0
+COMMIT = 1
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class TransactionIndex:
             self.ongoing.setdefault(producer_id, base_offset)
             return
         first = self.ongoing.pop(producer_id, None)
-        if first is None or _marker_type(batch) != _ABORT:
+        if first is None or marker_type(batch) != ABORT:
             return  # a commit, or a marker for a transaction with no records here
         entry = AbortedTxn(
             producer_id, first, base_offset, self.first_unstable_offset(base_offset + 1)
@@ -97,7 +99,8 @@ class TransactionIndex:
         return [a for a in self.aborted if a.last_offset >= start and a.first_offset < end]
 
 
-def _marker_type(batch: RecordBatch) -> int:
+def marker_type(batch: RecordBatch) -> int:
+    """ABORT or COMMIT, from a control batch's one record (-1 if unreadable)."""
     try:
         record = next(iter(batch.records()))
         if record.key is None:

@@ -20,10 +20,13 @@ epoch goes up by one, so the zombie's requests and batches are refused, and a
 transaction it left open is aborted (Ongoing -> PrepareEpochFence -> PrepareAbort). A
 transaction open longer than its ``transaction.timeout.ms`` is aborted the same way.
 
+The host answers a request, and sends a transaction's markers, only once the state change
+is replicated in ``__transaction_state``.
+
 reflog simplifications: the coordinator epoch is always 0 (a coordinator that lost its
 partition simply stops answering for it); a producer epoch that would overflow is not
-replaced by a new producer id; a state change is answered once it is appended to
-``__transaction_state``, without waiting for the ISR.
+replaced by a new producer id; a change whose write fails stays in memory (the client is
+told NOT_COORDINATOR and finds the coordinator again).
 """
 
 from __future__ import annotations

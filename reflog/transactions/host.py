@@ -14,8 +14,9 @@ and answers once the partition's ISR has it, as an ``acks=all`` produce. A marke
 ``__consumer_offsets`` partition also makes the offsets the transaction committed there
 (TxnOffsetCommit) visible, or drops them (Kafka: ``GroupMetadataManager.handleTxnCompletion``).
 
-reflog simplification: a new group coordinator loading ``__consumer_offsets`` takes
-transactional offset commits as committed even if their transaction aborted.
+A group coordinator loading ``__consumer_offsets`` hands its transactional batches here
+(:meth:`TxnHost.load_offsets_batch`): offsets whose marker follows are applied or dropped,
+those of a transaction still open wait for its marker.
 """
 
 from __future__ import annotations
@@ -30,12 +31,19 @@ from reflog.broker_actions import Action, Forward, Respond, SendToBroker
 from reflog.controller.records import NO_LEADER
 from reflog.groups.coordinator import CommittedOffset
 from reflog.groups.placement import OFFSETS_TOPIC, partition_for
-from reflog.groups.records import offset_commit_record
+from reflog.groups.records import (
+    OffsetCommitKey,
+    OffsetCommitValue,
+    decode_key,
+    decode_value,
+    offset_commit_record,
+)
 from reflog.records import build_batch
-from reflog.records.batch import iter_batches
+from reflog.records.batch import RecordBatch, iter_batches
 from reflog.records.errors import CorruptRecordError
 from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
+from reflog.storage.txn_index import COMMIT, marker_type
 from reflog.topic_partition import TopicPartition
 from reflog.transactions.config import TXN_STATE_TOPIC, TxnConfig
 from reflog.transactions.coordinator import MarkerJob, TransactionCoordinator
@@ -507,6 +515,28 @@ class TxnHost:
 
         waiting = {} if end is None else {gp: end}
         return self._park(conn, header, appended, waiting, settled, now_ms) + woken
+
+    def load_offsets_batch(self, gp: TopicPartition, batch: RecordBatch) -> None:
+        """A transactional batch of ``__consumer_offsets`` read back by a group coordinator
+        that is loading: offsets held until their marker, or the marker itself."""
+        if batch.is_control:
+            commit = marker_type(batch) == COMMIT
+            self._complete_txn_offsets(gp, batch.producer_id, commit)
+            return
+        held = self.pending_offsets.setdefault((gp, batch.producer_id), {})
+        for record in batch.records():
+            if record.key is None or record.value is None:
+                continue
+            key = decode_key(record.key)
+            if not isinstance(key, OffsetCommitKey):
+                continue
+            value = decode_value(key, record.value)
+            assert isinstance(value, OffsetCommitValue)
+            held.setdefault(key.group, {})[TopicPartition(key.topic, key.partition)] = (
+                CommittedOffset(
+                    value.offset, value.leader_epoch, value.metadata, value.commit_timestamp
+                )
+            )
 
     def _complete_txn_offsets(self, gp: TopicPartition, producer_id: int, commit: bool) -> None:
         held = self.pending_offsets.pop((gp, producer_id), {})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reflog.records import build_batch
+from reflog.storage.txn_index import ABORT, COMMIT
 from reflog.topic_partition import TopicPartition
 from reflog.transactions.state import TxnState
 from reflog.wire.codec import Reader, Writer, chunks_to_bytes
@@ -26,14 +27,10 @@ __all__ = [
     "COMMIT",
     "TxnLogValue",
     "control_batch",
-    "decode_control_key",
     "decode_txn_key",
     "decode_txn_value",
     "txn_log_record",
 ]
-
-ABORT = 0
-COMMIT = 1
 
 
 @dataclass(frozen=True)
@@ -115,13 +112,3 @@ def control_batch(
         is_transactional=True,
         is_control=True,
     )
-
-
-def decode_control_key(data: bytes) -> int:
-    """ABORT or COMMIT, from a control record's key."""
-    r = Reader(data)
-    r.int16()
-    kind = r.int16()
-    if kind not in (ABORT, COMMIT):
-        raise WireDecodeError(f"unknown control record type {kind}")
-    return kind

@@ -29,12 +29,22 @@ from reflog.wire.messages.find_coordinator import (
 )
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
+from reflog.wire.messages.offset_fetch import (
+    OffsetFetchRequest,
+    OffsetFetchRequestTopic,
+    OffsetFetchResponse,
+)
 from reflog.wire.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
 from reflog.wire.messages.transactions import (
+    AddOffsetsToTxnRequest,
     AddPartitionsToTxnRequest,
     AddPartitionsToTxnTopic,
     EndTxnRequest,
     EndTxnResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitRequestPartition,
+    TxnOffsetCommitRequestTopic,
+    TxnOffsetCommitResponse,
 )
 from reflog.wire.schema import Request, Response
 from tests.broker.conftest import LoneBroker
@@ -215,3 +225,62 @@ def test_a_restarted_coordinator_still_knows_the_producer_and_fences_its_old_epo
     txn.tick()
     second = Producer(txn)
     assert (second.pid, second.epoch) == (first.pid, first.epoch + 1)
+
+
+def committed_offset(txn: TxnBroker, group: str) -> int:
+    request = OffsetFetchRequest(
+        group_id=group, topics=[OffsetFetchRequestTopic(name="in", partition_indexes=[0])]
+    )
+    answer = txn.send(request)
+    assert isinstance(answer, OffsetFetchResponse)
+    return answer.topics[0].partitions[0].committed_offset
+
+
+def commit_offset_in_transaction(producer: Producer, group: str, offset: int) -> None:
+    txn = producer.txn
+    add = AddOffsetsToTxnRequest(
+        transactional_id=producer.tid,
+        producer_id=producer.pid,
+        producer_epoch=producer.epoch,
+        group_id=group,
+    )
+    assert txn.send(add).error_code == ErrorCode.NONE  # type: ignore[attr-defined]
+    commit = TxnOffsetCommitRequest(
+        transactional_id=producer.tid,
+        group_id=group,
+        producer_id=producer.pid,
+        producer_epoch=producer.epoch,
+        topics=[
+            TxnOffsetCommitRequestTopic(
+                name="in",
+                partitions=[
+                    TxnOffsetCommitRequestPartition(partition_index=0, committed_offset=offset)
+                ],
+            )
+        ],
+    )
+    answer = txn.send(commit)
+    assert isinstance(answer, TxnOffsetCommitResponse)
+    assert answer.topics[0].partitions[0].error_code == ErrorCode.NONE
+
+
+@pytest.mark.parametrize("restart_before_reading", [False, True])
+def test_offsets_committed_in_a_transaction_count_only_if_it_commits(
+    txn: TxnBroker, restart_before_reading: bool
+) -> None:
+    group = "g"
+    txn.send(MetadataRequest(topics=[MetadataRequestTopic(name="in")]))
+    txn.send(FindCoordinatorRequest(key=group))  # creates __consumer_offsets
+    txn.tick()
+    producer = Producer(txn)
+    commit_offset_in_transaction(producer, group, 5)
+    assert committed_offset(txn, group) == -1  # not before the commit
+    producer.end(commit=True)
+    assert committed_offset(txn, group) == 5
+    commit_offset_in_transaction(producer, group, 9)
+    producer.end(commit=False)
+    commit_offset_in_transaction(producer, group, 12)  # left open
+    if restart_before_reading:  # the new coordinator reads the offsets back from the log
+        txn.lone.restart()
+        txn.tick()
+    assert committed_offset(txn, group) == 5
