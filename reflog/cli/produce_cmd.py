@@ -42,6 +42,11 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--acks", choices=["0", "1", "all", "-1"], default="all")
     p.add_argument("--partition", type=int, help="send every record to this partition")
     p.add_argument(
+        "--enable-idempotence",
+        choices=["true", "false"],
+        help="enable.idempotence (default: Kafka's, on with --acks all)",
+    )
+    p.add_argument(
         "--timeout-ms",
         type=int,
         default=30_000,
@@ -54,11 +59,21 @@ def run(args: argparse.Namespace) -> int:
     separator = _key_separator(args.key_separator)
     acks = -1 if args.acks in ("all", "-1") else int(args.acks)
     producer = Producer(
-        ProducerConfig(bootstrap_servers=tuple(bootstrap_arg(args.bootstrap_server)), acks=acks),
+        ProducerConfig(
+            bootstrap_servers=tuple(bootstrap_arg(args.bootstrap_server)),
+            acks=acks,
+            enable_idempotence=_idempotence(args.enable_idempotence, acks),
+        ),
         random.Random(),
     )
     lines = _LineProducer(producer, args.topic, args.partition, separator, args.timeout_ms / 1000)
     return asyncio.run(lines.run())
+
+
+def _idempotence(text: str | None, acks: int) -> bool | None:
+    if text == "true" and acks != -1:
+        raise CliError("--enable-idempotence true needs --acks all")
+    return None if text is None else text == "true"
 
 
 def _key_separator(text: str | None) -> bytes | None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ProducerConfig"]
+__all__ = ["MAX_IN_FLIGHT_FOR_IDEMPOTENCE", "ProducerConfig"]
+
+# The most batches per partition an idempotent producer may have in flight: the broker
+# remembers the last five batches of each producer, so a retry of any of them is found.
+MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5
 
 
 @dataclass(frozen=True)
 class ProducerConfig:
     bootstrap_servers: tuple[tuple[str, int], ...]
     client_id: str = "reflog-producer"
-    # -1 is "all". Kafka 3.x defaults to all (with idempotence, which reflog adds later).
+    # -1 is "all", Kafka's default since 3.0 (idempotence needs it).
     acks: int = -1
     linger_ms: int = 5
     batch_size: int = 16_384
@@ -23,7 +27,41 @@ class ProducerConfig:
     # How long a record may wait for its topic to appear in metadata. (Kafka's send()
     # blocks that long; reflog's send() never blocks, so the record fails instead.)
     max_block_ms: int = 60_000
+    # None is Kafka's default: on, unless acks or max.in.flight conflict with it, in which
+    # case idempotence is quietly off (as Kafka 3.2+ does when enable.idempotence was not
+    # set). True with a conflicting setting is an error, as in Kafka.
+    enable_idempotence: bool | None = None
+    # reflog simplification: counted per partition, not per connection (Kafka counts
+    # requests per connection; with one batch per partition per request that is the same
+    # bound on batches in flight for a partition). Without idempotence reflog keeps one
+    # batch per partition in flight, so retries cannot reorder records.
+    max_in_flight_requests_per_connection: int = MAX_IN_FLIGHT_FOR_IDEMPOTENCE
 
     def __post_init__(self) -> None:
         if self.acks not in (-1, 0, 1):
             raise ValueError("acks must be 0, 1 or -1 (all)")
+        if self.max_in_flight_requests_per_connection < 1:
+            raise ValueError("max.in.flight.requests.per.connection must be at least 1")
+        if self.enable_idempotence and self.acks != -1:
+            raise ValueError("Must set acks to all in order to use the idempotent producer")
+        if self.enable_idempotence and (
+            self.max_in_flight_requests_per_connection > MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+        ):
+            raise ValueError(
+                "max.in.flight.requests.per.connection must be at most "
+                f"{MAX_IN_FLIGHT_FOR_IDEMPOTENCE} to use the idempotent producer"
+            )
+        if self.enable_idempotence and self.retries == 0:
+            raise ValueError("Must set retries to non-zero when using the idempotent producer")
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether this producer is idempotent: ``enable.idempotence``, or Kafka's default
+        (on when acks=all, retries and max.in.flight allow it)."""
+        if self.enable_idempotence is not None:
+            return self.enable_idempotence
+        return (
+            self.acks == -1
+            and self.retries > 0
+            and self.max_in_flight_requests_per_connection <= MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+        )

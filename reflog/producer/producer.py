@@ -2,25 +2,35 @@
 
 ``send`` only queues a record. Records for one partition collect in a batch
 that is closed when it reaches ``batch.size`` or has waited ``linger.ms``
-(Kafka's RecordAccumulator); ready batches go, one Produce request per leader,
-and each record learns its offset from the answer. Retriable errors (a leader
-moved, a timeout) send the batch again after ``retry.backoff.ms``.
+(Kafka's RecordAccumulator); closed batches queue per partition, in order, and go
+one per partition in each Produce request to its leader; each record learns its
+offset from the answer. Retriable errors (a leader moved, a timeout, a lost answer)
+put the batch back in its place in the queue, to go again after ``retry.backoff.ms``.
 
-reflog simplification: one produce request per partition is in flight at a
-time, so retries cannot reorder records (Kafka needs idempotence for that
-with several in flight).
+Idempotent (``enable.idempotence``, on by default as in Kafka 3.0+): the producer first
+asks for a producer id (InitProducerId), stamps every batch with it, its epoch and a
+sequence number per partition, and keeps up to
+``max.in.flight.requests.per.connection`` (5) batches per partition in flight. A retry
+keeps its numbers, so a broker that already wrote it answers with the original offsets
+instead of writing it twice; :mod:`reflog.producer.idempotence` keeps the numbers and
+decides what each answer means.
+
+reflog simplification: without idempotence, one batch per partition is in flight at a
+time, so retries cannot reorder records (Kafka reorders them with several in flight).
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import dataclass, field
+from collections import deque
 from typing import NamedTuple
 
 from reflog.client.actions import ClientAction
 from reflog.client.network import NETWORK_EXCEPTION, ClientNetwork
+from reflog.producer.batch import PendingRecord, ProducerBatch
 from reflog.producer.config import ProducerConfig
+from reflog.producer.idempotence import IdempotenceManager, Verdict, verdict
 from reflog.producer.partitioner import StickyPartitioner, partition_for_key
 from reflog.records.batch import Header, build_batch
 from reflog.topic_partition import TopicPartition
@@ -35,17 +45,6 @@ from reflog.wire.schema import Response
 
 __all__ = ["Producer", "SendResult"]
 
-RETRIABLE = frozenset(
-    {
-        NETWORK_EXCEPTION,
-        ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        ErrorCode.LEADER_NOT_AVAILABLE,
-        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        ErrorCode.REQUEST_TIMED_OUT,
-        ErrorCode.NOT_ENOUGH_REPLICAS,
-        ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-    }
-)
 _RECORD_OVERHEAD = 20  # rough bytes per record beyond key and value, to size batches
 
 
@@ -59,30 +58,14 @@ class SendResult(NamedTuple):
     send_id: int
     topic: str
     partition: int
-    offset: int  # -1 when failed, or unknown with acks=0
+    offset: int  # -1 when failed, or unknown (acks=0; a lost answer, see idempotence.verdict)
     error: int  # ErrorCode.NONE on success
 
 
-@dataclass
-class _Pending:
-    send_id: int
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[Header, ...]
-    timestamp: int  # named as build_batch reads it: a batch is built from these directly
-    created_ms: int
-    partition: int | None = None  # chosen by the application, else by the partitioner
-
-
-@dataclass
-class _Batch:
-    tp: TopicPartition
-    created_ms: int
-    records: list[_Pending] = field(default_factory=list)
-    size: int = 0
-    attempts: int = 0
-    retry_at_ms: int = 0
+class _Answer(NamedTuple):
+    error: int
+    base_offset: int
+    log_start_offset: int
 
 
 class Producer:
@@ -95,13 +78,24 @@ class Producer:
         )
         self._sticky = StickyPartitioner(rng)
         self._ids = itertools.count()
-        self._unassigned: list[_Pending] = []  # waiting for the topic's metadata
-        self._open: dict[TopicPartition, _Batch] = {}
-        self._ready: list[_Batch] = []
-        self._in_flight: set[TopicPartition] = set()
+        self._batch_ids = itertools.count()
+        self._unassigned: list[PendingRecord] = []  # waiting for the topic's metadata
+        self._open: dict[TopicPartition, ProducerBatch] = {}
+        self._queued: dict[TopicPartition, deque[ProducerBatch]] = {}  # closed, in order
+        self._on_wire: dict[TopicPartition, int] = {}  # batches awaiting an answer
         self._flushing = False
         self._results: list[SendResult] = []
-        self._in_flight_records = 0
+        self.retried_batches = 0  # batches sent again (a lost answer, a leader moved...)
+        self._ticked_ms = 0  # the time of the last tick
+        self._sent = 0  # records given to send()
+        self._reported = 0  # records whose result is out
+        # None without idempotence: the producer then works exactly as before it existed.
+        self.idempotence = (
+            IdempotenceManager(self.network, config.retry_backoff_ms) if config.idempotent else None
+        )
+        self._max_in_flight = (
+            config.max_in_flight_requests_per_connection if config.idempotent else 1
+        )
 
     # -- the application's side -------------------------------------------------------
     def send(
@@ -119,7 +113,7 @@ class Producer:
 
         ``partition`` overrides the partitioner, as ``ProducerRecord(topic, partition, ...)``
         does in Kafka's client."""
-        pending = _Pending(
+        pending = PendingRecord(
             next(self._ids),
             topic,
             key,
@@ -129,6 +123,11 @@ class Producer:
             now_ms,
             partition,
         )
+        self._sent += 1
+        fatal = self.fatal_error
+        if fatal is not None:  # Kafka's send() throws; reflog's fails the record at once
+            self._report(SendResult(pending.send_id, topic, -1, -1, fatal))
+            return pending.send_id
         self.network.want_topics({topic}, now_ms)
         if self._unassigned:  # earlier records wait for metadata: this one waits behind them
             self._unassigned.append(pending)
@@ -147,48 +146,72 @@ class Producer:
 
     @property
     def pending_count(self) -> int:
-        return (
-            len(self._unassigned)
-            + sum(len(b.records) for b in self._open.values())
-            + sum(len(b.records) for b in self._ready)
-            + self._in_flight_records
-        )
+        """Records sent whose result has not come yet (a counter: runs ask it often)."""
+        return self._sent - self._reported
+
+    @property
+    def fatal_error(self) -> int | None:
+        """Why this producer can send nothing more (fenced, or no broker supports
+        idempotence), or None."""
+        return None if self.idempotence is None else self.idempotence.fatal_error
 
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
+        self._ticked_ms = now_ms
         self.network.tick(now_ms)
+        if self.idempotence is not None:
+            self.idempotence.tick(now_ms)
+            if self.idempotence.fatal_error is not None:
+                self._fail_everything(self.idempotence.fatal_error)
         # A simulated producer ticks every millisecond it sends: skip the steps with
         # nothing to do rather than build their empty lists each time.
         if self._unassigned:
             self._assign_partitions(now_ms)
         self._close_batches(now_ms)
-        if self._ready:
-            self._send_ready(now_ms)
+        if self._queued:
+            self._send_queued(now_ms)
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
-        # An open batch whose partition has a request in flight waits for that answer (which
-        # wakes the producer), not for linger.ms.
+        # An open batch whose partition has all the requests in flight it may have waits
+        # for an answer (which wakes the producer), not for linger.ms.
         deadlines = [
             b.created_ms + self.config.linger_ms
             for tp, b in self._open.items()
-            if tp not in self._in_flight
+            if not self._busy(tp)
         ]
         if self._unassigned:  # all wait the same max.block.ms: the oldest is first
             deadlines.append(self._unassigned[0].created_ms + self.config.max_block_ms)
-        if self._ready:
-            deadlines += [b.retry_at_ms for b in self._ready if b.tp not in self._in_flight]
-        network = self.network.next_deadline_ms()
-        if network is not None:
-            deadlines.append(network)
+        idempotence = self.idempotence
+        if idempotence is None:
+            deadlines += [q[0].retry_at_ms for tp, q in self._queued.items() if not self._busy(tp)]
+        elif idempotence.has_producer_id:  # else the id's answer wakes it
+            # A head whose backoff is over was not sent at the last tick because it waits for
+            # an answer (an earlier batch's, or the first one's while the leader does not know
+            # the producer yet): that answer wakes the producer, no timer need poll for it.
+            deadlines += [
+                q[0].retry_at_ms
+                for tp, q in self._queued.items()
+                if not self._busy(tp) and q[0].retry_at_ms > self._ticked_ms
+            ]
+        for deadline in (
+            self.network.next_deadline_ms(),
+            None if idempotence is None else idempotence.next_deadline_ms(),
+        ):
+            if deadline is not None:
+                deadlines.append(deadline)
         return min(deadlines, default=None)
 
-    # -- internals --------------------------------------------------------------------
+    # -- internals: records into batches ------------------------------------------------
+    def _busy(self, tp: TopicPartition) -> bool:
+        """Whether ``tp`` has as many batches in flight as it may."""
+        return self._on_wire.get(tp, 0) >= self._max_in_flight
+
     def _assign_partitions(self, now_ms: int) -> None:
         # Keep, in order, the records that must still wait.
         self._unassigned = [p for p in self._unassigned if not self._assign(p, now_ms)]
 
-    def _assign(self, pending: _Pending, now_ms: int) -> bool:
+    def _assign(self, pending: PendingRecord, now_ms: int) -> bool:
         """Put a record in its partition's batch, or fail it; False while it must wait for
         the topic's metadata."""
         partitions = self.network.partitions(pending.topic)
@@ -196,15 +219,13 @@ class Producer:
             error = self._unknown_topic_error(pending, now_ms)
             if error is None:
                 return False
-            self._results.append(SendResult(pending.send_id, pending.topic, -1, -1, error))
+            self._report(SendResult(pending.send_id, pending.topic, -1, -1, error))
             return True
         if pending.partition is not None:
             partition = pending.partition
             if not 0 <= partition < len(partitions):
                 error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                self._results.append(
-                    SendResult(pending.send_id, pending.topic, partition, -1, error)
-                )
+                self._report(SendResult(pending.send_id, pending.topic, partition, -1, error))
                 return True
         elif pending.key is not None:
             partition = partition_for_key(pending.key, len(partitions))
@@ -213,7 +234,7 @@ class Producer:
         self._append(TopicPartition(pending.topic, partition), pending, now_ms, len(partitions))
         return True
 
-    def _unknown_topic_error(self, pending: _Pending, now_ms: int) -> int | None:
+    def _unknown_topic_error(self, pending: PendingRecord, now_ms: int) -> int | None:
         """Why a record whose topic has no partitions in metadata fails now, or None while
         it may still wait. As in Kafka's producer: at once for a name the broker calls
         invalid; after max.block.ms of waiting for metadata otherwise (the broker's last
@@ -228,15 +249,15 @@ class Producer:
         return error
 
     def _append(
-        self, tp: TopicPartition, pending: _Pending, now_ms: int, num_partitions: int
+        self, tp: TopicPartition, pending: PendingRecord, now_ms: int, num_partitions: int
     ) -> None:
         size = len(pending.key or b"") + len(pending.value or b"") + _RECORD_OVERHEAD
         batch = self._open.get(tp)
         if batch is not None and batch.size + size > self.config.batch_size:
-            self._ready.append(self._open.pop(tp))
+            self._enqueue(self._open.pop(tp))
             batch = None
         if batch is None:
-            batch = self._open[tp] = _Batch(tp, now_ms)
+            batch = self._open[tp] = ProducerBatch(next(self._batch_ids), tp, now_ms)
             if pending.key is None:
                 self._sticky.on_new_batch(tp.topic, num_partitions)
         batch.records.append(pending)
@@ -244,51 +265,77 @@ class Producer:
 
     def _close_batches(self, now_ms: int) -> None:
         for tp, batch in list(self._open.items()):
-            if tp in self._in_flight:
+            if self._busy(tp):
                 # As Kafka's accumulator does, a batch keeps filling (up to batch.size) while
-                # its partition waits for an answer: closing it at linger.ms would only queue
-                # small batches behind the one in flight, and a producer under load would
+                # its partition waits for answers: closing it at linger.ms would only queue
+                # small batches behind the ones in flight, and a producer under load would
                 # fall further behind with every round trip.
                 continue
             if self._flushing or now_ms - batch.created_ms >= self.config.linger_ms:
-                self._ready.append(self._open.pop(tp))
+                self._enqueue(self._open.pop(tp))
         if not self._open and not self._unassigned:
             self._flushing = False
 
-    def _send_ready(self, now_ms: int) -> None:
-        by_leader: dict[int, list[_Batch]] = {}
-        keep = []
-        for batch in self._ready:
-            leader = self.network.leader_for(batch.tp.topic, batch.tp.partition)
-            if batch.tp in self._in_flight or now_ms < batch.retry_at_ms or leader is None:
-                keep.append(batch)
-                continue
-            if any(b.tp == batch.tp for b in by_leader.get(leader, [])):
-                keep.append(batch)  # one batch per partition per request
-                continue
-            by_leader.setdefault(leader, []).append(batch)
-        self._ready = keep
-        for leader, batches in sorted(by_leader.items()):
-            self._send_produce(leader, batches, now_ms)
+    def _enqueue(self, batch: ProducerBatch) -> None:
+        """Queue a closed batch, or a batch to retry, in its place: in send order."""
+        queue = self._queued.setdefault(batch.tp, deque())
+        at = len(queue)
+        while at > 0 and queue[at - 1].batch_id > batch.batch_id:
+            at -= 1
+        queue.insert(at, batch)
 
-    def _send_produce(self, leader: int, batches: list[_Batch], now_ms: int) -> None:
+    # -- internals: batches out --------------------------------------------------------
+    def _send_queued(self, now_ms: int) -> None:
+        """Send what may go: rounds of one batch per partition, one request per leader
+        each round, until every partition is empty, waiting or at its in-flight limit."""
+        while True:
+            by_leader: dict[int, list[ProducerBatch]] = {}
+            for tp, queue in self._queued.items():
+                head = queue[0]
+                if not self._may_send(head, now_ms):
+                    continue
+                leader = self.network.leader_for(tp.topic, tp.partition)
+                if leader is None:
+                    continue
+                queue.popleft()
+                by_leader.setdefault(leader, []).append(head)
+            self._queued = {tp: q for tp, q in self._queued.items() if q}
+            if not by_leader:
+                return
+            for leader, batches in sorted(by_leader.items()):
+                self._send_produce(leader, batches, now_ms)
+
+    def _may_send(self, head: ProducerBatch, now_ms: int) -> bool:
+        if now_ms < head.retry_at_ms or self._busy(head.tp):
+            return False
+        if self.idempotence is None:
+            return True
+        return self.idempotence.ready(head, self._on_wire.get(head.tp, 0))
+
+    def _send_produce(self, leader: int, batches: list[ProducerBatch], now_ms: int) -> None:
         topics: dict[str, list[PartitionProduceData]] = {}
         for batch in batches:
-            records = build_batch(batch.records)
+            if self.idempotence is not None:
+                self.idempotence.assign(batch)
+            records = build_batch(
+                batch.records,
+                producer_id=batch.producer.producer_id,
+                producer_epoch=batch.producer.epoch,
+                base_sequence=batch.base_sequence,
+            )
             topics.setdefault(batch.tp.topic, []).append(
                 PartitionProduceData(index=batch.tp.partition, records=records)
             )
             batch.attempts += 1
             if self.config.acks != 0:
-                self._in_flight.add(batch.tp)
-                self._in_flight_records += len(batch.records)
-        request = ProduceRequest(
-            acks=self.config.acks,
-            timeout_ms=self.config.request_timeout_ms,
-            topic_data=[
-                TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
-            ],
-        )
+                self._on_wire[batch.tp] = self._on_wire.get(batch.tp, 0) + 1
+            request = ProduceRequest(
+                acks=self.config.acks,
+                timeout_ms=self.config.request_timeout_ms,
+                topic_data=[
+                    TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
+                ],
+            )
 
         def on_response(response: Response | None, error: int) -> None:
             self._on_produce_response(batches, response, error, self.network.now_ms)
@@ -302,31 +349,64 @@ class Producer:
         self.network.request(leader, request, now_ms, on_response)
 
     def _on_produce_response(
-        self, batches: list[_Batch], response: Response | None, error: int, now_ms: int
+        self, batches: list[ProducerBatch], response: Response | None, error: int, now_ms: int
     ) -> None:
-        results: dict[TopicPartition, tuple[int, int]] = {}
+        answers: dict[TopicPartition, _Answer] = {}
         if isinstance(response, ProduceResponse):
             for topic in response.responses:
                 for p in topic.partition_responses:
-                    results[TopicPartition(topic.name, p.index)] = (p.error_code, p.base_offset)
+                    answers[TopicPartition(topic.name, p.index)] = _Answer(
+                        p.error_code, p.base_offset, p.log_start_offset
+                    )
+        no_answer = _Answer(error or NETWORK_EXCEPTION, -1, -1)
         for batch in batches:
-            self._in_flight.discard(batch.tp)
-            self._in_flight_records -= len(batch.records)
-            code, base_offset = results.get(batch.tp, (error or NETWORK_EXCEPTION, -1))
-            if code == ErrorCode.NONE:
-                self._complete(batch, base_offset, code)
-            elif code in RETRIABLE and batch.attempts <= self.config.retries:
-                batch.retry_at_ms = now_ms + self.config.retry_backoff_ms
-                self._ready.insert(0, batch)
-                self.network.request_metadata_update(now_ms)
-            else:
-                self._complete(batch, -1, code)
+            self._on_wire[batch.tp] -= 1
+            answer = answers.get(batch.tp, no_answer)
+            self._on_answer(batch, answer, now_ms)
 
-    def _complete(self, batch: _Batch, base_offset: int, error: int) -> None:
+    def _on_answer(self, batch: ProducerBatch, answer: _Answer, now_ms: int) -> None:
+        retries = self.config.retries
+        if self.idempotence is None:
+            decided = verdict(answer.error, batch, None, answer.log_start_offset, retries)
+        else:
+            decided = self.idempotence.judge(batch, answer.error, answer.log_start_offset, retries)
+        if decided is Verdict.ACKNOWLEDGED:
+            # Acknowledged by a later batch's answer (see verdict), its offsets are unknown.
+            known = answer.error in (ErrorCode.NONE, ErrorCode.DUPLICATE_SEQUENCE_NUMBER)
+            self._complete(batch, answer.base_offset if known else -1, ErrorCode.NONE)
+        elif decided in (Verdict.RETRY, Verdict.BUMP_EPOCH_AND_RETRY):
+            self.retried_batches += 1
+            batch.retry_at_ms = now_ms + self.config.retry_backoff_ms
+            self._enqueue(batch)
+            self.network.request_metadata_update(now_ms)
+        elif decided is Verdict.FAILED:
+            self._complete(batch, -1, answer.error)
+        else:  # FENCED: nothing this producer holds can be written any more
+            self._complete(batch, -1, answer.error)
+            self._fail_everything(answer.error)
+
+    def _fail_everything(self, error: int) -> None:
+        """Fail every record not yet answered (the producer is fenced or cannot get an id);
+        what is on the wire fails when its answer comes."""
+        for queue in self._queued.values():
+            for batch in queue:
+                self._complete(batch, -1, error)
+        for batch in self._open.values():
+            self._complete(batch, -1, error)
+        self._report(*[SendResult(p.send_id, p.topic, -1, -1, error) for p in self._unassigned])
+        self._queued, self._open, self._unassigned = {}, {}, []
+
+    def _report(self, *results: SendResult) -> None:
+        self._results.extend(results)
+        self._reported += len(results)
+
+    def _complete(self, batch: ProducerBatch, base_offset: int, error: int) -> None:
         topic, partition = batch.tp
-        self._results.extend(
-            SendResult(
-                p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
-            )
-            for i, p in enumerate(batch.records)
+        self._report(
+            *[
+                SendResult(
+                    p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
+                )
+                for i, p in enumerate(batch.records)
+            ]
         )

@@ -477,10 +477,12 @@ class Cluster(Paced):
         acks: int = -1,
         broker: int | None = None,
         request_timeout_ms: int = 5_000,
+        producer: tuple[int, int, int] | None = None,
     ) -> ProduceResult:
         """Send one produce request of ``values`` (to the leader unless ``broker``) and
         return at once; the result fills in when the answer comes. ``request_timeout_ms``
-        is how long the leader may wait for the ISR (acks=all)."""
+        is how long the leader may wait for the ISR (acks=all). ``producer`` stamps the
+        batch as an idempotent producer's: (producer id, epoch, base sequence)."""
         target = self.leader_of(tp) if broker is None else broker
         if target <= 0:
             target = next(iter(self.brokers))  # no leader: any broker answers with the error
@@ -493,9 +495,7 @@ class Cluster(Paced):
                     partition_data=[
                         PartitionProduceData(
                             index=tp.partition,
-                            records=build_batch(
-                                [NewRecord(key=None, value=v, timestamp=0) for v in values]
-                            ),
+                            records=_batch(values, producer),
                         )
                     ],
                 )
@@ -527,11 +527,17 @@ class Cluster(Paced):
         broker: int | None = None,
         request_timeout_ms: int = 5_000,
         timeout_ms: int = 10_000,
+        producer: tuple[int, int, int] | None = None,
     ) -> ProduceResult:
         """:meth:`send`, then run until the answer comes (acks=0: for 10 ms), at most
         ``timeout_ms`` (then ``TimeoutError``)."""
         result = self.send(
-            tp, values, acks=acks, broker=broker, request_timeout_ms=request_timeout_ms
+            tp,
+            values,
+            acks=acks,
+            broker=broker,
+            request_timeout_ms=request_timeout_ms,
+            producer=producer,
         )
         if acks == 0:
             self.run_for(10)
@@ -552,9 +558,11 @@ class Cluster(Paced):
         linger_ms: int = 5,
         batch_size: int = 16_384,
         request_timeout_ms: int = 2_000,
+        enable_idempotence: bool | None = None,
     ) -> ProducerWorkload:
         """A reflog producer sending ``rate_per_s`` records a second (keys drawn from
-        ``keys``, by ``key_weights``) to ``topic``."""
+        ``keys``, by ``key_weights``) to ``topic``. ``enable_idempotence`` None is Kafka's
+        default: idempotent when ``acks`` is all."""
         config = ProducerConfig(
             bootstrap_servers=self.bootstrap,
             client_id=name,
@@ -562,6 +570,7 @@ class Cluster(Paced):
             linger_ms=linger_ms,
             batch_size=batch_size,
             request_timeout_ms=request_timeout_ms,
+            enable_idempotence=enable_idempotence,
         )
         producer = ProducerWorkload(
             name, config, topic, rate_per_s=rate_per_s, keys=keys, key_weights=key_weights
@@ -737,6 +746,17 @@ class Cluster(Paced):
 
 def _ignore(_: Response) -> None:
     pass
+
+
+def _batch(values: Sequence[bytes], producer: tuple[int, int, int] | None) -> bytes:
+    """One batch of ``values``, stamped with (producer id, epoch, base sequence) if given."""
+    records = [NewRecord(key=None, value=v, timestamp=0) for v in values]
+    if producer is None:
+        return build_batch(records)
+    producer_id, epoch, sequence = producer
+    return build_batch(
+        records, producer_id=producer_id, producer_epoch=epoch, base_sequence=sequence
+    )
 
 
 def records_of(log: Log, end: int | None = None) -> list[tuple[int, bytes | None]]:

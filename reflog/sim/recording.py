@@ -29,6 +29,7 @@ from reflog.sim.timeline import (
     NodeSnapshot,
     PartitionSnapshot,
     ProducerSnapshot,
+    ProducerStateSnapshot,
     ReplicaSnapshot,
     SegmentSnapshot,
     Snapshot,
@@ -43,6 +44,7 @@ from reflog.topic_partition import TopicPartition
 if TYPE_CHECKING:
     from reflog.controller.image import MetadataImage, PartitionState
     from reflog.sim.cluster import Cluster
+    from reflog.sim.workloads import ProducerWorkload
     from reflog.sim.world import Simulation
 
 __all__ = ["ClusterRecorder", "message_kind", "run_recorded", "run_recorded_until"]
@@ -50,6 +52,25 @@ __all__ = ["ClusterRecorder", "message_kind", "run_recorded", "run_recorded_unti
 DOWN = "down"
 T = TypeVar("T")
 _KINDS: dict[type, str] = {}
+
+
+def _producer_snapshot(workload: ProducerWorkload) -> ProducerSnapshot:
+    core = workload.core
+    producer = workload.producer if core is not None else None
+    idempotence = None if producer is None else producer.idempotence
+    producer_id, epoch = (-1, -1) if idempotence is None else idempotence.producer
+    return ProducerSnapshot(
+        workload.name,
+        workload.topic,
+        core is not None,
+        workload.rate_per_s,
+        workload.sent,
+        workload.acked,
+        workload.failed,
+        producer_id,
+        epoch,
+        0 if producer is None else producer.retried_batches,
+    )
 
 
 def run_recorded(sim: Simulation, end_ms: int, record: Callable[[], None]) -> None:
@@ -161,12 +182,7 @@ class ClusterRecorder:
         latest = self.timeline.latest if self.timeline else None
         nodes = self._capture_nodes(cut)
         partitions = self._capture_partitions()
-        producers = tuple(
-            ProducerSnapshot(
-                p.name, p.topic, p.core is not None, p.rate_per_s, p.sent, p.acked, p.failed
-            )
-            for p in cluster.producers.values()
-        )
+        producers = tuple(_producer_snapshot(p) for p in cluster.producers.values())
         consumers = tuple(
             ConsumerSnapshot(
                 c.name,
@@ -349,6 +365,7 @@ class ClusterRecorder:
                 base.high_watermark,
                 base.segments,
                 base.epochs,
+                base.producers,
             )
             self._replicas[(broker_id, tp)] = (("down", alive), snapshot)
             return snapshot
@@ -366,6 +383,7 @@ class ClusterRecorder:
             segments[0].base_offset,
             len(partition.epoch_cache.entries),
             log.size_in_bytes,
+            len(log.producer_state),  # an idle producer expired: the table shrank
         )
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -382,6 +400,10 @@ class ClusterRecorder:
                 self._segment_snapshot(broker_id, tp, s, i == last) for i, s in enumerate(segments)
             ),
             tuple(partition.epoch_cache.entries),
+            tuple(
+                ProducerStateSnapshot(pid, entry.producer_epoch, tuple(entry.batches))
+                for pid, entry in sorted(log.producer_state.producers.items())
+            ),
         )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot

@@ -24,6 +24,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from reflog.replication.epoch_cache import EpochEntry
 from reflog.storage.index import IndexEntry
+from reflog.storage.producer_state import BatchMetadata
 from reflog.storage.segment import BatchHeader
 from reflog.topic_partition import TopicPartition
 
@@ -34,6 +35,7 @@ __all__ = [
     "NodeSnapshot",
     "PartitionSnapshot",
     "ProducerSnapshot",
+    "ProducerStateSnapshot",
     "ReplicaSnapshot",
     "SegmentSnapshot",
     "Snapshot",
@@ -95,6 +97,16 @@ class SegmentSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class ProducerStateSnapshot:
+    """What a replica remembers of one idempotent producer (Kafka's ``ProducerStateEntry``):
+    its epoch and its last five batches' sequence ranges and offsets."""
+
+    producer_id: int
+    producer_epoch: int
+    batches: tuple[BatchMetadata, ...]  # oldest first
+
+
+@dataclass(frozen=True, slots=True)
 class ReplicaSnapshot:
     """One broker's replica of a partition. A crashed broker shows what it had last
     (``alive`` False, ``role`` "down"); its files are still on disk."""
@@ -108,6 +120,7 @@ class ReplicaSnapshot:
     high_watermark: int
     segments: tuple[SegmentSnapshot, ...]
     epochs: tuple[EpochEntry, ...]  # the leader-epoch cache: (epoch, start offset)
+    producers: tuple[ProducerStateSnapshot, ...] = ()  # its producer-state table, by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +162,9 @@ class ProducerSnapshot:
     sent: int  # records handed to the producer
     acked: int  # records the broker acknowledged
     failed: int  # records that came back with an error
+    producer_id: int = -1  # from InitProducerId; -1 without idempotence (or not yet)
+    producer_epoch: int = -1
+    retried_batches: int = 0  # batches sent again after an error or a lost answer
 
 
 @dataclass(frozen=True, slots=True)

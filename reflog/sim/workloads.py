@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from reflog.consumer import Consumer, ConsumerConfig, ConsumerRecord
-from reflog.producer import Producer, ProducerConfig
+from reflog.producer import Producer, ProducerConfig, SendResult
 from reflog.sim.kafka_nodes import ClientNode
 from reflog.sim.node import NodeContext
 from reflog.topic_partition import TopicPartition
@@ -43,10 +43,15 @@ class ProducerWorkload(ClientNode):
         self.acked = 0
         self.failed = 0
         self.acked_per_partition: Counter[int] = Counter()
+        # Every result, in the order they came, when a test or notebook asks to keep them
+        # (``keep_results()``); None otherwise, so that a long run holds no per-record list.
+        self.results: list[SendResult] | None = None
         self._next_send_ms: float | None = None
+        self._ctx: NodeContext | None = None
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
         self._next_send_ms = None
+        self._ctx = ctx
         return Producer(self.config, ctx.rng)
 
     @property
@@ -54,10 +59,20 @@ class ProducerWorkload(ClientNode):
         assert isinstance(self.core, Producer)
         return self.core
 
+    def keep_results(self) -> list[SendResult]:
+        """From now on keep every send's result (offset or error) in :attr:`results`."""
+        if self.results is None:
+            self.results = []
+        return self.results
+
     def set_rate(self, rate_per_s: float) -> None:
         """Change the send rate; it applies from the next record on."""
         self.rate_per_s = rate_per_s
         self._next_send_ms = None
+        if rate_per_s > 0 and self.core is not None and self._ctx is not None:
+            # An idle producer (rate 0, nothing in flight) has no timer set: wake it now, or
+            # it would send again only at its next network deadline, minutes later.
+            self._ctx.set_timer(self._ctx.now_ms, "wake")
 
     def on_wake(self, ctx: NodeContext) -> None:
         if self.rate_per_s > 0:
@@ -70,6 +85,8 @@ class ProducerWorkload(ClientNode):
         results = self.producer.take_results()
         if not results:
             return  # most wakes only send
+        if self.results is not None:
+            self.results.extend(results)
         # Counted in one call per wake (Counter.update counts in C), not one per record.
         acked = [r.partition for r in results if r.error == ErrorCode.NONE]
         self.acked += len(acked)

@@ -6,6 +6,7 @@ from reflog.viz.cluster_view import (
     cluster_frame,
     static_cluster_figure,
 )
+from reflog.viz.idempotence import ProducerStateView
 from reflog.viz.inspector import InspectorView
 from reflog.viz.partitions import PartitionsView
 from reflog.viz.raft import RaftView
@@ -17,6 +18,7 @@ __all__ = [
     "ClusterView",
     "InspectorView",
     "PartitionsView",
+    "ProducerStateView",
     "RaftView",
     "ReplicationView",
     "SegmentFilesView",

@@ -76,6 +76,7 @@ DRIVES = {
     "03-raft": Drive(control="propose entry", scrubbed_control="propose entry"),
     "04-replication": Drive(control="kill", scrubbed_control="restart"),
     "09-checking": Drive(control="kill the leader", scrubbed_control="produce 10"),
+    "06-idempotence": Drive(control="kill the leader", scrubbed_control="restart"),
 }
 TIME_SLIDER = "time"  # every view's, from reflog.viz.controls.TimelineControls
 

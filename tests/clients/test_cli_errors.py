@@ -218,3 +218,11 @@ def test_a_broker_with_a_negative_node_id_is_refused_at_once(tmp_path: Path) -> 
     result = reflog("broker", "--node-id", "-1", "--listen", "127.0.0.1:0",
                     "--data-dir", str(tmp_path))  # fmt: skip
     assert one_line_error(result, "broker") == "--node-id must be at least 0"
+
+
+def test_produce_refuses_idempotence_with_acks_other_than_all_as_kafka_does() -> None:
+    result = reflog(
+        "produce", "t", "--bootstrap-server", "127.0.0.1:1", "--acks", "1",
+        "--enable-idempotence", "true",
+    )  # fmt: skip
+    assert one_line_error(result, "produce") == "--enable-idempotence true needs --acks all"
