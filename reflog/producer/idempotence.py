@@ -210,6 +210,16 @@ class IdempotenceManager:
         return found
 
     # -- the producer id ---------------------------------------------------------------
+    def producer_id_from_coordinator(self) -> None:
+        """A transactional producer's id comes from its transaction coordinator
+        (:mod:`reflog.producer.transactions`), not from an InitProducerId of its own."""
+        self._init_due_ms = None
+
+    def restart_transactional(self, producer: ProducerIdAndEpoch) -> None:
+        """The id and epoch the transaction coordinator gave: every partition's numbers
+        start again at 0 under it."""
+        self.producer = producer
+
     def tick(self, now_ms: int) -> None:
         """Ask for a producer id when one is needed and the backoff has passed."""
         if self._init_due_ms is None or now_ms < self._init_due_ms or self.fatal_error:
