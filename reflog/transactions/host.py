@@ -353,6 +353,7 @@ class TxnHost:
                     pending.remaining.discard(tp)
                     continue
                 if state.leader == NO_LEADER:
+                    pending.sent_ms[tp] = now_ms  # look again after the backoff
                     continue
                 pending.sent_ms[tp] = now_ms
                 job = pending.job
@@ -557,8 +558,10 @@ class TxnHost:
         deadlines = [self.coordinator.next_deadline_ms()]
         backoff = self.config.transaction_marker_retry_backoff_ms
         for pending in self.markers.values():
-            if pending.prepared_at is not None and self._prepared(pending):
-                return 0  # replicated since: send its markers now
+            if pending.prepared_at is not None:
+                if self._prepared(pending):
+                    return 0  # replicated since: send its markers now
+                continue  # asked again after the next message, which may replicate it
             for tp in pending.remaining:
                 deadlines.append(pending.sent_ms.get(tp, 0) + backoff)
         return min((d for d in deadlines if d is not None), default=None)
