@@ -180,6 +180,9 @@ class TransactionManager:
 
     def tick(self, now_ms: int, batches_pending: bool) -> None:
         """Send the next request; EndTxn once every batch of the transaction is answered."""
+        if self.idempotence.fatal_error is not None and self.state is not S.FATAL_ERROR:
+            self.state, self.error = S.FATAL_ERROR, self.idempotence.fatal_error
+            self._steps.clear()
         ending = self.state in (S.COMMITTING_TRANSACTION, S.ABORTING_TRANSACTION)
         if ending and not self._end_queued and not batches_pending and not self._steps:
             self._end_queued = True

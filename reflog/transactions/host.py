@@ -381,7 +381,9 @@ class TxnHost:
                 for topic in result.topics:
                     for p in topic.partitions:
                         tp = TopicPartition(topic.name, p.partition_index)
-                        if p.error_code in (ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION):
+                        # Not UNKNOWN_TOPIC_OR_PARTITION: a broker just restarted says so
+                        # before it has the metadata (a deleted topic is seen in our image).
+                        if p.error_code == ErrorCode.NONE:
                             pending.remaining.discard(tp)
         return self._complete_markers(now_ms) + self._send_markers(now_ms)
 

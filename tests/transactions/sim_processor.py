@@ -56,6 +56,13 @@ class TxnProcessor(ClientNode):
         return self.core
 
     @property
+    def fenced(self) -> bool:
+        """A newer epoch fenced this instance: it can do nothing more (Kafka's
+        ProducerFencedException; the application starts a new producer)."""
+        txns = None if self.core is None else self.producer.transactions
+        return txns is not None and txns.state is TransactionState.FATAL_ERROR
+
+    @property
     def done(self) -> bool:
         return self.next_input >= self.total and self.phase == "ready"
 
