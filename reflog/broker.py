@@ -65,6 +65,7 @@ from reflog.topic_partition import (
     TopicPartition,
     topic_name_error,
 )
+from reflog.transactions.host import TxnHost
 from reflog.wire.apis import API_TABLE, ApiKey, api_versions_response
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
@@ -75,12 +76,14 @@ from reflog.wire.messages.create_topics import (
     CreateTopicsRequest,
 )
 from reflog.wire.messages.fetch import (
+    AbortedTransaction,
     FetchableTopicResponse,
     FetchPartition,
     FetchRequest,
     FetchResponse,
     PartitionData,
 )
+from reflog.wire.messages.find_coordinator import TRANSACTION_KEY_TYPE, FindCoordinatorRequest
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
@@ -114,6 +117,7 @@ from reflog.wire.messages.quorum import (
     AlterPartitionRequest,
     AlterPartitionResponse,
 )
+from reflog.wire.messages.transactions import WriteTxnMarkersResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -132,6 +136,18 @@ GROUP_API_KEYS = (
     ApiKey.DESCRIBE_GROUPS,
     ApiKey.LIST_GROUPS,
 )
+
+# The transaction APIs: a transaction coordinator's, and a partition leader's markers.
+TXN_API_KEYS = (
+    ApiKey.ADD_PARTITIONS_TO_TXN,
+    ApiKey.ADD_OFFSETS_TO_TXN,
+    ApiKey.END_TXN,
+    ApiKey.WRITE_TXN_MARKERS,
+    ApiKey.TXN_OFFSET_COMMIT,
+)
+
+# Fetch's isolation_level for a consumer that reads only committed transactions.
+READ_COMMITTED = 1
 
 # ListOffsets' special timestamps.
 LATEST_TIMESTAMP = -1
@@ -171,6 +187,7 @@ class Broker:
         # InitProducerId requests waiting for the block of ids on its way: (conn, header).
         self._awaiting_producer_id: list[tuple[int, RequestHeader]] = []
         self.groups = GroupHost(self, config.groups)
+        self.txns = TxnHost(self, config.transactions)
         self._handlers: dict[int, Callable[[int, RequestHeader, Request, int], list[Action]]] = {
             ApiKey.PRODUCE: self._produce,
             ApiKey.FETCH: self._fetch,
@@ -192,6 +209,7 @@ class Broker:
             ApiKey.LIST_PARTITION_REASSIGNMENTS: self._describe_admin,
             ApiKey.DELETE_RECORDS: self._delete_records,
             **{key: self._group_request for key in GROUP_API_KEYS},
+            **{key: self._txn_request for key in TXN_API_KEYS},
         }
         # The partitions the image places here, and the config overrides each log has.
         self._hosted: dict[TopicPartition, dict[str, str]] = {}
@@ -233,6 +251,7 @@ class Broker:
             + self.replicas.tick(now_ms)
             + self._producer_id_requests(now_ms)
             + self.groups.tick(now_ms)
+            + self.txns.tick(now_ms)
         )
 
     def next_deadline_ms(self) -> int:
@@ -244,6 +263,7 @@ class Broker:
             self.replicas.next_deadline_ms(),
             self.producer_ids.next_deadline_ms(self._broker_epoch()),
             self.groups.next_deadline_ms(),
+            self.txns.next_deadline_ms(),
         ):
             if other is not None and other < deadline:
                 deadline = other
@@ -257,6 +277,8 @@ class Broker:
     # -- replication between brokers ----------------------------------------------------
     def on_broker_response(self, broker_id: int, response: Response, now_ms: int) -> list[Action]:
         """The answer of leader ``broker_id`` to this follower's fetcher."""
+        if isinstance(response, WriteTxnMarkersResponse):  # the transaction coordinator's
+            return self.txns.on_markers_response(response, now_ms)
         # Only leaders serve fetches, so a follower's moving high watermark wakes nobody.
         return self.replicas.on_broker_response(broker_id, response, now_ms)
 
@@ -323,7 +345,9 @@ class Broker:
             self.logs.delete(tp)
         self._hosted = hosted
         actions = self.replicas.apply(image, now_ms)
-        return actions + self.groups.leadership_changed(now_ms)
+        return (
+            actions + self.groups.leadership_changed(now_ms) + self.txns.leadership_changed(now_ms)
+        )
 
     def remove_stray_logs(self) -> None:
         """Once per start, when the controller has let this broker in (so its image holds
@@ -394,14 +418,13 @@ class Broker:
     ) -> list[Action]:
         """A new producer id and epoch 0 for an idempotent producer. Kafka answers so for
         every request without a transactional id, even one naming the id it had (v3+):
-        an idempotent producer bumps its epoch by itself (KIP-360).
-
-        reflog simplification: there is no transaction coordinator yet, so a request
-        with a transactional id is refused with INVALID_REQUEST."""
+        an idempotent producer bumps its epoch by itself (KIP-360). A transactional
+        producer's request goes to the transaction coordinator."""
         assert isinstance(request, InitProducerIdRequest)
         if request.transactional_id is not None:
-            response = InitProducerIdResponse(error_code=ErrorCode.INVALID_REQUEST)
-            return [Respond(conn, header, response)]
+            return self.txns.handle(conn, header, request, now_ms) + self._producer_id_requests(
+                now_ms
+            )
         producer_id = self.producer_ids.generate()
         asked = self._producer_id_requests(now_ms)
         if producer_id is None and self.producer_ids.in_flight:
@@ -422,7 +445,40 @@ class Broker:
     def _group_request(
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
+        if isinstance(request, FindCoordinatorRequest) and request.key_type == TRANSACTION_KEY_TYPE:
+            return self.txns.find_coordinator(conn, header, request)
         return self.groups.handle(conn, header, request, now_ms)
+
+    # -- transactions -------------------------------------------------------------------
+    def _txn_request(
+        self, conn: int, header: RequestHeader, request: Request, now_ms: int
+    ) -> list[Action]:
+        return self.txns.handle(conn, header, request, now_ms)
+
+    def append_coordinator_batch(
+        self, tp: TopicPartition, batch: bytes, producer_id: int, producer_epoch: int, now_ms: int
+    ) -> tuple[int, int | None, list[Action]]:
+        """Append a batch a coordinator wrote for a producer (a transaction marker, or
+        transactional offsets): no sequence number to check, but an epoch older than the
+        producer's here is fenced. The error, the end offset if written, woken fetches."""
+        refusal = self._not_leader(tp)
+        log_ = self.logs.get(tp)
+        if refusal is not None or log_ is None:
+            return refusal or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None, []
+        entry = log_.producer_state.producers.get(producer_id)
+        if entry is not None and producer_epoch < entry.producer_epoch:
+            return ErrorCode.INVALID_PRODUCER_EPOCH, None, []
+        log_.append(batch, self.partition_leader_epoch(tp), now_ms)
+        self.replicas.appended(tp)
+        return ErrorCode.NONE, log_.log_end_offset, self._wake_fetches(tp, now_ms)
+
+    def last_stable_offset(self, tp: TopicPartition) -> int:
+        """Below the high watermark and below the first open transaction (Kafka's LSO)."""
+        high_watermark = self.high_watermark(tp)
+        log_ = self.logs.get(tp)
+        if log_ is None:
+            return high_watermark
+        return min(high_watermark, log_.transactions.first_unstable_offset(high_watermark))
 
     def append_internal(
         self, tp: TopicPartition, records: bytes, now_ms: int
@@ -751,8 +807,12 @@ class Broker:
                     )
                     continue
                 high_watermark = self.high_watermark(tp)
-                # Consumers read only what is committed; followers copy everything.
+                last_stable = self.last_stable_offset(tp)
+                # Consumers read only what is committed; followers copy everything;
+                # read_committed consumers stop before the first open transaction.
                 read_limit = None if request.replica_id >= 0 else high_watermark
+                if request.isolation_level == READ_COMMITTED and request.replica_id < 0:
+                    read_limit = last_stable
                 # An empty record set, never null: librdkafka rejects a null one.
                 records: FileSlice | bytes = b""
                 error = ErrorCode.NONE
@@ -768,13 +828,20 @@ class Broker:
                 except OffsetOutOfRangeError:
                     error = ErrorCode.OFFSET_OUT_OF_RANGE
                     has_error = True
+                aborted = None
+                if request.isolation_level == READ_COMMITTED and request.replica_id < 0:
+                    aborted = [
+                        AbortedTransaction(producer_id=a.producer_id, first_offset=a.first_offset)
+                        for a in log_.transactions.aborted_between(fp.fetch_offset, last_stable)
+                    ]
                 partitions.append(
                     PartitionData(
                         partition_index=fp.partition,
                         error_code=error,
                         high_watermark=high_watermark,
-                        last_stable_offset=high_watermark,
+                        last_stable_offset=last_stable,
                         log_start_offset=log_.log_start_offset,
+                        aborted_transactions=aborted,
                         records=records,
                     )
                 )

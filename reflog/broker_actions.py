@@ -20,6 +20,7 @@ from reflog.wire.messages.partition_admin import (
 )
 from reflog.wire.messages.quorum import AllocateProducerIdsRequest, AlterPartitionRequest
 from reflog.wire.messages.topic_admin import CreatePartitionsRequest, DeleteTopicsRequest
+from reflog.wire.messages.transactions import WriteTxnMarkersRequest
 from reflog.wire.schema import Response
 
 __all__ = ["Action", "Forward", "Respond", "SendToBroker", "ToController"]
@@ -58,11 +59,12 @@ class Forward:
 
 @dataclass(frozen=True)
 class SendToBroker:
-    """A follower's request to the leader broker ``broker_id`` (its Kafka listener); the
-    answer goes to :meth:`Broker.on_broker_response`, a failure to ``on_broker_unreachable``."""
+    """A follower's request to the leader broker ``broker_id`` (its Kafka listener), or a
+    transaction coordinator's markers; the answer goes to :meth:`Broker.on_broker_response`,
+    a failure to ``on_broker_unreachable``."""
 
     broker_id: int
-    request: FetchRequest | OffsetForLeaderEpochRequest
+    request: FetchRequest | OffsetForLeaderEpochRequest | WriteTxnMarkersRequest
 
 
 @dataclass(frozen=True)

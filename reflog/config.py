@@ -9,6 +9,7 @@ from pathlib import Path
 from reflog.groups.config import GroupConfig
 from reflog.replication.truncation import TruncationPolicy
 from reflog.storage.log_config import LogConfig
+from reflog.transactions.config import TxnConfig
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES
 
 __all__ = ["BrokerConfig"]
@@ -53,3 +54,5 @@ class BrokerConfig:
     producer_id_expiration_check_interval_ms: int = 600_000
     # The group coordinator's group.* and offsets.* settings.
     groups: GroupConfig = field(default_factory=GroupConfig)
+    # The transaction coordinator's transaction.* settings.
+    transactions: TxnConfig = field(default_factory=TxnConfig)

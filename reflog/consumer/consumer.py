@@ -26,12 +26,19 @@ from typing import NamedTuple
 from reflog.client.actions import ClientAction
 from reflog.client.network import ClientNetwork
 from reflog.consumer.membership import CommitCallback, GroupConfig, GroupError, GroupMembership
+from reflog.consumer.read_committed import visible_batches
 from reflog.consumer.rebalance_listener import ConsumerRebalanceListener
 from reflog.records.batch import Header, iter_batches
 from reflog.records.file_slice import FileSlice
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
-from reflog.wire.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic
+from reflog.wire.messages.fetch import (
+    AbortedTransaction,
+    FetchPartition,
+    FetchRequest,
+    FetchResponse,
+    FetchTopic,
+)
 from reflog.wire.messages.list_offsets import (
     ListOffsetsPartition,
     ListOffsetsRequest,
@@ -78,10 +85,14 @@ class ConsumerConfig:
     partition_assignment_strategy: tuple[str, ...] = ("range", "cooperative-sticky")
     enable_auto_commit: bool = True
     auto_commit_interval_ms: int = 5_000
+    # read_committed: only what committed transactions wrote, up to the last stable offset.
+    isolation_level: str = "read_uncommitted"
 
     def __post_init__(self) -> None:
         if self.auto_offset_reset not in ("earliest", "latest", "none"):
             raise ValueError("auto.offset.reset is earliest, latest or none")
+        if self.isolation_level not in ("read_uncommitted", "read_committed"):
+            raise ValueError("isolation.level is read_uncommitted or read_committed")
         if self.group_id is not None:
             self.group_config()  # checks the group settings now, not at subscribe()
 
@@ -415,6 +426,7 @@ class Consumer:
             max_wait_ms=self.config.fetch_max_wait_ms,
             min_bytes=self.config.fetch_min_bytes,
             max_bytes=self.config.fetch_max_bytes,
+            isolation_level=int(self.config.isolation_level == "read_committed"),
             topics=[FetchTopic(topic=t, partitions=p) for t, p in topics.items()],
         )
         self._fetching.add(leader)
@@ -449,16 +461,21 @@ class Consumer:
                     self._backoff_until = self.network.now_ms + self.config.retry_backoff_ms
                     continue
                 self._high_watermarks[tp] = p.high_watermark
-                self._take_records(tp, p.records)
+                self._take_records(tp, p.records, p.aborted_transactions)
 
     def _take_records(
-        self, tp: TopicPartition, records: bytes | memoryview | FileSlice | None
+        self,
+        tp: TopicPartition,
+        records: bytes | memoryview | FileSlice | None,
+        aborted: list[AbortedTransaction] | None = None,
     ) -> None:
         if records is None:
             return
         data = records.read() if isinstance(records, FileSlice) else records
         position = self._positions[tp]
-        for batch in iter_batches(data):  # a partial batch at the end is skipped
+        read_committed = self.config.isolation_level == "read_committed"
+        batches = list(iter_batches(data))  # a partial batch at the end is skipped
+        for batch in visible_batches(batches, (aborted or []) if read_committed else None):
             if batch.next_offset <= position:
                 continue
             for record in batch.records():
@@ -476,6 +493,8 @@ class Consumer:
                     )
                     position = record.offset + 1
             position = max(position, batch.next_offset)
+        if batches:  # past skipped markers and aborted batches too
+            position = max(position, batches[-1].next_offset)
         self._positions[tp] = position
 
 

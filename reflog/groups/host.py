@@ -433,6 +433,9 @@ class GroupHost:
         try:
             for batch in iter_batches(raw):
                 next_offset = batch.base_offset + batch.last_offset_delta + 1
+                if batch.is_transactional:  # offsets that count once their marker says so
+                    self.broker.txns.load_offsets_batch(tp, batch)
+                    continue
                 if batch.is_control:
                     continue
                 for record in batch.records():

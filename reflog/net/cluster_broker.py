@@ -21,6 +21,7 @@ from reflog.net.peer_link import PeerLink
 from reflog.net.server import BrokerServer, now_ms
 from reflog.outbound import Outbound, OutboundRequests
 from reflog.wire.apis import API_TABLE
+from reflog.wire.messages.transactions import WriteTxnMarkersRequest
 from reflog.wire.schema import Response
 
 __all__ = ["ClusterBroker"]
@@ -40,6 +41,10 @@ class ClusterBroker:
         name = f"broker-{self.broker.config.node_id}"
         self.links = {node: PeerLink(h, p, name) for node, (h, p) in voters.items()}
         self.broker_links: dict[int, PeerLink] = {}  # to the leaders this broker follows
+        # Transaction markers go on links of their own (Kafka's TransactionMarkerChannelManager):
+        # a broker answers one request of a connection at a time, and a marker waiting for
+        # its ISR would otherwise hold back the follower fetch that would complete it.
+        self.marker_links: dict[int, PeerLink] = {}
         self.requests: OutboundRequests | None = None
         self.running = asyncio.Event()  # set once the controller has unfenced this broker
         self._timer: asyncio.TimerHandle | None = None
@@ -67,7 +72,11 @@ class ClusterBroker:
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
-        for link in [*self.links.values(), *self.broker_links.values()]:
+        for link in [
+            *self.links.values(),
+            *self.broker_links.values(),
+            *self.marker_links.values(),
+        ]:
             await link.close()
         for task in list(self._closing):
             with contextlib.suppress(BaseException):
@@ -93,7 +102,8 @@ class ClusterBroker:
         self._arm()
 
     def _send(self, outbound: Outbound) -> None:
-        link = self._link(outbound.to)
+        markers = isinstance(outbound.request, WriteTxnMarkersRequest)
+        link = self._link(outbound.to, self.marker_links if markers else self.broker_links)
         request_id = outbound.request_id
 
         def answered(result: Response | Exception) -> None:
@@ -103,10 +113,10 @@ class ClusterBroker:
 
         link.request(outbound.request, outbound.timeout_ms / 1000, answered)
 
-    def _link(self, to: int | BrokerRegistration) -> PeerLink:
+    def _link(self, to: int | BrokerRegistration, links: dict[int, PeerLink]) -> PeerLink:
         if isinstance(to, int):
             return self.links[to]
-        link = self.broker_links.get(to.broker_id)
+        link = links.get(to.broker_id)
         if link is None or (link.host, link.port) != (to.host, to.port):
             if link is not None:  # the broker came back elsewhere: its old address is dead
                 closing = asyncio.create_task(link.close())
@@ -115,7 +125,7 @@ class ClusterBroker:
             link = PeerLink(
                 to.host, to.port, f"replica-{self.broker.config.node_id}", apis=API_TABLE
             )
-            self.broker_links[to.broker_id] = link
+            links[to.broker_id] = link
         return link
 
     def _arm(self) -> None:

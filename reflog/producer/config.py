@@ -37,7 +37,14 @@ class ProducerConfig:
     # batch per partition in flight, so retries cannot reorder records.
     max_in_flight_requests_per_connection: int = MAX_IN_FLIGHT_FOR_IDEMPOTENCE
 
+    # Transactions (reflog.producer.transactions): the id that fences older instances, and
+    # how long the coordinator lets a transaction stay open.
+    transactional_id: str | None = None
+    transaction_timeout_ms: int = 60_000
+
     def __post_init__(self) -> None:
+        if self.transactional_id is not None and not self.idempotent:
+            raise ValueError("a transactional producer must be idempotent")
         if self.acks not in (-1, 0, 1):
             raise ValueError("acks must be 0, 1 or -1 (all)")
         if self.max_in_flight_requests_per_connection < 1:

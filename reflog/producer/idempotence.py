@@ -198,6 +198,7 @@ class IdempotenceManager:
         self.fatal_error: int | None = None  # the producer can send nothing more
         self._init_due_ms: int | None = 0  # when to ask for an id (None: asked, or have one)
         self.epoch_bumps = 0  # how often the producer bumped its own epoch
+        self.transactional = False  # the coordinator owns the epoch (see _bump_epoch)
 
     @property
     def has_producer_id(self) -> bool:
@@ -210,6 +211,17 @@ class IdempotenceManager:
         return found
 
     # -- the producer id ---------------------------------------------------------------
+    def producer_id_from_coordinator(self) -> None:
+        """A transactional producer's id comes from its transaction coordinator
+        (:mod:`reflog.producer.transactions`), not from an InitProducerId of its own."""
+        self._init_due_ms = None
+        self.transactional = True
+
+    def restart_transactional(self, producer: ProducerIdAndEpoch) -> None:
+        """The id and epoch the transaction coordinator gave: every partition's numbers
+        start again at 0 under it."""
+        self.producer = producer
+
     def tick(self, now_ms: int) -> None:
         """Ask for a producer id when one is needed and the backoff has passed."""
         if self._init_due_ms is None or now_ms < self._init_due_ms or self.fatal_error:
@@ -297,6 +309,13 @@ class IdempotenceManager:
         """A new epoch, or a new producer id when the epoch would overflow (Kafka:
         ``bumpIdempotentProducerEpoch``). Every partition's numbers become stale: each
         restarts at 0 once its older batches are resolved."""
+        if self.transactional:
+            # Only the transaction coordinator may bump a transactional producer's epoch
+            # (its markers carry the epoch it knows): the producer stops, and the
+            # application starts a new instance. reflog simplification: Kafka 2.5+ asks
+            # the coordinator for the bump instead (KIP-360).
+            self.fatal_error = ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+            return
         self.epoch_bumps += 1
         producer_id, epoch = self.producer
         if epoch >= MAX_PRODUCER_EPOCH:

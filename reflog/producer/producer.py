@@ -32,6 +32,7 @@ from reflog.producer.batch import PendingRecord, ProducerBatch
 from reflog.producer.config import ProducerConfig
 from reflog.producer.idempotence import IdempotenceManager, Verdict, verdict
 from reflog.producer.partitioner import StickyPartitioner, partition_for_key
+from reflog.producer.transactions import TransactionManager, TransactionStateError
 from reflog.records.batch import Header, build_batch
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
@@ -97,6 +98,17 @@ class Producer:
         # None without idempotence: the producer then works exactly as before it existed.
         self.idempotence = (
             IdempotenceManager(self.network, config.retry_backoff_ms) if config.idempotent else None
+        )
+        self.transactions = (
+            None
+            if config.transactional_id is None or self.idempotence is None
+            else TransactionManager(
+                self.network,
+                self.idempotence,
+                config.transactional_id,
+                config.transaction_timeout_ms,
+                config.retry_backoff_ms,
+            )
         )
         self._max_in_flight = (
             config.max_in_flight_requests_per_connection if config.idempotent else 1
@@ -189,6 +201,41 @@ class Producer:
             return 0
         return self.config.batch_size // (value_size + _RECORD_OVERHEAD)
 
+    # -- transactions (a producer with a transactional_id) --------------------------------
+    def _txn(self) -> TransactionManager:
+        if self.transactions is None:
+            raise TransactionStateError("this producer has no transactional_id")
+        return self.transactions
+
+    def init_transactions(self) -> None:
+        """Ask the transaction coordinator for the producer id and epoch, fencing any older
+        instance with the same transactional id; done when ``transaction_idle``."""
+        self._txn().init_transactions()
+
+    def begin_transaction(self) -> None:
+        self._txn().begin_transaction()
+
+    def send_offsets_to_transaction(
+        self, offsets: dict[TopicPartition, int], group_id: str
+    ) -> None:
+        """Commit ``offsets`` (the next offset to read, per partition) for ``group_id`` as
+        part of the transaction: they count only if it commits."""
+        self._txn().send_offsets_to_transaction(offsets, group_id)
+
+    def commit_transaction(self) -> None:
+        """Commit once every record sent is answered; done when ``transaction_idle``."""
+        self.flush()
+        self._txn().commit_transaction()
+
+    def abort_transaction(self) -> None:
+        self.flush()
+        self._txn().abort_transaction()
+
+    @property
+    def transaction_idle(self) -> bool:
+        """The last init, commit or abort has its answer (see ``transactions.state``)."""
+        return self._txn().is_idle
+
     # -- the runtime's side -----------------------------------------------------------
     def tick(self, now_ms: int) -> list[ClientAction]:
         self._ticked_ms = now_ms
@@ -204,6 +251,8 @@ class Producer:
         self._close_batches(now_ms)
         if self._queued:
             self._send_queued(now_ms)
+        if self.transactions is not None:
+            self.transactions.tick(now_ms, self.pending_count > 0)
         return self.network.take_actions()
 
     def next_deadline_ms(self) -> int | None:
@@ -231,6 +280,7 @@ class Producer:
         for deadline in (
             self.network.next_deadline_ms(),
             None if idempotence is None else idempotence.next_deadline_ms(),
+            None if self.transactions is None else self.transactions.next_deadline_ms(),
         ):
             if deadline is not None:
                 deadlines.append(deadline)
@@ -361,6 +411,8 @@ class Producer:
             return False
         if self.idempotence is None:
             return True
+        if self.transactions is not None and not self.transactions.may_send(head.tp):
+            return False  # its partition joins the transaction first
         return self.idempotence.ready(head, self._on_wire.get(head.tp, 0))
 
     def _send_produce(self, leader: int, batches: list[ProducerBatch], now_ms: int) -> None:
@@ -373,6 +425,7 @@ class Producer:
                 producer_id=batch.producer.producer_id,
                 producer_epoch=batch.producer.epoch,
                 base_sequence=batch.base_sequence,
+                is_transactional=self.transactions is not None,
             )
             topics.setdefault(batch.tp.topic, []).append(
                 PartitionProduceData(index=batch.tp.partition, records=records)
@@ -381,6 +434,7 @@ class Producer:
             if self.config.acks != 0:
                 self._on_wire[batch.tp] = self._on_wire.get(batch.tp, 0) + 1
             request = ProduceRequest(
+                transactional_id=self.config.transactional_id,
                 acks=self.config.acks,
                 timeout_ms=self.config.request_timeout_ms,
                 topic_data=[

@@ -315,6 +315,7 @@ def build_batch(
     producer_epoch: int = NO_PRODUCER_EPOCH,
     base_sequence: int = NO_SEQUENCE,
     is_transactional: bool = False,
+    is_control: bool = False,
 ) -> bytes:
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
@@ -329,7 +330,8 @@ def build_batch(
     return _assemble(
         base_offset=base_offset,
         partition_leader_epoch=partition_leader_epoch,
-        attributes=_TRANSACTIONAL_BIT if is_transactional else 0,
+        attributes=(_TRANSACTIONAL_BIT if is_transactional else 0)
+        | (_CONTROL_BIT if is_control else 0),
         last_offset_delta=len(pending) - 1,
         base_timestamp=base_timestamp,
         max_timestamp=max(r.timestamp for r in pending),

@@ -95,6 +95,8 @@ class LogCleaner:
             if segment.next_offset <= first_dirty:
                 continue
             for batch in self._batches(segment):
+                if batch.is_transactional:
+                    continue  # see below: never the newer value of a key
                 for record in batch.records():
                     if record.key is not None and record.offset >= first_dirty:
                         latest[record.key] = record.offset
@@ -107,6 +109,12 @@ class LogCleaner:
                 keep = []
                 for record in batch.records():
                     records_before += 1
+                    if batch.is_transactional:
+                        # reflog simplification: a transaction's records and markers are
+                        # kept as they are (Kafka drops aborted ones, and markers once no
+                        # record of their transaction is left).
+                        keep.append(record)
+                        continue
                     if (
                         record.key is not None
                         and latest.get(record.key, record.offset) > record.offset

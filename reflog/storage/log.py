@@ -29,7 +29,7 @@ import os
 import struct
 from pathlib import Path
 
-from reflog.records.batch import RecordBatch
+from reflog.records.batch import RecordBatch, iter_batches
 from reflog.storage import producer_snapshot as snapshots
 from reflog.storage.file_cache import FileCache
 from reflog.storage.log_config import LogConfig
@@ -47,6 +47,7 @@ from reflog.storage.producer_state import (
 )
 from reflog.storage.retention import SegmentInfo, segments_to_delete
 from reflog.storage.segment import LogSegment
+from reflog.storage.txn_index import TransactionIndex
 
 __all__ = ["CLEAN_SHUTDOWN_FILE", "Log"]
 
@@ -109,6 +110,8 @@ class Log:
             # A clean shutdown of a log with producers leaves a snapshot at its end; with
             # none, it never had any, and there is nothing to read.
             self._load_producer_state()
+        self.transactions = TransactionIndex(directory)
+        self._load_transactions()
 
     # -- PartitionLog -----------------------------------------------------------------
     @property
@@ -155,7 +158,11 @@ class Log:
             max_timestamp,
             now_ms,
         )
-        if view.producer_id >= 0:  # an idempotent producer's batch: remember it
+        if view.is_transactional:
+            self.transactions.on_append(view, base_offset, active.base_offset)
+        if view.is_control:  # a transaction marker: written by the coordinator, no sequence
+            self.producer_state.marker(view.producer_id, view.producer_epoch)
+        elif view.producer_id >= 0:  # an idempotent producer's batch: remember it
             self.producer_state.update(
                 view.producer_id,
                 view.producer_epoch,
@@ -245,6 +252,7 @@ class Log:
         # The producer state may hold batches that are gone: rebuild it (Kafka's
         # truncateAndReload), from a snapshot no later than the new end.
         self._load_producer_state()
+        self._load_transactions()
 
     def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0) -> None:
         """Drop every segment and continue from ``offset``: a follower so far behind that
@@ -257,6 +265,7 @@ class Log:
         snapshots.delete_snapshots(self.directory, self._snapshots)
         self._snapshots = []
         self.producer_state.clear()
+        self.transactions.clear_files()
 
     def delete_old_segments(self, now_ms: int, high_watermark: int | None = None) -> list[int]:
         """Retention: delete whole segments past ``retention.ms`` or over ``retention.bytes``.
@@ -347,6 +356,9 @@ class Log:
         self.producer_state.producers = producers
         for segment in self._segments_from(replay_from):
             for header, producer_id, epoch, first_seq in segment.producer_batches(replay_from):
+                if first_seq < 0:  # a transaction marker
+                    self.producer_state.marker(producer_id, epoch)
+                    continue
                 batch = BatchMetadata(
                     first_seq,
                     last_sequence(first_seq, header.last_offset - header.base_offset),
@@ -355,6 +367,22 @@ class Log:
                     header.max_timestamp,
                 )
                 self.producer_state.update(producer_id, epoch, batch)
+
+    def _load_transactions(self) -> None:
+        """Rebuild the open and aborted transactions by reading the log again (see
+        :mod:`reflog.storage.txn_index`); nothing to read if none was ever written."""
+        if not self.transactions.ever_used:
+            return
+        self.transactions.clear_files()
+        for segment in self.segments:
+            offset = segment.base_offset
+            while offset < segment.next_offset:
+                raw = segment.read(offset, 1 << 20)
+                if raw is None:
+                    break
+                for batch in iter_batches(raw.read()):
+                    self.transactions.on_append(batch, batch.base_offset, segment.base_offset)
+                    offset = batch.base_offset + batch.last_offset_delta + 1
 
     # -- the log start offset survives restarts ---------------------------------------
     def _read_log_start(self) -> int:

@@ -165,6 +165,16 @@ class ProducerStateManager:
             entry.batches.clear()
         entry.batches.append(batch)
 
+    def marker(self, producer_id: int, epoch: int) -> None:
+        """A COMMIT or ABORT marker of the producer's transaction: it carries no sequence,
+        but a newer epoch (the coordinator fenced the producer) fences the old one here too."""
+        entry = self.producers.get(producer_id)
+        if entry is None:
+            self.producers[producer_id] = ProducerStateEntry(producer_id, epoch)
+        elif epoch > entry.producer_epoch:
+            entry.producer_epoch = epoch
+            entry.batches.clear()
+
     # -- expiration ---------------------------------------------------------------------
     def remove_expired(self, now_ms: int, expiration_ms: int) -> list[int]:
         """Forget producers idle for ``producer.id.expiration.ms``; their ids, sorted."""

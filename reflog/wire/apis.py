@@ -85,6 +85,18 @@ from reflog.wire.messages.topic_admin import (
     DescribeClusterRequest,
     DescribeClusterResponse,
 )
+from reflog.wire.messages.transactions import (
+    AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    EndTxnRequest,
+    EndTxnResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
+)
 from reflog.wire.schema import Request, Response
 
 __all__ = [
@@ -159,6 +171,11 @@ API_TABLE = _table(
     Api(SyncGroupRequest, SyncGroupResponse),
     Api(DescribeGroupsRequest, DescribeGroupsResponse),
     Api(ListGroupsRequest, ListGroupsResponse),
+    Api(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+    Api(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+    Api(EndTxnRequest, EndTxnResponse),
+    Api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
+    Api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
 )
 
 CONTROLLER_API_TABLE = _table(

@@ -57,11 +57,13 @@ def test_a_v3_request_naming_its_old_producer_id_still_gets_a_new_one(client: Cl
     assert (again.producer_id, again.producer_epoch) != (first.producer_id, 0)
 
 
-def test_a_transactional_id_is_refused_while_reflog_has_no_transaction_coordinator(
+def test_a_transactional_id_goes_to_its_transaction_coordinator_not_the_idempotent_path(
     client: Client,
 ) -> None:
+    # __transaction_state does not exist yet: the coordinator is not available (the
+    # client asks FindCoordinator first, which creates it; see tests/broker/test_transactions).
     answer = init_producer_id(client, transactional_id="txn", transaction_timeout_ms=60_000)
-    assert answer.error_code == ErrorCode.INVALID_REQUEST
+    assert answer.error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
     assert answer.producer_id == -1
 
 

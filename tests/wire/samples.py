@@ -70,6 +70,7 @@ from reflog.wire.schema import Message, WireStruct
 
 from .admin_samples import ADMIN_NULL_SAMPLES, ADMIN_SAMPLES
 from .group_samples import GROUP_NULL_SAMPLES, GROUP_SAMPLES
+from .txn_samples import TXN_NULL_SAMPLES, TXN_SAMPLES
 
 RECORDS = build_batch([(b"key", b"value", 1_700_000_000_000), (None, b"v2", 1_700_000_000_001)])
 OTHER_RECORDS = build_batch([(b"k", b"another", 1_700_000_000_500)], base_offset=7)
@@ -377,6 +378,8 @@ NULL_SAMPLES += ADMIN_NULL_SAMPLES
 
 SAMPLES += GROUP_SAMPLES
 NULL_SAMPLES += GROUP_NULL_SAMPLES
+SAMPLES += TXN_SAMPLES
+NULL_SAMPLES += TXN_NULL_SAMPLES
 
 
 def versions_of(message: Message) -> range:

@@ -73,10 +73,20 @@ from kafka.protocol.metadata import (
     MetadataResponse,
 )
 from kafka.protocol.producer import (
+    AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    EndTxnRequest,
+    EndTxnResponse,
     InitProducerIdRequest,
     InitProducerIdResponse,
     ProduceRequest,
     ProduceResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
 )
 
 from reflog.wire.api_keys import ApiKey
@@ -147,6 +157,16 @@ THEIRS: dict[str, Any] = {
         ListGroupsResponse,
         DescribeGroupsRequest,
         DescribeGroupsResponse,
+        AddPartitionsToTxnRequest,
+        AddPartitionsToTxnResponse,
+        AddOffsetsToTxnRequest,
+        AddOffsetsToTxnResponse,
+        EndTxnRequest,
+        EndTxnResponse,
+        WriteTxnMarkersRequest,
+        WriteTxnMarkersResponse,
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitResponse,
     )
 }
 

@@ -1,0 +1,304 @@
+"""The transaction coordinator as a pure core (Kafka: ``TransactionCoordinator`` and
+``TransactionStateManager``).
+
+One coordinator owns the transactional ids whose ``__transaction_state`` partition its
+broker leads. For each id it keeps a :class:`TxnMetadata`: the producer id and epoch
+handed out, the state, and the partitions of the open transaction. Each request is one
+method here; each returns the answer's error code, and every change of state is queued
+as a record to write (:meth:`take_writes`) and, for a transaction that ends, as markers
+to send to its partitions (:meth:`take_markers`). The broker's :class:`TxnHost` does the
+writing and the sending, and tells the core when a transaction's markers are all written
+(:meth:`markers_written`), which completes it.
+
+The life of one transaction::
+
+    Empty/Complete* --AddPartitions--> Ongoing --EndTxn--> PrepareCommit/PrepareAbort
+        --markers written--> CompleteCommit/CompleteAbort
+
+A new InitProducerId for the same transactional id fences the previous instance: the
+epoch goes up by one, so the zombie's requests and batches are refused, and a
+transaction it left open is aborted (Ongoing -> PrepareEpochFence -> PrepareAbort). A
+transaction open longer than its ``transaction.timeout.ms`` is aborted the same way.
+
+The host answers a request, and sends a transaction's markers, only once the state change
+is replicated in ``__transaction_state``.
+
+reflog simplifications: the coordinator epoch is always 0 (a coordinator that lost its
+partition simply stops answering for it); a producer epoch that would overflow is not
+replaced by a new producer id; a change whose write fails stays in memory (the client is
+told NOT_COORDINATOR and finds the coordinator again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from reflog.topic_partition import TopicPartition
+from reflog.transactions.records import TxnLogValue
+from reflog.transactions.state import TxnState, check_transition
+from reflog.wire.errors import ErrorCode
+
+__all__ = ["MarkerJob", "TransactionCoordinator", "TxnMetadata"]
+
+S = TxnState
+# Kafka's transaction.max.timeout.ms: a longer transaction.timeout.ms is refused.
+TRANSACTION_MAX_TIMEOUT_MS = 900_000
+# Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms.
+ABORT_CHECK_INTERVAL_MS = 10_000
+
+
+@dataclass
+class TxnMetadata:
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    timeout_ms: int
+    state: TxnState = S.EMPTY
+    partitions: set[TopicPartition] = field(default_factory=set)
+    start_ms: int = -1
+    last_update_ms: int = 0
+
+    def to_log(self) -> TxnLogValue:
+        return TxnLogValue(
+            producer_id=self.producer_id,
+            producer_epoch=self.producer_epoch,
+            timeout_ms=self.timeout_ms,
+            state=self.state,
+            partitions=frozenset(self.partitions),
+            last_update_ms=self.last_update_ms,
+            start_ms=self.start_ms,
+        )
+
+
+@dataclass(frozen=True)
+class MarkerJob:
+    """COMMIT or ABORT markers to write to ``partitions`` for one transaction."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    commit: bool
+    partitions: frozenset[TopicPartition]
+
+
+@dataclass(frozen=True)
+class InitResult:
+    error_code: int
+    producer_id: int = -1
+    producer_epoch: int = -1
+
+
+class TransactionCoordinator:
+    def __init__(
+        self,
+        abort_check_interval_ms: int = ABORT_CHECK_INTERVAL_MS,
+        max_timeout_ms: int = TRANSACTION_MAX_TIMEOUT_MS,
+    ) -> None:
+        self.max_timeout_ms = max_timeout_ms
+        self.txns: dict[str, TxnMetadata] = {}
+        self._writes: list[tuple[str, TxnLogValue]] = []
+        self._markers: list[MarkerJob] = []
+        self.abort_check_interval_ms = abort_check_interval_ms
+        self._next_abort_check_ms = 0
+
+    # -- the one place a state changes ----------------------------------------------------
+    def _move(self, txn: TxnMetadata, new: TxnState, now_ms: int) -> None:
+        check_transition(txn.state, new)
+        txn.state = new
+        txn.last_update_ms = now_ms
+        self._writes.append((txn.transactional_id, txn.to_log()))
+        if new in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
+            self._markers.append(
+                MarkerJob(
+                    txn.transactional_id,
+                    txn.producer_id,
+                    txn.producer_epoch,
+                    new == S.PREPARE_COMMIT,
+                    frozenset(txn.partitions),
+                )
+            )
+
+    # -- InitProducerId -----------------------------------------------------------------
+    def needs_producer_id(self, transactional_id: str) -> bool:
+        """Whether InitProducerId for this id must be given a new producer id."""
+        return transactional_id not in self.txns
+
+    def init_producer_id(
+        self, now_ms: int, transactional_id: str, timeout_ms: int, new_producer_id: int | None
+    ) -> InitResult:
+        """A (new) producer instance for ``transactional_id`` starts: the id's producer id
+        with its epoch bumped, fencing any older instance (Kafka: handleInitProducerId)."""
+        if not 0 < timeout_ms <= self.max_timeout_ms:
+            return InitResult(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
+        txn = self.txns.get(transactional_id)
+        if txn is None:
+            if new_producer_id is None:
+                return InitResult(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+            txn = TxnMetadata(transactional_id, new_producer_id, -1, timeout_ms)
+            self.txns[transactional_id] = txn
+            txn.producer_epoch = 0
+            txn.last_update_ms = now_ms
+            self._writes.append((transactional_id, txn.to_log()))
+            return InitResult(ErrorCode.NONE, txn.producer_id, txn.producer_epoch)
+        match txn.state:
+            case S.PREPARE_COMMIT | S.PREPARE_ABORT | S.PREPARE_EPOCH_FENCE:
+                return InitResult(ErrorCode.CONCURRENT_TRANSACTIONS)
+            case S.ONGOING:
+                # Fence the old instance and abort what it left open; the new one retries.
+                self._fence_and_abort(txn, now_ms)
+                return InitResult(ErrorCode.CONCURRENT_TRANSACTIONS)
+            case S.EMPTY | S.COMPLETE_COMMIT | S.COMPLETE_ABORT:
+                txn.producer_epoch += 1
+                txn.timeout_ms = timeout_ms
+                txn.partitions.clear()
+                txn.start_ms = -1
+                self._move(txn, S.EMPTY, now_ms)
+                return InitResult(ErrorCode.NONE, txn.producer_id, txn.producer_epoch)
+            case S.DEAD:
+                return InitResult(ErrorCode.CONCURRENT_TRANSACTIONS)
+
+    def _fence_and_abort(self, txn: TxnMetadata, now_ms: int) -> None:
+        """Kafka's prepareFenceProducerEpoch followed by the abort, under the new epoch."""
+        self._move(txn, S.PREPARE_EPOCH_FENCE, now_ms)
+        txn.producer_epoch += 1
+        self._move(txn, S.PREPARE_ABORT, now_ms)
+
+    # -- the producer's requests ----------------------------------------------------------
+    def _producer_error(
+        self, transactional_id: str, producer_id: int, producer_epoch: int
+    ) -> int | None:
+        txn = self.txns.get(transactional_id)
+        if txn is None or txn.producer_id != producer_id:
+            return ErrorCode.INVALID_PRODUCER_ID_MAPPING
+        if txn.producer_epoch != producer_epoch:
+            return ErrorCode.INVALID_PRODUCER_EPOCH  # PRODUCER_FENCED to newer clients
+        return None
+
+    def add_partitions(
+        self,
+        now_ms: int,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        partitions: Iterable[TopicPartition],
+    ) -> int:
+        """The producer is about to write to ``partitions`` in its transaction."""
+        error = self._producer_error(transactional_id, producer_id, producer_epoch)
+        if error is not None:
+            return error
+        txn = self.txns[transactional_id]
+        if txn.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT, S.PREPARE_EPOCH_FENCE):
+            return ErrorCode.CONCURRENT_TRANSACTIONS
+        if txn.state == S.DEAD:
+            return ErrorCode.INVALID_TXN_STATE
+        new = set(partitions) - txn.partitions
+        if txn.state == S.ONGOING and not new:
+            return ErrorCode.NONE
+        if txn.state != S.ONGOING:
+            txn.partitions.clear()
+            txn.start_ms = now_ms
+        txn.partitions |= new
+        self._move(txn, S.ONGOING, now_ms)
+        return ErrorCode.NONE
+
+    def end_txn(
+        self,
+        now_ms: int,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+    ) -> int:
+        """EndTxn: commit or abort the open transaction (Kafka: handleEndTransaction)."""
+        error = self._producer_error(transactional_id, producer_id, producer_epoch)
+        if error is not None:
+            return error
+        txn = self.txns[transactional_id]
+        match txn.state:
+            case S.ONGOING:
+                self._move(txn, S.PREPARE_COMMIT if commit else S.PREPARE_ABORT, now_ms)
+                return ErrorCode.NONE
+            case S.COMPLETE_COMMIT:  # a retry of an EndTxn that was done
+                return ErrorCode.NONE if commit else ErrorCode.INVALID_TXN_STATE
+            case S.COMPLETE_ABORT:
+                return ErrorCode.INVALID_TXN_STATE if commit else ErrorCode.NONE
+            case S.PREPARE_COMMIT:
+                return ErrorCode.CONCURRENT_TRANSACTIONS if commit else ErrorCode.INVALID_TXN_STATE
+            case S.PREPARE_ABORT:
+                return ErrorCode.INVALID_TXN_STATE if commit else ErrorCode.CONCURRENT_TRANSACTIONS
+            case S.EMPTY | S.DEAD | S.PREPARE_EPOCH_FENCE:
+                return ErrorCode.INVALID_TXN_STATE
+
+    def markers_written(self, now_ms: int, transactional_id: str, producer_epoch: int) -> None:
+        """Every partition has the transaction's marker: it is complete."""
+        txn = self.txns.get(transactional_id)
+        if txn is None or txn.producer_epoch != producer_epoch:
+            return
+        if txn.state == S.PREPARE_COMMIT:
+            self._move(txn, S.COMPLETE_COMMIT, now_ms)
+        elif txn.state == S.PREPARE_ABORT:
+            self._move(txn, S.COMPLETE_ABORT, now_ms)
+        else:
+            return
+        txn.partitions.clear()
+        txn.start_ms = -1
+
+    # -- time -----------------------------------------------------------------------------
+    def tick(self, now_ms: int) -> None:
+        """Abort every transaction open past its transaction.timeout.ms, fencing its
+        producer (Kafka: abortTimedOutTransactions)."""
+        if now_ms < self._next_abort_check_ms:
+            return
+        self._next_abort_check_ms = now_ms + self.abort_check_interval_ms
+        for txn in self.txns.values():
+            if txn.state == S.ONGOING and now_ms > txn.start_ms + txn.timeout_ms:
+                self._fence_and_abort(txn, now_ms)
+
+    def next_deadline_ms(self) -> int | None:
+        if any(t.state == S.ONGOING for t in self.txns.values()):
+            return self._next_abort_check_ms
+        return None
+
+    # -- what the host does for the core ----------------------------------------------------
+    def take_writes(self) -> list[tuple[str, TxnLogValue]]:
+        writes, self._writes = self._writes, []
+        return writes
+
+    def take_markers(self) -> list[MarkerJob]:
+        markers, self._markers = self._markers, []
+        return markers
+
+    def pending_markers(self) -> list[MarkerJob]:
+        """Markers of every transaction still in a Prepare state (after a load, say)."""
+        return [
+            MarkerJob(
+                t.transactional_id,
+                t.producer_id,
+                t.producer_epoch,
+                t.state == S.PREPARE_COMMIT,
+                frozenset(t.partitions),
+            )
+            for t in self.txns.values()
+            if t.state in (S.PREPARE_COMMIT, S.PREPARE_ABORT)
+        ]
+
+    def load(self, transactional_id: str, value: TxnLogValue | None) -> None:
+        """One record of ``__transaction_state`` read back (None: a tombstone)."""
+        if value is None:
+            self.txns.pop(transactional_id, None)
+            return
+        self.txns[transactional_id] = TxnMetadata(
+            transactional_id,
+            value.producer_id,
+            value.producer_epoch,
+            value.timeout_ms,
+            value.state,
+            set(value.partitions),
+            value.start_ms,
+            value.last_update_ms,
+        )
+
+    def unload(self, transactional_ids: Iterable[str]) -> None:
+        for t in list(transactional_ids):
+            self.txns.pop(t, None)

@@ -1,0 +1,128 @@
+"""Filled-in transaction messages for the wire tests (see samples.py)."""
+
+from __future__ import annotations
+
+from reflog.wire.messages.transactions import (
+    AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse,
+    AddPartitionsToTxnPartitionResult,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    AddPartitionsToTxnTopic,
+    AddPartitionsToTxnTopicResult,
+    EndTxnRequest,
+    EndTxnResponse,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitRequestPartition,
+    TxnOffsetCommitRequestTopic,
+    TxnOffsetCommitResponse,
+    TxnOffsetCommitResponsePartition,
+    TxnOffsetCommitResponseTopic,
+    WritableTxnMarker,
+    WritableTxnMarkerPartitionResult,
+    WritableTxnMarkerResult,
+    WritableTxnMarkerTopic,
+    WritableTxnMarkerTopicResult,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
+)
+from reflog.wire.schema import Message
+
+TXN_SAMPLES: list[Message] = [
+    AddPartitionsToTxnRequest(
+        v3_and_below_transactional_id="txn-1",
+        v3_and_below_producer_id=4001,
+        v3_and_below_producer_epoch=3,
+        v3_and_below_topics=[AddPartitionsToTxnTopic(name="orders", partitions=[0, 2])],
+    ),
+    AddPartitionsToTxnResponse(
+        throttle_time_ms=4,
+        results_by_topic_v3_and_below=[
+            AddPartitionsToTxnTopicResult(
+                name="orders",
+                results_by_partition=[
+                    AddPartitionsToTxnPartitionResult(partition_index=2, partition_error_code=51)
+                ],
+            )
+        ],
+    ),
+    AddOffsetsToTxnRequest(
+        transactional_id="txn-1", producer_id=4001, producer_epoch=3, group_id="g"
+    ),
+    AddOffsetsToTxnResponse(throttle_time_ms=5, error_code=48),
+    EndTxnRequest(transactional_id="txn-1", producer_id=4001, producer_epoch=3, committed=True),
+    EndTxnResponse(throttle_time_ms=6, error_code=90),
+    WriteTxnMarkersRequest(
+        markers=[
+            WritableTxnMarker(
+                producer_id=4001,
+                producer_epoch=3,
+                transaction_result=True,
+                topics=[WritableTxnMarkerTopic(name="orders", partition_indexes=[1])],
+                coordinator_epoch=7,
+            )
+        ]
+    ),
+    WriteTxnMarkersResponse(
+        markers=[
+            WritableTxnMarkerResult(
+                producer_id=4001,
+                topics=[
+                    WritableTxnMarkerTopicResult(
+                        name="orders",
+                        partitions=[
+                            WritableTxnMarkerPartitionResult(partition_index=1, error_code=6)
+                        ],
+                    )
+                ],
+            )
+        ]
+    ),
+    TxnOffsetCommitRequest(
+        transactional_id="txn-1",
+        group_id="g",
+        producer_id=4001,
+        producer_epoch=3,
+        topics=[
+            TxnOffsetCommitRequestTopic(
+                name="in",
+                partitions=[
+                    TxnOffsetCommitRequestPartition(
+                        partition_index=1,
+                        committed_offset=42,
+                        committed_leader_epoch=2,
+                        committed_metadata="m",
+                    )
+                ],
+            )
+        ],
+    ),
+    TxnOffsetCommitResponse(
+        throttle_time_ms=7,
+        topics=[
+            TxnOffsetCommitResponseTopic(
+                name="in",
+                partitions=[TxnOffsetCommitResponsePartition(partition_index=1, error_code=22)],
+            )
+        ],
+    ),
+]
+
+TXN_NULL_SAMPLES: list[Message] = [
+    TxnOffsetCommitRequest(
+        transactional_id="t",
+        group_id="g",
+        producer_id=1,
+        producer_epoch=1,
+        topics=[
+            TxnOffsetCommitRequestTopic(
+                name="in",
+                partitions=[
+                    TxnOffsetCommitRequestPartition(
+                        partition_index=0, committed_offset=1, committed_metadata=None
+                    )
+                ],
+            )
+        ],
+    ),
+]
