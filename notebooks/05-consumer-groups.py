@@ -61,11 +61,11 @@ def orders_cluster(name, seed=1):
     return cluster
 
 
-def start_group(cluster, strategy, members=3):
+def start_group(cluster, strategy, members=3, settings=MEMBER):
     """``members`` consumers of group "g" subscribe to "orders"; the group settles."""
     for i in range(members):
         cluster.add_consumer(
-            f"c{i}", "orders", group_id="g", assignment_strategy=strategy, **MEMBER
+            f"c{i}", "orders", group_id="g", assignment_strategy=strategy, **settings
         )
     cluster.run_for(3_000)
 
@@ -174,6 +174,56 @@ crash_one("cooperative-sticky")
 # Most of both figures is the crashed member's four partitions waiting 3 s for the session to
 # expire: a shorter `session.timeout.ms` shortens it, at the price of evicting members that
 # were only slow.
+#
+# ## 4. The coordinator's broker killed mid-rebalance
+#
+# The group's state lives in the coordinator's memory and, written as records, in its partition
+# of `__consumer_offsets`, which is replicated like any other. A fourth member `c3` sends
+# `JoinGroup`; 20 ms later, before the rebalance completes, the coordinator's broker crashes
+# (a power cut: no connection is closed, the request is simply never answered). The controller
+# moves the leadership of that `__consumer_offsets` partition to another broker, which loads the
+# group from its replica and becomes the coordinator. Here the members wait at most 3 s for a
+# rebalance (`max.poll.interval.ms`, the rebalance timeout they send).
+
+# %%
+from reflog.groups.placement import OFFSETS_TOPIC, partition_for
+from reflog.topic_partition import TopicPartition
+
+QUICK = {**MEMBER, "max_poll_interval_ms": 3_000}
+
+
+def coordinator(cluster):
+    offsets = TopicPartition(OFFSETS_TOPIC, partition_for("g", 3))  # 3 partitions here
+    return cluster.leader_of(offsets)
+
+
+moved = orders_cluster("4")
+start_group(moved, "cooperative-sticky", settings=QUICK)
+old = coordinator(moved)
+joined_at = moved.sim.now_ms
+c3 = moved.add_consumer(
+    "c3", "orders", group_id="g", assignment_strategy="cooperative-sticky", **QUICK
+)
+moved.run_for(20)
+moved.crash(f"broker-{old}")
+moved.run_until(lambda: bool(c3.partitions), timeout_ms=20_000)
+print(f"coordinator: broker-{old}, then broker-{coordinator(moved)}")
+print(f"c3 got its first partitions {moved.sim.now_ms - joined_at} ms after it joined")
+generations = {name: moved.consumers[name].generation for name in ("c0", "c1", "c2", "c3")}
+print(f"generations: {generations}")
+paused = paused_partition_ms(moved.timeline, "orders", joined_at) / 1000
+print(f"partition-seconds paused since c3 joined: {paused:.2f}")
+print(describe_owners(moved.timeline.latest, "orders"))
+
+# %% [markdown]
+# The group survived its coordinator: the new one loaded it from `__consumer_offsets` as it was
+# last written, Stable with its three members, and they went on reading all along (their
+# heartbeats found the new coordinator). `c3` had no such luck: its `JoinGroup` was parked at
+# the dead broker, and a client cannot tell a coordinator that holds a `JoinGroup` (it may, for
+# up to the rebalance timeout) from one that is gone. So it waits the rebalance timeout and 5 s
+# more — Kafka's client does the same — then looks for the coordinator again and joins the new
+# one: two cooperative rounds (generations 3 and 4) move three partitions to it, and only those
+# paused.
 #
 # The exercises `10-range-and-round-robin`, `11-cooperative-revoke` and `12-sticky-assignment`
 # ask you to write the range and round-robin assignors, to work out which partitions a
