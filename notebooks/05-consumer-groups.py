@@ -85,7 +85,9 @@ for name in ("c0", "c1", "c2"):
 # %% [markdown]
 # The live view draws each partition over time: a bar for each stretch one member owned it
 # (labelled with the member), a **red** bar while no live member owned it — the partition was
-# paused. The buttons act on the group: add a consumer (it joins the group: a rebalance), make
+# paused. The top row is the group at its coordinator, the state machine of the rebalance:
+# `Stable`, then `PreparingRebalance` (waiting for every member to rejoin), `CompletingRebalance`
+# (waiting for the leader's assignment in `SyncGroup`) and `Stable` again, a generation later. The buttons act on the group: add a consumer (it joins the group: a rebalance), make
 # one leave (it commits, revokes and sends `LeaveGroup`: a rebalance at once) or crash one (it
 # says nothing: its partitions stay paused until the coordinator evicts it, 3 s after its last
 # heartbeat). The time slider scrubs back, "live" (or any button) comes back to now.

@@ -5,7 +5,9 @@ row per partition of a topic over simulated time: a bar for each stretch a membe
 (labelled with the member), and a red bar for each stretch **no** live member owned it, when
 nobody read it: the partition was *paused*. An eager rebalance (``range``, ``roundrobin``,
 ``sticky``) pauses every partition while the group rejoins; a cooperative one
-(``cooperative-sticky``, KIP-429) pauses only the partitions that move.
+(``cooperative-sticky``, KIP-429) pauses only the partitions that move. The top row is the
+group as its coordinator holds it: Empty, PreparingRebalance, CompletingRebalance, Stable,
+with its generation (grey while no live broker holds it).
 
 Its buttons act on the cluster: add a consumer to the group, make one leave (LeaveGroup), crash
 one (it is evicted once its ``session.timeout.ms`` passes); play, step, scrub back and go live.
@@ -23,14 +25,16 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from reflog.sim.cluster import Cluster
-from reflog.sim.timeline import Snapshot, Timeline
+from reflog.sim.timeline import GroupSnapshot, Snapshot, Timeline
 from reflog.viz.controls import TimelineView
 
 __all__ = [
     "PAUSED",
     "GroupView",
     "Segment",
+    "describe_group",
     "describe_owners",
+    "group_at_coordinator",
     "owners",
     "ownership_segments",
     "paused_partition_ms",
@@ -38,6 +42,14 @@ __all__ = [
 
 PAUSED = ""  # the owner of a partition no live member owns
 PAUSED_COLOUR = "#d62728"
+COORDINATOR_ROW = "coordinator"  # the figure's top row: the group's state there
+STATE_COLOURS = {
+    "Empty": "#c7c7c7",
+    "PreparingRebalance": "#ff7f0e",
+    "CompletingRebalance": "#ffbb78",
+    "Stable": "#2ca02c",
+    "none": "#7f7f7f",  # no live coordinator holds the group (its broker is down, or loading)
+}
 MEMBER_COLOURS = (
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 )  # fmt: skip
@@ -51,6 +63,28 @@ def owners(snapshot: Snapshot, topic: str) -> dict[int, str]:
         return {}
     owned = {p: c.name for c in readers if c.alive for p, _ in c.positions}
     return {p.partition: owned.get(p.partition, PAUSED) for p in snapshot.topic(topic)}
+
+
+def group_at_coordinator(snapshot: Snapshot, group_id: str) -> GroupSnapshot | None:
+    """The group as its coordinator holds it (None while no live broker holds it)."""
+    return next((g for g in snapshot.groups if g.group_id == group_id), None)
+
+
+def describe_group(snapshot: Snapshot, group_id: str) -> str:
+    """``group g at broker-3: Stable, generation 2 (range), members c0, c1``."""
+    group = group_at_coordinator(snapshot, group_id)
+    if group is None:
+        return f"group {group_id}: no live coordinator holds it"
+    return (
+        f"group {group_id} at broker-{group.coordinator}: {group.state}, generation "
+        f"{group.generation} ({group.protocol or 'no protocol'}), members "
+        f"{', '.join(group.members) or 'none'}"
+    )
+
+
+def _state_label(snapshot: Snapshot, group_id: str) -> str:
+    group = group_at_coordinator(snapshot, group_id)
+    return "none" if group is None else f"{group.state} · gen {group.generation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +109,19 @@ class _Fold:
     last: Snapshot | None = None
     closed: list[Segment] = field(default_factory=list)
     open: dict[int, tuple[str, int]] = field(default_factory=dict)  # partition -> owner, since
+    # The coordinator's state of the group over time, as (state, start, end) once closed.
+    states: list[tuple[str, int, int]] = field(default_factory=list)
+    state: tuple[str, int] | None = None  # the current state, since
 
-    def read(self, snapshot: Snapshot, topic: str) -> None:
-        for partition, owner in owners(snapshot, topic).items():
+    def read(self, snapshot: Snapshot, topic: str, group_id: str) -> None:
+        mine = owners(snapshot, topic)
+        if mine:  # from the first snapshot in which a consumer reads the topic
+            state = _state_label(snapshot, group_id)
+            if self.state is None or self.state[0] != state:
+                if self.state is not None:
+                    self.states.append((self.state[0], self.state[1], snapshot.at_ms))
+                self.state = (state, snapshot.at_ms)
+        for partition, owner in mine.items():
             current = self.open.get(partition)
             if current is not None and current[0] == owner:
                 continue
@@ -86,7 +130,9 @@ class _Fold:
             self.open[partition] = (owner, snapshot.at_ms)
 
 
-def _fold(timeline: Timeline[Snapshot], topic: str, fold: _Fold | None = None) -> _Fold:
+def _fold(
+    timeline: Timeline[Snapshot], topic: str, fold: _Fold | None = None, group_id: str = "g"
+) -> _Fold:
     if (
         fold is None
         or fold.seen > len(timeline)
@@ -94,7 +140,7 @@ def _fold(timeline: Timeline[Snapshot], topic: str, fold: _Fold | None = None) -
     ):
         fold = _Fold()  # new, or the timeline was thinned out: read it again
     for i in range(fold.seen, len(timeline)):
-        fold.read(timeline[i], topic)
+        fold.read(timeline[i], topic, group_id)
     fold.seen = len(timeline)
     fold.last = timeline[-1] if timeline else None
     return fold
@@ -196,11 +242,23 @@ class GroupView(TimelineView[Snapshot]):
                 hoverinfo="text",
                 marker={"color": colour or MEMBER_COLOURS[0], "line": {"width": 0}},
             )
-        labels = [f"{self.topic}-{p}" for p in self.partitions]
+        figure.add_bar(
+            name="the group at its coordinator",
+            orientation="h",
+            x=[],
+            y=[],
+            base=[],
+            text=[],
+            textposition="inside",
+            insidetextanchor="middle",
+            hoverinfo="text",
+            marker={"color": STATE_COLOURS["Stable"], "line": {"width": 0}},
+        )
+        labels = [COORDINATOR_ROW] + [f"{self.topic}-{p}" for p in self.partitions]
         figure.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1])
         figure.update_xaxes(title="simulated time (ms)")
         figure.update_layout(
-            height=120 + 32 * len(self.partitions),
+            height=150 + 32 * len(self.partitions),
             barmode="overlay",
             bargap=0.25,
             margin={"t": 40, "b": 40, "l": 90, "r": 20},
@@ -220,7 +278,7 @@ class GroupView(TimelineView[Snapshot]):
         return MEMBER_COLOURS[index % len(MEMBER_COLOURS)]
 
     def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:
-        self._fold = _fold(self.cluster.timeline, self.topic, self._fold)
+        self._fold = _fold(self.cluster.timeline, self.topic, self._fold, self.group_id)
         end = snapshot.at_ms
         start = max(0, end - self.window_ms)
         traces: dict[bool, dict[str, list[Any]]] = {
@@ -239,11 +297,22 @@ class GroupView(TimelineView[Snapshot]):
             who = "paused: no member owned it" if s.paused else f"owned by {s.owner}"
             t["hovertext"].append(f"{self.topic}-{s.partition} {who}, {s.start_ms}-{s.end_ms} ms")
             t["colour"].append(PAUSED_COLOUR if s.paused else self._colour(s.owner))
-        for trace, paused in zip(figure.data, (False, True), strict=True):
+        for trace, paused in zip(figure.data[:2], (False, True), strict=True):
             t = traces[paused]
             trace.x, trace.y, trace.base = t["x"], t["y"], t["base"]
             trace.text, trace.hovertext = t["text"], t["hovertext"]
             trace.marker.color = t["colour"]
+        states = list(self._fold.states)
+        if self._fold.state is not None:
+            states.append((*self._fold.state, end))
+        states = [(label, max(a, start), b) for label, a, b in states if a < end and b > start]
+        coordinator = figure.data[2]
+        coordinator.x = [max(b - a, 1) for _, a, b in states]
+        coordinator.y = [COORDINATOR_ROW] * len(states)
+        coordinator.base = [a for _, a, _ in states]
+        coordinator.text = [label for label, _, _ in states]
+        coordinator.hovertext = [f"{label}, {a}-{b} ms" for label, a, b in states]
+        coordinator.marker.color = [STATE_COLOURS[label.split(" ·")[0]] for label, _, _ in states]
         figure.update_xaxes(range=[start, max(end, start + 1_000)])
 
     def _paused_now(self, snapshot: Snapshot) -> list[int]:
@@ -251,15 +320,18 @@ class GroupView(TimelineView[Snapshot]):
 
     def static_title(self, snapshot: Snapshot) -> str:
         paused = self._paused_now(snapshot)
-        return f"<b>t = {snapshot.at_ms} ms</b> · paused now: {paused or 'none'}"
+        return (
+            f"<b>t = {snapshot.at_ms} ms</b> · paused now: {paused or 'none'}<br>"
+            f"{describe_group(snapshot, self.group_id)}"
+        )
 
     def draw_text(self, snapshot: Snapshot) -> None:
         members = [c for c in snapshot.consumers if c.topic == self.topic]
         running = sum(1 for c in members if c.alive)
         paused = self._paused_now(snapshot)
         self.status.value = (
-            f"<b>t = {snapshot.at_ms} ms</b> · group {self.group_id}: {running} running "
-            f"member(s) · paused now: {paused or 'none'}"
+            f"<b>t = {snapshot.at_ms} ms</b> · {running} running member(s) · paused now: "
+            f"{paused or 'none'}<br>{describe_group(snapshot, self.group_id)}"
         )
         self.table.value = f"<pre>{describe_owners(snapshot, self.topic)}</pre>"
 

@@ -8,7 +8,13 @@ import plotly.graph_objects as go
 
 from reflog.groups.config import GroupConfig
 from reflog.sim import Cluster
-from reflog.viz.groups import GroupView, owners, ownership_segments, paused_partition_ms
+from reflog.viz.groups import (
+    GroupView,
+    group_at_coordinator,
+    owners,
+    ownership_segments,
+    paused_partition_ms,
+)
 
 MEMBER = {"session_timeout_ms": 3_000, "heartbeat_interval_ms": 300}
 
@@ -36,6 +42,31 @@ def test_the_snapshot_names_one_live_owner_for_every_partition_once_the_group_se
     assert owners(cluster.timeline.latest, "orders") == {
         0: "c0", 1: "c0", 2: "c0", 3: "c1", 4: "c1", 5: "c1",
     }  # fmt: skip
+
+
+def test_the_snapshot_holds_the_group_as_its_coordinator_moves_it_through_a_rebalance(
+    tmp_path: Path,
+) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    group = group_at_coordinator(cluster.timeline.latest, "g")
+    assert group is not None
+    assert (group.state, group.protocol, group.members) == ("Stable", "range", ("c0", "c1"))
+    joined_at = cluster.sim.now_ms
+    cluster.add_consumer("c2", "orders", group_id="g", assignment_strategy="range", **MEMBER)
+    cluster.run_for(3_000)
+    seen = [
+        (g.state, g.generation)
+        for s in cluster.timeline
+        if s.at_ms >= joined_at and (g := group_at_coordinator(s, "g")) is not None
+    ]
+    states = [state for i, state in enumerate(seen) if i == 0 or seen[i - 1] != state]
+    generation = group.generation
+    assert states == [
+        ("Stable", generation),
+        ("PreparingRebalance", generation),
+        ("CompletingRebalance", generation + 1),
+        ("Stable", generation + 1),
+    ]
 
 
 def test_an_eager_rebalance_pauses_every_partition_and_a_cooperative_one_only_the_moved(
@@ -72,15 +103,21 @@ def test_the_view_draws_a_bar_per_owned_stretch_and_its_buttons_change_the_group
 ) -> None:
     cluster = group_cluster(tmp_path, "range")
     view = GroupView(cluster, "orders", assignment_strategy="range", **MEMBER)
-    owned, paused = view.figure.data
+    owned, paused, coordinator = view.figure.data
     assert set(owned.text) == {"c0", "c1"}
+    assert coordinator.text[-1] == "Stable · gen 1"
     assert len(paused.x) == 6  # each partition waited for the group's first assignment
     view.buttons["add a consumer"].click()
     assert "c2" in cluster.consumers
     cluster.run_for(3_000)
     view.controls.go_live()
-    owned, paused = view.figure.data
+    owned, paused, coordinator = view.figure.data
     assert "c2" in owned.text
+    assert coordinator.text[-3:] == (
+        "PreparingRebalance · gen 1",
+        "CompletingRebalance · gen 2",
+        "Stable · gen 2",
+    )
     assert len(paused.x) == 12  # and the eager rebalance paused every partition again
     view.buttons["crash a consumer"].click()
     assert cluster.consumers["c0"].core is None
