@@ -229,7 +229,11 @@ class GroupView(TimelineView[Snapshot]):
     # -- the figure -------------------------------------------------------------------
     def base_figure(self) -> go.Figure:
         figure = go.Figure()
-        for name, colour in (("owned by (label: the member)", None), ("paused", PAUSED_COLOUR)):
+        for name, colour in (
+            ("owned by (label: the member)", MEMBER_COLOURS[0]),
+            ("paused", PAUSED_COLOUR),
+            ("the group at its coordinator", STATE_COLOURS["Stable"]),
+        ):
             figure.add_bar(
                 name=name,
                 orientation="h",
@@ -240,20 +244,8 @@ class GroupView(TimelineView[Snapshot]):
                 textposition="inside",
                 insidetextanchor="middle",
                 hoverinfo="text",
-                marker={"color": colour or MEMBER_COLOURS[0], "line": {"width": 0}},
+                marker={"color": colour, "line": {"width": 0}},
             )
-        figure.add_bar(
-            name="the group at its coordinator",
-            orientation="h",
-            x=[],
-            y=[],
-            base=[],
-            text=[],
-            textposition="inside",
-            insidetextanchor="middle",
-            hoverinfo="text",
-            marker={"color": STATE_COLOURS["Stable"], "line": {"width": 0}},
-        )
         labels = [COORDINATOR_ROW] + [f"{self.topic}-{p}" for p in self.partitions]
         figure.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1])
         figure.update_xaxes(title="simulated time (ms)")
