@@ -87,7 +87,8 @@ for name in ("c0", "c1", "c2"):
 # (labelled with the member), a **red** bar while no live member owned it — the partition was
 # paused. The top row is the group at its coordinator, the state machine of the rebalance:
 # `Stable`, then `PreparingRebalance` (waiting for every member to rejoin), `CompletingRebalance`
-# (waiting for the leader's assignment in `SyncGroup`) and `Stable` again, a generation later. The buttons act on the group: add a consumer (it joins the group: a rebalance), make
+# (waiting for the leader's assignment in `SyncGroup`) and `Stable` again, a generation later.
+# The buttons act on the group: add a consumer (it joins the group: a rebalance), make
 # one leave (it commits, revokes and sends `LeaveGroup`: a rebalance at once) or crash one (it
 # says nothing: its partitions stay paused until the coordinator evicts it, 3 s after its last
 # heartbeat). The time slider scrubs back, "live" (or any button) comes back to now.
@@ -226,6 +227,46 @@ print(describe_owners(moved.timeline.latest, "orders"))
 # more — Kafka's client does the same — then looks for the coordinator again and joins the new
 # one: two cooperative rounds (generations 3 and 4) move three partitions to it, and only those
 # paused.
+#
+# ## 5. Committing before processing: records lost to the application
+#
+# A member's committed offset says "everything before this is done": whoever owns the partition
+# next starts there. The classic mistake is to commit what `poll()` returned **before**
+# processing it (here `enable.auto.commit=false` and `commit()` right after each poll;
+# auto-commit does the same when records are handed to another thread to process: the next
+# poll commits them whether or not that thread is done). Member
+# `c0` reads a topic of one partition that way; it crashes while processing its last batch: the
+# last 50 records it polled were committed, never processed. Then `c1` joins and takes over.
+
+# %%
+careless = orders_cluster("5")
+careless.create_topic("payments", partitions=1)
+careless.add_producer("pay", "payments", rate_per_s=200)
+c0 = careless.add_consumer(
+    "c0", "payments", group_id="payments-app", enable_auto_commit=False,
+    commit_before_processing=True, **MEMBER,
+)  # fmt: skip
+careless.run_for(2_000)
+careless.set_rate("pay", 0)
+careless.run_for(500)  # c0 has polled, and committed, every record
+unprocessed = c0.records[-50:]
+del c0.records[-50:]  # polled and committed, but the crash came before they were processed
+careless.crash("c0")
+c1 = careless.add_consumer("c1", "payments", group_id="payments-app", **MEMBER)
+careless.run_for(4_000)
+processed = {r.offset for r in c0.records + c1.records}
+log_end = careless.high_watermarks("payments")[0]
+lost = [offset for offset in range(log_end) if offset not in processed]
+print(f"{log_end} records in payments-0; c0 processed {len(c0.records)}, c1 {len(c1.records)}")
+print(f"never processed: offsets {lost[0]}-{lost[-1]} ({len(lost)} records)")
+print(f"c1 started at the committed offset {c1.records[0].offset if c1.records else log_end}")
+
+# %% [markdown]
+# `c1` started at the offset `c0` had committed, after the 50 records `c0` never processed: no
+# member will ever read them again (short of resetting the group's offsets). Committing *after*
+# processing turns this loss into duplicates instead — a member that crashes before committing
+# makes the next owner process again what it had done — which is why consumers are
+# **at-least-once** by default, and why processing should be idempotent.
 #
 # The exercises `10-range-and-round-robin`, `11-cooperative-revoke` and `12-sticky-assignment`
 # ask you to write the range and round-robin assignors, to work out which partitions a
