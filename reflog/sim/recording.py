@@ -24,6 +24,7 @@ from reflog.replication.partition import Partition
 from reflog.sim.kafka_nodes import SimRequest, SimResponse
 from reflog.sim.timeline import (
     ConsumerSnapshot,
+    GroupSnapshot,
     MessageInFlight,
     NodeKind,
     NodeSnapshot,
@@ -195,12 +196,14 @@ class ClusterRecorder:
             )
             for c in cluster.consumers.values()
         )
+        groups = self._capture_groups()
         if latest is not None:
             # Share equal parts with the previous snapshot: less memory, cheap comparisons.
             nodes = _reuse(latest.nodes, nodes)
             partitions = _reuse(latest.partitions, partitions)
             producers = latest.producers if latest.producers == producers else producers
             consumers = latest.consumers if latest.consumers == consumers else consumers
+            groups = latest.groups if latest.groups == groups else groups
             cut = latest.cut_links if latest.cut_links == cut else cut
         in_flight = tuple(m for link in self._wire.values() for _, m in link)
         return Snapshot(
@@ -213,6 +216,7 @@ class ClusterRecorder:
             in_flight,
             cut,
             actions,
+            groups,
         )
 
     # -- what the parts are made of -----------------------------------------------------
@@ -306,6 +310,26 @@ class ClusterRecorder:
         elif name in cluster.consumers:
             kind = "consumer"
         return NodeSnapshot(name, kind, None, alive, isolated)
+
+    def _capture_groups(self) -> tuple[GroupSnapshot, ...]:
+        """Every consumer group held by a live broker's coordinator."""
+        groups = []
+        for broker_id, node in sorted(self.cluster.brokers.items()):
+            core = node.broker
+            if core is None:
+                continue  # down: its groups are gone with its memory
+            for group in sorted(core.groups.coordinator.groups.values(), key=lambda g: g.group_id):
+                groups.append(
+                    GroupSnapshot(
+                        group.group_id,
+                        broker_id,
+                        group.state.value,
+                        group.generation_id,
+                        group.protocol_name,
+                        tuple(sorted(m.client_id for m in group.members.values())),
+                    )
+                )
+        return tuple(groups)
 
     def _capture_partitions(self) -> tuple[PartitionSnapshot, ...]:
         image = self._image
@@ -483,6 +507,7 @@ def _same(a: Snapshot, b: Snapshot) -> bool:
         and a.producers is b.producers
         and a.consumers is b.consumers
         and a.cut_links is b.cut_links
+        and a.groups is b.groups
         and a.active_controller == b.active_controller
         and a.in_flight == b.in_flight
     )

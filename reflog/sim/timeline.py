@@ -30,6 +30,7 @@ from reflog.topic_partition import TopicPartition
 
 __all__ = [
     "ConsumerSnapshot",
+    "GroupSnapshot",
     "MessageInFlight",
     "NodeKind",
     "NodeSnapshot",
@@ -180,6 +181,19 @@ class ConsumerSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupSnapshot:
+    """A consumer group as a live broker's group coordinator holds it (Kafka's
+    ``GroupMetadata``): its state, generation, the assignor chosen and its members."""
+
+    group_id: str
+    coordinator: int  # the broker id holding it
+    state: str  # "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"
+    generation: int
+    protocol: str | None  # the assignor chosen for this generation (None while Empty)
+    members: tuple[str, ...]  # the members' client ids, sorted
+
+
+@dataclass(frozen=True, slots=True)
 class MessageInFlight:
     """A message on the wire: sent, not yet delivered or dropped."""
 
@@ -213,6 +227,7 @@ class Snapshot:
     in_flight: tuple[MessageInFlight, ...]
     cut_links: tuple[tuple[str, str], ...]  # (src, dst): messages src -> dst are dropped
     actions: tuple[UserAction, ...] = ()  # the actions taken at this instant
+    groups: tuple[GroupSnapshot, ...] = ()  # consumer groups, by coordinator then group id
 
     def node(self, name: str) -> NodeSnapshot:
         for node in self.nodes:

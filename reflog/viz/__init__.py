@@ -6,6 +6,7 @@ from reflog.viz.cluster_view import (
     cluster_frame,
     static_cluster_figure,
 )
+from reflog.viz.groups import GroupView
 from reflog.viz.idempotence import ProducerStateView
 from reflog.viz.inspector import InspectorView
 from reflog.viz.partitions import PartitionsView
@@ -16,6 +17,7 @@ from reflog.viz.segments import SegmentsView
 
 __all__ = [
     "ClusterView",
+    "GroupView",
     "InspectorView",
     "PartitionsView",
     "ProducerStateView",

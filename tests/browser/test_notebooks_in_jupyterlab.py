@@ -75,6 +75,7 @@ DRIVES = {
     ),
     "03-raft": Drive(control="propose entry", scrubbed_control="propose entry"),
     "04-replication": Drive(control="kill", scrubbed_control="restart"),
+    "05-consumer-groups": Drive(control="add a consumer", scrubbed_control="crash a consumer"),
     "06-idempotence": Drive(control="kill the leader", scrubbed_control="restart"),
     "08-operations": Drive(control="kill", scrubbed_control="restart"),
     "09-checking": Drive(control="kill the leader", scrubbed_control="produce 10"),

@@ -1,0 +1,326 @@
+"""What a rebalance costs, eager against cooperative: time to Stable, partition-seconds paused.
+
+A group of N-1 members of reflog's consumer reads a topic of 100 partitions in the simulated
+cluster (3 brokers, 1-5 ms per message); once it is Stable, an N-th member joins. The benchmark
+measures, in simulated time, from that join until the group is Stable again with every
+partition owned by exactly one member (the coordinator and every member in the same
+generation), and, over the same span, the **partition-seconds paused**: for each partition,
+how long no member owned it (read from each member's ownership history), summed.
+
+Each shape runs twice with the same seed: ``range`` (eager: every member revokes everything
+before it rejoins) and ``cooperative-sticky`` (KIP-429: only what moves is revoked, and a
+second rebalance hands it over). ``--slow-ms`` makes one existing member's links that much
+slower (a member far away or busy), which a rebalance must wait for.
+
+``--processes`` measures the same join with real processes instead: a ``reflog cluster up``
+of 3 brokers and 3 controllers, topic ``bench`` of 100 partitions (one replica each, to spare
+the machine), confluent-kafka members polling in threads of this process (heartbeat 500 ms,
+the 6 s minimum session), wall-clock time. A member's ownership changes when librdkafka calls
+its ``on_revoke``/``on_lost``/``on_assign``; Stable is every partition owned by exactly one
+member and the newcomer owning some (the coordinator's state is not asked).
+
+Run: `.venv/bin/python benchmarks/rebalance.py [--members 3 30] [--slow-ms 0 200]
+[--processes]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reflog.groups.config import GroupConfig
+from reflog.groups.group import GroupState
+from reflog.groups.placement import OFFSETS_TOPIC, partition_for
+from reflog.sim import Cluster
+from reflog.sim.group_consumers import GroupConsumerWorkload, Ownership
+from reflog.topic_partition import TopicPartition
+
+TOPIC = "t"
+PARTITIONS = 100
+GROUP = "g"
+MEMBER = {"session_timeout_ms": 3_000, "heartbeat_interval_ms": 300}
+STRATEGIES = ("range", "cooperative-sticky")
+
+
+@dataclass(frozen=True)
+class Result:
+    strategy: str
+    members: int
+    slow_ms: int
+    to_stable_ms: int
+    paused_partition_s: float
+    cpu_s: float
+
+
+def group_cluster(seed: int, data_dir: Path) -> Cluster:
+    cluster = Cluster(
+        seed=seed,
+        brokers=3,
+        data_dir=data_dir,
+        record=False,
+        groups=GroupConfig(
+            group_initial_rebalance_delay_ms=0,
+            group_min_session_timeout_ms=500,
+            offsets_topic_num_partitions=3,
+        ),
+    )
+    cluster.create_topic(TOPIC, PARTITIONS)
+    return cluster
+
+
+def members(cluster: Cluster) -> list[GroupConsumerWorkload]:
+    return [c for c in cluster.consumers.values() if isinstance(c, GroupConsumerWorkload)]
+
+
+def stable(cluster: Cluster) -> bool:
+    """The coordinator has the group Stable, every member is Stable in its generation, and
+    every partition has exactly one owner."""
+    offsets = TopicPartition(OFFSETS_TOPIC, partition_for(GROUP, 3))
+    node = cluster.brokers.get(cluster.leader_of(offsets))
+    core = None if node is None else node.broker
+    group = None if core is None else core.groups.coordinator.groups.get(GROUP)
+    if group is None or group.state != GroupState.STABLE:
+        return False
+    owned: list[TopicPartition] = []
+    for member in members(cluster):
+        state = member.consumer.group
+        if state is None or (state.state.value, state.generation_id) != (
+            "STABLE",
+            group.generation_id,
+        ):
+            return False
+        owned += member.partitions
+    return len(owned) == len(set(owned)) == PARTITIONS
+
+
+def paused_partition_ms(histories: Sequence[list[Ownership]], start_ms: int, end_ms: int) -> int:
+    """Partition-milliseconds between start_ms and end_ms in which no member owned a
+    partition."""
+    changes = [[(c.at_ms, c.partitions) for c in history] for history in histories]
+    return int(paused_partition_time(changes, start_ms, end_ms))
+
+
+def paused_partition_time(
+    histories: Sequence[Sequence[tuple[float, frozenset[object]]]], start: float, end: float
+) -> float:
+    """Partition-time between start and end in which no member owned a partition: each
+    member's (time, partitions owned from then on) replayed in time order."""
+    changes = sorted(
+        ((at, i, partitions) for i, history in enumerate(histories) for at, partitions in history),
+        key=lambda change: (change[0], change[1]),
+    )
+    owned_by: dict[int, frozenset[object]] = {}
+    total = 0.0
+    at = start
+    for when, member, partitions in changes:
+        if when > at:
+            if when > start:
+                unowned = PARTITIONS - len(set().union(*owned_by.values()))
+                total += unowned * (min(when, end) - max(at, start))
+            at = when
+        if when >= end:
+            break
+        owned_by[member] = partitions
+    if at < end:
+        unowned = PARTITIONS - len(set().union(*owned_by.values()))
+        total += unowned * (end - max(at, start))
+    return total
+
+
+def run_until_stable(cluster: Cluster, timeout_ms: int) -> None:
+    deadline = cluster.sim.now_ms + timeout_ms
+    while not stable(cluster):
+        if cluster.sim.now_ms >= deadline:
+            raise AssertionError("the group did not become Stable")
+        cluster.run_for(5)  # the figure is within 5 ms
+
+
+def one_join(strategy: str, group_size: int, slow_ms: int, seed: int) -> Result:
+    started = time.process_time()
+    with tempfile.TemporaryDirectory(prefix="reflog-rebalance-") as tmp:
+        cluster = group_cluster(seed, Path(tmp))
+        for i in range(group_size - 1):
+            cluster.add_consumer(
+                f"c{i}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **MEMBER
+            )
+        run_until_stable(cluster, 30_000)
+        cluster.run_for(1_000)
+        if slow_ms:
+            cluster.slow("c0", None, slow_ms)
+        joined_at = cluster.sim.now_ms
+        cluster.add_consumer(
+            f"c{group_size - 1}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **MEMBER
+        )
+        run_until_stable(cluster, 30_000)
+        stable_at = cluster.sim.now_ms
+        histories = [m.history for m in members(cluster)]
+        paused = paused_partition_ms(histories, joined_at, stable_at)
+    return Result(
+        strategy,
+        group_size,
+        slow_ms,
+        stable_at - joined_at,
+        paused / 1000,
+        time.process_time() - started,
+    )
+
+
+# -- real processes --------------------------------------------------------------------------
+PROCESS_CLUSTER = (
+    "--broker-session-timeout-ms", "3000",
+    "--broker-heartbeat-interval-ms", "300",
+    "--election-timeout-ms", "300",
+    "--offsets-topic-num-partitions", "5",
+)  # fmt: skip
+
+
+class ProcessMember:
+    """A confluent-kafka member polling in its own thread; ``history`` is (monotonic time,
+    partitions owned from then on), changed by librdkafka's rebalance callbacks."""
+
+    def __init__(self, name: str, bootstrap: str, group: str, strategy: str) -> None:
+        import confluent_kafka
+
+        self.history: list[tuple[float, frozenset[object]]] = []
+        self.stop = threading.Event()
+        self.consumer = confluent_kafka.Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "client.id": name,
+                "partition.assignment.strategy": strategy,
+                "session.timeout.ms": 6_000,
+                "heartbeat.interval.ms": 500,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        # Callbacks that do not assign themselves: confluent-kafka applies the change after.
+        self.consumer.subscribe(
+            ["bench"], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
+        )
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def owned(self) -> frozenset[object]:
+        return self.history[-1][1] if self.history else frozenset()
+
+    def _assigned(self, consumer: object, partitions: list[object]) -> None:
+        added = {tp.partition for tp in partitions}  # type: ignore[attr-defined]
+        self.history.append((time.monotonic(), self.owned() | added))
+
+    def _revoked(self, consumer: object, partitions: list[object]) -> None:
+        removed = {tp.partition for tp in partitions}  # type: ignore[attr-defined]
+        self.history.append((time.monotonic(), self.owned() - removed))
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                self.consumer.poll(0.02)
+        finally:
+            self.consumer.close()
+
+
+def settled(group: Sequence[ProcessMember], newcomer: ProcessMember | None = None) -> bool:
+    owned = [p for m in group for p in m.owned()]
+    every_once = len(owned) == len(set(owned)) == PARTITIONS
+    return every_once and (newcomer is None or bool(newcomer.owned()))
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the group did not settle")
+        time.sleep(0.005)
+
+
+def one_process_join(bootstrap: str, strategy: str, group_size: int) -> Result:
+    started = time.process_time()
+    group_id = f"bench-{uuid.uuid4().hex[:8]}"
+    group = [ProcessMember(f"c{i}", bootstrap, group_id, strategy) for i in range(group_size - 1)]
+    try:
+        wait_until(lambda: settled(group), 180)
+        time.sleep(2)
+        joined_at = time.monotonic()
+        newcomer = ProcessMember(f"c{group_size - 1}", bootstrap, group_id, strategy)
+        group.append(newcomer)
+        wait_until(lambda: settled(group, newcomer), 180)
+        stable_at = time.monotonic()
+    finally:
+        for member in group:
+            member.stop.set()
+        for member in group:
+            member.thread.join(30)
+    paused = paused_partition_time([m.history for m in group], joined_at, stable_at)
+    return Result(
+        strategy,
+        group_size,
+        0,
+        round((stable_at - joined_at) * 1000),
+        paused,
+        time.process_time() - started,
+    )
+
+
+def process_results(sizes: Sequence[int]) -> list[Result]:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tests.cluster_process import running_cluster
+
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="reflog-rebalance-") as tmp,
+        running_cluster(Path(tmp), 3, 3, *PROCESS_CLUSTER) as cluster,
+    ):
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        for created in admin.create_topics([NewTopic("bench", PARTITIONS, 1)]).values():
+            created.result(60)
+        for size in sizes:
+            for strategy in STRATEGIES:
+                results.append(one_process_join(cluster.bootstrap, strategy, size))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, nargs="+", default=[3, 30])
+    parser.add_argument("--slow-ms", type=int, nargs="+", default=[0, 200])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", action="store_true", help="real processes, not the sim")
+    args = parser.parse_args()
+    if args.processes:
+        print(f"Real processes: a member joins a Stable group of N-1 over {PARTITIONS} partitions")
+        print(f"{'N':>3} {'strategy':>19} {'join->Stable':>13} {'partition-s paused':>19}")
+        for r in process_results(args.members):
+            print(
+                f"{r.members:>3} {r.strategy:>19} {r.to_stable_ms:>10} ms "
+                f"{r.paused_partition_s:>19.2f}"
+            )
+        return
+    print(
+        f"A member joins a Stable group of N-1 over {PARTITIONS} partitions; heartbeat "
+        f"{MEMBER['heartbeat_interval_ms']} ms; simulated time; seed {args.seed}"
+    )
+    print(f"{'N':>3} {'slow member':>12} {'strategy':>19} {'join->Stable':>13} "
+          f"{'partition-s paused':>19} {'CPU':>6}")  # fmt: skip
+    for size in args.members:
+        for slow in args.slow_ms:
+            for strategy in STRATEGIES:
+                r = one_join(strategy, size, slow, args.seed)
+                print(
+                    f"{r.members:>3} {f'+{r.slow_ms} ms':>12} {r.strategy:>19} "
+                    f"{r.to_stable_ms:>10} ms {r.paused_partition_s:>19.2f} {r.cpu_s:>5.1f}s"
+                )
+
+
+if __name__ == "__main__":
+    main()

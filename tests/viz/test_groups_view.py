@@ -1,0 +1,133 @@
+"""The group view draws who owned each partition when, and the pauses, from the timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from reflog.groups.config import GroupConfig
+from reflog.sim import Cluster
+from reflog.viz.groups import (
+    GroupView,
+    group_at_coordinator,
+    owners,
+    ownership_segments,
+    paused_partition_ms,
+)
+
+MEMBER = {"session_timeout_ms": 3_000, "heartbeat_interval_ms": 300}
+
+
+def group_cluster(data_dir: Path, strategy: str, members: int = 2) -> Cluster:
+    groups = GroupConfig(
+        group_initial_rebalance_delay_ms=0,
+        group_min_session_timeout_ms=500,
+        offsets_topic_num_partitions=3,
+    )
+    cluster = Cluster(seed=1, brokers=3, data_dir=data_dir, groups=groups)
+    cluster.create_topic("orders", partitions=6)
+    for i in range(members):
+        cluster.add_consumer(
+            f"c{i}", "orders", group_id="g", assignment_strategy=strategy, **MEMBER
+        )
+    cluster.run_for(3_000)
+    return cluster
+
+
+def test_the_snapshot_names_one_live_owner_for_every_partition_once_the_group_settles(
+    tmp_path: Path,
+) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    assert owners(cluster.timeline.latest, "orders") == {
+        0: "c0", 1: "c0", 2: "c0", 3: "c1", 4: "c1", 5: "c1",
+    }  # fmt: skip
+
+
+def test_the_snapshot_holds_the_group_as_its_coordinator_moves_it_through_a_rebalance(
+    tmp_path: Path,
+) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    group = group_at_coordinator(cluster.timeline.latest, "g")
+    assert group is not None
+    assert (group.state, group.protocol, group.members) == ("Stable", "range", ("c0", "c1"))
+    joined_at = cluster.sim.now_ms
+    cluster.add_consumer("c2", "orders", group_id="g", assignment_strategy="range", **MEMBER)
+    cluster.run_for(3_000)
+    seen = [
+        (g.state, g.generation)
+        for s in cluster.timeline
+        if s.at_ms >= joined_at and (g := group_at_coordinator(s, "g")) is not None
+    ]
+    states = [state for i, state in enumerate(seen) if i == 0 or seen[i - 1] != state]
+    generation = group.generation
+    assert states == [
+        ("Stable", generation),
+        ("PreparingRebalance", generation),
+        ("CompletingRebalance", generation + 1),
+        ("Stable", generation + 1),
+    ]
+
+
+def test_an_eager_rebalance_pauses_every_partition_and_a_cooperative_one_only_the_moved(
+    tmp_path: Path,
+) -> None:
+    paused_partitions = {}
+    for strategy in ("range", "cooperative-sticky"):
+        cluster = group_cluster(tmp_path / strategy, strategy)
+        joined_at = cluster.sim.now_ms
+        cluster.add_consumer("c2", "orders", group_id="g", assignment_strategy=strategy, **MEMBER)
+        cluster.run_for(3_000)
+        segments = ownership_segments(cluster.timeline, "orders")
+        paused_partitions[strategy] = {
+            s.partition for s in segments if s.paused and s.start_ms >= joined_at
+        }
+        assert paused_partition_ms(cluster.timeline, "orders", joined_at) > 0
+        assert not any(s.paused for s in segments if s.end_ms == cluster.sim.now_ms)
+    assert paused_partitions["range"] == set(range(6))
+    assert len(paused_partitions["cooperative-sticky"]) == 2  # what moved to c2
+
+
+def test_a_crashed_member_s_partitions_are_paused_until_it_is_evicted(tmp_path: Path) -> None:
+    cluster = group_cluster(tmp_path, "cooperative-sticky")
+    crashed_at = cluster.sim.now_ms
+    cluster.crash("c0")
+    cluster.run_for(1_000)  # less than the session: not evicted yet
+    assert paused_partition_ms(cluster.timeline, "orders", crashed_at) == 3 * 1_000
+    cluster.run_for(3_000)
+    assert set(owners(cluster.timeline.latest, "orders").values()) == {"c1"}
+
+
+def test_the_view_draws_a_bar_per_owned_stretch_and_its_buttons_change_the_group(
+    tmp_path: Path,
+) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    view = GroupView(cluster, "orders", assignment_strategy="range", **MEMBER)
+    owned, paused, coordinator = view.figure.data
+    assert set(owned.text) == {"c0", "c1"}
+    assert coordinator.text[-1] == "Stable · gen 1"
+    assert len(paused.x) == 6  # each partition waited for the group's first assignment
+    view.buttons["add a consumer"].click()
+    assert "c2" in cluster.consumers
+    cluster.run_for(3_000)
+    view.controls.go_live()
+    owned, paused, coordinator = view.figure.data
+    assert "c2" in owned.text
+    assert coordinator.text[-3:] == (
+        "PreparingRebalance · gen 1",
+        "CompletingRebalance · gen 2",
+        "Stable · gen 2",
+    )
+    assert len(paused.x) == 12  # and the eager rebalance paused every partition again
+    view.buttons["crash a consumer"].click()
+    assert cluster.consumers["c0"].core is None
+    view.buttons["a consumer leaves"].click()
+    assert cluster.consumers["c2"].consumer.group.closing  # type: ignore[union-attr]
+
+
+def test_the_stored_figure_replays_the_recording(tmp_path: Path) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    figure = GroupView(cluster, "orders").static_figure(max_frames=10)
+    assert isinstance(figure, go.Figure)
+    assert len(figure.frames) == 10
+    assert set(figure.data[0].text) == {"c0", "c1"}  # the last frame is what shows
