@@ -240,10 +240,16 @@ class GroupCoordinator:
         if group.leader_id == old_id:
             group.leader_id = new_id
         self.dirty.add(group.group_id)
-        protocols = [(p.name, p.metadata) for p in request.protocols]
-        if group.is_(GroupState.STABLE) and protocols == member.protocols:
+        old_protocols = member.protocols
+        member.protocols = [(p.name, p.metadata) for p in request.protocols]
+        # As Kafka does, a Stable group rebalances only if the protocol it would select
+        # changes: the metadata bytes differ after any restart (a subscription carries the
+        # member's generation, -1 on a fresh start), so comparing them would always rebalance.
+        if group.is_(GroupState.STABLE) and (
+            member.protocols == old_protocols
+            or select_protocol(list(group.members.values())) == group.protocol_name
+        ):
             return [*replies, Reply(reply_to, self._join_result(group, new_id, send_members=False))]
-        member.protocols = protocols
         member.awaiting_join = reply_to
         if group.is_(GroupState.PREPARING_REBALANCE):
             return replies + self._maybe_complete_join(now_ms, group)

@@ -190,6 +190,40 @@ def test_a_restarted_static_member_takes_its_place_back_without_a_rebalance() ->
     assert h.heartbeat(ids[1], generation, instance_id="i1") == ErrorCode.FENCED_INSTANCE_ID
 
 
+def test_a_restarted_static_member_with_new_subscription_bytes_keeps_its_place() -> None:
+    # A restarted consumer's subscription differs in its bytes (it carries the member's
+    # generation, -1 after a restart); Kafka rebalances only if the selected protocol changes.
+    h = Harness()
+    conns = [h.join(instance_id=f"i{n}", protocols=(("range", b"gen-1"),)) for n in range(2)]
+    h.advance(2 * DELAY_MS)
+    ids = [h.joined(c).member_id for c in conns]
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation, instance_id="i1")
+    h.synced(h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"}, instance_id="i0"))
+    h.synced(follower)
+    back = h.joined(h.join(instance_id="i1", protocols=(("range", b"gen--1"),)))
+    assert back.error_code == ErrorCode.NONE
+    assert back.generation_id == generation
+    assert h.group.state == GroupState.STABLE
+    assert h.synced(h.sync(back.member_id, generation, instance_id="i1")).assignment == b"p1"
+
+
+def test_a_restarted_static_member_that_changes_the_selected_protocol_rebalances() -> None:
+    h = Harness()
+    conns = [
+        h.join(instance_id=f"i{n}", protocols=(("range", b""), ("roundrobin", b"")))
+        for n in range(2)
+    ]
+    h.advance(2 * DELAY_MS)
+    ids = [h.joined(c).member_id for c in conns]
+    generation = h.joined(conns[0]).generation_id
+    follower = h.sync(ids[1], generation, instance_id="i1")
+    h.synced(h.sync(ids[0], generation, {ids[0]: b"p0", ids[1]: b"p1"}, instance_id="i0"))
+    h.synced(follower)
+    h.join(instance_id="i1", protocols=(("roundrobin", b""),))  # range is no longer shared
+    assert h.group.state == GroupState.PREPARING_REBALANCE
+
+
 def test_a_static_member_rides_out_a_restart_shorter_than_its_session() -> None:
     h = Harness()
     conn = h.join(instance_id="i0")
