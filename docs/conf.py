@@ -46,6 +46,9 @@ nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json
 suppress_warnings = ["mystnb.unknown_mime_type"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
+# Text as reflog's docstrings, exercises and notebooks write it: no curly quotes, and no en
+# dash for "--" (an option such as --bootstrap-server in prose must stay one a reader can copy).
+smartquotes = False
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"

@@ -1,5 +1,11 @@
-# %% [markdown]
+# %% [markdown] tags=["jupyterlab-only"]
 # # Seeing the wire, checking the history
+#
+# **This chapter runs only in JupyterLab** (`make lab`), not in the docs site's in-browser
+# JupyterLite: its first half starts real brokers and a proxy that listen on TCP sockets, and
+# runs `kcat` as a separate process, and Python in a browser tab (Pyodide) can neither listen on
+# a socket nor start a process. Its stored run is shown below; the chapters on the simulated
+# cluster run in the browser too.
 #
 # Two tools make a claim about Kafka something you can check yourself instead of something you
 # are told:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import json
 import os
 import posixpath
@@ -123,9 +124,26 @@ def public_modules() -> list[str]:
     return names
 
 
+def reexports(module: str, public: list[str]) -> dict[str, str]:
+    """The names in a module's ``__all__`` that another public module defines and exports, each
+    with that module: name -> module.
+
+    autodoc would document such a name twice (here and where it is defined), and viewcode would
+    then link the defining module's whole source page to anchors under this module's name, most
+    of which do not exist: it keeps one module name per source file."""
+    exporter = importlib.import_module(module)
+    found = {}
+    for name in exporter.__all__:
+        home = getattr(getattr(exporter, name), "__module__", None)
+        if home != module and home in public and name in importlib.import_module(home).__all__:
+            found[name] = home
+    return found
+
+
 def write_api() -> None:
+    public = public_modules()
     groups: dict[str, list[str]] = {}
-    for name in public_modules():
+    for name in public:
         parts = name.split(".")
         in_subpackage = len(parts) > 2 or (PACKAGE / parts[-1]).is_dir()
         group = ".".join(parts[:2]) if in_subpackage else "reflog"
@@ -142,8 +160,15 @@ def write_api() -> None:
             is_package = (ROOT / module.replace(".", "/") / "__init__.py").exists()
             lines += [f"## `{module}`", "", "```{eval-rst}", f".. automodule:: {module}"]
             if is_package:
-                lines += ["   :no-members:", "   :no-index:"]
+                lines += ["   :no-members:", "   :no-index:", "```", ""]
+                continue
+            elsewhere = reexports(module, public)
+            if elsewhere:
+                lines.append(f"   :exclude-members: {', '.join(sorted(elsewhere))}")
             lines += ["```", ""]
+            if elsewhere:
+                links = [f"{{py:obj}}`{home}.{name}`" for name, home in sorted(elsewhere.items())]
+                lines += [f"It also exports {', '.join(links)}.", ""]
         write_if_changed(out / f"{page}.md", "\n".join(lines))
     toc = "\n".join(pages)
     index = (

@@ -351,7 +351,7 @@ def test_cli_page_holds_every_commands_help_as_the_installed_reflog_prints_it(si
         return done.stdout
 
     top = help_of()
-    commands = re.findall(r"^    (\w+)", top.split("positional arguments:")[1], re.MULTILINE)
+    commands = re.findall(r"^    ([\w-]+)", top.split("positional arguments:")[1], re.MULTILINE)
     assert {"broker", "cluster", "topics", "produce", "consume"} <= set(commands)
     text = page_text(site, "_generated/cli.html")
     for command in ["", *commands]:
