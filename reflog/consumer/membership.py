@@ -359,6 +359,11 @@ class GroupMembership:
     def _maybe_join(self) -> None:
         if not self._join_prepared:
             self._prepare_join()
+        if self.state != MemberState.STABLE:
+            # Commits still waiting belong to a generation this member has left: they can
+            # never go, so they fail now rather than hold up the join (the join would wait
+            # for them, nothing would be due, and the member would never be woken again).
+            self._fail_waiting_commits(ErrorCode.REBALANCE_IN_PROGRESS)
         if (
             self._commits_pending()  # the commit before a rejoin goes first
             or self.state not in (MemberState.UNJOINED, MemberState.STABLE)

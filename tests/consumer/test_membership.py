@@ -434,6 +434,25 @@ def test_a_commit_during_a_rebalance_fails_with_rebalance_in_progress() -> None:
     assert outcomes == [ErrorCode.REBALANCE_IN_PROGRESS]
 
 
+def test_a_commit_left_waiting_when_the_member_is_fenced_does_not_hold_up_its_rejoin() -> None:
+    # Seed 46 of the randomized group test: fenced with a commit in flight and another
+    # waiting behind it, the member must rejoin as soon as the one in flight is answered.
+    # The waiting one can never go (its generation is over); when it blocked the join,
+    # the member asked to be woken for nothing more and sat UNJOINED for good.
+    m = stable(session_timeout_ms=60_000)
+    m.consumed.update({T("t", 0): 5})
+    m.tick(5_000)
+    in_flight = m.sent(OffsetCommitRequest)
+    outcomes: list[int] = []
+    m.core.commit({T("t", 1): 7}, lambda offsets, error: outcomes.append(error))
+    m.answer_only(HeartbeatRequest, HeartbeatResponse(error_code=ErrorCode.UNKNOWN_MEMBER_ID))
+    assert not [r for r in m.tick(5_001) if isinstance(r, JoinGroupRequest)]  # commit first
+    m.answer_only(OffsetCommitRequest, commit_ok(in_flight))
+    [join] = [r for r in m.tick(5_002) if isinstance(r, JoinGroupRequest)]
+    assert join.member_id == "" and m.core.state == MemberState.PREPARING_REBALANCE
+    assert outcomes == [ErrorCode.REBALANCE_IN_PROGRESS]
+
+
 # -- leaving -----------------------------------------------------------------------------------
 def test_close_commits_then_revokes_then_leaves() -> None:
     m = stable()
