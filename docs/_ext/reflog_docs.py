@@ -140,6 +140,26 @@ def reexports(module: str, public: list[str]) -> dict[str, str]:
     return found
 
 
+def used_first(modules: list[str]) -> list[str]:
+    """The modules of one page ordered so that a module comes before those that use its names.
+
+    viewcode keeps one module name per source file, from the first object it meets whose
+    source is there; an object of another module can lead it astray (a dataclass field whose
+    default is an enum member of the module that defines the enum), so the defining module
+    must be documented before the modules that use its names."""
+    loaded = {m: importlib.import_module(m) for m in modules}
+    uses = {
+        m: {getattr(value, "__module__", None) for value in vars(mod).values()}
+        & (set(modules) - {m})
+        for m, mod in loaded.items()
+    }
+    ordered: list[str] = []
+    while len(ordered) < len(modules):
+        ready = [m for m in modules if m not in ordered and uses[m] <= set(ordered)]
+        ordered.append(ready[0] if ready else next(m for m in modules if m not in ordered))
+    return ordered
+
+
 def write_api() -> None:
     public = public_modules()
     groups: dict[str, list[str]] = {}
@@ -154,7 +174,7 @@ def write_api() -> None:
         page = group.replace(".", "-")
         pages.append(page)
         lines = [f"# `{group}`", ""]
-        for module in modules:
+        for module in used_first(modules):
             # A package re-exports its modules' names: its page shows its docstring, and each
             # name is documented once, in the module that defines it.
             is_package = (ROOT / module.replace(".", "/") / "__init__.py").exists()
@@ -196,10 +216,9 @@ def _enclosing(tree: ast.Module, line: int, module: str) -> str:
     body: list[ast.stmt] = tree.body
     while True:
         for node in body:
-            if (
-                isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-                and node.lineno <= line <= (node.end_lineno or node.lineno)
-            ):
+            if isinstance(
+                node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+            ) and node.lineno <= line <= (node.end_lineno or node.lineno):
                 names.append(node.name)
                 best = ".".join([module, *names])
                 body = node.body
@@ -268,9 +287,7 @@ def simplification_notes() -> list[Note]:
             for match in SIMPLIFICATION.finditer(line):
                 context, text = _note_text(lines, number, match.start())
                 where = _enclosing(tree, number + 1, module)
-                notes.append(
-                    Note(str(path.relative_to(ROOT)), number + 1, where, context, text)
-                )
+                notes.append(Note(str(path.relative_to(ROOT)), number + 1, where, context, text))
     return notes
 
 

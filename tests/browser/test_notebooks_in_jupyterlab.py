@@ -346,7 +346,9 @@ def check_scrubbed_view_goes_live(page: Any, view: Any, drive: Drive) -> None:
     recorded = position()[1]
     press(view, drive.scrubbed_control)
     wait_until(page, lambda: position()[1] > recorded, f"{drive.scrubbed_control!r} recorded more")
-    wait_until(page, lambda: says("(live)"), f"the view is live after {drive.scrubbed_control!r}")
+    wait_until(
+        page, lambda: says("(live)"), f"the view is live after {drive.scrubbed_control!r}", 120
+    )
     # The slider's end and its handle arrive as two updates (a run that goes on recording
     # moves the end first), so wait for the handle to be at the end rather than read it once.
     wait_until(
