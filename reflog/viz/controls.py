@@ -71,6 +71,7 @@ class TimelineControls(Generic[S]):
         self.step_ms = step_ms
         self.following = True  # live: draw every new snapshot
         self._moving_slider = False  # the slider is being moved by code, not by a user
+        self._scrub_to: int | None = None  # where a user's drag asked to go, not drawn yet
         last = max(len(run.timeline) - 1, 0)
         self.shown: S | None = None  # the snapshot on screen
 
@@ -119,6 +120,7 @@ class TimelineControls(Generic[S]):
 
     def go_live(self) -> None:
         """Jump to the latest snapshot and follow the run again."""
+        self._scrub_to = None  # a drag not drawn yet is overtaken by going live
         self.following = True
         self._style_live_button()
         self._sync_slider()
@@ -197,8 +199,27 @@ class TimelineControls(Generic[S]):
 
     # -- widgets ----------------------------------------------------------------------
     def _on_slider(self, change: dict[str, Any]) -> None:
-        if not self._moving_slider:
-            self.show(int(change["new"]))
+        if self._moving_slider:
+            return
+        # In a kernel, draw after this message is answered, not while handling it: the
+        # browser holds a drag's later positions until the kernel answers the earlier one,
+        # so drawing here would let a button pressed meanwhile overtake the drag's last
+        # position, which then scrubs the view back after the button made it live.
+        # Drawing later also draws only where a fast drag stopped, not every position.
+        pending = self._scrub_to is not None
+        self._scrub_to = int(change["new"])
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a plain script or test): draw now
+            self._scrub()
+            return
+        if not pending:
+            loop.call_soon(self._scrub)
+
+    def _scrub(self) -> None:
+        index, self._scrub_to = self._scrub_to, None
+        if index is not None:
+            self.show(index)
 
     def _on_play(self, change: dict[str, Any]) -> None:
         if change["new"]:

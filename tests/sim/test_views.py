@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from reflog.producer.partitioner import partition_for_key
@@ -65,6 +66,32 @@ def test_a_button_pressed_while_scrubbed_back_jumps_to_live_first(tmp_path: Path
     assert not cluster.timeline.latest.node(f"broker-{leader}").alive
     assert view.controls.slider.value == view.controls.slider.max
     assert "killed" not in view.status.value and f"crashed broker-{leader}" in view.status.value
+
+
+def test_in_a_kernel_a_drag_is_drawn_after_it_is_answered_and_a_button_pressed_meanwhile_wins(
+    tmp_path: Path,
+) -> None:
+    """In a kernel (an event loop runs) the browser sends a drag's last position only once
+    the kernel answered the one before; a button pressed meanwhile can arrive first. The
+    view draws a drag when the loop next runs, only its latest position, and not at all if
+    a control went live in between."""
+    cluster = replicated(5, tmp_path)
+    view = ReplicationView(cluster, "r")
+    cluster.produce(TP, [b"a"])
+
+    async def drag_then_press() -> None:
+        for position in (3, 2, 1):
+            view.controls.slider.value = position
+        assert view.controls.following  # nothing drawn while the messages are handled
+        await asyncio.sleep(0)  # the loop runs: the drag is drawn where it stopped
+        assert not view.controls.following and view.shown is cluster.timeline[1]
+        view.controls.slider.value = 0
+        view.buttons["kill"].click()  # overtakes the drag's last position
+        await asyncio.sleep(0)
+        assert view.controls.following and view.shown is cluster.timeline.latest
+        assert "(live)" in view.controls.clock.value
+
+    asyncio.run(drag_then_press())
 
 
 def test_the_live_button_and_the_step_button_return_to_the_latest_snapshot(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
             assert list(view.figure.data[0].y) == [0, 0, 0]
             assert view.figure.data[4].y[-1] > 0  # the running total of follower bytes
             view.controls.slider.value = 0  # scrub back to the start
+            await wait_for(lambda: view.shown is run.timeline[0])  # drawn once the drag is answered
             assert not view.controls.following and list(follower_bars.y) == [0, 0, 0]
             await press("consume")
             assert view.controls.following and view.shown is run.timeline.latest
@@ -116,7 +117,8 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
             assert view.buttons["produce"].disabled and view.controls.play_button.disabled
             assert "the cluster is stopped" in view.status.value
             view.controls.slider.value = 1
-            assert view.shown is run.timeline[1] and list(view.figure.data[0].y) == [0, 0, 0]
+            await wait_for(lambda: view.shown is run.timeline[1])
+            assert list(view.figure.data[0].y) == [0, 0, 0]
         finally:
             await cluster.stop()
 
