@@ -20,9 +20,17 @@ flushed, renamed to ``.swap``, and only then replaces the original. On open, a
 that finished writing) completes its swap — so a crash at any point loses
 nothing.
 
+Transactions, as in Kafka: the cleaner stops at the last stable offset (an open
+transaction may still abort, so its records must not count as any key's latest
+value); below it, a committed transaction's records are compacted like any
+others, and an aborted transaction's records are removed (no ``read_committed``
+consumer ever returns them, and a ``read_uncommitted`` one may skip them).
+
 reflog simplifications: each segment is rewritten on its own (Kafka also
-merges small segments), and a batch whose records were all removed is kept
-as an empty batch header so offsets stay contiguous batch to batch.
+merges small segments); a batch whose records were all removed is kept
+as an empty batch header so offsets stay contiguous batch to batch; and a
+transaction's COMMIT or ABORT marker is kept (Kafka removes it once no record of
+its transaction is left and ``delete.retention.ms`` has passed).
 """
 
 from __future__ import annotations
@@ -60,13 +68,13 @@ class LogCleaner:
         return max(value, log.log_start_offset)
 
     def cleanable_segments(self, log: Log, high_watermark: int | None = None) -> list[LogSegment]:
-        """Never the active segment; in a replicated log only segments wholly below the high
-        watermark (an uncommitted newer value must not erase a committed one: truncation
-        could take the newer one away)."""
-        segments = log.segments[:-1]
+        """Never the active segment, and only segments wholly below the last stable offset
+        and, in a replicated log, the high watermark (an uncommitted newer value must not
+        erase a committed one: truncation or an abort could take the newer one away)."""
+        end = log.transactions.first_unstable_offset(log.log_end_offset)  # the LSO
         if high_watermark is not None:
-            segments = [s for s in segments if s.next_offset <= high_watermark]
-        return segments
+            end = min(end, high_watermark)
+        return [s for s in log.segments[:-1] if s.next_offset <= end]
 
     def dirty_ratio(self, log: Log, high_watermark: int | None = None) -> float:
         cleanable = self.cleanable_segments(log, high_watermark)
@@ -90,13 +98,14 @@ class LogCleaner:
         ):
             return None
         first_dirty = self.first_dirty_offset(log)
+        aborted = _aborted_ranges(log)
         latest: dict[bytes, int] = {}
         for segment in cleanable:
             if segment.next_offset <= first_dirty:
                 continue
             for batch in self._batches(segment):
-                if batch.is_transactional:
-                    continue  # see below: never the newer value of a key
+                if batch.is_control or _is_aborted(batch, aborted):
+                    continue  # never the newer value of a key
                 for record in batch.records():
                     if record.key is not None and record.offset >= first_dirty:
                         latest[record.key] = record.offset
@@ -107,14 +116,14 @@ class LogCleaner:
             out = bytearray()
             for batch in self._batches(segment):
                 keep = []
+                aborted_batch = _is_aborted(batch, aborted)
                 for record in batch.records():
                     records_before += 1
-                    if batch.is_transactional:
-                        # reflog simplification: a transaction's records and markers are
-                        # kept as they are (Kafka drops aborted ones, and markers once no
-                        # record of their transaction is left).
-                        keep.append(record)
+                    if batch.is_control:
+                        keep.append(record)  # a marker stays (see the module's docstring)
                         continue
+                    if aborted_batch:
+                        continue  # an aborted transaction's record: never to be read
                     if (
                         record.key is not None
                         and latest.get(record.key, record.offset) > record.offset
@@ -156,3 +165,20 @@ class LogCleaner:
         tmp = directory / (CHECKPOINT_FILE + ".tmp")
         tmp.write_text(f"{offset}\n")
         os.replace(tmp, directory / CHECKPOINT_FILE)
+
+
+def _aborted_ranges(log: Log) -> dict[int, list[tuple[int, int]]]:
+    """producer id -> the offset ranges of its aborted transactions in ``log``."""
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    for txn in log.transactions.aborted:
+        ranges.setdefault(txn.producer_id, []).append((txn.first_offset, txn.last_offset))
+    return ranges
+
+
+def _is_aborted(batch: RecordBatch, aborted: dict[int, list[tuple[int, int]]]) -> bool:
+    """Whether ``batch`` holds records of a transaction that was aborted."""
+    if not batch.is_transactional or batch.is_control:
+        return False
+    return any(
+        first <= batch.base_offset <= last for first, last in aborted.get(batch.producer_id, ())
+    )
