@@ -225,6 +225,10 @@ class TransactionView(TimelineView[Snapshot]):
             row=1,
             col=1,
         )
+        figure.add_scatter(
+            x=[], y=[], mode="text", textposition="middle right", hoverinfo="skip",
+            showlegend=False, row=1, col=1,
+        )  # fmt: skip
         # The log: one bar trace per kind of offset, then HW, LSO and the consumers.
         for kind, colour in KINDS.items():
             figure.add_bar(
@@ -254,7 +258,7 @@ class TransactionView(TimelineView[Snapshot]):
                 line={"color": colour, "shape": "hv"}, row=2, col=1,
             )  # fmt: skip
         figure.update_xaxes(visible=False, range=[-0.5, 3.6], row=1, col=1)
-        figure.update_yaxes(visible=False, range=[-1.7, 2.9], row=1, col=1)
+        figure.update_yaxes(visible=False, range=[-2.7, 2.9], row=1, col=1)
         figure.update_xaxes(title="offset", row=1, col=2)
         figure.update_yaxes(autorange="reversed", row=1, col=2)
         figure.update_xaxes(title="simulated time (ms)", row=2, col=1)
@@ -323,6 +327,10 @@ class TransactionView(TimelineView[Snapshot]):
             data[1].x, data[1].y = [x0, x1], [y0, y1]
         else:
             data[1].x, data[1].y = [], []
+        processors = self._processor_lines(snapshot)
+        data[3].x = [-0.45] * len(processors)
+        data[3].y = [-1.75 - 0.3 * i for i in range(len(processors))]
+        data[3].text = processors
         # The output topic's partitions, as their leaders' logs hold them.
         partitions = [p for p in snapshot.topic(self.topic)]
         leaders = [p.replica(p.leader) if p.leader > 0 else None for p in partitions]
@@ -355,10 +363,10 @@ class TransactionView(TimelineView[Snapshot]):
             lso[2].append(f"{self.topic}-{p.partition}: last stable offset {stable}")
         for i, kind in enumerate(KINDS):
             xs, ys, texts, hovers = cells[kind]
-            trace = data[3 + i]
+            trace = data[4 + i]
             trace.x, trace.y, trace.base = [1] * len(xs), ys, [x - 0.5 for x in xs]
             trace.text, trace.hovertext = texts, hovers
-        first = 3 + len(KINDS)
+        first = 4 + len(KINDS)
         for k, (trace, (xs, ys, hovers)) in enumerate(
             zip(data[first : first + 2], (hw, lso), strict=True)
         ):  # the high watermark's line a little above the LSO's: both show when equal
@@ -394,14 +402,30 @@ class TransactionView(TimelineView[Snapshot]):
         for j, trace in enumerate(data[first + 4 : first + 6]):
             trace.x, trace.y = times, [c[j] for c in counts]
 
+    def draw(self, snapshot: Snapshot) -> None:
+        # Property by property, not in one batch_update: in a batch, plotly's widget (7.1)
+        # resets on every trace it touches the properties the batch sets on other traces only
+        # (which wiped the markers' colours and the states' positions in JupyterLab).
+        self.draw_figure(self.figure, snapshot)
+        self.draw_text(snapshot)
+
+    def _processor_lines(self, snapshot: Snapshot) -> list[str]:
+        """``processor-2: up, epoch 2`` (or ``processor-1: down``) for each processor with
+        this transactional id."""
+        return [
+            f"{p.name}: up, epoch {p.producer_epoch}" if p.alive else f"{p.name}: down"
+            for p in snapshot.producers
+            if self._is_processor(p.name)
+        ]
+
     def draw_text(self, snapshot: Snapshot) -> None:
         parts = [f"<b>t = {snapshot.at_ms} ms</b>", describe_transaction(snapshot, self.tid)]
         for producer in snapshot.producers:
-            if producer.name in self.cluster.producers and self._is_processor(producer.name):
-                alive = "up" if producer.alive else "down"
+            if self._is_processor(producer.name):
+                alive = f"up, epoch {producer.producer_epoch}" if producer.alive else "down"
                 parts.append(
-                    f"{producer.name} ({alive}, epoch {producer.producer_epoch}): "
-                    f"{producer.sent} results sent, {producer.failed} refused"
+                    f"{producer.name} ({alive}): {producer.sent} results sent, "
+                    f"{producer.failed} refused"
                 )
         self.status.value = "<br>".join(parts)
 
