@@ -124,6 +124,13 @@ def classify_offsets(replica: ReplicaSnapshot) -> dict[int, str]:
     return kinds
 
 
+def _life(alive: bool, epoch: int) -> str:
+    """``up, epoch 2``, ``starting`` (no epoch yet) or ``down``."""
+    if not alive:
+        return "down"
+    return f"up, epoch {epoch}" if epoch >= 0 else "starting"
+
+
 def _two_lines(state: str) -> str:
     """``Prepare<br>Commit``: a state's name over two lines, so neighbours do not overlap."""
     for i in range(1, len(state)):
@@ -258,23 +265,27 @@ class TransactionView(TimelineView[Snapshot]):
                 line={"color": colour, "shape": "hv"}, row=2, col=1,
             )  # fmt: skip
         figure.update_xaxes(visible=False, range=[-0.5, 3.6], row=1, col=1)
-        figure.update_yaxes(visible=False, range=[-2.7, 2.9], row=1, col=1)
+        figure.update_yaxes(visible=False, range=[-1.8, 2.9], row=1, col=1)
         figure.update_xaxes(title="offset", row=1, col=2)
         figure.update_yaxes(autorange="reversed", row=1, col=2)
         figure.update_xaxes(title="simulated time (ms)", row=2, col=1)
         figure.update_yaxes(title="records", rangemode="tozero", row=2, col=1)
         figure.update_layout(
-            height=640,
+            height=720,
             barmode="overlay",
             margin={"t": 40, "b": 40, "l": 50, "r": 20},
-            legend={"x": 1.02, "y": 1, "yanchor": "top", "font": {"size": 11}},
+            legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
             plot_bgcolor="white",
         )
         return figure
 
     def static_base_figure(self) -> go.Figure:
         figure = self.base_figure()
-        figure.update_layout(margin={"t": 80, "b": 120}, height=760)
+        figure.update_layout(
+            margin={"t": 80, "b": 40},
+            height=780,
+            legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
+        )
         return figure
 
     @staticmethod
@@ -329,7 +340,7 @@ class TransactionView(TimelineView[Snapshot]):
             data[1].x, data[1].y = [], []
         processors = self._processor_lines(snapshot)
         data[3].x = [-0.45] * len(processors)
-        data[3].y = [-1.75 - 0.3 * i for i in range(len(processors))]
+        data[3].y = [2.7 - 0.35 * i for i in range(len(processors))]  # top left: free
         data[3].text = processors
         # The output topic's partitions, as their leaders' logs hold them.
         partitions = [p for p in snapshot.topic(self.topic)]
@@ -413,7 +424,7 @@ class TransactionView(TimelineView[Snapshot]):
         """``processor-2: up, epoch 2`` (or ``processor-1: down``) for each processor with
         this transactional id."""
         return [
-            f"{p.name}: up, epoch {p.producer_epoch}" if p.alive else f"{p.name}: down"
+            f"{p.name}: {_life(p.alive, p.producer_epoch)}"
             for p in snapshot.producers
             if self._is_processor(p.name)
         ]
@@ -422,7 +433,7 @@ class TransactionView(TimelineView[Snapshot]):
         parts = [f"<b>t = {snapshot.at_ms} ms</b>", describe_transaction(snapshot, self.tid)]
         for producer in snapshot.producers:
             if self._is_processor(producer.name):
-                alive = f"up, epoch {producer.producer_epoch}" if producer.alive else "down"
+                alive = _life(producer.alive, producer.producer_epoch)
                 parts.append(
                     f"{producer.name} ({alive}): {producer.sent} results sent, "
                     f"{producer.failed} refused"
