@@ -223,13 +223,13 @@ for partition in range(3):
 second = crashy.add_processor("processor-2", "in", "out", transactional_id=TXN_ID,
                               group_id="upper")  # fmt: skip
 crashy.run_for(2_000)
-crash_at = next(a.at_ms for a in crashy.actions if a.target == "processor-1")
+crash_at = next(a.at_ms for a in crashy.actions if a.kind == "crash")
 for at, state, epoch in state_changes(crashy.timeline, TXN_ID):
     if at >= crash_at:
         print(f"t = {at:5} ms  {state:18} epoch {epoch}")
         if state == "Ongoing":
             break
-describe_log(crashy, 0)
+describe_log(crashy, 0, last=22)
 check_exactly_once(crashy)
 
 # %% [markdown]
