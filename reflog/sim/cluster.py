@@ -57,6 +57,7 @@ from reflog.sim.group_consumers import group_member
 from reflog.sim.kafka_nodes import BrokerNode, wire_roundtrip
 from reflog.sim.network import LinkConfig
 from reflog.sim.pacing import Paced, Pacer
+from reflog.sim.processor import TransactionalProcessor, committed_offset
 from reflog.sim.recording import ClusterRecorder, run_recorded, run_recorded_until
 from reflog.sim.timeline import Snapshot, Timeline, UserAction
 from reflog.sim.workloads import ConsumerWorkload, ProducerWorkload
@@ -620,12 +621,14 @@ class Cluster(Paced):
         *,
         auto_offset_reset: str = "earliest",
         group_id: str | None = None,
+        isolation_level: str = "read_uncommitted",
         **group_settings: Any,
     ) -> ConsumerWorkload:
         """A reflog consumer reading ``partitions`` of ``topic`` (all of them if None:
         the topic must exist) from ``auto_offset_reset``; with ``group_id``, a member of
         that consumer group instead (see :func:`~reflog.sim.group_consumers.group_member`
-        for ``assignment_strategy`` and the other group settings)."""
+        for ``assignment_strategy`` and the other group settings). ``isolation_level``
+        "read_committed" reads only what committed transactions wrote (not with a group)."""
         if group_id is not None:
             if partitions is not None:
                 raise ValueError("a group member is assigned its partitions by the group")
@@ -646,6 +649,7 @@ class Cluster(Paced):
             auto_offset_reset=auto_offset_reset,
             fetch_max_wait_ms=200,
             request_timeout_ms=2_000,
+            isolation_level=isolation_level,
         )
         consumer = ConsumerWorkload(
             name, config, [TopicPartition(topic, p) for p in partitions], topic=topic
@@ -654,6 +658,48 @@ class Cluster(Paced):
         self.consumers[name] = consumer
         self._act("add_consumer", name, f"added consumer {name} <- {topic} {list(partitions)}")
         return consumer
+
+    def add_processor(
+        self,
+        name: str,
+        input_topic: str,
+        output_topic: str,
+        *,
+        transactional_id: str,
+        group_id: str,
+        records_per_txn: int = 4,
+        processing_ms: int = 200,
+        transaction_timeout_ms: int = 10_000,
+    ) -> TransactionalProcessor:
+        """A consume-transform-produce processor (see :mod:`reflog.sim.processor`): its
+        consumer ``<name>-in`` reads partition 0 of ``input_topic`` read_committed, and each
+        transaction writes ``records_per_txn`` results to ``output_topic`` with the input
+        offset committed for ``group_id``. A second processor with the same
+        ``transactional_id`` fences the first."""
+        source = self.add_consumer(f"{name}-in", input_topic, [0], isolation_level="read_committed")
+        config = ProducerConfig(
+            bootstrap_servers=self.bootstrap,
+            client_id=name,
+            transactional_id=transactional_id,
+            transaction_timeout_ms=transaction_timeout_ms,
+            request_timeout_ms=1_000,
+        )
+        processor = TransactionalProcessor(
+            name,
+            config,
+            source,
+            output_topic,
+            len(self.partitions_of(output_topic)),
+            group_id,
+            lambda: committed_offset(self, group_id, source.partitions[0]),
+            records_per_txn=records_per_txn,
+            processing_ms=processing_ms,
+        )
+        self.sim.add_node(processor)
+        self.producers[name] = processor
+        what = f"added processor {name}: {input_topic} -> {output_topic} ({transactional_id})"
+        self._act("add_producer", name, what)
+        return processor
 
     # -- looking ----------------------------------------------------------------------
     def image(self, broker_id: int | None = None) -> MetadataImage:

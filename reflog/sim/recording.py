@@ -16,10 +16,12 @@ it is the oldest one on its link).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from reflog.records import iter_batches
 from reflog.replication.partition import Partition
 from reflog.sim.kafka_nodes import SimRequest, SimResponse
 from reflog.sim.timeline import (
@@ -35,11 +37,15 @@ from reflog.sim.timeline import (
     SegmentSnapshot,
     Snapshot,
     Timeline,
+    TransactionSnapshot,
+    TxnBatch,
     UserAction,
 )
 from reflog.sim.trace import MessageDelivered, MessageDropped, MessageSent, TraceEvent
 from reflog.storage.index import IndexEntry
+from reflog.storage.log import Log
 from reflog.storage.segment import BatchHeader, LogSegment
+from reflog.storage.txn_index import COMMIT, marker_type
 from reflog.topic_partition import TopicPartition
 
 if TYPE_CHECKING:
@@ -135,6 +141,8 @@ class ClusterRecorder:
         self._states: list[tuple[TopicPartition, PartitionState]] = []
         self._segments: dict[tuple[int, TopicPartition, int], _SegmentTrack] = {}
         self._active: str | None = None
+        self._txn_tps: set[TopicPartition] = set()  # partitions that had a transaction
+        self._txn_logs: dict[tuple[int, TopicPartition], _TxnTrack] = {}
         if track_wire:
             cluster.sim.trace.subscribe(self._on_trace)
 
@@ -197,6 +205,7 @@ class ClusterRecorder:
             for c in cluster.consumers.values()
         )
         groups = self._capture_groups()
+        transactions = self._capture_transactions()
         if latest is not None:
             # Share equal parts with the previous snapshot: less memory, cheap comparisons.
             nodes = _reuse(latest.nodes, nodes)
@@ -204,6 +213,8 @@ class ClusterRecorder:
             producers = latest.producers if latest.producers == producers else producers
             consumers = latest.consumers if latest.consumers == consumers else consumers
             groups = latest.groups if latest.groups == groups else groups
+            if latest.transactions == transactions:
+                transactions = latest.transactions
             cut = latest.cut_links if latest.cut_links == cut else cut
         in_flight = tuple(m for link in self._wire.values() for _, m in link)
         return Snapshot(
@@ -217,6 +228,7 @@ class ClusterRecorder:
             cut,
             actions,
             groups,
+            transactions,
         )
 
     # -- what the parts are made of -----------------------------------------------------
@@ -331,6 +343,27 @@ class ClusterRecorder:
                 )
         return tuple(groups)
 
+    def _capture_transactions(self) -> tuple[TransactionSnapshot, ...]:
+        """Every transactional id held by a live broker's transaction coordinator."""
+        out = []
+        for broker_id, node in sorted(self.cluster.brokers.items()):
+            core = node.broker
+            if core is None:
+                continue  # down: what it held is gone with its memory
+            txns = core.txns.coordinator.txns
+            for txn in sorted(txns.values(), key=lambda t: t.transactional_id):
+                out.append(
+                    TransactionSnapshot(
+                        txn.transactional_id,
+                        broker_id,
+                        txn.state.kafka_name,
+                        txn.producer_id,
+                        txn.producer_epoch,
+                        tuple(sorted(txn.partitions)),
+                    )
+                )
+        return tuple(out)
+
     def _capture_partitions(self) -> tuple[PartitionSnapshot, ...]:
         image = self._image
         if image is None:
@@ -390,6 +423,10 @@ class ClusterRecorder:
                 base.segments,
                 base.epochs,
                 base.producers,
+                base.last_stable_offset,
+                base.txn_batches,
+                base.ongoing,
+                base.aborted,
             )
             self._replicas[(broker_id, tp)] = (("down", alive), snapshot)
             return snapshot
@@ -408,6 +445,7 @@ class ClusterRecorder:
             len(partition.epoch_cache.entries),
             log.size_in_bytes,
             len(log.producer_state),  # an idle producer expired: the table shrank
+            tp in self._txn_tps,
         )
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -429,8 +467,50 @@ class ClusterRecorder:
                 for pid, entry in sorted(log.producer_state.producers.items())
             ),
         )
+        txns = log.transactions
+        if txns.ongoing or txns.aborted:
+            self._txn_tps.add(tp)
+        if tp in self._txn_tps:
+            high_watermark = partition.high_watermark
+            snapshot = dataclasses.replace(
+                snapshot,
+                last_stable_offset=min(high_watermark, txns.first_unstable_offset(high_watermark)),
+                txn_batches=self._txn_batches(broker_id, tp, log),
+                ongoing=tuple(sorted(txns.ongoing.items())),
+                aborted=tuple((a.producer_id, a.first_offset, a.last_offset) for a in txns.aborted),
+            )
         self._replicas[(broker_id, tp)] = (key, snapshot)
         return snapshot
+
+    def _txn_batches(self, broker_id: int, tp: TopicPartition, log: Log) -> tuple[TxnBatch, ...]:
+        """The replica's transactional batches and markers, read from its log as it grows
+        (from the start for a partition first seen with a transaction)."""
+        track = self._txn_logs.setdefault((broker_id, tp), _TxnTrack())
+        if log.log_end_offset < track.next_offset:  # truncated: forget what is gone
+            track.batches = [b for b in track.batches if b.last_offset < log.log_end_offset]
+            track.next_offset = log.log_end_offset
+        if track.next_offset < log.log_start_offset:
+            track.batches = [b for b in track.batches if b.last_offset >= log.log_start_offset]
+            track.next_offset = log.log_start_offset
+        while track.next_offset < log.log_end_offset:
+            read = log.read(track.next_offset, 1 << 20).records
+            if read is None:
+                break
+            start = track.next_offset
+            for batch in iter_batches(read.read()):
+                if batch.last_offset < track.next_offset:
+                    continue
+                if batch.is_transactional:
+                    marker = None
+                    if batch.is_control:
+                        marker = "COMMIT" if marker_type(batch) == COMMIT else "ABORT"
+                    track.batches.append(
+                        TxnBatch(batch.base_offset, batch.last_offset, batch.producer_id, marker)
+                    )
+                track.next_offset = batch.last_offset + 1
+            if track.next_offset == start:
+                break  # nothing whole to read yet
+        return tuple(track.batches)
 
     def _segment_snapshot(
         self, broker_id: int, tp: TopicPartition, segment: LogSegment, active: bool
@@ -488,6 +568,14 @@ class _SegmentTrack:
         self.last: SegmentSnapshot | None = None
 
 
+class _TxnTrack:
+    """What the recorder has read of one replica's transactional batches so far."""
+
+    def __init__(self) -> None:
+        self.next_offset = 0
+        self.batches: list[TxnBatch] = []
+
+
 def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
@@ -508,6 +596,7 @@ def _same(a: Snapshot, b: Snapshot) -> bool:
         and a.consumers is b.consumers
         and a.cut_links is b.cut_links
         and a.groups is b.groups
+        and a.transactions is b.transactions
         and a.active_controller == b.active_controller
         and a.in_flight == b.in_flight
     )

@@ -41,6 +41,8 @@ __all__ = [
     "SegmentSnapshot",
     "Snapshot",
     "Timeline",
+    "TransactionSnapshot",
+    "TxnBatch",
     "UserAction",
 ]
 
@@ -108,6 +110,16 @@ class ProducerStateSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class TxnBatch:
+    """A batch a transactional producer wrote, or a marker the coordinator wrote for it."""
+
+    base_offset: int
+    last_offset: int
+    producer_id: int
+    marker: str | None  # "COMMIT" or "ABORT" for a control batch; None for records
+
+
+@dataclass(frozen=True, slots=True)
 class ReplicaSnapshot:
     """One broker's replica of a partition. A crashed broker shows what it had last
     (``alive`` False, ``role`` "down"); its files are still on disk."""
@@ -122,6 +134,14 @@ class ReplicaSnapshot:
     segments: tuple[SegmentSnapshot, ...]
     epochs: tuple[EpochEntry, ...]  # the leader-epoch cache: (epoch, start offset)
     producers: tuple[ProducerStateSnapshot, ...] = ()  # its producer-state table, by id
+    # Transactions (only on a partition that has had a transactional batch): the last
+    # stable offset (-1: none recorded), its transactional batches and markers in offset
+    # order, the open transactions as (producer id, first offset), and the aborted ones
+    # as its .txnindex lists them: (producer id, first offset, marker's offset).
+    last_stable_offset: int = -1
+    txn_batches: tuple[TxnBatch, ...] = ()
+    ongoing: tuple[tuple[int, int], ...] = ()
+    aborted: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +214,19 @@ class GroupSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionSnapshot:
+    """A transactional id as a live broker's transaction coordinator holds it (Kafka's
+    ``TransactionMetadata``): its producer id and epoch, state and open partitions."""
+
+    transactional_id: str
+    coordinator: int  # the broker id holding it
+    state: str  # Kafka's name: "Empty", "Ongoing", "PrepareCommit", "CompleteCommit", ...
+    producer_id: int
+    producer_epoch: int
+    partitions: tuple[TopicPartition, ...]  # in the open transaction, sorted
+
+
+@dataclass(frozen=True, slots=True)
 class MessageInFlight:
     """A message on the wire: sent, not yet delivered or dropped."""
 
@@ -228,6 +261,7 @@ class Snapshot:
     cut_links: tuple[tuple[str, str], ...]  # (src, dst): messages src -> dst are dropped
     actions: tuple[UserAction, ...] = ()  # the actions taken at this instant
     groups: tuple[GroupSnapshot, ...] = ()  # consumer groups, by coordinator then group id
+    transactions: tuple[TransactionSnapshot, ...] = ()  # by coordinator, transactional id
 
     def node(self, name: str) -> NodeSnapshot:
         for node in self.nodes:

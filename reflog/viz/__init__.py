@@ -14,6 +14,7 @@ from reflog.viz.raft import RaftView
 from reflog.viz.replication import ReplicationView
 from reflog.viz.segment_files import SegmentFilesView
 from reflog.viz.segments import SegmentsView
+from reflog.viz.transactions import TransactionView
 
 __all__ = [
     "ClusterView",
@@ -25,6 +26,7 @@ __all__ = [
     "ReplicationView",
     "SegmentFilesView",
     "SegmentsView",
+    "TransactionView",
     "cluster_figure",
     "cluster_frame",
     "static_cluster_figure",

@@ -77,6 +77,7 @@ DRIVES = {
     "04-replication": Drive(control="kill", scrubbed_control="restart"),
     "05-consumer-groups": Drive(control="add a consumer", scrubbed_control="crash a consumer"),
     "06-idempotence": Drive(control="kill the leader", scrubbed_control="restart"),
+    "07-transactions": Drive(control="kill the processor", scrubbed_control="start a successor"),
     "08-operations": Drive(control="kill", scrubbed_control="restart"),
     "09-checking": Drive(control="kill the leader", scrubbed_control="produce 10"),
 }

@@ -1,0 +1,126 @@
+"""The transactions view and the timeline it reads: the coordinator's state for a
+transactional id, each partition's markers, open and aborted transactions and last stable
+offset, and a consume-transform-produce processor whose results read_committed holds once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from reflog.groups.config import GroupConfig
+from reflog.sim import Cluster
+from reflog.transactions.config import TxnConfig
+from reflog.viz.transactions import (
+    KINDS,
+    TransactionView,
+    classify_offsets,
+    state_changes,
+    transaction_at_coordinator,
+)
+
+TXN_ID = "upper"
+
+
+def pipeline(data_dir: Path, seed: int = 3) -> Cluster:
+    cluster = Cluster(
+        seed=seed,
+        brokers=3,
+        data_dir=data_dir,
+        groups=GroupConfig(offsets_topic_num_partitions=3),
+        transactions=TxnConfig(transaction_state_log_num_partitions=3),
+    )
+    cluster.create_topic("in", 1, replication_factor=3)
+    cluster.create_topic("out", 3, replication_factor=3)
+    cluster.add_producer("source", "in", rate_per_s=20)
+    cluster.add_processor("p1", "in", "out", transactional_id=TXN_ID, group_id="g")
+    cluster.add_consumer("uncommitted", "out")
+    cluster.add_consumer("committed", "out", isolation_level="read_committed")
+    cluster.run_for(2_000)
+    return cluster
+
+
+def values(cluster: Cluster, consumer: str) -> Counter[bytes]:
+    return Counter(r.value or b"" for r in cluster.consumers[consumer].records)
+
+
+def test_the_coordinator_s_states_are_recorded_with_kafka_s_names(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    states = [state for _, state, _ in state_changes(cluster.timeline, TXN_ID)]
+    assert states[0] == "Empty"
+    assert states[1:5] == ["Ongoing", "PrepareCommit", "CompleteCommit", "Ongoing"]
+    txn = transaction_at_coordinator(cluster.snapshot(), TXN_ID)
+    assert txn is not None and txn.producer_epoch == 0
+
+
+def test_an_open_transaction_holds_the_last_stable_offset_below_the_high_watermark(
+    tmp_path: Path,
+) -> None:
+    cluster = pipeline(tmp_path)
+    processor = cluster.producers["p1"]
+    cluster.run_until(lambda: processor.sent > 0 and processor.acked == processor.sent)
+    cluster.run_until(lambda: processor.phase == "open" and processor.acked == processor.sent)
+    snapshot = cluster.snapshot()
+    held = []
+    for p in snapshot.topic("out"):
+        leader = p.replica(p.leader)
+        if leader.ongoing:
+            [(_, first)] = leader.ongoing
+            assert leader.last_stable_offset == first < leader.high_watermark
+            assert classify_offsets(leader)[first] == "open"
+            held.append(p.partition)
+    assert held  # the open transaction wrote to at least one partition
+
+
+def test_an_aborted_transaction_is_marked_and_never_read_committed(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    processor = cluster.producers["p1"]
+    processor.abort_next = True
+    cluster.run_until(lambda: processor.aborted_txns == 1)
+    cluster.run_for(1_000)
+    aborted = values(cluster, "uncommitted") - values(cluster, "committed")
+    assert aborted  # read_uncommitted was given the aborted results
+    committed = values(cluster, "committed")
+    assert all(n == 1 for n in committed.values())  # each result once
+    assert set(aborted) <= set(committed)  # and the inputs were processed again, committed
+    kinds = Counter()
+    for p in cluster.snapshot().topic("out"):
+        kinds.update(classify_offsets(p.replica(p.leader)).values())
+    assert kinds["ABORT marker"] >= 1 and kinds["aborted"] == sum(aborted.values())
+    assert set(kinds) <= set(KINDS)
+
+
+def test_a_successor_fences_a_killed_processor_s_open_transaction(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    first = cluster.producers["p1"]
+    cluster.run_until(lambda: first.phase == "open" and first.sent > first.acked)
+    cluster.run_until(lambda: first.acked == first.sent)  # its results are in the log
+    cluster.crash("p1")
+    cluster.crash("p1-in")
+    second = cluster.add_processor("p2", "in", "out", transactional_id=TXN_ID, group_id="g")
+    cluster.run_until(lambda: second.committed_txns >= 2, timeout_ms=5_000)
+    changes = state_changes(cluster.timeline, TXN_ID)
+    after = [(state, epoch) for at, state, epoch in changes if at >= cluster.actions[-3].at_ms]
+    assert ("PrepareAbort", 1) in after and ("Empty", 2) in after
+    cluster.run_for(500)
+    committed = values(cluster, "committed")
+    assert committed and all(n == 1 for n in committed.values())
+
+
+def test_the_view_draws_markers_and_the_current_state(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    view = TransactionView(cluster, TXN_ID, "out", "uncommitted", "committed")
+    states = view.figure.data[2]
+    txn = transaction_at_coordinator(cluster.timeline.latest, TXN_ID)
+    assert txn is not None
+    highlighted = [n for n, c in zip(states.hovertext, states.marker.color, strict=True)
+                   if c != "white"]  # fmt: skip
+    assert highlighted == [txn.state]
+    commit_markers = view.figure.data[4 + list(KINDS).index("COMMIT marker")]
+    assert len(commit_markers.x) > 0 and set(commit_markers.text) == {"C"}
+    assert view.figure.data[3].text == ("p1: up, epoch 0",)
+    view.buttons["kill the processor"].click()
+    assert not cluster.sim.is_up("p1")
+    assert view.figure.data[3].text == ("p1: down",)
+    view.buttons["start a successor"].click()
+    assert "p1-2" in cluster.producers or "p2" in cluster.producers
+    assert len(view.static_figure().frames) > 1
