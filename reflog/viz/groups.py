@@ -336,14 +336,15 @@ class GroupView(TimelineView[Snapshot]):
                 text=[],
                 textposition="inside",
                 insidetextanchor="middle",
-                hoverinfo="text",
+                # The lag's numbers carry its hover text (the stored frames stay small).
+                hoverinfo="text" if col == 1 else "skip",
                 marker={"color": colour, "line": {"width": 0}},
                 row=1,
                 col=col,
             )
         figure.add_scatter(  # each partition's lag as a number, right of its bar
             x=[], y=[], text=[], mode="text", textposition="middle right", showlegend=False,
-            hoverinfo="skip", row=1, col=2,
+            hoverinfo="text", row=1, col=2,
         )  # fmt: skip
         labels = [COORDINATOR_ROW] + [f"{self.topic}-{p}" for p in self.partitions]
         figure.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1])
@@ -411,24 +412,25 @@ class GroupView(TimelineView[Snapshot]):
         self._draw_lag(figure, snapshot)
 
     def _draw_lag(self, figure: go.Figure, snapshot: Snapshot) -> None:
-        lags = partition_lags(snapshot, self.topic, self.group_id)
-        rows = [f"{self.topic}-{lag.partition}" for lag in lags]
+        # A row for every partition in every frame (none read yet: no bar), so that the rows
+        # are the same in all the stored frames and stored once.
+        known = {lag.partition: lag for lag in partition_lags(snapshot, self.topic, self.group_id)}
+        lags = [known.get(p, PartitionLag(p, PAUSED, None, None, 0)) for p in self.partitions]
+        rows = [f"{self.topic}-{p}" for p in self.partitions]
         read, unread, numbers = figure.data[3:6]
         read.y = unread.y = rows
         read.base = [0] * len(lags)
         read.x = [lag.read_not_committed for lag in lags]
         unread.base = read.x
         unread.x = [lag.lag - lag.read_not_committed for lag in lags]
-        read.hovertext = unread.hovertext = [
-            f"{row}: committed {'nothing yet' if lag.committed is None else lag.committed}, "
-            f"log end {lag.log_end}, lag {lag.lag}: {lag.read_not_committed} read by "
-            f"{lag.owner or 'nobody'} but not committed"
-            for row, lag in zip(rows, lags, strict=True)
-        ]
         total = sum(lag.lag for lag in lags)
         numbers.x = [lag.lag for lag in lags] + [0]
         numbers.y = [*rows, COORDINATOR_ROW]
         numbers.text = [f" {lag.lag}" for lag in lags] + [f" total lag {total}"]
+        numbers.hovertext = [
+            f"committed {'-' if lag.committed is None else lag.committed}, log end {lag.log_end}"
+            for lag in lags
+        ] + ["log end - committed offset, summed"]
         # A scale that moves in steps of 25 records, so that it does not jump at every frame.
         most = max((lag.lag for lag in lags), default=0)
         figure.update_xaxes(range=[0, 25 * (most * 1.4 // 25 + 1)], row=1, col=2)
