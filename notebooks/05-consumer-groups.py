@@ -214,17 +214,17 @@ def crash_and_restart(static, seed=1):
             f"c{i}", "orders", group_id="g", assignment_strategy="range", **MEMBER, **instance
         )
     cluster.run_for(3_000)
-    before = cluster.consumers["c1"].generation, sorted(cluster.consumers["c1"].partitions)
+    c1 = cluster.consumers["c1"]
+    before = c1.generation, [tp.partition for tp in c1.partitions]
     crashed_at = cluster.sim.now_ms
     cluster.crash("c1")
     cluster.run_for(1_000)
     cluster.restart("c1")
     cluster.run_for(3_000)
-    after = cluster.consumers["c1"].generation, sorted(cluster.consumers["c1"].partitions)
+    after = c1.generation, [tp.partition for tp in c1.partitions]
     paused = paused_partition_ms(cluster.timeline, "orders", crashed_at) / 1000
-    print(f"{kind:>7} c1: generation {before[0]} -> {after[0]}, "
-          f"partitions {[tp.partition for tp in before[1]]} -> {[tp.partition for tp in after[1]]}, "
-          f"{paused:5.2f} partition-seconds paused")  # fmt: skip
+    print(f"{kind:>7} c1: generation {before[0]} -> {after[0]}, partitions {before[1]} -> "
+          f"{after[1]}, {paused:5.2f} partition-seconds paused")  # fmt: skip
     return cluster
 
 

@@ -364,7 +364,7 @@ class GroupView(TimelineView[Snapshot]):
 
     def static_base_figure(self) -> go.Figure:
         figure = self.base_figure()
-        figure.update_layout(margin={"t": 90}, legend={"y": 1.0, "yanchor": "bottom"})
+        figure.update_layout(margin={"t": 100}, legend={"y": 1.0, "yanchor": "bottom"})
         return figure
 
     def _colour(self, name: str) -> str:
@@ -419,6 +419,10 @@ class GroupView(TimelineView[Snapshot]):
         rows = [f"{self.topic}-{p}" for p in self.partitions]
         read, unread, numbers = figure.data[3:6]
         read.y = unread.y = rows
+        # A colour per bar, as the other traces have: JupyterLab's FigureWidget drew these two
+        # in plotly's default colours when their colour was one value, set only at creation.
+        read.marker.color = [READ_NOT_COMMITTED_COLOUR] * len(lags)
+        unread.marker.color = [NOT_READ_COLOUR] * len(lags)
         read.base = [0] * len(lags)
         read.x = [lag.read_not_committed for lag in lags]
         unread.base = read.x
