@@ -414,8 +414,14 @@ class GroupView(TimelineView[Snapshot]):
     def _draw_lag(self, figure: go.Figure, snapshot: Snapshot) -> None:
         # A row for every partition in every frame (none read yet: no bar), so that the rows
         # are the same in all the stored frames and stored once.
+        # No live coordinator holds the group (its broker is down, or the group not formed
+        # yet): its committed offsets are not known, so no lag is drawn.
+        held = group_at_coordinator(snapshot, self.group_id) is not None
         known = {lag.partition: lag for lag in partition_lags(snapshot, self.topic, self.group_id)}
-        lags = [known.get(p, PartitionLag(p, PAUSED, None, None, 0)) for p in self.partitions]
+        lags = [
+            known[p] if held and p in known else PartitionLag(p, PAUSED, 0, None, 0)
+            for p in self.partitions
+        ]
         rows = [f"{self.topic}-{p}" for p in self.partitions]
         read, unread, numbers = figure.data[3:6]
         read.y = unread.y = rows
@@ -430,7 +436,9 @@ class GroupView(TimelineView[Snapshot]):
         total = sum(lag.lag for lag in lags)
         numbers.x = [lag.lag for lag in lags] + [0]
         numbers.y = [*rows, COORDINATOR_ROW]
-        numbers.text = [f" {lag.lag}" for lag in lags] + [f" total lag {total}"]
+        numbers.text = [f" {lag.lag}" if held else "" for lag in lags] + [
+            f" total lag {total}" if held else " no live coordinator: lag not known"
+        ]
         numbers.hovertext = [
             f"committed {'-' if lag.committed is None else lag.committed}, log end {lag.log_end}"
             for lag in lags

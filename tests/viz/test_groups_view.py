@@ -202,3 +202,19 @@ def test_a_static_member_restarted_from_the_view_gets_its_partitions_back_in_the
     assert owners(cluster.timeline.latest, "orders") == owned_before
     generations = {g.generation for s in cluster.timeline if (g := group_at_coordinator(s, "g"))}
     assert max(generations) == generation  # no rebalance
+
+
+def test_the_view_draws_no_lag_while_no_live_coordinator_holds_the_group(tmp_path: Path) -> None:
+    cluster = group_cluster(tmp_path, "range")
+    cluster.add_producer("p", "orders", rate_per_s=200)
+    cluster.run_for(1_000)
+    group = group_at_coordinator(cluster.timeline.latest, "g")
+    assert group is not None
+    view = GroupView(cluster, "orders")
+    cluster.crash(f"broker-{group.coordinator}")
+    cluster.run_for(1)
+    view.controls.go_live()
+    assert group_at_coordinator(cluster.timeline.latest, "g") is None
+    read, unread, numbers = view.figure.data[3:6]
+    assert sum(read.x) + sum(unread.x) == 0
+    assert numbers.text[-1] == " no live coordinator: lag not known"
