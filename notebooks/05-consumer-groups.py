@@ -31,7 +31,7 @@ from pathlib import Path
 
 from reflog.groups.config import GroupConfig
 from reflog.sim import Cluster
-from reflog.viz.groups import GroupView, describe_owners, paused_partition_ms
+from reflog.viz.groups import GroupView, describe_lag, describe_owners, paused_partition_ms
 
 # Members heartbeat every 300 ms and are evicted after 3 s of silence (Kafka's defaults are
 # 3 s and 45 s: shorter here so that a crash is noticed within a short run).
@@ -81,17 +81,31 @@ print(describe_owners(cluster.timeline.latest, "orders"))
 for name in ("c0", "c1", "c2"):
     member = cluster.consumers[name]
     print(f"{name}: generation {member.generation}, {len(member.records)} records processed")
+print(describe_lag(cluster.timeline.latest, "orders", "g"))
 
 # %% [markdown]
+# Each member **commits** the offset it has processed up to, every second here
+# (`enable.auto.commit`, `auto.commit.interval.ms`): the coordinator writes it to
+# `__consumer_offsets`, and whoever owns the partition next starts there. The table is what
+# `kafka-consumer-groups --describe` prints: the committed offset (`CURRENT-OFFSET`), the
+# partition's end (`LOG-END-OFFSET`, its high watermark: what a consumer may read) and the
+# **lag** between them, the records the group has not finished with.
+#
 # The live view draws each partition over time: a bar for each stretch one member owned it
 # (labelled with the member), a **red** bar while no live member owned it — the partition was
 # paused. The top row is the group at its coordinator, the state machine of the rebalance:
 # `Stable`, then `PreparingRebalance` (waiting for every member to rejoin), `CompletingRebalance`
 # (waiting for the leader's assignment in `SyncGroup`) and `Stable` again, a generation later.
+# On the right, on the same rows, each partition's lag now, with its number: light grey what
+# its owner has read but not committed yet (a crash now and the next owner reads it again),
+# dark grey what nobody has read yet. It stays small while the partition is read and grows
+# while it is paused; the top row adds it up for the whole group.
+#
 # The buttons act on the group: add a consumer (it joins the group: a rebalance), make
-# one leave (it commits, revokes and sends `LeaveGroup`: a rebalance at once) or crash one (it
+# one leave (it commits, revokes and sends `LeaveGroup`: a rebalance at once), crash one (it
 # says nothing: its partitions stay paused until the coordinator evicts it, 3 s after its last
-# heartbeat). The time slider scrubs back, "live" (or any button) comes back to now.
+# heartbeat) or restart a crashed one (it joins as a new member). The time slider scrubs
+# back, "live" (or any button) comes back to now.
 
 # %% tags=["nbval-ignore-output"]
 GroupView(cluster, "orders", assignment_strategy="range", **MEMBER)
@@ -178,7 +192,69 @@ crash_one("cooperative-sticky")
 # expire: a shorter `session.timeout.ms` shortens it, at the price of evicting members that
 # were only slow.
 #
-# ## 4. The coordinator's broker killed mid-rebalance
+# ## 4. A restart without a rebalance: static membership
+#
+# A member that restarts (a new version deployed, a pod moved) comes back with no memory of
+# its member id: the coordinator takes it for a new member and rebalances, and its old self
+# stays in the group, holding up the rebalance, until its session expires. With a
+# **`group.instance.id`** (static membership, KIP-345), the member names itself: the
+# coordinator gives the restarted instance its old place, under a new member id, and its old
+# assignment, with **no rebalance** — if it is back within `session.timeout.ms`.
+#
+# Member `c1` crashes and restarts 1 s later, once as a dynamic member and once as a static
+# one (`range`, the same seed).
+
+# %%
+def crash_and_restart(static, seed=1):
+    kind = "static" if static else "dynamic"
+    cluster = orders_cluster(f"4-{kind}", seed)
+    for i in range(3):
+        instance = {"group_instance_id": f"c{i}"} if static else {}
+        cluster.add_consumer(
+            f"c{i}", "orders", group_id="g", assignment_strategy="range", **MEMBER, **instance
+        )
+    cluster.run_for(3_000)
+    c1 = cluster.consumers["c1"]
+    before = c1.generation, [tp.partition for tp in c1.partitions]
+    crashed_at = cluster.sim.now_ms
+    cluster.crash("c1")
+    cluster.run_for(1_000)
+    cluster.restart("c1")
+    cluster.run_for(3_000)
+    after = c1.generation, [tp.partition for tp in c1.partitions]
+    paused = paused_partition_ms(cluster.timeline, "orders", crashed_at) / 1000
+    print(f"{kind:>7} c1: generation {before[0]} -> {after[0]}, partitions {before[1]} -> "
+          f"{after[1]}, {paused:5.2f} partition-seconds paused")  # fmt: skip
+    return cluster
+
+
+dynamic = crash_and_restart(static=False)
+static = crash_and_restart(static=True)
+
+# %% [markdown]
+# The static member's four partitions paused for the second it was down, and nothing else:
+# the group stayed `Stable` in the same generation. The dynamic one, restarted, sent a
+# `JoinGroup` without a member id: a rebalance, in which the eager group gave up every
+# partition and then waited for the old `c1` to rejoin — it never would — until its session
+# expired, 3 s after its last heartbeat. Static membership is how rolling restarts of a large
+# group avoid a rebalance per member (with a `session.timeout.ms` longer than a restart).
+#
+# The dynamic member's restart, drawn: the top row goes to `PreparingRebalance` and every row
+# turns red.
+
+# %% tags=["nbval-ignore-output"]
+GroupView(dynamic, "orders", assignment_strategy="range", **MEMBER)
+
+# %% [markdown]
+# And the static one: only `c1`'s own partitions pause, and the top row stays `Stable` in the
+# same generation. Its "restart a crashed one" button brings a crashed static member back:
+# within 3 s it takes its place back; later, it has been evicted and joins anew.
+
+# %% tags=["nbval-ignore-output"]
+GroupView(static, "orders", static_members=True, assignment_strategy="range", **MEMBER)
+
+# %% [markdown]
+# ## 5. The coordinator's broker killed mid-rebalance
 #
 # The group's state lives in the coordinator's memory and, written as records, in its partition
 # of `__consumer_offsets`, which is replicated like any other. A fourth member `c3` sends
@@ -200,7 +276,7 @@ def coordinator(cluster):
     return cluster.leader_of(offsets)
 
 
-moved = orders_cluster("4")
+moved = orders_cluster("5")
 start_group(moved, "cooperative-sticky", settings=QUICK)
 old = coordinator(moved)
 joined_at = moved.sim.now_ms
@@ -228,29 +304,31 @@ print(describe_owners(moved.timeline.latest, "orders"))
 # one: two cooperative rounds (generations 3 and 4) move three partitions to it, and only those
 # paused.
 #
-# ## 5. Committing before processing: records lost to the application
+# ## 6. Auto-commit before processing: records lost to the application
 #
 # A member's committed offset says "everything before this is done": whoever owns the partition
-# next starts there. The classic mistake is to commit what `poll()` returned **before**
-# processing it (here `enable.auto.commit=false` and `commit()` right after each poll;
-# auto-commit does the same when records are handed to another thread to process: the next
-# poll commits them whether or not that thread is done). Member
-# `c0` reads a topic of one partition that way; it crashes while processing its last batch: the
-# last 50 records it polled were committed, never processed. Then `c1` joins and takes over.
+# next starts there. Auto-commit (`enable.auto.commit`, on by default) commits, every
+# `auto.commit.interval.ms`, the offsets of everything `poll()` has returned. That is right
+# when each record is processed before the next poll. The classic mistake is to hand what
+# `poll()` returns to another thread (a worker pool, a queue) and poll again at once: the
+# auto-commit then commits records the worker has not processed yet, and a crash loses them.
+#
+# Member `c0` reads a topic of one partition that way: payments arrive at 200 a second, its
+# worker processes 100 a second, and auto-commit runs every second. After 2 s the payments
+# stop and `c0` crashes; then `c1` joins and takes over.
 
 # %%
-careless = orders_cluster("5")
+careless = orders_cluster("6")
 careless.create_topic("payments", partitions=1)
 careless.add_producer("pay", "payments", rate_per_s=200)
 c0 = careless.add_consumer(
-    "c0", "payments", group_id="payments-app", enable_auto_commit=False,
-    commit_before_processing=True, **MEMBER,
-)  # fmt: skip
-careless.run_for(2_000)
+    "c0", "payments", group_id="payments-app", processing_rate_per_s=100, **MEMBER
+)
+careless.run_for(2_100)
 careless.set_rate("pay", 0)
-careless.run_for(500)  # c0 has polled, and committed, every record
-unprocessed = c0.records[-50:]
-del c0.records[-50:]  # polled and committed, but the crash came before they were processed
+polled = len(c0.records) + len(c0.backlog)
+print(f"when c0 crashes: polled {polled}, processed {len(c0.records)}, the rest in its worker")
+print(describe_lag(careless.snapshot(), "payments", "payments-app"))
 careless.crash("c0")
 c1 = careless.add_consumer("c1", "payments", group_id="payments-app", **MEMBER)
 careless.run_for(4_000)
@@ -258,14 +336,17 @@ processed = {r.offset for r in c0.records + c1.records}
 log_end = careless.high_watermarks("payments")[0]
 lost = [offset for offset in range(log_end) if offset not in processed]
 print(f"{log_end} records in payments-0; c0 processed {len(c0.records)}, c1 {len(c1.records)}")
+print(f"c1 started at the committed offset {c1.records[0].offset}")
 print(f"never processed: offsets {lost[0]}-{lost[-1]} ({len(lost)} records)")
-print(f"c1 started at the committed offset {c1.records[0].offset if c1.records else log_end}")
 
 # %% [markdown]
-# `c1` started at the offset `c0` had committed, after the 50 records `c0` never processed: no
-# member will ever read them again (short of resetting the group's offsets). Committing *after*
-# processing turns this loss into duplicates instead — a member that crashes before committing
-# makes the next owner process again what it had done — which is why consumers are
+# `c1` started at the offset `c0` had committed. What `c0`'s worker had processed before it is
+# fine; what it held after the committed offset was not committed, and `c1` read it again;
+# but what lay between the last record it processed and the committed offset was committed and
+# never processed: no member will ever read it again (short of resetting the group's offsets).
+# Committing only what is processed (`commit()` from the worker, or processing before the next
+# poll) turns this loss into duplicates instead — a member that crashes before committing makes
+# the next owner process again what it had done — which is why consumers are
 # **at-least-once** by default, and why processing should be idempotent.
 #
 # The exercises `10-range-and-round-robin`, `11-cooperative-revoke` and `12-sticky-assignment`

@@ -2,17 +2,22 @@
 and keeps a record of what it owned when, for views and for the group tests' invariants.
 
 Processing is appending to ``records`` as soon as ``poll()`` returns, so auto-commit (which
-commits what poll() has handed out) commits only what was processed: at-least-once. With
-``commit_before_processing`` the workload makes the classic mistake instead: it commits what
-it polled *before* processing it, and a crash in between loses those records for good.
+commits what poll() has handed out) commits only what was processed: at-least-once. Two ways
+make the classic mistake instead, committing records *before* they are processed, so that a
+crash in between loses them for good: ``commit_before_processing`` commits what each poll
+returned at once; ``processing_rate_per_s`` hands what poll returns to a worker that processes
+that many records a second (another thread, in a real application), while auto-commit goes on
+committing everything poll has handed out, processed or not.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reflog.consumer import Consumer, ConsumerConfig, ConsumerRebalanceListener
+from reflog.consumer import Consumer, ConsumerConfig, ConsumerRebalanceListener, ConsumerRecord
 from reflog.sim.node import NodeContext
 from reflog.sim.workloads import ConsumerWorkload
 from reflog.topic_partition import TopicPartition
@@ -50,7 +55,9 @@ class GroupConsumerWorkload(ConsumerWorkload):
 
     ``partitions`` is what it owns now (what the timeline records), ``history`` every
     change of it. ``close()`` leaves the group in an orderly way (commit, revoke,
-    LeaveGroup); ``Cluster.crash`` kills it without a word, and a restart joins anew."""
+    LeaveGroup); ``Cluster.crash`` kills it without a word, and a restart joins anew.
+    ``records`` are the records processed; with ``processing_rate_per_s``, ``backlog`` holds
+    those polled and not processed yet (a crash loses them: the worker dies with it)."""
 
     def __init__(
         self,
@@ -59,9 +66,15 @@ class GroupConsumerWorkload(ConsumerWorkload):
         topic: str,
         *,
         commit_before_processing: bool = False,
+        processing_rate_per_s: float | None = None,
     ) -> None:
         super().__init__(name, config, [], topic=topic)
+        if processing_rate_per_s is not None and processing_rate_per_s <= 0:
+            raise ValueError("processing_rate_per_s must be positive (None: no worker)")
         self.commit_before_processing = commit_before_processing
+        self.processing_rate_per_s = processing_rate_per_s
+        self.backlog: deque[ConsumerRecord] = deque()
+        self._head_done_ms = 0.0  # when the worker is done with the backlog's first record
         self.history: list[Ownership] = []
         self._now_ms = 0
 
@@ -74,6 +87,7 @@ class GroupConsumerWorkload(ConsumerWorkload):
 
     def crash(self) -> None:
         super().crash()
+        self.backlog.clear()  # the worker's records die with the process
         if self.partitions:  # a crashed member reads nothing any more
             self.partitions = []
             self._record("crashed")
@@ -93,7 +107,19 @@ class GroupConsumerWorkload(ConsumerWorkload):
         records = self.consumer.poll()
         if self.commit_before_processing and records:
             self.consumer.commit()
-        self.records.extend(records)
+        if self.processing_rate_per_s is None:
+            self.records.extend(records)
+            return
+        if records and not self.backlog:
+            self._head_done_ms = ctx.now_ms + 1_000 / self.processing_rate_per_s
+        self.backlog.extend(records)
+        while self.backlog and self._head_done_ms <= ctx.now_ms:
+            self.records.append(self.backlog.popleft())
+            self._head_done_ms += 1_000 / self.processing_rate_per_s
+
+    def next_wake_ms(self) -> int | None:
+        """The worker wakes the node when it is done with its next record."""
+        return math.ceil(self._head_done_ms) if self.backlog else None
 
     def _owned_changed(
         self,
@@ -125,6 +151,7 @@ def group_member(
     max_poll_interval_ms: int = 10_000,
     group_instance_id: str | None = None,
     commit_before_processing: bool = False,
+    processing_rate_per_s: float | None = None,
 ) -> GroupConsumerWorkload:
     """A group member with the simulation's shortened timings (Kafka's defaults are a
     45 s session, 3 s heartbeats, 5 s auto-commit; 6 s is the shortest session a
@@ -150,5 +177,9 @@ def group_member(
         auto_commit_interval_ms=auto_commit_interval_ms,
     )
     return GroupConsumerWorkload(
-        name, config, topic, commit_before_processing=commit_before_processing
+        name,
+        config,
+        topic,
+        commit_before_processing=commit_before_processing,
+        processing_rate_per_s=processing_rate_per_s,
     )

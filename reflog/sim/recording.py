@@ -330,7 +330,9 @@ class ClusterRecorder:
             core = node.broker
             if core is None:
                 continue  # down: its groups are gone with its memory
-            for group in sorted(core.groups.coordinator.groups.values(), key=lambda g: g.group_id):
+            coordinator = core.groups.coordinator
+            for group in sorted(coordinator.groups.values(), key=lambda g: g.group_id):
+                committed = coordinator.offsets.get(group.group_id, {})
                 groups.append(
                     GroupSnapshot(
                         group.group_id,
@@ -339,6 +341,12 @@ class ClusterRecorder:
                         group.generation_id,
                         group.protocol_name,
                         tuple(sorted(m.client_id for m in group.members.values())),
+                        tuple(
+                            (tp.topic, tp.partition, c.offset)
+                            for tp, c in sorted(
+                                committed.items(), key=lambda i: (i[0].topic, i[0].partition)
+                            )
+                        ),
                     )
                 )
         return tuple(groups)

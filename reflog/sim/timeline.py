@@ -203,7 +203,8 @@ class ConsumerSnapshot:
 @dataclass(frozen=True, slots=True)
 class GroupSnapshot:
     """A consumer group as a live broker's group coordinator holds it (Kafka's
-    ``GroupMetadata``): its state, generation, the assignor chosen and its members."""
+    ``GroupMetadata``): its state, generation, the assignor chosen, its members, and the
+    offsets committed for it."""
 
     group_id: str
     coordinator: int  # the broker id holding it
@@ -211,6 +212,15 @@ class GroupSnapshot:
     generation: int
     protocol: str | None  # the assignor chosen for this generation (None while Empty)
     members: tuple[str, ...]  # the members' client ids, sorted
+    # (topic, partition, committed offset): where the group's next owner of each starts.
+    committed: tuple[tuple[str, int, int], ...] = ()
+
+    def committed_offset(self, topic: str, partition: int) -> int | None:
+        """The offset committed for ``topic``-``partition`` (None: nothing committed yet)."""
+        for t, p, offset in self.committed:
+            if (t, p) == (topic, partition):
+                return offset
+        return None
 
 
 @dataclass(frozen=True, slots=True)

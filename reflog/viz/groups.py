@@ -9,11 +9,18 @@ nobody read it: the partition was *paused*. An eager rebalance (``range``, ``rou
 group as its coordinator holds it: Empty, PreparingRebalance, CompletingRebalance, Stable,
 with its generation (grey while no live broker holds it).
 
-Its buttons act on the cluster: add a consumer to the group, make one leave (LeaveGroup), crash
-one (it is evicted once its ``session.timeout.ms`` passes); play, step, scrub back and go live.
+Beside each partition's row, its **lag** now: how far the group's committed offset is behind
+the log end (what ``kafka-consumer-groups --describe`` prints as ``LAG``), split into what its
+owner has read but not committed yet (a crash now means the next owner reads it again) and
+what nobody has read yet (it grows while the partition is paused).
 
-:func:`ownership_segments` and :func:`paused_partition_ms` read the same timeline as text and
-numbers, so a notebook prints what the figure draws.
+Its buttons act on the cluster: add a consumer to the group, make one leave (LeaveGroup), crash
+one (it is evicted once its ``session.timeout.ms`` passes), restart a crashed one (with a
+``group.instance.id``, KIP-345, it takes its old place back without a rebalance); play, step,
+scrub back and go live.
+
+:func:`ownership_segments`, :func:`paused_partition_ms` and :func:`partition_lags` read the
+same timeline as text and numbers, so a notebook prints what the figure draws.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from reflog.sim.cluster import Cluster
 from reflog.sim.timeline import GroupSnapshot, Snapshot, Timeline
@@ -31,12 +39,15 @@ from reflog.viz.controls import TimelineView
 __all__ = [
     "PAUSED",
     "GroupView",
+    "PartitionLag",
     "Segment",
     "describe_group",
+    "describe_lag",
     "describe_owners",
     "group_at_coordinator",
     "owners",
     "ownership_segments",
+    "partition_lags",
     "paused_partition_ms",
 ]
 
@@ -50,6 +61,8 @@ STATE_COLOURS = {
     "Stable": "#2ca02c",
     "none": "#7f7f7f",  # no live coordinator holds the group (its broker is down, or loading)
 }
+READ_NOT_COMMITTED_COLOUR = "#bdbdbd"
+NOT_READ_COLOUR = "#636363"
 MEMBER_COLOURS = (
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 )  # fmt: skip
@@ -79,6 +92,73 @@ def describe_group(snapshot: Snapshot, group_id: str) -> str:
         f"group {group_id} at broker-{group.coordinator}: {group.state}, generation "
         f"{group.generation} ({group.protocol or 'no protocol'}), members "
         f"{', '.join(group.members) or 'none'}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    """Where group ``group_id`` stands on one partition: its committed offset against the
+    log end (the high watermark: what a consumer may read), and its owner's position."""
+
+    partition: int
+    owner: str  # PAUSED: no live member owns it
+    committed: int | None  # None: nothing committed for it yet
+    position: int | None  # the owner's next offset to read (None: no owner, or not known yet)
+    log_end: int
+
+    @property
+    def lag(self) -> int:
+        """Kafka's ``LAG``: records after the committed offset (from 0 before any commit)."""
+        return max(0, self.log_end - (self.committed or 0))
+
+    @property
+    def read_not_committed(self) -> int:
+        """Records the owner has read past the committed offset: read again after a crash."""
+        if self.position is None:
+            return 0
+        return max(0, min(self.position, self.log_end) - (self.committed or 0))
+
+
+def partition_lags(snapshot: Snapshot, topic: str, group_id: str) -> list[PartitionLag]:
+    """Each partition of ``topic``: group ``group_id``'s committed offset, its owner's
+    position and the log end, as its coordinator and the partition's leader hold them."""
+    group = group_at_coordinator(snapshot, group_id)
+    owned = owners(snapshot, topic)
+    positions = {
+        p: offset
+        for c in snapshot.consumers
+        if c.topic == topic and c.alive
+        for p, offset in c.positions
+    }
+    lags = []
+    for p in snapshot.topic(topic):
+        # The highest high watermark of any replica is the leader's, or, while the partition
+        # has no leader, the last one known.
+        log_end = max((r.high_watermark for r in p.replicas), default=0)
+        committed = None if group is None else group.committed_offset(topic, p.partition)
+        owner = owned.get(p.partition, PAUSED)
+        position = positions.get(p.partition) if owner != PAUSED else None
+        lags.append(PartitionLag(p.partition, owner, committed, position, log_end))
+    return lags
+
+
+def describe_lag(snapshot: Snapshot, topic: str, group_id: str) -> str:
+    """The group's offsets, as ``kafka-consumer-groups --describe`` prints them."""
+    rows = [("PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER")]
+    for lag in partition_lags(snapshot, topic, group_id):
+        rows.append(
+            (
+                f"{topic}-{lag.partition}",
+                "-" if lag.committed is None else str(lag.committed),
+                str(lag.log_end),
+                "-" if lag.committed is None else str(lag.lag),
+                lag.owner or "- (paused)",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     )
 
 
@@ -197,7 +277,11 @@ def describe_owners(snapshot: Snapshot, topic: str) -> str:
 
 
 class GroupView(TimelineView[Snapshot]):
-    """Each partition's owner over time, and its pauses, for the members reading ``topic``."""
+    """Each partition's owner over time, and its pauses, for the members reading ``topic``;
+    beside it, each partition's lag now.
+
+    ``member_settings`` are the settings (``add_consumer``'s) of the members its button adds;
+    with ``static_members`` each of them also gets its name as ``group.instance.id``."""
 
     def __init__(
         self,
@@ -206,6 +290,7 @@ class GroupView(TimelineView[Snapshot]):
         *,
         group_id: str = "g",
         window_ms: int = 10_000,
+        static_members: bool = False,
         **member_settings: Any,
     ) -> None:
         super().__init__(cluster, step_ms=500)
@@ -213,6 +298,7 @@ class GroupView(TimelineView[Snapshot]):
         self.topic = topic
         self.group_id = group_id
         self.window_ms = window_ms  # how much of the past the figure shows
+        self.static_members = static_members
         self.member_settings = member_settings  # for the members its button adds
         self.partitions = cluster.partitions_of(topic)
         self._fold = _Fold()
@@ -221,6 +307,7 @@ class GroupView(TimelineView[Snapshot]):
             "add a consumer": self.button("add a consumer", "plus", self._add),
             "a consumer leaves": self.button("a consumer leaves", "sign-out", self._leave),
             "crash a consumer": self.button("crash a consumer", "times", self._crash),
+            "restart a crashed one": self.button("restart a crashed one", "redo", self._restart),
         }
         self.status = widgets.HTML()
         self.table = widgets.HTML()
@@ -228,11 +315,17 @@ class GroupView(TimelineView[Snapshot]):
 
     # -- the figure -------------------------------------------------------------------
     def base_figure(self) -> go.Figure:
-        figure = go.Figure()
-        for name, colour in (
-            ("owned by (label: the member)", MEMBER_COLOURS[0]),
-            ("paused", PAUSED_COLOUR),
-            ("the group at its coordinator", STATE_COLOURS["Stable"]),
+        # Left: ownership over time; right, on the same rows: each partition's lag now.
+        figure = make_subplots(
+            rows=1, cols=2, shared_yaxes=True, column_widths=[0.72, 0.28],
+            horizontal_spacing=0.03,
+        )  # fmt: skip
+        for name, colour, col in (
+            ("owned by (label: the member)", MEMBER_COLOURS[0], 1),
+            ("paused", PAUSED_COLOUR, 1),
+            ("the group at its coordinator", STATE_COLOURS["Stable"], 1),
+            ("lag: read, not committed", READ_NOT_COMMITTED_COLOUR, 2),
+            ("lag: not read yet", NOT_READ_COLOUR, 2),
         ):
             figure.add_bar(
                 name=name,
@@ -243,12 +336,22 @@ class GroupView(TimelineView[Snapshot]):
                 text=[],
                 textposition="inside",
                 insidetextanchor="middle",
-                hoverinfo="text",
+                # The lag's numbers carry its hover text (the stored frames stay small).
+                hoverinfo="text" if col == 1 else "skip",
                 marker={"color": colour, "line": {"width": 0}},
+                row=1,
+                col=col,
             )
+        figure.add_scatter(  # each partition's lag as a number, right of its bar
+            x=[], y=[], text=[], mode="text", textposition="middle right", showlegend=False,
+            hoverinfo="text", row=1, col=2,
+        )  # fmt: skip
         labels = [COORDINATOR_ROW] + [f"{self.topic}-{p}" for p in self.partitions]
         figure.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1])
-        figure.update_xaxes(title="simulated time (ms)")
+        figure.update_xaxes(title="simulated time (ms)", row=1, col=1)
+        figure.update_xaxes(
+            title="lag (records)", rangemode="tozero", gridcolor="#eeeeee", row=1, col=2
+        )
         figure.update_layout(
             height=150 + 32 * len(self.partitions),
             barmode="overlay",
@@ -261,7 +364,7 @@ class GroupView(TimelineView[Snapshot]):
 
     def static_base_figure(self) -> go.Figure:
         figure = self.base_figure()
-        figure.update_layout(margin={"t": 90}, legend={"y": 1.0, "yanchor": "bottom"})
+        figure.update_layout(margin={"t": 100}, legend={"y": 1.0, "yanchor": "bottom"})
         return figure
 
     def _colour(self, name: str) -> str:
@@ -305,7 +408,44 @@ class GroupView(TimelineView[Snapshot]):
         coordinator.text = [label for label, _, _ in states]
         coordinator.hovertext = [f"{label}, {a}-{b} ms" for label, a, b in states]
         coordinator.marker.color = [STATE_COLOURS[label.split(" ·")[0]] for label, _, _ in states]
-        figure.update_xaxes(range=[start, max(end, start + 1_000)])
+        figure.update_xaxes(range=[start, max(end, start + 1_000)], row=1, col=1)
+        self._draw_lag(figure, snapshot)
+
+    def _draw_lag(self, figure: go.Figure, snapshot: Snapshot) -> None:
+        # A row for every partition in every frame (none read yet: no bar), so that the rows
+        # are the same in all the stored frames and stored once.
+        # No live coordinator holds the group (its broker is down, or the group not formed
+        # yet): its committed offsets are not known, so no lag is drawn.
+        held = group_at_coordinator(snapshot, self.group_id) is not None
+        known = {lag.partition: lag for lag in partition_lags(snapshot, self.topic, self.group_id)}
+        lags = [
+            known[p] if held and p in known else PartitionLag(p, PAUSED, 0, None, 0)
+            for p in self.partitions
+        ]
+        rows = [f"{self.topic}-{p}" for p in self.partitions]
+        read, unread, numbers = figure.data[3:6]
+        read.y = unread.y = rows
+        # A colour per bar, as the other traces have: JupyterLab's FigureWidget drew these two
+        # in plotly's default colours when their colour was one value, set only at creation.
+        read.marker.color = [READ_NOT_COMMITTED_COLOUR] * len(lags)
+        unread.marker.color = [NOT_READ_COLOUR] * len(lags)
+        read.base = [0] * len(lags)
+        read.x = [lag.read_not_committed for lag in lags]
+        unread.base = read.x
+        unread.x = [lag.lag - lag.read_not_committed for lag in lags]
+        total = sum(lag.lag for lag in lags)
+        numbers.x = [lag.lag for lag in lags] + [0]
+        numbers.y = [*rows, COORDINATOR_ROW]
+        numbers.text = [f" {lag.lag}" if held else "" for lag in lags] + [
+            f" total lag {total}" if held else " no live coordinator: lag not known"
+        ]
+        numbers.hovertext = [
+            f"committed {'-' if lag.committed is None else lag.committed}, log end {lag.log_end}"
+            for lag in lags
+        ] + ["log end - committed offset, summed"]
+        # A scale that moves in steps of 25 records, so that it does not jump at every frame.
+        most = max((lag.lag for lag in lags), default=0)
+        figure.update_xaxes(range=[0, 25 * (most * 1.4 // 25 + 1)], row=1, col=2)
 
     def _paused_now(self, snapshot: Snapshot) -> list[int]:
         return [p for p, owner in sorted(owners(snapshot, self.topic).items()) if owner == PAUSED]
@@ -325,7 +465,7 @@ class GroupView(TimelineView[Snapshot]):
             f"<b>t = {snapshot.at_ms} ms</b> · {running} running member(s) · paused now: "
             f"{paused or 'none'}<br>{describe_group(snapshot, self.group_id)}"
         )
-        self.table.value = f"<pre>{describe_owners(snapshot, self.topic)}</pre>"
+        self.table.value = f"<pre>{describe_lag(snapshot, self.topic, self.group_id)}</pre>"
 
     # -- controls ---------------------------------------------------------------------
     def _members(self) -> list[str]:
@@ -338,7 +478,10 @@ class GroupView(TimelineView[Snapshot]):
     def _add(self) -> None:
         name = next(f"c{i}" for i in range(len(self.cluster.consumers) + 1)
                     if f"c{i}" not in self.cluster.consumers)  # fmt: skip
-        self.cluster.add_consumer(name, self.topic, group_id=self.group_id, **self.member_settings)
+        settings = dict(self.member_settings)
+        if self.static_members:
+            settings["group_instance_id"] = name
+        self.cluster.add_consumer(name, self.topic, group_id=self.group_id, **settings)
         self.cluster.run_for(100)
 
     def _leave(self) -> None:
@@ -354,6 +497,15 @@ class GroupView(TimelineView[Snapshot]):
         members = self._members()
         if members:
             self.cluster.crash(members[0])
+
+    def _restart(self) -> None:
+        crashed = [
+            name
+            for name, c in self.cluster.consumers.items()
+            if c.topic == self.topic and c.core is None
+        ]
+        if crashed:
+            self.cluster.restart(crashed[0])
 
 
 def _closing(consumer: Any) -> bool:
