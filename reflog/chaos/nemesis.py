@@ -9,7 +9,9 @@ broker whose loss matters most), each held a while and then undone:
 * ``partition`` (needs the cluster's links, :mod:`reflog.chaos.links`): cut it from every other
   broker and the controllers, while clients still reach it — the old leader keeps answering
   producers while the rest of the cluster elects another;
-* ``slow``: every link between it and the other nodes holds each chunk 100 to 500 ms.
+* ``slow``: every link between it and the other nodes holds each chunk 100 to 500 ms;
+* ``lossy``: half the answers it gives clients are lost on the way back, so producers time out
+  and retry requests it already carried out (without idempotence, a duplicate).
 
 Between faults the cluster gets a quiet spell.
 """
@@ -28,8 +30,9 @@ from reflog.chaos.workload import Clock
 
 __all__ = ["FAULT_KINDS", "NETWORK_FAULTS", "Fault", "Nemesis"]
 
-FAULT_KINDS = ("kill", "pause", "partition", "slow")
-NETWORK_FAULTS = frozenset({"partition", "slow"})
+FAULT_KINDS = ("kill", "pause", "partition", "slow", "lossy")
+NETWORK_FAULTS = frozenset({"partition", "slow", "lossy"})
+LOSS_RATIO = 0.5  # of a lossy node's answers to clients
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Nemesis:
                 others = [n for n in self.cluster.nodes if n != victim]
                 if kind == "partition":
                     self.links.isolate(victim, others)
+                elif kind == "lossy":
+                    self.links.lossy(victim, LOSS_RATIO)
                 else:
                     delay_ms = self.rng.randrange(100, 500)
                     for other in others:

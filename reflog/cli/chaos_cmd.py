@@ -7,16 +7,20 @@ and hands the recorded history to :mod:`reflog.check`. It prints the verdict, wr
 ``--report`` (an HTML page with a timeline of operations, faults and anomalies), and exits 0
 when the checker found nothing, 3 when it found anomalies.
 
-``--faults`` picks the nemesis's faults: ``kill`` (SIGKILL, then restart), ``pause`` (SIGSTOP,
-then SIGCONT), ``partition`` (the leader cut off from the other nodes, clients still reaching
-it) and ``slow`` (its links delayed); the last two start the cluster behind the fault-injecting
-links of :mod:`reflog.chaos.links`. ``--attach DATA_DIR`` faults the running cluster of
-``reflog cluster up --data-dir DATA_DIR`` instead (process faults only), on a topic of its own,
-and leaves it up. ``--clients confluent-kafka`` runs librdkafka's producers and consumer
+``--faults`` picks the nemesis's faults (the preset's by default): ``kill`` (SIGKILL, then
+restart), ``pause`` (SIGSTOP, then SIGCONT), ``partition`` (the leader cut off from the other
+nodes, clients still reaching it), ``slow`` (its links delayed) and ``lossy`` (half its answers
+to clients lost, so producers retry); the last three start the cluster behind the
+fault-injecting links of :mod:`reflog.chaos.links`. ``--attach DATA_DIR`` faults the running
+cluster of ``reflog cluster up --data-dir DATA_DIR`` instead (process faults only), on a topic of
+its own, and leaves it up. ``--clients confluent-kafka`` runs librdkafka's producers and consumer
 instead of reflog's own (the final reads stay reflog's).
 
-Presets: ``acks1-unclean`` (acks=1, unclean.leader.election.enable=true: may lose records) and
-``acks-all-min-insync-2`` (acks=all, min.insync.replicas=2: loses nothing acknowledged).
+Presets: ``acks1-unclean`` (acks=1, unclean.leader.election.enable=true: may lose records),
+``acks-all-min-insync-2`` (acks=all, min.insync.replicas=2: loses nothing acknowledged),
+``retries-no-idempotence`` (producers retry, enable.idempotence=false, under lossy links: may
+write records twice) and ``retries-idempotence`` (the same with enable.idempotence=true: writes
+each record once). The first two fault with kill and pause by default, the last two with lossy.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from reflog.chaos import CLIENTS, PRESETS, run_chaos
+from reflog.chaos import CLIENTS, PRESETS, Preset, run_chaos
 from reflog.chaos.attach import AttachedCluster, AttachError
 from reflog.chaos.nemesis import FAULT_KINDS, NETWORK_FAULTS
 from reflog.chaos.report import write_report
@@ -61,9 +65,9 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--faults",
-        default="kill,pause",
-        help=f"the nemesis's faults, comma-separated, of {', '.join(FAULT_KINDS)} (partition "
-        "and slow start the cluster behind relays that cut or slow links between nodes)",
+        help=f"the nemesis's faults, comma-separated, of {', '.join(FAULT_KINDS)} (partition, "
+        "slow and lossy start the cluster behind relays that cut, slow or lose on links "
+        "between nodes); the preset's by default",
     )
     p.set_defaults(run=run)
 
@@ -75,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--time-s must be positive")
     if args.clients == "confluent-kafka" and importlib.util.find_spec("confluent_kafka") is None:
         raise CliError("--clients confluent-kafka needs the confluent-kafka package")
-    faults = tuple(dict.fromkeys(f.strip() for f in args.faults.split(",") if f.strip()))
+    preset = PRESETS[args.preset]
+    faults = preset.faults
+    if args.faults is not None:
+        faults = tuple(dict.fromkeys(f.strip() for f in args.faults.split(",") if f.strip()))
     unknown = [f for f in faults if f not in FAULT_KINDS]
     if unknown or not faults:
         raise CliError(f"--faults takes some of {', '.join(FAULT_KINDS)}, not {args.faults!r}")
@@ -95,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         data_dir = Path(args.attach)
     else:
         data_dir = check_data_dir(Path(args.data_dir))
-    preset = PRESETS[args.preset]
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -112,11 +118,13 @@ def run(args: argparse.Namespace) -> int:
     done = ", ".join(f"{f.kind} {f.target}" for f in result.faults) or "none"
     summary = "\n".join(
         [
-            f"preset {preset.name} (acks={preset.acks}, {_configs(preset.topic_configs)}), "
+            f"preset {preset.name} (acks={preset.acks}, {_configs(preset.topic_configs)}"
+            f"{_producer(preset)}), "
             f"seed {args.seed}, {args.time_s:g} s, {args.clients} clients, "
             f"nemesis {'+'.join(faults)}",
             f"Kafka's rules say it {preset.expect}",
-            f"{counts}; faults: {done}",
+            f"{counts}; faults: {done}; {result.answers_lost} answers to clients lost, "
+            f"{result.retried_batches} batches retried",
             "" if result.final_reads_done else "WARNING: the final reads did not catch up",
             verdict.describe(),
         ]
@@ -127,6 +135,13 @@ def run(args: argparse.Namespace) -> int:
     print(summary)
     print(f"report: {report}")
     return 0 if verdict.valid else ANOMALIES_FOUND
+
+
+def _producer(preset: Preset) -> str:
+    if preset.retries == 0:
+        return ", retries=0"
+    idempotence = str(preset.enable_idempotence).lower()
+    return f", retries={preset.retries}, enable.idempotence={idempotence}"
 
 
 def _configs(configs: dict[str, str]) -> str:

@@ -125,3 +125,34 @@ def test_a_slow_link_delays_each_way_and_only_between_its_nodes() -> None:
                 w.close()
 
     asyncio.run(scenario())
+
+
+def test_a_lossy_node_loses_whole_answers_to_clients_and_the_framing_survives() -> None:
+    """With every answer lost a client hears nothing; a follower's answers still pass; healed,
+    the same client connection gets the next answer whole (the lost frame left no bytes)."""
+
+    async def scenario() -> None:
+        async with relay_to_echo() as links:
+            reader, writer = await dial(links, "rdkafka")
+            assert await echoed(reader, "rdkafka") == first_request("rdkafka")
+            links.lossy("broker-1", 1.0)
+            big = first_request("rdkafka", b"x" * 200_000)  # several relay chunks long
+            writer.write(big)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(reader.readexactly(1), SILENCE_S)
+            follower_reader, follower_writer = await dial(links, "replica-2")
+            assert await echoed(follower_reader, "replica-2") == first_request("replica-2")
+            assert links.answers_lost == 1
+            links.heal()
+            writer.write(big)
+            assert await asyncio.wait_for(reader.readexactly(len(big)), 5) == big
+            for w in (writer, follower_writer):
+                w.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_loss_ratio_is_a_probability() -> None:
+    links = Links({})
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        links.lossy("broker-1", 1.5)
