@@ -9,7 +9,9 @@ controls set the inspector's faults while it runs.
 
 It is not a :class:`~reflog.viz.controls.TimelineView`: a conversation is a log of real events
 as they happen, not snapshots of a simulation to scrub through; the table keeps the latest
-``max_rows`` rows that pass the filters, and "clear" empties it.
+``max_rows`` rows that pass the filters, and "clear" empties it. Displayed, the view is its live
+widget with, beside it, the table as it stood then (HTML): what a notebook stores for readers
+without a kernel, as the timeline views store a static figure.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from reflog.inspect import Faults, Inspector, WireEvent
 from reflog.inspect.api_names import KAFKA_API_NAMES
 from reflog.net.client import parse_bootstrap
 
-__all__ = ["EventFilter", "InspectorView", "matching", "table_html"]
+__all__ = ["STORED_TEXT", "EventFilter", "InspectorView", "matching", "table_html"]
 
 ALL = "all"
 REFRESH_S = 0.1  # rows arriving closer together than this are drawn together
+# A displayed view's plain-text form: what a front end without HTML or widgets shows.
+STORED_TEXT = "A live inspector table: run the notebook to use it (a copy of the table is stored)."
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,13 @@ class InspectorView:
         if self._refresh is None:
             self._refresh = asyncio.get_running_loop().call_later(REFRESH_S, self.draw)
 
+    def only(self, api: str) -> InspectorView:
+        """Show one API's rows (one the conversation has had) and return the view, so that a
+        cell can end with ``view.only("Produce")``."""
+        self.draw()  # the API filter offers the APIs seen so far
+        self.api.value = api
+        return self
+
     def _drop_next(self, name: str) -> None:
         self.faults.drop.clear()
         if name != "nothing":
@@ -187,6 +198,11 @@ class InspectorView:
         self.events.clear()
         self.draw()
 
-    def _repr_mimebundle_(self, **kwargs: object) -> object:
-        """A cell ending with the view shows the live table."""
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        """A cell ending with the view shows the live table where a kernel runs, and the table
+        as it stands now otherwise (a stored notebook drops the widget's reference)."""
+        self.draw()
+        bundle: dict[str, object] = {"text/html": self.table.value}
+        bundle.update(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = STORED_TEXT
+        return bundle
