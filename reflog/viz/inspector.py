@@ -67,7 +67,8 @@ def table_html(rows: Sequence[WireEvent]) -> str:
     head = "".join(f"<th style='text-align:left'>{c}</th>" for c in _COLUMNS)
     body = "".join(_row_html(e) for e in rows)
     return (
-        "<div style='max-height:420px;overflow-y:auto;font-family:monospace;font-size:12px'>"
+        "<div style='max-height:420px;overflow-y:auto;font-family:monospace;font-size:12px;"
+        "line-height:1.35'>"
         f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table></div>"
     )
 
@@ -86,7 +87,9 @@ def _row_html(e: WireEvent) -> str:
         e.summary or e.problem,
         " ".join(x for x in (e.fault, e.problem if e.summary else "") if x),
     )
-    tds = "".join(f"<td style='padding:1px 6px'>{html.escape(c)}</td>" for c in cells)
+    # Left and top, as a log reads (JupyterLab's own table style aligns cells right).
+    style = "padding:1px 6px;text-align:left;vertical-align:top"
+    tds = "".join(f"<td style='{style}'>{html.escape(c)}</td>" for c in cells)
     return f"<tr style='background:{colour}'>{tds}</tr>"
 
 
