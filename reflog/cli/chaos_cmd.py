@@ -14,7 +14,9 @@ to clients lost, so producers retry); the last three start the cluster behind th
 fault-injecting links of :mod:`reflog.chaos.links`. ``--attach DATA_DIR`` faults the running
 cluster of ``reflog cluster up --data-dir DATA_DIR`` instead (process faults only), on a topic of
 its own, and leaves it up. ``--clients confluent-kafka`` runs librdkafka's producers and consumer
-instead of reflog's own (the final reads stay reflog's).
+instead of reflog's own (the final reads stay reflog's). ``--controllers 3`` runs a quorum of
+three controllers, whose links to each other are relayed too: a third of the partition and slow
+faults then hit a controller.
 
 Presets: ``acks1-unclean`` (acks=1, unclean.leader.election.enable=true: may lose records),
 ``acks-all-min-insync-2`` (acks=all, min.insync.replicas=2: loses nothing acknowledged),
@@ -59,6 +61,13 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--report", default="chaos-report.html", help="the HTML report to write")
     p.add_argument("--brokers", type=int, default=3)
+    p.add_argument(
+        "--controllers",
+        type=int,
+        default=1,
+        help="controllers (Raft voters) of a cluster of its own; with more than one, partition "
+        "and slow faults hit controllers too",
+    )
     p.add_argument("--rate", type=float, default=20.0, help="records a second per producer")
     p.add_argument(
         "--clients", choices=CLIENTS, default="reflog", help="whose producers and consumer"
@@ -75,6 +84,8 @@ def register(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.brokers < 3:
         raise CliError("a chaos run needs at least 3 brokers (topics have 3 replicas)")
+    if args.controllers < 1:
+        raise CliError("a cluster needs at least one controller")
     if args.time_s <= 0:
         raise CliError("--time-s must be positive")
     if args.clients == "confluent-kafka" and importlib.util.find_spec("confluent_kafka") is None:
@@ -109,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(
         run_chaos(
             preset, args.seed, args.time_s, data_dir, brokers=args.brokers,
-            rate_per_s=args.rate, clients=args.clients, faults=faults,
+            controllers=args.controllers, rate_per_s=args.rate, clients=args.clients, faults=faults,
             attach=None if attach is None else attach.data_dir, say=say,
         )
     )  # fmt: skip

@@ -9,10 +9,12 @@ import contextlib
 import struct
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from reflog.chaos.links import CLIENT, Links, caller_of
+from reflog.chaos.nodes import ProcessCluster
 
 HOST = "127.0.0.1"
 # Waiting for something that must NOT happen: long enough for a relay on loopback to forward.
@@ -156,3 +158,21 @@ def test_a_loss_ratio_is_a_probability() -> None:
     links = Links({})
     with pytest.raises(ValueError, match="between 0 and 1"):
         links.lossy("broker-1", 1.5)
+
+
+def test_behind_relays_every_node_reaches_the_controllers_through_their_relays(
+    tmp_path: Path,
+) -> None:
+    """Controllers too: each listens on its hidden address and knows the others by their
+    relays, so the nemesis can cut one controller from another."""
+    cluster = ProcessCluster(tmp_path, brokers=3, controllers=3, port=30_000, links=True)
+    controllers = [n for n in cluster.nodes if n.startswith("controller-")]
+    assert len(controllers) == 3
+    relays = {name: f"{HOST}:{cluster.routes[name][0][1]}" for name in controllers}
+    for name, node in cluster.nodes.items():
+        argv = node.argv
+        voters = argv[argv.index("--controller-quorum-voters") + 1]
+        assert sorted(v.split("@")[1] for v in voters.split(",")) == sorted(relays.values())
+        listen = argv[argv.index("--listen") + 1]
+        relay, hidden = cluster.routes[name]
+        assert listen == f"{HOST}:{hidden[1]}" and hidden != relay
