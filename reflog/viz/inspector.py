@@ -87,9 +87,14 @@ def _row_html(e: WireEvent) -> str:
         e.summary or e.problem,
         " ".join(x for x in (e.fault, e.problem if e.summary else "") if x),
     )
-    # Left and top, as a log reads (JupyterLab's own table style aligns cells right).
+    # Left and top, as a log reads (JupyterLab's own table style aligns cells right); only
+    # the last two columns (what it says, the fault) wrap.
     style = "padding:1px 6px;text-align:left;vertical-align:top"
-    tds = "".join(f"<td style='{style}'>{html.escape(c)}</td>" for c in cells)
+    tds = "".join(
+        f"<td style='{style}{'' if i >= len(cells) - 2 else ';white-space:nowrap'}'>"
+        f"{html.escape(c)}</td>"
+        for i, c in enumerate(cells)
+    )
     return f"<tr style='background:{colour}'>{tds}</tr>"
 
 
