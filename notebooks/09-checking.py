@@ -20,8 +20,9 @@
 # The first half runs a real cluster of reflog's **network runtime** inside this kernel, as the
 # zero-copy chapter does: one controller and 3 brokers on 127.0.0.1, with an inspector
 # (`reflog inspect` on the command line, `InspectorView` here) in front of broker 1 for each
-# step, so that each step's table keeps that step's conversation. The second half runs the checker over histories recorded on the simulated cluster
-# (`reflog.sim.Cluster`), deterministic by seed, under a safe and an unsafe configuration.
+# step, so that each step's table keeps that step's conversation. The second half runs the
+# checker over histories recorded on the simulated cluster (`reflog.sim.Cluster`),
+# deterministic by seed, under a safe and an unsafe configuration.
 
 # %%
 import asyncio
