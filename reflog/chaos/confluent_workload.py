@@ -7,6 +7,12 @@ thread, so the history is written from one place. As with reflog's clients, prod
 ``retries=0`` and without idempotence, so each value is sent once, unless a retry preset asks for
 retries (and idempotence). The final reads are done by
 reflog's consumer (:meth:`reflog.chaos.workload.Workload.final_reads`).
+
+Seen with ``--preset retries-idempotence``: librdkafka's idempotent producer can still write a
+record twice when several answers in a row are lost. The partition's log then holds the second
+copy under the same producer id with the epoch bumped and the sequence back at 0: after a
+request that timed out, librdkafka bumped its epoch and resent the records it could not know
+were written, which no broker can recognise as duplicates.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             f"nemesis {'+'.join(faults)}",
             f"Kafka's rules say it {preset.expect}",
             f"{counts}; faults: {done}; {result.answers_lost} answers to clients lost, "
-            f"{result.retried_batches} batches retried",
+            f"{_retried(result.retried_batches)}",
             "" if result.final_reads_done else "WARNING: the final reads did not catch up",
             verdict.describe(),
         ]
@@ -146,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
     print(summary)
     print(f"report: {report}")
     return 0 if verdict.valid else ANOMALIES_FOUND
+
+
+def _retried(batches: int | None) -> str:
+    return "retries not counted" if batches is None else f"{batches} batches retried"
 
 
 def _producer(preset: Preset) -> str:
