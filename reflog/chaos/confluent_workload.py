@@ -10,9 +10,10 @@ reflog's consumer (:meth:`reflog.chaos.workload.Workload.final_reads`).
 
 Seen with ``--preset retries-idempotence``: librdkafka's idempotent producer can still write a
 record twice when several answers in a row are lost. The partition's log then holds the second
-copy under the same producer id with the epoch bumped and the sequence back at 0: after a
-request that timed out, librdkafka bumped its epoch and resent the records it could not know
-were written, which no broker can recognise as duplicates.
+copy under the same producer id with the epoch bumped and the sequence back at 0. With
+``debug=eos`` librdkafka says why: records timed out (``message.timeout.ms``) while their
+requests went unanswered, so it drained and bumped its epoch, and resent the records it could
+not know were written under the new epoch, where no broker can recognise them as duplicates.
 """
 
 from __future__ import annotations
