@@ -48,7 +48,14 @@ ANOMALIES_FOUND = 3
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("chaos", help="fault a real cluster under load and check the history")
-    p.add_argument("--preset", required=True, choices=sorted(PRESETS))
+    p.add_argument(
+        "--preset",
+        required=True,
+        choices=sorted(PRESETS),
+        help="what is put to the test: acks1-unclean and acks-all-min-insync-2 (lost records, "
+        "under kill and pause by default), retries-no-idempotence and retries-idempotence "
+        "(duplicates, under lossy links by default)",
+    )
     p.add_argument("--seed", type=int, default=0, help="the nemesis's and workload's seed")
     p.add_argument("--time-s", type=float, default=30.0, help="how long the faults go on")
     where = p.add_mutually_exclusive_group(required=True)
