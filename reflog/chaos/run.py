@@ -49,6 +49,20 @@ class Preset:
     enable_idempotence: bool = False
 
 
+# Nothing acknowledged can be lost: acks=all waits for two in-sync replicas, and only an
+# in-sync replica may lead.
+SAFE_TOPIC = {"unclean.leader.election.enable": "false", "min.insync.replicas": "2"}
+RETRIES = 2_147_483_647  # Kafka's default: retry until delivery.timeout.ms
+
+
+def _retrying(name: str, *, idempotent: bool, expect: str) -> Preset:
+    """Producers that retry, with or without idempotence, while lossy links lose answers."""
+    return Preset(
+        name, acks=-1, topic_configs=SAFE_TOPIC, faults=("lossy",), retries=RETRIES,
+        enable_idempotence=idempotent, expect=expect,
+    )  # fmt: skip
+
+
 PRESETS = {
     "acks1-unclean": Preset(
         "acks1-unclean",
@@ -60,27 +74,19 @@ PRESETS = {
     "acks-all-min-insync-2": Preset(
         "acks-all-min-insync-2",
         acks=-1,
-        topic_configs={"unclean.leader.election.enable": "false", "min.insync.replicas": "2"},
+        topic_configs=SAFE_TOPIC,
         expect="loses nothing acknowledged: a record is acknowledged only once two in-sync "
         "replicas hold it, and only an in-sync replica can become leader",
     ),
-    "retries-no-idempotence": Preset(
+    "retries-no-idempotence": _retrying(
         "retries-no-idempotence",
-        acks=-1,
-        topic_configs={"unclean.leader.election.enable": "false", "min.insync.replicas": "2"},
-        faults=("lossy",),
-        retries=2_147_483_647,
-        enable_idempotence=False,
+        idempotent=False,
         expect="may write a record twice: a producer whose answer was lost sends the batch "
         "again, and the leader, which already wrote it, cannot tell the retry from a new batch",
     ),
-    "retries-idempotence": Preset(
+    "retries-idempotence": _retrying(
         "retries-idempotence",
-        acks=-1,
-        topic_configs={"unclean.leader.election.enable": "false", "min.insync.replicas": "2"},
-        faults=("lossy",),
-        retries=2_147_483_647,
-        enable_idempotence=True,
+        idempotent=True,
         expect="writes each record once: a retried batch keeps its producer id and sequence "
         "numbers, and the leader answers a batch it already wrote with the original offsets",
     ),
