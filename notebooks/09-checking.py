@@ -18,29 +18,34 @@
 #    and values), then look for the anomalies — above all an acknowledged record that is gone.
 #
 # The first half runs a real cluster of reflog's **network runtime** inside this kernel, as the
-# zero-copy chapter does: one controller and 3 brokers on 127.0.0.1, with the inspector
-# (`reflog inspect` on the command line, `InspectorView` here) in front of broker 1. The
-# second half runs the checker over histories recorded on the simulated cluster
-# (`reflog.sim.Cluster`), deterministic by seed, under a safe and an unsafe configuration.
+# zero-copy chapter does: one controller and 3 brokers on 127.0.0.1, with an inspector
+# (`reflog inspect` on the command line, `InspectorView` here) in front of broker 1 for each
+# step, so that each step's table keeps that step's conversation. The second half runs the
+# checker over histories recorded on the simulated cluster (`reflog.sim.Cluster`),
+# deterministic by seed, under a safe and an unsafe configuration.
 
 # %%
 import asyncio
 
-from IPython.display import HTML, display
-
 from reflog.net.local_cluster import LocalCluster
-from reflog.viz.inspector import EventFilter, InspectorView, matching, table_html
+from reflog.viz.inspector import InspectorView
 
 cluster = LocalCluster(brokers=3, broker_session_timeout_ms=30_000)
 await cluster.start()
 await cluster.create_topic("clicks", partitions=3, replication_factor=3)
-inspector = InspectorView(cluster.bootstrap_servers.split(",")[0])
-await inspector.start()
-print("the inspector listens on its own port and forwards to broker 1")
+inspectors = []
 
 
-async def kcat(*args, stdin=None):
-    """Run kcat through the inspector without blocking this kernel's loop (the brokers run on
+async def new_inspector():
+    """An inspector of its own for a step: it listens on its own port, forwards to broker 1."""
+    view = InspectorView(cluster.bootstrap_servers.split(",")[0])
+    await view.start()
+    inspectors.append(view)
+    return view
+
+
+async def kcat(inspector, *args, stdin=None):
+    """Run kcat through ``inspector`` without blocking this kernel's loop (the brokers run on
     it). Returns what kcat printed."""
     process = await asyncio.create_subprocess_exec(
         "kcat", "-b", inspector.bootstrap, *args,
@@ -52,10 +57,7 @@ async def kcat(*args, stdin=None):
     return out.decode()
 
 
-def conversation(api="all"):
-    """The inspector's table of what was said, as it stands (filtered to one API)."""
-    rows = matching(inspector.events, EventFilter(api=api), max_rows=50)
-    display(HTML(table_html(rows)))
+print("3 brokers up; each step puts an inspector in front of broker 1")
 
 # %% [markdown]
 # ## 1. kcat lists the metadata
@@ -64,19 +66,22 @@ def conversation(api="all"):
 # versions the broker speaks (`ApiVersions`), then sends `Metadata`. The answer names every
 # broker by host and port; the inspector **rewrites** each address to one of its own ports, so
 # that the client's later connections to the other brokers come through it too (the `fault`
-# column says so). The numbers (ports, times) vary from run to run; the table is the
-# inspector's own, as `InspectorView` shows it live.
+# column says so). The numbers (ports, times) vary from run to run. The table is the
+# inspector's live view: it grows as clients talk through the inspector, and its controls filter
+# it (by API, direction, any text, or errors and faults only) and make the inspector drop or
+# delay requests; the stored notebook keeps a copy of it as it was.
 
 # %%
-listing = await kcat("-L")
-apis = [f"{e.direction} {e.api}" for e in inspector.events]
+metadata_view = await new_inspector()
+listing = await kcat(metadata_view, "-L")
+apis = [f"{e.direction} {e.api}" for e in metadata_view.events]
 print("what kcat said and heard:", ", ".join(dict.fromkeys(apis)))
 print("3 brokers listed, each at an inspector address:",
-      listing.count(" at 127.0.0.1:") == 3 and "rewrote" in inspector.events[-1].fault)
+      listing.count(" at 127.0.0.1:") == 3 and "rewrote" in metadata_view.events[-1].fault)
 
 # %% tags=["nbval-ignore-output"]
 print(listing)
-conversation()
+metadata_view
 
 # %% [markdown]
 # ## 2. A producer batches
@@ -89,28 +94,76 @@ conversation()
 # batch.
 
 # %%
-inspector.events.clear()
+produce_view = await new_inspector()
 records = "".join(f"user-{i % 7}:click-{i}\n" for i in range(300))
-await kcat("-P", "-t", "clicks", "-K", ":", "-X", "linger.ms=100", stdin=records.encode())
-produce = [e for e in inspector.events if e.api == "Produce" and e.direction == "request"]
+await kcat(produce_view, "-P", "-t", "clicks", "-K", ":", "-X", "linger.ms=100",
+           stdin=records.encode())
+produce = [e for e in produce_view.events if e.api == "Produce" and e.direction == "request"]
 print(f"300 records sent in fewer requests than records: {len(produce) < 300}")
 print("every Produce request answered without an error:",
-      all(not e.errors for e in inspector.events if e.api == "Produce"))
+      all(not e.errors for e in produce_view.events if e.api == "Produce"))
 
 # %% tags=["nbval-ignore-output"]
 print(f"{len(produce)} Produce request(s):")
-conversation("Produce")
+produce_view.only("Produce")
 
 # %% [markdown]
-# That is all of the real cluster this chapter needs: stop the inspector and the brokers.
+# ## 3. A consumer joins a group
+#
+# Now kcat reads the 300 records as a member of the consumer group `readers` (`-G`), from the
+# beginning of each partition since the group has committed nothing yet
+# (`auto.offset.reset=earliest`), and exits once it has read to the end (`-e`). Before it reads
+# a record, the member and the group's coordinator go through the protocol of the
+# consumer-groups chapter, and each step is a request in the table:
+#
+# 1. **FindCoordinator**: which broker coordinates `readers` (the leader of the
+#    `__consumer_offsets` partition the group id hashes to); kcat then connects to it (the
+#    inspector rewrote its address). A first ask may be answered `COORDINATOR_NOT_AVAILABLE`
+#    while `__consumer_offsets` is being created.
+# 2. **JoinGroup**, twice: a member that joins without a member id is answered
+#    `MEMBER_ID_REQUIRED` with an id chosen by the coordinator (KIP-394), and joins again with
+#    it. The second answer takes about 3 s: the coordinator of a new group waits
+#    `group.initial.rebalance.delay.ms` for more members before it forms generation 1, and names
+#    this member its leader.
+# 3. **SyncGroup**: the leader sends the assignment it computed (every partition, to itself);
+#    the coordinator hands each member its share.
+# 4. **OffsetFetch**: where the group left off in each assigned partition: nowhere yet (no
+#    committed offset), so the consumer asks for the log's start (ListOffsets), as
+#    `auto.offset.reset` says.
+# 5. **Fetch** from each partition's leader, and **Heartbeat** to the coordinator meanwhile
+#    (here every 500 ms, `heartbeat.interval.ms`: a member that stops heartbeating for
+#    `session.timeout.ms` is dropped from the group); kcat commits its positions
+#    (**OffsetCommit**) and leaves (**LeaveGroup**) on the way out.
 
 # %%
-await inspector.close()
+group_view = await new_inspector()
+read = await kcat(group_view, "-G", "readers", "-e", "-X", "auto.offset.reset=earliest",
+                  "-X", "heartbeat.interval.ms=500", "clicks")
+said = [e.api for e in group_view.events if e.direction == "request"]
+joins = [e for e in group_view.events if e.api == "JoinGroup" and e.direction == "response"]
+print(f"read {len(read.splitlines())} records as a member of 'readers'")
+# Each of these waits for the answer to the one before it (heartbeats run beside them).
+steps = ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "Fetch"]
+print("first asked in this order:", " → ".join(sorted(steps, key=said.index)))
+print("joined twice, the first answered MEMBER_ID_REQUIRED:",
+      len(joins) >= 2 and joins[0].errors == ("MEMBER_ID_REQUIRED",) and not joins[1].errors)
+print("heartbeats once in the group:", "Heartbeat" in said[said.index("SyncGroup"):])
+
+# %% tags=["nbval-ignore-output"]
+group_view.only("all")
+
+# %% [markdown]
+# That is all of the real cluster this chapter needs: stop the inspectors and the brokers (the
+# tables above stay as they were).
+
+# %%
+for view in inspectors:
+    await view.close()
 await cluster.stop()
 print("stopped")
 
 # %% [markdown]
-# ## 3. The history checker
+# ## 4. The history checker
 #
 # A **history** lists what the clients saw, one operation each; `reflog.check.check` reads only
 # that, never the brokers. Values are unique, so a value read names the send that wrote it. A
@@ -136,7 +189,7 @@ print(check(history).describe())
 # for the producer's acknowledgement and `c` for the reader). Each names the operations that
 # show it — the numbers in parentheses.
 #
-# ## 4. Safe and unsafe, under the same faults
+# ## 5. Safe and unsafe, under the same faults
 #
 # `reflog.chaos.simulated` records such a history on the simulated cluster (3 controllers, 3
 # brokers, one partition with 3 replicas): a producer sends one record every 25 ms for 3
@@ -200,7 +253,7 @@ show(checked_figure(unsafe, "unsafe (acks=1, unclean election)"))
 # final read never reached are **unseen**: here they are lost too, the log now ends below them
 # (the figure does not draw those, since before a final read every record is unseen).
 #
-# ## 5. The pre-KIP-101 truncation bug, found again
+# ## 6. The pre-KIP-101 truncation bug, found again
 #
 # Before leader epochs (KIP-101, Kafka 0.11), a follower that started following a new leader
 # truncated its log to its own high watermark, which lags the leader's (the replication
@@ -221,9 +274,9 @@ print(epochs.verdict().describe(limit=3))
 show(checked_figure(old_rule, "seed 10, before KIP-101"))
 
 # %% [markdown]
-# ## 6. Your turn: a live, checked run
+# ## 7. Your turn: a live, checked run
 #
-# The view below goes on with section 4's unsafe cluster, where its run ended. Produce records,
+# The view below goes on with section 5's unsafe cluster, where its run ended. Produce records,
 # kill or isolate the leader, restart, heal, then **read all**: the reader polls the partition
 # and the checker's verdict is drawn. The time slider scrubs back through the run, and the verdict
 # follows it — the checker judges the history *as it stood then* (before the final read,
@@ -248,4 +301,7 @@ CheckerView(unsafe)
 # ```
 #
 # prints the verdict and writes the same kind of timeline as an HTML page
-# (`--attach DATA_DIR` faults a cluster started by `reflog cluster up` instead).
+# (`--attach DATA_DIR` faults a cluster started by `reflog cluster up` instead). Two presets
+# show what idempotence is for: with the leader's links losing half its answers to clients,
+# producers that retry write records twice without it (`--preset retries-no-idempotence`: the
+# checker reports **duplicate**s) and once with it (`--preset retries-idempotence`).

@@ -4,8 +4,16 @@ consumer, recording what they see into the same kind of history as reflog's own 
 librdkafka's clients are driven from one thread (theirs are behind it): each producer's
 delivery reports arrive in its ``poll``, the consumer's records in ``consume``, all on that one
 thread, so the history is written from one place. As with reflog's clients, producers run with
-``retries=0`` and without idempotence, so each value is sent once. The final reads are done by
+``retries=0`` and without idempotence, so each value is sent once, unless a retry preset asks for
+retries (and idempotence). The final reads are done by
 reflog's consumer (:meth:`reflog.chaos.workload.Workload.final_reads`).
+
+Seen with ``--preset retries-idempotence``: librdkafka's idempotent producer can still write a
+record twice when several answers in a row are lost. The partition's log then holds the second
+copy under the same producer id with the epoch bumped and the sequence back at 0. With
+``debug=eos`` librdkafka says why: records timed out (``message.timeout.ms``) while their
+requests went unanswered, so it drained and bumped its epoch, and resent the records it could
+not know were written under the new epoch, where no broker can recognise them as duplicates.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ class ConfluentWorkload:
         clock: Clock,
         producers: int = 2,
         rate_per_s: float = 20.0,
+        retries: int = 0,
+        enable_idempotence: bool = False,
     ) -> None:
         import confluent_kafka as kafka  # only this workload needs it (a dev dependency)
 
@@ -47,6 +57,8 @@ class ConfluentWorkload:
         self.clock = clock
         self.producers = producers
         self.rate_per_s = rate_per_s
+        self.retries = retries
+        self.enable_idempotence = enable_idempotence
 
     async def run(self, seconds: float) -> None:
         await asyncio.to_thread(self._run, seconds)
@@ -92,11 +104,11 @@ class ConfluentWorkload:
                 "bootstrap.servers": self.bootstrap,
                 "client.id": name,
                 "acks": "all" if self.acks == -1 else str(self.acks),
-                "retries": 0,
-                "enable.idempotence": False,
+                "retries": self.retries,
+                "enable.idempotence": self.enable_idempotence,
                 "linger.ms": 0,
                 "request.timeout.ms": 3_000,
-                "message.timeout.ms": 6_000,
+                "message.timeout.ms": 6_000 if self.retries == 0 else 15_000,
             }
         )
 
@@ -107,8 +119,10 @@ class ConfluentWorkload:
 
         def delivered(err: confluent_kafka.KafkaError | None, msg: confluent_kafka.Message) -> None:
             offset = msg.offset()
-            if err is None and offset is not None:
-                self.history.acknowledged(op, offset, self.clock.ms())
+            if err is None:
+                # librdkafka reports a negative offset when it was not told one.
+                known = offset if offset is not None and offset >= 0 else None
+                self.history.acknowledged(op, known, self.clock.ms())
             elif err is not None:
                 definite = err.code() in REFUSED_BEFORE_APPEND
                 self.history.failed(op, err.name(), self.clock.ms(), definite=definite)

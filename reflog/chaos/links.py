@@ -14,18 +14,25 @@ bytes both ways. So each connection is one link of the graph ``caller → node``
   it is closed when the link heals;
 * **slow**: every chunk either way between the two nodes is held ``delay_ms`` before it goes
   on (in order: a relay never reorders a connection's bytes);
-* **heal**: every link whole and fast again.
+* **lossy**: each answer a node gives a client is lost with a given probability. A relay
+  follows the Kafka framing of what a node sends its clients, so it loses a whole response
+  frame and the connection stays well framed: the client waits for its ``request.timeout.ms``,
+  then retries a request the node may well have carried out (a Produce already written);
+* **heal**: every link whole, fast and reliable again.
 
 reflog simplification: a relay knows the caller only by the client id of its first request, so
 links are per node and not per network interface, and only nodes that speak first (clients,
 followers, brokers to controllers) can be told apart; a cut also cuts the connections the two
-nodes already had.
+nodes already had; only answers to clients are lost (a real lossy network loses requests too,
+and TCP would resend the bytes; losing the answer is what makes a client retry a request
+that took effect).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import struct
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,6 +44,8 @@ CLIENT = "client"
 # The first request's size prefix and header up to its client id, and the longest client id a
 # relay reads: a caller whose first frame claims more is a client like any other.
 _HEADER = struct.Struct(">ihhih")  # size, api_key, api_version, correlation_id, client id length
+# A response's size prefix and correlation id: all a relay reads of an answer to a client.
+_RESPONSE_HEADER = struct.Struct(">ii")
 MAX_CLIENT_ID = 255
 CHUNK = 65_536
 
@@ -76,12 +85,18 @@ class Link:
 
 
 class Links:
-    """One relay per node: ``routes`` maps a node's name to (relay address, node's address)."""
+    """One relay per node: ``routes`` maps a node's name to (relay address, node's address);
+    ``rng`` decides which answers a lossy node loses."""
 
-    def __init__(self, routes: dict[str, tuple[Address, Address]]) -> None:
+    def __init__(
+        self, routes: dict[str, tuple[Address, Address]], rng: random.Random | None = None
+    ) -> None:
         self.routes = routes
+        self.rng = rng if rng is not None else random.Random(0)
         self.cut_pairs: set[frozenset[str]] = set()
         self.delays_ms: dict[frozenset[str], int] = {}
+        self.loss_ratios: dict[str, float] = {}  # node -> share of its answers to clients lost
+        self.answers_lost = 0
         self.open: set[Link] = set()
         self._servers: list[asyncio.Server] = []
 
@@ -124,12 +139,19 @@ class Links:
         """Hold every chunk between ``a`` and ``b``, either way, ``delay_ms``."""
         self.delays_ms[_pair(a, b)] = delay_ms
 
+    def lossy(self, node: str, loss_ratio: float) -> None:
+        """Lose each answer ``node`` gives a client with probability ``loss_ratio``."""
+        if not 0 <= loss_ratio <= 1:
+            raise ValueError("a loss ratio is between 0 and 1")
+        self.loss_ratios[node] = loss_ratio
+
     def heal(self) -> None:
-        """Every link whole and fast; connections held while cut are closed (their callers
-        reconnect)."""
+        """Every link whole, fast and reliable; connections held while cut are closed (their
+        callers reconnect)."""
         held = [k for k in self.open if _pair(k.caller, k.node) in self.cut_pairs]
         self.cut_pairs.clear()
         self.delays_ms.clear()
+        self.loss_ratios.clear()
         for link in held:
             self._drop(link)
 
@@ -139,6 +161,10 @@ class Links:
 
     def _delay_s(self, link: Link) -> float:
         return self.delays_ms.get(_pair(link.caller, link.node), 0) / 1000
+
+    def _loses(self, link: Link) -> bool:
+        ratio = self.loss_ratios.get(link.node, 0.0)
+        return ratio > 0 and self.rng.random() < ratio
 
     def _drop(self, link: Link) -> None:
         link.close()
@@ -179,9 +205,10 @@ class Links:
             return
         link.upstream = up_writer
         up_writer.write(first)
+        answers = self._pump_answers if link.caller == CLIENT else self._pump
         link.tasks = [
             asyncio.create_task(self._pump(link, reader, up_writer)),
-            asyncio.create_task(self._pump(link, up_reader, writer)),
+            asyncio.create_task(answers(link, up_reader, writer)),
         ]
 
     async def _pump(
@@ -189,13 +216,46 @@ class Links:
     ) -> None:
         try:
             while chunk := await source.read(CHUNK):
-                delay = self._delay_s(link)
-                if delay:
-                    await asyncio.sleep(delay)
-                sink.write(chunk)
-                await sink.drain()
+                await self._pass_on(link, chunk, sink)
         except (ConnectionError, OSError):
             pass
         finally:
             if link in self.open:
                 self._drop(link)
+
+    async def _pump_answers(
+        self, link: Link, source: asyncio.StreamReader, sink: asyncio.StreamWriter
+    ) -> None:
+        """A node's answers to a client, one response frame at a time, each lost or passed
+        on whole. A frame streams through in chunks and is never held whole, so its size
+        needs no bound here (the client bounds what it reads)."""
+        try:
+            while True:
+                header = await source.readexactly(_RESPONSE_HEADER.size)
+                size, _ = _RESPONSE_HEADER.unpack(header)
+                if size < 4:  # not a Kafka response: stop relaying rather than guess
+                    break
+                lost = self._loses(link)
+                self.answers_lost += lost
+                if not lost:
+                    await self._pass_on(link, header, sink)
+                left = size - 4  # the correlation id was part of the frame
+                while left:
+                    chunk = await source.read(min(left, CHUNK))
+                    if not chunk:
+                        raise asyncio.IncompleteReadError(b"", left)
+                    left -= len(chunk)
+                    if not lost:
+                        await self._pass_on(link, chunk, sink)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            if link in self.open:
+                self._drop(link)
+
+    async def _pass_on(self, link: Link, chunk: bytes, sink: asyncio.StreamWriter) -> None:
+        delay = self._delay_s(link)
+        if delay:
+            await asyncio.sleep(delay)
+        sink.write(chunk)
+        await sink.drain()

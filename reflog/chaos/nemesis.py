@@ -9,7 +9,15 @@ broker whose loss matters most), each held a while and then undone:
 * ``partition`` (needs the cluster's links, :mod:`reflog.chaos.links`): cut it from every other
   broker and the controllers, while clients still reach it — the old leader keeps answering
   producers while the rest of the cluster elects another;
-* ``slow``: every link between it and the other nodes holds each chunk 100 to 500 ms.
+* ``slow``: every link between it and the other nodes holds each chunk 100 to 500 ms;
+* ``lossy``: half the answers it gives clients are lost on the way back, so producers time out
+  and retry requests it already carried out (without idempotence, a duplicate).
+
+With more than one controller, a third of the ``partition`` and ``slow`` faults hit a
+controller instead, chosen at random: cut from (or slowed to) every other node, controllers and
+brokers alike. The other controllers elect a new active controller if it was the active one,
+and brokers heartbeat to whichever leads; a controller cut off alone cannot win an election
+(PreVote) nor, once it sees no quorum (CheckQuorum), go on leading.
 
 Between faults the cluster gets a quiet spell.
 """
@@ -28,8 +36,10 @@ from reflog.chaos.workload import Clock
 
 __all__ = ["FAULT_KINDS", "NETWORK_FAULTS", "Fault", "Nemesis"]
 
-FAULT_KINDS = ("kill", "pause", "partition", "slow")
-NETWORK_FAULTS = frozenset({"partition", "slow"})
+FAULT_KINDS = ("kill", "pause", "partition", "slow", "lossy")
+NETWORK_FAULTS = frozenset({"partition", "slow", "lossy"})
+LOSS_RATIO = 0.5  # of a lossy node's answers to clients
+CONTROLLER_SHARE = 1 / 3  # of partition and slow faults, with more than one controller
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,14 @@ class Nemesis:
                 else f"broker-{self.rng.choice(self.cluster.broker_ids)}"
             )
             kind = self.rng.choice(self.kinds)
+            controllers = [n for n in self.cluster.nodes if n.startswith("controller-")]
+            # (Drawn only with several controllers, so a seed's faults with one stay the same.)
+            if (
+                kind in ("partition", "slow")
+                and len(controllers) > 1
+                and self.rng.random() < CONTROLLER_SHARE
+            ):
+                victim = self.rng.choice(controllers)
             hold_s = self.rng.uniform(1.0, 4.0)
             start = self.clock.ms()
             if kind == "kill":
@@ -88,6 +106,8 @@ class Nemesis:
                 others = [n for n in self.cluster.nodes if n != victim]
                 if kind == "partition":
                     self.links.isolate(victim, others)
+                elif kind == "lossy":
+                    self.links.lossy(victim, LOSS_RATIO)
                 else:
                     delay_ms = self.rng.randrange(100, 500)
                     for other in others:

@@ -4,9 +4,9 @@ paused (SIGSTOP), resumed (SIGCONT) and restarted (the same command: it rejoins 
 
 With ``links=True`` every node listens on a hidden port behind a relay of
 :mod:`reflog.chaos.links`: a broker advertises its relay's address (the one clients bootstrap
-from and followers fetch from), and the brokers' quorum voters name the controllers' relays, so
-every broker-to-broker, broker-to-controller and client-to-broker connection goes through a link
-the nemesis can cut or slow. (Controllers reach each other directly.)
+from and followers fetch from), and every node's quorum voters name the controllers' relays, so
+every broker-to-broker, broker-to-controller, controller-to-controller and client-to-broker
+connection goes through a link the nemesis can cut or slow.
 """
 
 from __future__ import annotations
@@ -118,28 +118,31 @@ class ProcessCluster:
     def _behind_relays(
         self, commands: list[tuple[str, list[str]]], brokers: int, controllers: int
     ) -> list[tuple[str, list[str]]]:
-        """Brokers listen on hidden ports and advertise their relays'; brokers reach the
-        controllers through theirs."""
+        """Every node listens on a hidden port; brokers advertise their relays', and brokers
+        and controllers reach the controllers through theirs."""
         hidden_broker = self.port + brokers + controllers  # then the controllers' relays
         controller_relay = hidden_broker + brokers
-        voters_for_brokers: list[str] = []
+        relayed_voters: list[str] = []
         rewritten: list[tuple[str, list[str]]] = []
         for name, _ in commands:
             if name.startswith("controller-"):
-                j = len(voters_for_brokers)
+                j = len(relayed_voters)
                 node_id = name.removeprefix("controller-")
                 real = (HOST, self.port + brokers + j)
                 self.routes[name] = ((HOST, controller_relay + j), real)
-                voters_for_brokers.append(f"{node_id}@{HOST}:{controller_relay + j}")
+                relayed_voters.append(f"{node_id}@{HOST}:{controller_relay + j}")
+        voters = ",".join(relayed_voters)
         for name, argv in commands:
-            if name.startswith("broker-"):
+            if name.startswith("controller-"):
+                _, real = self.routes[name]
+                argv = _with_option(argv, "--controller-quorum-voters", voters)
+                argv = [*argv, "--listen", f"{HOST}:{real[1]}"]
+            elif name.startswith("broker-"):
                 i = int(name.removeprefix("broker-")) - 1
                 public, hidden = (HOST, self.port + i), (HOST, hidden_broker + i)
                 self.routes[name] = (public, hidden)
                 argv = _with_option(argv, "--listen", f"{HOST}:{hidden[1]}")
-                argv = _with_option(
-                    argv, "--controller-quorum-voters", ",".join(voters_for_brokers)
-                )
+                argv = _with_option(argv, "--controller-quorum-voters", voters)
                 argv = [*argv, "--advertised-listener", f"{HOST}:{public[1]}"]
             rewritten.append((name, argv))
         return rewritten

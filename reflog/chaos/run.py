@@ -42,6 +42,25 @@ class Preset:
     acks: int
     topic_configs: dict[str, str]
     expect: str  # what Kafka's rules predict, said in the report
+    faults: tuple[str, ...] = ("kill", "pause")  # the nemesis's, unless the run names others
+    # The producers': without retries each value is sent once (a request that fails or gets
+    # no answer stays indeterminate), so only the retry presets can write a value twice.
+    retries: int = 0
+    enable_idempotence: bool = False
+
+
+# Nothing acknowledged can be lost: acks=all waits for two in-sync replicas, and only an
+# in-sync replica may lead.
+SAFE_TOPIC = {"unclean.leader.election.enable": "false", "min.insync.replicas": "2"}
+RETRIES = 2_147_483_647  # Kafka's default: retry until delivery.timeout.ms
+
+
+def _retrying(name: str, *, idempotent: bool, expect: str) -> Preset:
+    """Producers that retry, with or without idempotence, while lossy links lose answers."""
+    return Preset(
+        name, acks=-1, topic_configs=SAFE_TOPIC, faults=("lossy",), retries=RETRIES,
+        enable_idempotence=idempotent, expect=expect,
+    )  # fmt: skip
 
 
 PRESETS = {
@@ -55,9 +74,21 @@ PRESETS = {
     "acks-all-min-insync-2": Preset(
         "acks-all-min-insync-2",
         acks=-1,
-        topic_configs={"unclean.leader.election.enable": "false", "min.insync.replicas": "2"},
+        topic_configs=SAFE_TOPIC,
         expect="loses nothing acknowledged: a record is acknowledged only once two in-sync "
         "replicas hold it, and only an in-sync replica can become leader",
+    ),
+    "retries-no-idempotence": _retrying(
+        "retries-no-idempotence",
+        idempotent=False,
+        expect="may write a record twice: a producer whose answer was lost sends the batch "
+        "again, and the leader, which already wrote it, cannot tell the retry from a new batch",
+    ),
+    "retries-idempotence": _retrying(
+        "retries-idempotence",
+        idempotent=True,
+        expect="writes each record once: a retried batch keeps its producer id and sequence "
+        "numbers, and the leader answers a batch it already wrote with the original offsets",
     ),
 }
 
@@ -71,6 +102,9 @@ class ChaosResult:
     faults: list[Fault]
     verdict: Verdict
     final_reads_done: bool
+    answers_lost: int = 0  # answers to clients the lossy links lost
+    retried_batches: int | None = None  # batches reflog's producers sent again (None: not
+    # counted, librdkafka's producers retry on their own)
 
 
 class _Admin:
@@ -153,15 +187,17 @@ async def run_chaos(
     partitions: int = 3,
     rate_per_s: float = 20.0,
     clients: str = "reflog",
-    faults: tuple[str, ...] = ("kill", "pause"),
+    faults: tuple[str, ...] | None = None,
     attach: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> ChaosResult:
     """``clients``: "reflog" (reflog's own producers and consumer) or "confluent-kafka";
-    ``faults``: the nemesis's kinds (network ones start the cluster behind relays);
+    ``faults``: the nemesis's kinds, the preset's by default (network ones start the cluster
+    behind relays);
     ``attach``: the data directory of a running ``reflog cluster up`` to fault instead of
     starting a cluster in ``data_dir``."""
     rng = random.Random(seed)
+    faults = preset.faults if faults is None else faults
     relayed = bool(NETWORK_FAULTS & set(faults))
     cluster: Nodes
     links = None
@@ -182,7 +218,7 @@ async def run_chaos(
             links=relayed,
         )
         if relayed:
-            links = Links(cluster.routes)
+            links = Links(cluster.routes, random.Random(seed))
             await links.start()
             say("every link between nodes goes through a relay the nemesis can cut or slow")
         say(f"starting {controllers} controller(s) and {brokers} brokers at {cluster.bootstrap}")
@@ -201,13 +237,15 @@ async def run_chaos(
         bootstrap = [cluster.broker_address(b) for b in cluster.broker_ids]
         workload = Workload(
             bootstrap, topic, partitions, acks=preset.acks, history=history, clock=clock,
-            rng=rng, rate_per_s=rate_per_s,
+            rng=rng, rate_per_s=rate_per_s, retries=preset.retries,
+            enable_idempotence=preset.enable_idempotence,
         )  # fmt: skip
         clients_run = workload.run
         if clients == "confluent-kafka":
             real = ConfluentWorkload(
                 cluster.bootstrap, topic, partitions, acks=preset.acks, history=history,
-                clock=clock, rate_per_s=rate_per_s,
+                clock=clock, rate_per_s=rate_per_s, retries=preset.retries,
+                enable_idempotence=preset.enable_idempotence,
             )  # fmt: skip
             clients_run = real.run
         nemesis = Nemesis(cluster, rng, clock, admin.leader_of, partitions, faults, links)
@@ -224,4 +262,8 @@ async def run_chaos(
         await asyncio.to_thread(cluster.stop)
         if links is not None:
             await links.close()
-    return ChaosResult(preset, seed, seconds, history, nemesis.faults, check(history), done)
+    return ChaosResult(
+        preset, seed, seconds, history, nemesis.faults, check(history), done,
+        answers_lost=0 if links is None else links.answers_lost,
+        retried_batches=workload.retried_batches if clients == "reflog" else None,
+    )  # fmt: skip

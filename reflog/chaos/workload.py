@@ -1,10 +1,11 @@
 """The clients of a chaos run, each recording what it saw into one :class:`History`.
 
 Producers (reflog's own, over real sockets) send unique values ``p<producer>-<n>`` at a steady
-rate, round-robin over the partitions, with ``retries=0``: each value is sent once, so a
-request that fails or gets no answer stays *indeterminate* in the history instead of being
-retried (a retry without idempotence could write the value twice: a duplicate the checker
-would rightly report, but not the anomaly a preset is about). A consumer reads every partition
+rate, round-robin over the partitions, by default with ``retries=0``: each value is sent once,
+so a request that fails or gets no answer stays *indeterminate* in the history instead of
+being retried (a retry without idempotence could write the value twice: a duplicate the
+checker would rightly report, but not the anomaly the loss presets are about). The retry
+presets turn retries on, with ``enable.idempotence`` off or on. A consumer reads every partition
 from the beginning the whole time. At the end a fresh consumer reads each partition from the
 beginning up to its high watermark: the final reads that turn "not read yet" into "lost".
 """
@@ -51,6 +52,8 @@ class Workload:
         rng: random.Random,
         producers: int = 2,
         rate_per_s: float = 20.0,
+        retries: int = 0,
+        enable_idempotence: bool = False,
     ) -> None:
         self.bootstrap = tuple(bootstrap)
         self.tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -60,6 +63,9 @@ class Workload:
         self.rng = rng
         self.producers = producers
         self.rate_per_s = rate_per_s
+        self.retries = retries
+        self.enable_idempotence = enable_idempotence
+        self.retried_batches = 0  # by reflog's producers: batches sent again
 
     async def run(self, seconds: float) -> None:
         """Producers and a consumer, for ``seconds``."""
@@ -82,9 +88,11 @@ class Workload:
             bootstrap_servers=self.bootstrap,
             client_id=name,
             acks=self.acks,
-            retries=0,
+            retries=self.retries,
+            enable_idempotence=self.enable_idempotence,
             request_timeout_ms=3_000,
-            delivery_timeout_ms=6_000,
+            # Room for a retry or two after a lost answer's request timeout.
+            delivery_timeout_ms=6_000 if self.retries == 0 else 15_000,
             linger_ms=0,
         )
         producer = Producer(config, random.Random(self.rng.random()))
@@ -107,13 +115,16 @@ class Workload:
                 await runner.run_until(lambda: False, SLICE_S)
                 self._complete(producer, ops)
         finally:
+            self.retried_batches += producer.retried_batches
             await runner.close()
 
     def _complete(self, producer: Producer, ops: dict[int, int]) -> None:
         for result in producer.take_results():
             index = ops.pop(result.send_id)
             if result.error == ErrorCode.NONE:
-                self.history.acknowledged(index, result.offset, self.clock.ms())
+                # -1: acknowledged at an offset not told (see Producer._on_answer).
+                offset = result.offset if result.offset >= 0 else None
+                self.history.acknowledged(index, offset, self.clock.ms())
             else:
                 name = _error_name(result.error)
                 definite = result.error in REFUSED_BEFORE_APPEND

@@ -5,7 +5,9 @@ can read Jepsen's reports on Kafka and Redpanda with the same words:
 
 * ``lost-write``: an acknowledged value no poll ever read, although polls read past its offset.
 * ``unseen``: an acknowledged value no poll read, and no poll reached its offset (yet): a lost
-  write unless the history ends with polls that read everything (Jepsen's "final reads").
+  write unless the history ends with polls that read everything (Jepsen's "final reads"). A
+  value acknowledged without an offset and never read is unseen too (where it should be is
+  not known, so it cannot be told lost).
 * ``duplicate``: one value at more than one offset of a partition.
 * ``inconsistent-offsets``: one offset of a partition seen with different values (by sends'
   acknowledgements and polls together).
@@ -172,6 +174,11 @@ def _lost_writes(ops: tuple[Op, ...], seen: _Observations) -> list[Anomaly]:
     for send in ops:
         if not isinstance(send, Send):
             continue
+        if send.outcome is Outcome.OK and send.offset is None:
+            for value in send.values:
+                if value not in seen.polled[send.tp]:
+                    text = f"{value!r} acknowledged (offset not told) was never read"
+                    found.append(Anomaly("unseen", send.tp, (), (send.index,), text))
         for offset, value in send.written():
             if value in seen.polled[send.tp]:
                 continue

@@ -63,7 +63,10 @@ class Send:
     invoked_ms: int
     completed_ms: int | None = None  # None: no answer came (indeterminate)
     outcome: Outcome = Outcome.INFO
-    offset: int | None = None  # the base offset, when acknowledged
+    # The base offset, when acknowledged; None also when acknowledged without one (an
+    # idempotent producer's batch acknowledged by a later batch's answer, as Kafka's
+    # RecordMetadata without an offset).
+    offset: int | None = None
     error: str = ""
 
     def written(self) -> list[tuple[int, bytes]]:
@@ -145,7 +148,8 @@ class History:
         """A send leaves; until it completes it counts as indeterminate. Returns its index."""
         return self._append(Send(len(self._ops), process, tp, tuple(values), now_ms))
 
-    def acknowledged(self, index: int, offset: int, now_ms: int) -> None:
+    def acknowledged(self, index: int, offset: int | None, now_ms: int) -> None:
+        """Acknowledged at ``offset``, or, with ``None``, at an offset the client was not told."""
         self._complete_send(index, now_ms, Outcome.OK, offset=offset)
 
     def failed(self, index: int, error: str, now_ms: int, *, definite: bool) -> None:

@@ -9,7 +9,9 @@ controls set the inspector's faults while it runs.
 
 It is not a :class:`~reflog.viz.controls.TimelineView`: a conversation is a log of real events
 as they happen, not snapshots of a simulation to scrub through; the table keeps the latest
-``max_rows`` rows that pass the filters, and "clear" empties it.
+``max_rows`` rows that pass the filters, and "clear" empties it. Displayed, the view is its live
+widget with, beside it, the table as it stood then (HTML): what a notebook stores for readers
+without a kernel, as the timeline views store a static figure.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from reflog.inspect import Faults, Inspector, WireEvent
 from reflog.inspect.api_names import KAFKA_API_NAMES
 from reflog.net.client import parse_bootstrap
 
-__all__ = ["EventFilter", "InspectorView", "matching", "table_html"]
+__all__ = ["STORED_TEXT", "EventFilter", "InspectorView", "matching", "table_html"]
 
 ALL = "all"
 REFRESH_S = 0.1  # rows arriving closer together than this are drawn together
+# A displayed view's plain-text form: what a front end without HTML or widgets shows.
+STORED_TEXT = "A live inspector table: run the notebook to use it (a copy of the table is stored)."
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ def table_html(rows: Sequence[WireEvent]) -> str:
     head = "".join(f"<th style='text-align:left'>{c}</th>" for c in _COLUMNS)
     body = "".join(_row_html(e) for e in rows)
     return (
-        "<div style='max-height:420px;overflow-y:auto;font-family:monospace;font-size:12px'>"
+        "<div style='max-height:420px;overflow-y:auto;font-family:monospace;font-size:12px;"
+        "line-height:1.35'>"
         f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table></div>"
     )
 
@@ -82,7 +87,14 @@ def _row_html(e: WireEvent) -> str:
         e.summary or e.problem,
         " ".join(x for x in (e.fault, e.problem if e.summary else "") if x),
     )
-    tds = "".join(f"<td style='padding:1px 6px'>{html.escape(c)}</td>" for c in cells)
+    # Left and top, as a log reads (JupyterLab's own table style aligns cells right); only
+    # the last two columns (what it says, the fault) wrap.
+    style = "padding:1px 6px;text-align:left;vertical-align:top"
+    tds = "".join(
+        f"<td style='{style}{'' if i >= len(cells) - 2 else ';white-space:nowrap'}'>"
+        f"{html.escape(c)}</td>"
+        for i, c in enumerate(cells)
+    )
     return f"<tr style='background:{colour}'>{tds}</tr>"
 
 
@@ -174,6 +186,13 @@ class InspectorView:
         if self._refresh is None:
             self._refresh = asyncio.get_running_loop().call_later(REFRESH_S, self.draw)
 
+    def only(self, api: str) -> InspectorView:
+        """Show one API's rows (one the conversation has had) and return the view, so that a
+        cell can end with ``view.only("Produce")``."""
+        self.draw()  # the API filter offers the APIs seen so far
+        self.api.value = api
+        return self
+
     def _drop_next(self, name: str) -> None:
         self.faults.drop.clear()
         if name != "nothing":
@@ -187,6 +206,11 @@ class InspectorView:
         self.events.clear()
         self.draw()
 
-    def _repr_mimebundle_(self, **kwargs: object) -> object:
-        """A cell ending with the view shows the live table."""
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        """A cell ending with the view shows the live table where a kernel runs, and the table
+        as it stands now otherwise (a stored notebook drops the widget's reference)."""
+        self.draw()
+        bundle: dict[str, object] = {"text/html": self.table.value}
+        bundle.update(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = STORED_TEXT
+        return bundle

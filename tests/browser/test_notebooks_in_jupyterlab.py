@@ -7,7 +7,8 @@ as a student would meet it:
 1. opened before running: the figures stored in it are drawn, and a stored figure with a slider
    scrubs without a kernel;
 2. run top to bottom: no error output, every widget output renders (a plotly figure drawn as
-   SVG, not "Loading widget…" or a text repr), as many as the notebook's own outputs hold;
+   SVG, not "Loading widget…" or a text repr; a protocol inspector's live table with its rows
+   and filters), as many as the notebook's own outputs hold;
 3. one control of its main view pressed: the figure changes;
 4. the view's time slider dragged back (the view says it shows a recorded moment), another
    control pressed: the view is live again (slider at the end, "live", the clock says so).
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from reflog.viz.inspector import STORED_TEXT as INSPECTOR_TABLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -79,7 +82,9 @@ DRIVES = {
     "06-idempotence": Drive(control="kill the leader", scrubbed_control="restart"),
     "07-transactions": Drive(control="kill the processor", scrubbed_control="start a successor"),
     "08-operations": Drive(control="kill", scrubbed_control="restart"),
-    "09-checking": Drive(control="kill the leader", scrubbed_control="produce 10"),
+    # Its first three widget outputs are the protocol inspector's tables (kcat's metadata, a
+    # producer, a consumer joining a group); the fourth is the checker's view.
+    "09-checking": Drive(control="kill the leader", scrubbed_control="produce 10", view=3),
 }
 TIME_SLIDER = "time"  # every view's, from reflog.viz.controls.TimelineControls
 
@@ -273,8 +278,14 @@ def notebook_model(page: Any) -> dict[str, Any]:
     return model
 
 
+def plain_text(output: dict[str, Any]) -> str:
+    text = output.get("data", {}).get("text/plain", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
 def check_live_outputs(page: Any) -> Any:
-    """No errors; every widget output rendered with its figure. Returns the widget outputs."""
+    """No errors; every widget output rendered with its figure (or, for the protocol
+    inspector, its table). Returns the widget outputs."""
     model = notebook_model(page)
     outputs = [o for cell in model["cells"] for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o["output_type"] == "error"]
@@ -282,14 +293,20 @@ def check_live_outputs(page: Any) -> Any:
     widgets = page.locator(
         ".jp-OutputArea-output:not(.jp-RenderedPlotly):has(.jupyter-widgets, .js-plotly-plot)"
     )
-    expected = sum(WIDGET_VIEW in o.get("data", {}) for o in outputs)
-    assert widgets.count() == expected
-    for i in range(expected):
+    views = [o for o in outputs if WIDGET_VIEW in o.get("data", {})]
+    assert widgets.count() == len(views)
+    for i, output in enumerate(views):
         widget = widgets.nth(i)
-        # plotly draws the axes before the traces: on a busy machine the traces come later.
-        widget.locator(".js-plotly-plot .main-svg .trace").first.wait_for(
-            state="attached", timeout=60_000
-        )
+        if plain_text(output) == INSPECTOR_TABLE:
+            # The inspector's live table: a header and the conversation's rows, its filters.
+            widget.locator("table tr").nth(1).wait_for(state="attached", timeout=60_000)
+            assert widget.locator("select").count() >= 1  # the API filter
+            assert widget.locator(".js-plotly-plot").count() == 0
+        else:
+            # plotly draws the axes before the traces: on a busy machine the traces come later.
+            widget.locator(".js-plotly-plot .main-svg .trace").first.wait_for(
+                state="attached", timeout=60_000
+            )
         text = widget.inner_text()
         assert "Loading widget" not in text
         assert "Error displaying widget" not in text

@@ -95,6 +95,22 @@ def test_an_acknowledged_write_beyond_every_read_is_unseen() -> None:
     assert check(h, allowed={"unseen"}).valid
 
 
+def test_a_write_acknowledged_without_an_offset_counts_once_read_and_is_unseen_if_not() -> None:
+    """An idempotent producer's batch acknowledged by a later batch's answer has no offset:
+    read anywhere it is fine; never read, it is unseen."""
+    h = History()
+    read = h.invoke_send("p", TP, [b"a"], now_ms=0)
+    h.acknowledged(read, None, now_ms=1)
+    never = h.invoke_send("p", TP, [b"b"], now_ms=2)
+    h.acknowledged(never, None, now_ms=3)
+    acked(h, b"c", 2)
+    poll(h, (0, b"a"), (2, b"c"))
+    verdict = check(h)
+    assert verdict.kinds == ["unseen"]
+    [unseen] = verdict.of_kind("unseen")
+    assert unseen.ops == (never,) and unseen.offsets == ()
+
+
 def test_one_value_at_two_offsets_is_a_duplicate() -> None:
     h = History()
     first = acked(h, b"a", 0)

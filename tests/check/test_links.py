@@ -9,10 +9,12 @@ import contextlib
 import struct
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from reflog.chaos.links import CLIENT, Links, caller_of
+from reflog.chaos.nodes import ProcessCluster
 
 HOST = "127.0.0.1"
 # Waiting for something that must NOT happen: long enough for a relay on loopback to forward.
@@ -125,3 +127,52 @@ def test_a_slow_link_delays_each_way_and_only_between_its_nodes() -> None:
                 w.close()
 
     asyncio.run(scenario())
+
+
+def test_a_lossy_node_loses_whole_answers_to_clients_and_the_framing_survives() -> None:
+    """With every answer lost a client hears nothing; a follower's answers still pass; healed,
+    the same client connection gets the next answer whole (the lost frame left no bytes)."""
+
+    async def scenario() -> None:
+        async with relay_to_echo() as links:
+            reader, writer = await dial(links, "rdkafka")
+            assert await echoed(reader, "rdkafka") == first_request("rdkafka")
+            links.lossy("broker-1", 1.0)
+            big = first_request("rdkafka", b"x" * 200_000)  # several relay chunks long
+            writer.write(big)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(reader.readexactly(1), SILENCE_S)
+            follower_reader, follower_writer = await dial(links, "replica-2")
+            assert await echoed(follower_reader, "replica-2") == first_request("replica-2")
+            assert links.answers_lost == 1
+            links.heal()
+            writer.write(big)
+            assert await asyncio.wait_for(reader.readexactly(len(big)), 5) == big
+            for w in (writer, follower_writer):
+                w.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_loss_ratio_is_a_probability() -> None:
+    links = Links({})
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        links.lossy("broker-1", 1.5)
+
+
+def test_behind_relays_every_node_reaches_the_controllers_through_their_relays(
+    tmp_path: Path,
+) -> None:
+    """Controllers too: each listens on its hidden address and knows the others by their
+    relays, so the nemesis can cut one controller from another."""
+    cluster = ProcessCluster(tmp_path, brokers=3, controllers=3, port=30_000, links=True)
+    controllers = [n for n in cluster.nodes if n.startswith("controller-")]
+    assert len(controllers) == 3
+    relays = {name: f"{HOST}:{cluster.routes[name][0][1]}" for name in controllers}
+    for name, node in cluster.nodes.items():
+        argv = node.argv
+        voters = argv[argv.index("--controller-quorum-voters") + 1]
+        assert sorted(v.split("@")[1] for v in voters.split(",")) == sorted(relays.values())
+        listen = argv[argv.index("--listen") + 1]
+        relay, hidden = cluster.routes[name]
+        assert listen == f"{HOST}:{hidden[1]}" and hidden != relay

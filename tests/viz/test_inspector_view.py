@@ -7,7 +7,7 @@ import dataclasses
 import struct
 
 from reflog.inspect import WireEvent
-from reflog.viz.inspector import EventFilter, InspectorView, matching, table_html
+from reflog.viz.inspector import STORED_TEXT, EventFilter, InspectorView, matching, table_html
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from tests.inspect.test_conversation import request_frame, response_frame
 from tests.inspect.test_proxy import ScriptedBroker, correlation_id, read_frame, until
@@ -72,3 +72,16 @@ def test_the_view_shows_a_live_conversation_and_its_drop_control_drops() -> None
         await view.close()
 
     asyncio.run(scenario())
+
+
+def test_a_displayed_view_stores_its_table_beside_the_live_widget() -> None:
+    """What a notebook keeps for readers without a kernel: the rows shown when displayed."""
+    view = InspectorView("127.0.0.1:9092")
+    view.events.extend([event("Produce", summary="t/p0:{records=3 at 0..2}"), event("Fetch")])
+    bundle = view.only("Produce")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == STORED_TEXT
+    stored = bundle["text/html"]
+    assert isinstance(stored, str)
+    assert stored.count("<tr style") == 1 and "records=3 at 0..2" in stored
+    assert stored == view.table.value  # the live table shows the same rows
