@@ -50,6 +50,10 @@ class ProducerBatch:
     producer: ProducerIdAndEpoch = NO_PRODUCER_ID_AND_EPOCH
     base_sequence: int = NO_SEQUENCE
     sequence_reset: bool = False  # renumbered under a new epoch after it was first sent
+    on_wire: bool = False  # sent, its answer not yet back
+    # delivery.timeout.ms passed while it was on the wire: its records have failed, and its
+    # answer, when it comes, only settles its sequence numbers.
+    expired: bool = False
 
     @property
     def record_count(self) -> int:

@@ -23,6 +23,9 @@ class ProducerConfig:
     request_timeout_ms: int = 30_000
     retries: int = 2_147_483_647
     retry_backoff_ms: int = 100
+    # A record not acknowledged this long after its batch was created fails with
+    # REQUEST_TIMED_OUT (Kafka's TimeoutException), wherever its batch is: open, queued for
+    # a retry, or on the wire.
     delivery_timeout_ms: int = 120_000
     # How long a record may wait for its topic to appear in metadata. (Kafka's send()
     # blocks that long; reflog's send() never blocks, so the record fails instead.)
@@ -60,6 +63,12 @@ class ProducerConfig:
             )
         if self.enable_idempotence and self.retries == 0:
             raise ValueError("Must set retries to non-zero when using the idempotent producer")
+        if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
+            # Kafka's check: a batch must have time for at least one whole attempt.
+            raise ValueError(
+                "delivery.timeout.ms should be equal to or larger than "
+                "linger.ms + request.timeout.ms"
+            )
 
     @property
     def idempotent(self) -> bool:

@@ -290,13 +290,18 @@ class IdempotenceManager:
         elif decided is Verdict.BUMP_EPOCH_AND_RETRY:
             self.request_restart(batch.tp)
         elif decided is Verdict.FAILED:
-            # A hole in the sequence: the batches after it cannot be written under their
-            # numbers, so they are renumbered under a new epoch (KIP-360).
-            sequences.failed(batch)
-            self.request_restart(batch.tp)
+            self.give_up(batch)
         elif decided is Verdict.FENCED:
             self.fatal_error = error
         return decided
+
+    def give_up(self, batch: ProducerBatch) -> None:
+        """``batch`` will not be sent again (it failed for good, or delivery.timeout.ms
+        passed). If it had numbers, they leave a hole in the sequence: the batches after it
+        cannot be written under theirs, so they are renumbered under a new epoch (KIP-360)."""
+        if batch.has_sequence:
+            self.sequences(batch.tp).failed(batch)
+            self.request_restart(batch.tp)
 
     def request_restart(self, tp: TopicPartition) -> None:
         """Renumber ``tp`` from 0 under a new epoch, once none of its batches is on the wire."""

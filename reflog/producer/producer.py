@@ -15,6 +15,12 @@ keeps its numbers, so a broker that already wrote it answers with the original o
 instead of writing it twice; :mod:`reflog.producer.idempotence` keeps the numbers and
 decides what each answer means.
 
+``delivery.timeout.ms`` bounds the wait: a batch not acknowledged that long after it was
+created fails with REQUEST_TIMED_OUT, whether it is still open, queued for a retry or on
+the wire (Kafka's ``Sender`` expires all three). An idempotent producer's batch that had
+sequence numbers leaves a hole behind it, and the batches after it are renumbered under a
+new epoch, as after any batch that fails for good.
+
 reflog simplification: without idempotence, one batch per partition is in flight at a
 time, so retries cannot reorder records (Kafka reorders them with several in flight).
 """
@@ -89,6 +95,9 @@ class Producer:
         self._open: dict[TopicPartition, ProducerBatch] = {}
         self._queued: dict[TopicPartition, deque[ProducerBatch]] = {}  # closed, in order
         self._on_wire: dict[TopicPartition, int] = {}  # batches awaiting an answer
+        # Every batch whose records have no result yet, by batch id: in creation order, so
+        # the first is the one delivery.timeout.ms expires first.
+        self._held: dict[int, ProducerBatch] = {}
         self._flushing = False
         self._results: list[SendResult] = []
         self.retried_batches = 0  # batches sent again (a lost answer, a leader moved...)
@@ -248,6 +257,8 @@ class Producer:
         # nothing to do rather than build their empty lists each time.
         if self._unassigned:
             self._assign_partitions(now_ms)
+        if self._held and self._expiry_ms() <= now_ms:
+            self._expire_batches(now_ms)
         self._close_batches(now_ms)
         if self._queued:
             self._send_queued(now_ms)
@@ -265,6 +276,8 @@ class Producer:
         ]
         if self._unassigned:  # all wait the same max.block.ms: the oldest is first
             deadlines.append(self._unassigned[0].created_ms + self.config.max_block_ms)
+        if self._held:
+            deadlines.append(self._expiry_ms())
         idempotence = self.idempotence
         if idempotence is None:
             deadlines += [q[0].retry_at_ms for tp, q in self._queued.items() if not self._busy(tp)]
@@ -361,6 +374,7 @@ class Producer:
             batch = None
         if batch is None:
             batch = self._open[tp] = ProducerBatch(next(self._batch_ids), tp, now_ms)
+            self._held[batch.batch_id] = batch
         batch.records.append(pending)
         batch.size += size
 
@@ -376,6 +390,30 @@ class Producer:
                 self._enqueue(self._open.pop(tp))
         if not self._open and not self._unassigned:
             self._flushing = False
+
+    # -- internals: delivery.timeout.ms --------------------------------------------------
+    def _expiry_ms(self) -> int:
+        """When the oldest batch held reaches delivery.timeout.ms (some batch is held)."""
+        oldest = next(iter(self._held.values()))
+        return oldest.created_ms + self.config.delivery_timeout_ms
+
+    def _expire_batches(self, now_ms: int) -> None:
+        """Fail every batch created delivery.timeout.ms ago or earlier (Kafka:
+        ``RecordAccumulator.expiredBatches`` and ``Sender.getExpiredInflightBatches``)."""
+        while self._held and self._expiry_ms() <= now_ms:
+            batch = next(iter(self._held.values()))
+            if self._open.get(batch.tp) is batch:
+                del self._open[batch.tp]
+            elif batch.on_wire:
+                batch.expired = True  # its answer still settles its sequence numbers
+            else:  # queued, first or for a retry
+                queue = self._queued[batch.tp]
+                queue.remove(batch)
+                if not queue:
+                    del self._queued[batch.tp]
+                if self.idempotence is not None:
+                    self.idempotence.give_up(batch)
+            self._complete(batch, -1, ErrorCode.REQUEST_TIMED_OUT)
 
     def _enqueue(self, batch: ProducerBatch) -> None:
         """Queue a closed batch, or a batch to retry, in its place: in send order."""
@@ -433,6 +471,7 @@ class Producer:
             batch.attempts += 1
             if self.config.acks != 0:
                 self._on_wire[batch.tp] = self._on_wire.get(batch.tp, 0) + 1
+                batch.on_wire = True
             request = ProduceRequest(
                 transactional_id=self.config.transactional_id,
                 acks=self.config.acks,
@@ -466,8 +505,12 @@ class Producer:
         no_answer = _Answer(error or NETWORK_EXCEPTION, -1, -1)
         for batch in batches:
             self._on_wire[batch.tp] -= 1
+            batch.on_wire = False
             answer = answers.get(batch.tp, no_answer)
-            self._on_answer(batch, answer, now_ms)
+            if batch.expired:
+                self._on_expired_answer(batch, answer)
+            else:
+                self._on_answer(batch, answer, now_ms)
 
     def _on_answer(self, batch: ProducerBatch, answer: _Answer, now_ms: int) -> None:
         retries = self.config.retries
@@ -490,6 +533,18 @@ class Producer:
             self._complete(batch, -1, answer.error)
             self._fail_everything(answer.error)
 
+    def _on_expired_answer(self, batch: ProducerBatch, answer: _Answer) -> None:
+        """The answer to a batch whose records already failed (delivery.timeout.ms): it is
+        not sent again, but an idempotent producer learns whether its numbers were used."""
+        if self.idempotence is None:
+            return
+        retries = self.config.retries
+        decided = self.idempotence.judge(batch, answer.error, answer.log_start_offset, retries)
+        if decided in (Verdict.RETRY, Verdict.BUMP_EPOCH_AND_RETRY):
+            self.idempotence.give_up(batch)
+        elif decided is Verdict.FENCED:
+            self._fail_everything(answer.error)
+
     def _fail_everything(self, error: int) -> None:
         """Fail every record not yet answered (the producer is fenced or cannot get an id);
         what is on the wire fails when its answer comes."""
@@ -506,6 +561,7 @@ class Producer:
         self._reported += len(results)
 
     def _complete(self, batch: ProducerBatch, base_offset: int, error: int) -> None:
+        del self._held[batch.batch_id]
         topic, partition = batch.tp
         self._report(
             *[

@@ -586,10 +586,12 @@ class Cluster(Paced):
         batch_size: int = 16_384,
         request_timeout_ms: int = 2_000,
         enable_idempotence: bool | None = None,
+        delivery_timeout_ms: int = 120_000,
     ) -> ProducerWorkload:
         """A reflog producer sending ``rate_per_s`` records a second (keys drawn from
         ``keys``, by ``key_weights``) to ``topic``. ``enable_idempotence`` None is Kafka's
-        default: idempotent when ``acks`` is all."""
+        default: idempotent when ``acks`` is all. A record not acknowledged
+        ``delivery_timeout_ms`` after it was sent fails (REQUEST_TIMED_OUT)."""
         config = ProducerConfig(
             bootstrap_servers=self.bootstrap,
             client_id=name,
@@ -598,6 +600,7 @@ class Cluster(Paced):
             batch_size=batch_size,
             request_timeout_ms=request_timeout_ms,
             enable_idempotence=enable_idempotence,
+            delivery_timeout_ms=delivery_timeout_ms,
         )
         producer = ProducerWorkload(
             name, config, topic, rate_per_s=rate_per_s, keys=keys, key_weights=key_weights
