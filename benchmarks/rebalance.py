@@ -12,12 +12,26 @@ before it rejoins) and ``cooperative-sticky`` (KIP-429: only what moves is revok
 second rebalance hands it over). ``--slow-ms`` makes one existing member's links that much
 slower (a member far away or busy), which a rebalance must wait for.
 
+What to expect (Kafka's classic protocol behaves the same): eager pauses every partition, from
+each member's revocation until every member has rejoined and synced, one round trip when the
+members are close by. Cooperative pauses only what moves, but for longer: the old owners revoke
+it after the first round and rejoin at once, while the members that revoked nothing hear of the
+second round only in their next heartbeat's REBALANCE_IN_PROGRESS, up to
+``heartbeat.interval.ms`` later (``group.initial.rebalance.delay.ms`` delays only the first
+rebalance of an Empty group). So cooperative pauses fewer partition-seconds when a small share
+of the partitions moves (30 members) or the group waits for a slow member, and more with three
+idle members close by (a third of the partitions for up to a heartbeat against all of them for
+one round trip): ``tests/consumer/test_rebalance_cost.py`` asserts both.
+
 ``--processes`` measures the same join with real processes instead: a ``reflog cluster up``
 of 3 brokers and 3 controllers, topic ``bench`` of 100 partitions (one replica each, to spare
 the machine), confluent-kafka members polling in threads of this process (heartbeat 500 ms,
 the 6 s minimum session), wall-clock time. A member's ownership changes when librdkafka calls
 its ``on_revoke``/``on_lost``/``on_assign``; Stable is every partition owned by exactly one
-member and the newcomer owning some (the coordinator's state is not asked).
+member and the newcomer owning some (the coordinator's state is not asked). There the second
+round waits longer still, on librdkafka's timing: a member that hears of it from a heartbeat
+sends its JoinGroup no sooner than a second after its previous one (librdkafka's join interval;
+a member that revoked skips it), so the moved partitions wait about a second.
 
 Run: `.venv/bin/python benchmarks/rebalance.py [--members 3 30] [--slow-ms 0 200]
 [--processes]`.

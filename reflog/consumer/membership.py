@@ -626,10 +626,17 @@ class GroupMembership:
     def _on_heartbeat(self, request: HeartbeatRequest, response: HeartbeatResponse) -> None:
         if request.generation_id != self.generation_id:
             return
-        if response.error_code == ErrorCode.NONE:
-            self._last_heartbeat_ok_ms = self.now_ms
-        else:
-            self._on_group_error(response.error_code)
+        error = response.error_code
+        if error in (ErrorCode.NONE, ErrorCode.REBALANCE_IN_PROGRESS):
+            self._last_heartbeat_ok_ms = self.now_ms  # the coordinator still counts us in
+        if error == ErrorCode.REBALANCE_IN_PROGRESS and self.state != MemberState.STABLE:
+            # Sent before this member began (re)joining: the rebalance it announces is the
+            # one the member is already in. Rejoining for it again after the sync would
+            # start one more, needless, rebalance (Kafka's HeartbeatResponseHandler ignores
+            # it too unless the member is STABLE).
+            return
+        if error != ErrorCode.NONE:
+            self._on_group_error(error)
 
     def _on_group_error(self, error: int) -> None:
         """An error any group request may get about the group as a whole."""

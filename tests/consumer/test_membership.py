@@ -357,6 +357,19 @@ def test_cooperative_member_keeps_its_partitions_and_revokes_only_what_moves_the
     )
 
 
+def test_a_rebalance_heard_of_from_a_heartbeat_after_rejoining_starts_no_other_one() -> None:
+    m = stable("range", enable_auto_commit=False)
+    [heartbeat] = m.tick(1_000)
+    m.core.subscribe(["t", "u"])  # the member rejoins on its own while the heartbeat is out
+    [join] = m.tick(1_001)
+    assert isinstance(heartbeat, HeartbeatRequest) and isinstance(join, JoinGroupRequest)
+    # The answer tells of the rebalance the member's own JoinGroup is part of.
+    m.answer_only(HeartbeatRequest, HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
+    join_as_follower(m, 2, ALL[:1])
+    assert m.core.state == MemberState.STABLE and m.core.generation_id == 2
+    assert not [r for r in m.tick(1_002) + m.pending if isinstance(r, JoinGroupRequest)]
+
+
 def test_range_with_cooperative_sticky_rebalances_eagerly_as_kafkas_default_does() -> None:
     assert member("range", "cooperative-sticky").core.protocol is RebalanceProtocol.EAGER
 
