@@ -93,6 +93,7 @@ from reflog.wire.messages.list_offsets import (
 )
 from reflog.wire.messages.metadata import (
     MetadataRequest,
+    MetadataRequestTopic,
     MetadataResponse,
     MetadataResponseBroker,
     MetadataResponsePartition,
@@ -118,7 +119,7 @@ from reflog.wire.messages.quorum import (
     AlterPartitionResponse,
 )
 from reflog.wire.messages.transactions import WriteTxnMarkersResponse
-from reflog.wire.schema import Request, Response
+from reflog.wire.schema import ZERO_UUID, Request, Response
 
 __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
 
@@ -497,14 +498,19 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, MetadataRequest)
         if request.topics is None or (header.api_version == 0 and not request.topics):
-            names = sorted(self.image.topics)
+            asked = [MetadataRequestTopic(name=name) for name in sorted(self.image.topics)]
         else:
-            names = [t.name for t in request.topics]
+            asked = request.topics
         # Before v4 there is no flag: auto-creation is implied, as in Kafka.
         may_create = self.config.auto_create_topics_enable and request.allow_auto_topic_creation
         topics = []
         to_create = []
-        for name in names:
+        for topic in asked:
+            name = topic.name
+            if name is None or topic.topic_id != ZERO_UUID:
+                # Asked for by id (v12+): never auto-created, as in Kafka.
+                topics.append(self._describe_topic_id(topic, header.api_version))
+                continue
             error = topic_name_error(name)
             if error is not None:
                 topics.append(
@@ -539,6 +545,28 @@ class Broker:
             actions.append(Forward(CreateTopicsRequest(topics=to_create), None))
         return actions
 
+    def _describe_topic_id(
+        self, asked: MetadataRequestTopic, version: int
+    ) -> MetadataResponseTopic:
+        """A topic asked for by id: Kafka takes ids from v12 on, and only without a name.
+
+        reflog simplification: Kafka refuses a whole v10/v11 request that carries an id
+        with INVALID_REQUEST; reflog answers that error for the topic alone."""
+        if version < 12 or asked.name is not None or asked.topic_id == ZERO_UUID:
+            return MetadataResponseTopic(
+                error_code=ErrorCode.INVALID_REQUEST,
+                name=asked.name if asked.name is not None or version >= 12 else "",
+                topic_id=asked.topic_id,
+            )
+        name = next(
+            (t.name for t in self.image.topics.values() if t.topic_id == asked.topic_id), None
+        )
+        if name is None:
+            return MetadataResponseTopic(
+                error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=asked.topic_id
+            )
+        return self._describe_topic(name)
+
     def _describe_topic(self, name: str) -> MetadataResponseTopic:
         topic = self.image.topics.get(name)
         if topic is None:
@@ -559,6 +587,7 @@ class Broker:
         return MetadataResponseTopic(
             error_code=ErrorCode.NONE,
             name=name,
+            topic_id=topic.topic_id,
             is_internal=name == OFFSETS_TOPIC,
             partitions=partitions,
         )

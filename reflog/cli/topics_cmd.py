@@ -97,7 +97,7 @@ def _error_text(result: AdminResult) -> str:
 
 
 def _print_topics(metadata: MetadataResponse, action: str, only: str | None) -> int:
-    topics = sorted(metadata.topics, key=lambda t: t.name)
+    topics = sorted(metadata.topics, key=lambda t: t.name or "")
     if only is not None:
         topics = [t for t in topics if t.name == only]
         if not topics:

@@ -9,6 +9,7 @@ field set to null, for the versions that allow it.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterator
 
 from reflog.records import build_batch
@@ -86,7 +87,10 @@ SAMPLES: list[Message] = [
         throttle_time_ms=7,
     ),
     MetadataRequest(
-        topics=[MetadataRequestTopic(name="orders"), MetadataRequestTopic(name="clicks")],
+        topics=[
+            MetadataRequestTopic(name="orders", topic_id=uuid.UUID(int=0xA1)),
+            MetadataRequestTopic(name="clicks", topic_id=uuid.UUID(int=0xB2)),
+        ],
         allow_auto_topic_creation=False,
         include_cluster_authorized_operations=True,
         include_topic_authorized_operations=True,
@@ -103,6 +107,7 @@ SAMPLES: list[Message] = [
             MetadataResponseTopic(
                 error_code=5,
                 name="orders",
+                topic_id=uuid.UUID("9f3c1d2e-4b5a-6c7d-8e9f-0a1b2c3d4e5f"),
                 is_internal=True,
                 partitions=[
                     MetadataResponsePartition(
@@ -326,9 +331,13 @@ SAMPLES += ADMIN_SAMPLES
 # are allowed (see ``null_allowed``); the others must refuse to encode.
 NULL_SAMPLES: list[Message] = [
     MetadataRequest(topics=None),
+    MetadataRequest(topics=[MetadataRequestTopic(name=None, topic_id=uuid.UUID(int=7))]),
     MetadataResponse(
         brokers=[MetadataResponseBroker(node_id=1, host="h", port=1, rack=None)],
         cluster_id=None,
+    ),
+    MetadataResponse(
+        topics=[MetadataResponseTopic(error_code=100, name=None, topic_id=uuid.UUID(int=7))]
     ),
     ProduceRequest(
         transactional_id=None,
