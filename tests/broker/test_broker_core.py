@@ -122,8 +122,8 @@ def test_metadata_v12_names_each_topic_by_id_and_answers_a_topic_asked_for_by_id
     [by_name] = client.send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
     assert isinstance(by_name.response, MetadataResponse)
     [topic] = by_name.response.topics
-    assert topic.topic_id == client.lone.controller.image.topics["orders"].topic_id != uuid.UUID(
-        int=0
+    assert (
+        topic.topic_id == client.lone.controller.image.topics["orders"].topic_id != uuid.UUID(int=0)
     )
     ask = MetadataRequest(
         topics=[
