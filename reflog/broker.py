@@ -118,6 +118,7 @@ from reflog.wire.messages.quorum import (
     AlterPartitionRequest,
     AlterPartitionResponse,
 )
+from reflog.wire.messages.topic_admin import DeleteTopicsRequest
 from reflog.wire.messages.transactions import WriteTxnMarkersResponse
 from reflog.wire.schema import ZERO_UUID, Request, Response
 
@@ -604,6 +605,8 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, ADMIN_REQUESTS)
+        if isinstance(request, DeleteTopicsRequest):
+            request = request.in_v6_layout()  # forwarded at v6, where v0-v5's names are not
         return [Forward(request, (conn, header))]  # the controller decides (KIP-590)
 
     def _describe_admin(

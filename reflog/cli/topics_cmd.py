@@ -19,6 +19,7 @@ from reflog.wire.messages.topic_admin import (
     CreatePartitionsTopic,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
+    DeleteTopicState,
 )
 
 __all__ = ["register"]
@@ -72,7 +73,9 @@ def _delete_or_alter(args: argparse.Namespace) -> int:
         raise CliError(f"{args.action} needs --topic")
     session = AdminSession(args.bootstrap_server, args.timeout_ms)
     if args.action == "delete":
-        request = DeleteTopicsRequest(topic_names=[args.topic], timeout_ms=args.timeout_ms)
+        # v6's layout: reflog's client speaks the newest version both sides have.
+        named = [DeleteTopicState(name=args.topic)]
+        request = DeleteTopicsRequest(topics=named, timeout_ms=args.timeout_ms)
         deleted = session.call(request, DeleteTopicsResponse)
         for result in deleted.responses:
             check(result.error_code, result.error_message, f"deleting {result.name}")

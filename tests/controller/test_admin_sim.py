@@ -6,6 +6,7 @@ controller, committed to the metadata log and applied by every broker.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from reflog.wire.messages.incremental_alter_configs import (
     IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse,
 )
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.partition_admin import (
     AlterPartitionReassignmentsRequest,
     AlterPartitionReassignmentsResponse,
@@ -31,6 +33,12 @@ from reflog.wire.messages.partition_admin import (
     ReassignablePartition,
     ReassignableTopic,
 )
+from reflog.wire.messages.topic_admin import (
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    DeleteTopicState,
+)
+from reflog.wire.schema import ZERO_UUID
 
 TP = TopicPartition("t", 0)
 
@@ -120,6 +128,42 @@ def test_deleting_a_topic_empties_every_disk_and_a_new_topic_of_that_name_starts
     assert c.log_end_offsets("t") == {0: 0}
     with pytest.raises(ClusterError, match="UNKNOWN_TOPIC_OR_PARTITION"):
         c.delete_topic("never")
+
+
+def test_a_topic_is_deleted_by_its_id_and_created_again_under_a_new_one(tmp_path: Path) -> None:
+    c = cluster(tmp_path, wire_roundtrip_requests=True)  # as the bytes would carry them
+    c.create_topic("t", 1, 3)
+    c.create_topic("u", 1, 3)
+
+    def topic_ids() -> dict[str | None, uuid.UUID]:
+        response = c.request(1, MetadataRequest(topics=None), version=12)
+        assert isinstance(response, MetadataResponse)
+        return {t.name: t.topic_id for t in response.topics}
+
+    first = topic_ids()
+    assert first["t"] == c.image().topics["t"].topic_id != ZERO_UUID != first["u"]
+    by_id = DeleteTopicsRequest(
+        topics=[
+            DeleteTopicState(topic_id=first["t"]),
+            DeleteTopicState(topic_id=uuid.UUID(int=1)),
+            DeleteTopicState(name="u", topic_id=first["u"]),
+        ]
+    )
+    answer = c.request(1, by_id, version=6)
+    assert isinstance(answer, DeleteTopicsResponse)
+    assert [(r.name, r.topic_id, r.error_code) for r in answer.responses] == [
+        ("t", first["t"], ErrorCode.NONE),
+        (None, uuid.UUID(int=1), ErrorCode.UNKNOWN_TOPIC_ID),
+        (None, ZERO_UUID, ErrorCode.INVALID_REQUEST),  # a name and an id: which one?
+    ]
+    c.wait_caught_up()
+    assert "t" not in c.image().topics and "u" in c.image().topics
+    c.create_topic("t", 1, 3)
+    assert topic_ids()["t"] not in (first["t"], ZERO_UUID)
+    # A v5 client names topics in the old layout; the broker forwards them at v6.
+    by_name = c.request(1, DeleteTopicsRequest(topic_names=["u"]), version=5)
+    assert isinstance(by_name, DeleteTopicsResponse)
+    assert [(r.name, r.error_code) for r in by_name.responses] == [("u", ErrorCode.NONE)]
 
 
 def test_partitions_are_added_but_never_removed(tmp_path: Path) -> None:
