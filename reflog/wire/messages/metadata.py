@@ -63,6 +63,13 @@ class MetadataRequest(Request):
     include_cluster_authorized_operations: bool = wire(BOOL, "8-10", default=False)
     include_topic_authorized_operations: bool = wire(BOOL, "8+", default=False)
 
+    def tolerates_unread_bytes(self, version: int, unread: int) -> bool:
+        """librdkafka 2.x asks for every topic in v9+ by leaving the 4 bytes it set aside
+        for the array's count at zero: a compact null (one byte) and 3 more zero bytes, so
+        the fields after it are read from its padding and 3 bytes are left over. Kafka
+        reads it the same way and ignores what is left; so does reflog, for this case only."""
+        return version >= _FLEXIBLE_FROM and self.topics is None and unread == 3
+
 
 class MetadataResponseBroker(WireStruct):
     node_id: int = wire(INT32)
