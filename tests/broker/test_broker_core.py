@@ -144,6 +144,30 @@ def test_metadata_v12_names_each_topic_by_id_and_answers_a_topic_asked_for_by_id
     assert [t.error_code for t in v11.response.topics] == [ErrorCode.INVALID_REQUEST] * 2
 
 
+def test_create_topics_v7_answers_what_it_made_and_the_new_topics_id(client: Client) -> None:
+    topics = [
+        CreatableTopic(name="made", num_partitions=3, replication_factor=1),
+        CreatableTopic(name="bad", num_partitions=1, replication_factor=2),
+    ]
+    [r] = client.send(CreateTopicsRequest(topics=topics), version=7)
+    assert isinstance(r.response, CreateTopicsResponse)
+    made, bad = r.response.topics
+    topic_id = client.lone.controller.image.topics["made"].topic_id
+    assert (made.error_code, made.topic_id, made.num_partitions, made.replication_factor) == (
+        ErrorCode.NONE,
+        topic_id,
+        3,
+        1,
+    )
+    assert topic_id != uuid.UUID(int=0)
+    assert (bad.error_code, bad.topic_id, bad.num_partitions, bad.replication_factor) == (
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        uuid.UUID(int=0),
+        -1,
+        -1,
+    )
+
+
 def test_produce_assigns_consecutive_offsets_and_fetch_returns_them(client: Client) -> None:
     create(client, "t")
     [a] = client.send(produce("t", 0, batch(b"a", b"b")))

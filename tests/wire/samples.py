@@ -19,6 +19,7 @@ from reflog.wire.messages.create_topics import (
     CreatableReplicaAssignment,
     CreatableTopic,
     CreatableTopicConfig,
+    CreatableTopicConfigs,
     CreatableTopicResult,
     CreateTopicsRequest,
     CreateTopicsResponse,
@@ -292,8 +293,39 @@ SAMPLES: list[Message] = [
     CreateTopicsResponse(
         throttle_time_ms=4,
         topics=[
-            CreatableTopicResult(name="new", error_code=36, error_message="exists"),
-            CreatableTopicResult(name="other", error_code=0, error_message="fine"),
+            CreatableTopicResult(
+                name="new",
+                topic_id=uuid.UUID(int=0x0B),
+                error_code=36,
+                error_message="exists",
+                num_partitions=1,
+                replication_factor=1,
+                configs=[],
+            ),
+            CreatableTopicResult(
+                name="other",
+                topic_id=uuid.UUID(int=0x0C),
+                error_code=41,
+                error_message="fine",
+                num_partitions=3,
+                replication_factor=2,
+                configs=[
+                    CreatableTopicConfigs(
+                        name="retention.ms",
+                        value="1000",
+                        read_only=True,
+                        config_source=1,
+                        is_sensitive=True,
+                    ),
+                    CreatableTopicConfigs(
+                        name="cleanup.policy",
+                        value=None,
+                        read_only=False,
+                        config_source=5,
+                        is_sensitive=True,
+                    ),
+                ],
+            ),
         ],
     ),
     OffsetForLeaderEpochRequest(
