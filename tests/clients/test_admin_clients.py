@@ -123,7 +123,9 @@ def watermarks(cluster: ClusterProcess, topic: str, partition: int = 0) -> tuple
 
 
 def partition_dirs(cluster: ClusterProcess, topic: str) -> list[Path]:
-    return sorted(cluster.data_dir.glob(f"**/{topic}-[0-9]*"))
+    # One level down (broker-N/topic-P): a recursive glob would walk into a partition
+    # directory a broker is deleting at that moment, and fail.
+    return sorted(cluster.data_dir.glob(f"*/{topic}-[0-9]*"))
 
 
 def produce(cluster: ClusterProcess, topic: str, count: int, partition: int = 0) -> None:
@@ -316,7 +318,7 @@ def test_both_clients_see_a_topics_id_and_kafka_python_deletes_a_topic_by_it(
     wait_for(lambda: kafka_python_shows_it(topic), 15, "kafka-python to show the id")
     wait_for(lambda: kafka_python_shows_it(topic_id), 15, "it by id")  # v12: by id alone
     # The id on disk, in each replica's partition.metadata, is the same id.
-    for meta in cluster.data_dir.glob(f"**/{topic}-0/partition.metadata"):
+    for meta in cluster.data_dir.glob(f"*/{topic}-0/partition.metadata"):
         encoded = meta.read_text().split("topic_id: ")[1].strip()
         assert uuid.UUID(bytes=base64.urlsafe_b64decode(encoded + "==")) == topic_id
 
