@@ -48,6 +48,7 @@ from reflog.groups.placement import OFFSETS_TOPIC
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
+from reflog.replication.delayed_delete_records import DelayedDeleteRecords
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
@@ -274,6 +275,7 @@ class Broker:
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
         self.replicas.produces.drop_connection(conn)
+        self.replicas.deletes.drop_connection(conn)
         self._awaiting_producer_id = [w for w in self._awaiting_producer_id if w[0] != conn]
 
     # -- replication between brokers ----------------------------------------------------
@@ -627,10 +629,22 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, DeleteRecordsRequest)
-        response = broker_admin.delete_records(
+        response, required = broker_admin.delete_records(
             request, self._not_leader, self.logs.get, self.high_watermark
         )
-        return [Respond(conn, header, response)]
+        # Answered once every live follower's log start has moved too (DelayedDeleteRecords).
+        delayed = DelayedDeleteRecords(
+            conn,
+            header,
+            now_ms + request.timeout_ms,
+            [(t.name, list(t.partitions)) for t in response.topics],
+            required,
+        )
+        return list(self.replicas.deletes.park(delayed, self._low_watermark))
+
+    def _low_watermark(self, tp: TopicPartition) -> int | None:
+        live = {b.broker_id for b in self.image.live_brokers()}
+        return self.replicas.low_watermark(tp, live)
 
     # -- Produce ----------------------------------------------------------------------
     def _produce(
@@ -750,6 +764,7 @@ class Broker:
         if request.replica_id >= 0:
             # A follower: its fetch offset is its log end; the high watermark may move.
             moved, early = self.replicas.on_follower_fetch(request, now_ms)
+            early += self.replicas.deletes.check(self._low_watermark)
             for tp in moved:
                 early += self.replicas.complete_produces(tp)
                 early += self._wake_fetches(tp, now_ms)

@@ -238,27 +238,49 @@ def test_configs_survive_a_metadata_snapshot_and_every_controller_restarting(
     assert c.broker(1).logs.get(TP).config.min_insync_replicas == 1  # type: ignore[union-attr]
 
 
-def test_delete_records_moves_the_log_start_on_the_leader_and_then_its_followers(
+def delete_records_below(offset: int, timeout_ms: int = 60_000) -> DeleteRecordsRequest:
+    return DeleteRecordsRequest(
+        topics=[
+            DeleteRecordsTopic(
+                name="t", partitions=[DeleteRecordsPartition(partition_index=0, offset=offset)]
+            )
+        ],
+        timeout_ms=timeout_ms,
+    )
+
+
+def test_delete_records_answers_once_every_replicas_log_start_has_moved(
     tmp_path: Path,
 ) -> None:
+    c = cluster(tmp_path, wire_roundtrip_requests=True)
+    c.create_topic("t", 1, 3)
+    c.produce(TP, [b"%d" % i for i in range(10)])
+    starts: dict[int, int] = {}
+
+    def answered(response: object) -> None:
+        assert isinstance(response, DeleteRecordsResponse)
+        # Kafka's DelayedDeleteRecords: by the time the answer goes out, the followers'
+        # log start has moved too (they learn it from the leader's next fetch answer).
+        starts.update({b: c.broker(b).logs.get(TP).log_start_offset for b in (1, 2, 3)})  # type: ignore[union-attr]
+        assert response.topics[0].partitions[0].low_watermark == 6
+        assert response.topics[0].partitions[0].error_code == ErrorCode.NONE
+
+    c.send_request(c.leader_of(TP), delete_records_below(6), 2, answered)
+    c.wait_until(lambda: bool(starts), 10_000, "the answer")
+    assert starts == {1: 6, 2: 6, 3: 6}
+
+
+def test_delete_records_times_out_while_a_live_follower_cannot_fetch(tmp_path: Path) -> None:
     c = cluster(tmp_path)
     c.create_topic("t", 1, 3)
     c.produce(TP, [b"%d" % i for i in range(10)])
-    request = DeleteRecordsRequest(
-        topics=[
-            DeleteRecordsTopic(
-                name="t", partitions=[DeleteRecordsPartition(partition_index=0, offset=6)]
-            )
-        ]
-    )
-    response = c.request(c.leader_of(TP), request, 2)
+    leader = c.leader_of(TP)
+    follower = next(b for b in (1, 2, 3) if b != leader)
+    c.cut(f"broker-{leader}", f"broker-{follower}")  # alive, but it cannot fetch
+    response = c.request(leader, delete_records_below(6, timeout_ms=300), 2)
     assert isinstance(response, DeleteRecordsResponse)
-    assert response.topics[0].partitions[0].low_watermark == 6
-    c.produce(TP, [b"more"])  # the followers' next fetch carries the new log start
-    c.run_for(1_000)
-    for b in (1, 2, 3):
-        log = c.broker(b).logs.get(TP)
-        assert log is not None and log.log_start_offset == 6, b
+    assert response.topics[0].partitions[0].error_code == ErrorCode.REQUEST_TIMED_OUT
+    assert c.broker(leader).logs.get(TP).log_start_offset == 6  # type: ignore[union-attr]
 
 
 def test_cancelling_a_reassignment_sends_the_new_replica_away_again(tmp_path: Path) -> None:
