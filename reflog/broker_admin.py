@@ -48,6 +48,10 @@ _LONG_MAX = "9223372036854775807"  # Kafka's flush.messages default: never
 def describe_configs(
     image: MetadataImage, broker_id: int, defaults: LogConfig, request: DescribeConfigsRequest
 ) -> DescribeConfigsResponse:
+    """Each resource's configs from ``image``: the broker's copy of the committed metadata
+    log (a controller sends brokers committed batches only), so a change shows here once it
+    is committed and this broker's heartbeat has brought it, as Kafka's brokers answer from
+    their metadata cache."""
     results = []
     for resource in request.resources:
         kind, name = resource.resource_type, resource.resource_name

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
 from reflog.sim import Cluster
 from reflog.sim.cluster import ClusterError
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.configs import (
+    DescribeConfigsRequest,
+    DescribeConfigsResource,
+    DescribeConfigsResponse,
+)
 from reflog.wire.messages.incremental_alter_configs import (
     AlterableConfig,
     AlterConfigsResource,
@@ -372,3 +378,54 @@ def test_an_admin_request_survives_the_active_controller_crashing_while_it_is_fo
     assert answer.responses[0].error_code == ErrorCode.NONE
     c.wait_for_active_controller(20_000)
     assert c.controller().image.topics["t"].configs == {"retention.ms": "777"}
+
+
+def described_retention_ms(c: Cluster, broker: int) -> str | None:
+    resource = DescribeConfigsResource(
+        resource_type=2, resource_name="t", configuration_keys=["retention.ms"]
+    )
+    answer = c.request(broker, DescribeConfigsRequest(resources=[resource]), 4)
+    assert isinstance(answer, DescribeConfigsResponse)
+    [config] = answer.results[0].configs
+    return config.value
+
+
+def test_describe_configs_shows_a_change_only_once_the_quorum_has_committed_it(
+    tmp_path: Path,
+) -> None:
+    c = cluster(tmp_path, controllers=3)
+    c.create_topic("t", 1, 3)
+    active = c.wait_for_active_controller()
+    for other in c.controllers:
+        if other != active:
+            c.cut(active, other)  # the active controller can append, but not commit
+    answers: list[object] = []
+    change = AlterableConfig(name="retention.ms", value="777")
+    request = IncrementalAlterConfigsRequest(
+        resources=[AlterConfigsResource(resource_type=2, resource_name="t", configs=[change])]
+    )
+    c.send_request(1, request, 1, answers.append)
+    raft = c.controllers[active].controller.raft
+    c.wait_until(lambda: raft.log[-1].index > raft.commit_index, 5_000, "the change appended")
+
+    # After every event: a broker shows the change only if a quorum has committed it.
+    def shows(images: list[MetadataImage]) -> bool:
+        return any(i.topics["t"].configs.get("retention.ms") == "777" for i in images)
+
+    ahead: list[int] = []
+
+    def answered() -> bool:
+        brokers = [c.broker(b).image for b in (1, 2, 3)]
+        committed = [n.controller.image for n in c.controllers.values()]
+        if shows(brokers) and not shows(committed):
+            ahead.append(c.sim.now_ms)
+        return bool(answers)
+
+    c.wait_until(answered, 20_000, "an answer")  # the broker forwards again to a new leader
+    assert ahead == []
+    (answer,) = answers
+    assert isinstance(answer, IncrementalAlterConfigsResponse)
+    assert answer.responses[0].error_code == ErrorCode.NONE
+    c.heal()
+    c.wait_caught_up()
+    assert [described_retention_ms(c, b) for b in (1, 2, 3)] == ["777"] * 3
