@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 
 from reflog.cli.admin_calls import AdminSession, check, parse_pairs
 from reflog.cli.client_runs import bootstrap_arg, error_name, no_answer, run_core
@@ -110,8 +111,10 @@ def _print_topics(metadata: MetadataResponse, action: str, only: str | None) -> 
             print(topic.name)
             continue
         replication = len(topic.partitions[0].replica_nodes) if topic.partitions else 0
+        # Kafka writes a topic id as URL-safe base64 without padding, as partition.metadata does.
+        topic_id = base64.urlsafe_b64encode(topic.topic_id.bytes).decode().rstrip("=")
         print(
-            f"Topic: {topic.name}\tPartitionCount: {len(topic.partitions)}\t"
+            f"Topic: {topic.name}\tTopicId: {topic_id}\tPartitionCount: {len(topic.partitions)}\t"
             f"ReplicationFactor: {replication}"
         )
         for p in sorted(topic.partitions, key=lambda p: p.partition_index):
