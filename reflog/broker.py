@@ -48,6 +48,7 @@ from reflog.groups.placement import OFFSETS_TOPIC
 from reflog.purgatory import DelayedFetch, FetchPurgatory
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.file_slice import FileSlice
+from reflog.replication.delayed_delete_records import DelayedDeleteRecords
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
@@ -93,6 +94,7 @@ from reflog.wire.messages.list_offsets import (
 )
 from reflog.wire.messages.metadata import (
     MetadataRequest,
+    MetadataRequestTopic,
     MetadataResponse,
     MetadataResponseBroker,
     MetadataResponsePartition,
@@ -117,8 +119,9 @@ from reflog.wire.messages.quorum import (
     AlterPartitionRequest,
     AlterPartitionResponse,
 )
+from reflog.wire.messages.topic_admin import DeleteTopicsRequest
 from reflog.wire.messages.transactions import WriteTxnMarkersResponse
-from reflog.wire.schema import Request, Response
+from reflog.wire.schema import ZERO_UUID, Request, Response
 
 __all__ = ["Action", "Broker", "Forward", "Respond", "SendToBroker", "ToController"]
 
@@ -272,6 +275,7 @@ class Broker:
     def connection_closed(self, conn: int) -> None:
         self.purgatory.drop_connection(conn)
         self.replicas.produces.drop_connection(conn)
+        self.replicas.deletes.drop_connection(conn)
         self._awaiting_producer_id = [w for w in self._awaiting_producer_id if w[0] != conn]
 
     # -- replication between brokers ----------------------------------------------------
@@ -497,14 +501,19 @@ class Broker:
     ) -> list[Action]:
         assert isinstance(request, MetadataRequest)
         if request.topics is None or (header.api_version == 0 and not request.topics):
-            names = sorted(self.image.topics)
+            asked = [MetadataRequestTopic(name=name) for name in sorted(self.image.topics)]
         else:
-            names = [t.name for t in request.topics]
+            asked = request.topics
         # Before v4 there is no flag: auto-creation is implied, as in Kafka.
         may_create = self.config.auto_create_topics_enable and request.allow_auto_topic_creation
         topics = []
         to_create = []
-        for name in names:
+        for topic in asked:
+            name = topic.name
+            if name is None or topic.topic_id != ZERO_UUID:
+                # Asked for by id (v12+): never auto-created, as in Kafka.
+                topics.append(self._describe_topic_id(topic, header.api_version))
+                continue
             error = topic_name_error(name)
             if error is not None:
                 topics.append(
@@ -539,6 +548,28 @@ class Broker:
             actions.append(Forward(CreateTopicsRequest(topics=to_create), None))
         return actions
 
+    def _describe_topic_id(
+        self, asked: MetadataRequestTopic, version: int
+    ) -> MetadataResponseTopic:
+        """A topic asked for by id: Kafka takes ids from v12 on, and only without a name.
+
+        reflog simplification: Kafka refuses a whole v10/v11 request that carries an id
+        with INVALID_REQUEST; reflog answers that error for the topic alone."""
+        if version < 12 or asked.name is not None or asked.topic_id == ZERO_UUID:
+            return MetadataResponseTopic(
+                error_code=ErrorCode.INVALID_REQUEST,
+                name=asked.name if asked.name is not None or version >= 12 else "",
+                topic_id=asked.topic_id,
+            )
+        name = next(
+            (t.name for t in self.image.topics.values() if t.topic_id == asked.topic_id), None
+        )
+        if name is None:
+            return MetadataResponseTopic(
+                error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=asked.topic_id
+            )
+        return self._describe_topic(name)
+
     def _describe_topic(self, name: str) -> MetadataResponseTopic:
         topic = self.image.topics.get(name)
         if topic is None:
@@ -559,6 +590,7 @@ class Broker:
         return MetadataResponseTopic(
             error_code=ErrorCode.NONE,
             name=name,
+            topic_id=topic.topic_id,
             is_internal=name == OFFSETS_TOPIC,
             partitions=partitions,
         )
@@ -575,6 +607,8 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, ADMIN_REQUESTS)
+        if isinstance(request, DeleteTopicsRequest):
+            request = request.in_v6_layout()  # forwarded at v6, where v0-v5's names are not
         return [Forward(request, (conn, header))]  # the controller decides (KIP-590)
 
     def _describe_admin(
@@ -595,10 +629,22 @@ class Broker:
         self, conn: int, header: RequestHeader, request: Request, now_ms: int
     ) -> list[Action]:
         assert isinstance(request, DeleteRecordsRequest)
-        response = broker_admin.delete_records(
+        response, required = broker_admin.delete_records(
             request, self._not_leader, self.logs.get, self.high_watermark
         )
-        return [Respond(conn, header, response)]
+        # Answered once every live follower's log start has moved too (DelayedDeleteRecords).
+        delayed = DelayedDeleteRecords(
+            conn,
+            header,
+            now_ms + request.timeout_ms,
+            [(t.name, list(t.partitions)) for t in response.topics],
+            required,
+        )
+        return list(self.replicas.deletes.park(delayed, self._low_watermark))
+
+    def _low_watermark(self, tp: TopicPartition) -> int | None:
+        live = {b.broker_id for b in self.image.live_brokers()}
+        return self.replicas.low_watermark(tp, live)
 
     # -- Produce ----------------------------------------------------------------------
     def _produce(
@@ -718,6 +764,7 @@ class Broker:
         if request.replica_id >= 0:
             # A follower: its fetch offset is its log end; the high watermark may move.
             moved, early = self.replicas.on_follower_fetch(request, now_ms)
+            early += self.replicas.deletes.check(self._low_watermark)
             for tp in moved:
                 early += self.replicas.complete_produces(tp)
                 early += self._wake_fetches(tp, now_ms)

@@ -48,6 +48,10 @@ _LONG_MAX = "9223372036854775807"  # Kafka's flush.messages default: never
 def describe_configs(
     image: MetadataImage, broker_id: int, defaults: LogConfig, request: DescribeConfigsRequest
 ) -> DescribeConfigsResponse:
+    """Each resource's configs from ``image``: the broker's copy of the committed metadata
+    log (a controller sends brokers committed batches only), so a change shows here once it
+    is committed and this broker's heartbeat has brought it, as Kafka's brokers answer from
+    their metadata cache."""
     results = []
     for resource in request.resources:
         kind, name = resource.resource_type, resource.resource_name
@@ -225,13 +229,12 @@ def delete_records(
     refusal: Callable[[TopicPartition], int | None],
     log_of: Callable[[TopicPartition], Log | None],
     high_watermark: Callable[[TopicPartition], int],
-) -> DeleteRecordsResponse:
+) -> tuple[DeleteRecordsResponse, dict[TopicPartition, int]]:
     """Move each partition's log start offset up to the offset asked (-1: the high
-    watermark); records below it can no longer be read.
-
-    reflog simplification: the leader answers at once, without waiting (as Kafka's
-    DelayedDeleteRecords does) for its followers to have moved their log start too;
-    they do so on their next fetch."""
+    watermark); records below it can no longer be read. Returns the leader's answer and,
+    for each partition moved, the offset its followers' log start must reach before the
+    answer goes out (:mod:`reflog.replication.delayed_delete_records`)."""
+    required: dict[TopicPartition, int] = {}
     topics = []
     for topic in request.topics:
         results = []
@@ -260,10 +263,11 @@ def delete_records(
                 )
                 continue
             log_.maybe_increment_log_start_offset(offset)
+            required[tp] = offset
             results.append(
                 DeleteRecordsPartitionResult(
                     partition_index=p.partition_index, low_watermark=log_.log_start_offset
                 )
             )
         topics.append(DeleteRecordsTopicResult(name=topic.name, partitions=results))
-    return DeleteRecordsResponse(topics=topics)
+    return DeleteRecordsResponse(topics=topics), required

@@ -108,6 +108,8 @@ def _current(session: AdminSession, topics: set[str]) -> list[tuple[str, int, li
     out = []
     for topic in metadata.topics:
         check(topic.error_code, None, f"topic {topic.name}")
+        if topic.name is None:
+            continue  # only a topic asked for by id has none; this asks by name
         for p in sorted(topic.partitions, key=lambda p: p.partition_index):
             out.append((topic.name, p.partition_index, list(p.replica_nodes)))
     return out

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 
 from reflog.cli.admin_calls import AdminSession, check, parse_pairs
 from reflog.cli.client_runs import bootstrap_arg, error_name, no_answer, run_core
@@ -19,6 +20,7 @@ from reflog.wire.messages.topic_admin import (
     CreatePartitionsTopic,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
+    DeleteTopicState,
 )
 
 __all__ = ["register"]
@@ -72,7 +74,9 @@ def _delete_or_alter(args: argparse.Namespace) -> int:
         raise CliError(f"{args.action} needs --topic")
     session = AdminSession(args.bootstrap_server, args.timeout_ms)
     if args.action == "delete":
-        request = DeleteTopicsRequest(topic_names=[args.topic], timeout_ms=args.timeout_ms)
+        # v6's layout: reflog's client speaks the newest version both sides have.
+        named = [DeleteTopicState(name=args.topic)]
+        request = DeleteTopicsRequest(topics=named, timeout_ms=args.timeout_ms)
         deleted = session.call(request, DeleteTopicsResponse)
         for result in deleted.responses:
             check(result.error_code, result.error_message, f"deleting {result.name}")
@@ -97,7 +101,7 @@ def _error_text(result: AdminResult) -> str:
 
 
 def _print_topics(metadata: MetadataResponse, action: str, only: str | None) -> int:
-    topics = sorted(metadata.topics, key=lambda t: t.name)
+    topics = sorted(metadata.topics, key=lambda t: t.name or "")
     if only is not None:
         topics = [t for t in topics if t.name == only]
         if not topics:
@@ -107,8 +111,10 @@ def _print_topics(metadata: MetadataResponse, action: str, only: str | None) -> 
             print(topic.name)
             continue
         replication = len(topic.partitions[0].replica_nodes) if topic.partitions else 0
+        # Kafka writes a topic id as URL-safe base64 without padding, as partition.metadata does.
+        topic_id = base64.urlsafe_b64encode(topic.topic_id.bytes).decode().rstrip("=")
         print(
-            f"Topic: {topic.name}\tPartitionCount: {len(topic.partitions)}\t"
+            f"Topic: {topic.name}\tTopicId: {topic_id}\tPartitionCount: {len(topic.partitions)}\t"
             f"ReplicationFactor: {replication}"
         )
         for p in sorted(topic.partitions, key=lambda p: p.partition_index):

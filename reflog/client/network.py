@@ -363,6 +363,8 @@ class ClientNetwork:
     def _apply_metadata(self, response: MetadataResponse) -> None:
         self.brokers = {b.node_id: (b.host, b.port) for b in response.brokers}
         for topic in response.topics:
+            if topic.name is None:
+                continue  # only a topic asked for by id has none; reflog asks by name
             self.topic_errors[topic.name] = topic.error_code
             if topic.error_code == ErrorCode.NONE:
                 self.topics[topic.name] = sorted(

@@ -259,6 +259,8 @@ class GroupAdmin:
         self._log_ends = {}
         by_leader: dict[int, list[TopicPartition]] = {}
         for topic in response.topics:
+            if topic.name is None:
+                continue  # only a topic asked for by id has none; this asks by name
             for p in topic.partitions:
                 tp = TopicPartition(topic.name, p.partition_index)
                 self._log_ends[tp] = None

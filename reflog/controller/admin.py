@@ -80,8 +80,9 @@ from reflog.wire.messages.topic_admin import (
     DeletableTopicResult,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
+    DeleteTopicState,
 )
-from reflog.wire.schema import Response
+from reflog.wire.schema import ZERO_UUID, Response
 
 __all__ = [
     "ADMIN_REQUESTS",
@@ -128,6 +129,7 @@ ADMIN_RESPONSES = (
 Plan = tuple[list[MetadataRecord], Response]
 
 _UNKNOWN_TOPIC = "This server does not host this topic-partition."
+_UNKNOWN_TOPIC_ID = "This server does not host this topic ID."
 
 
 def plan_admin(image: MetadataImage, defaults: LogConfig, request: AdminRequest) -> Plan:
@@ -155,7 +157,10 @@ def error_answer(request: AdminRequest, code: int) -> Response:
         )
     if isinstance(request, DeleteTopicsRequest):
         return DeleteTopicsResponse(
-            responses=[DeletableTopicResult(name=n, error_code=code) for n in request.topic_names]
+            responses=[
+                DeletableTopicResult(name=t.name, topic_id=t.topic_id, error_code=code)
+                for t in request.topic_states()
+            ]
         )
     if isinstance(request, CreatePartitionsRequest):
         return CreatePartitionsResponse(
@@ -204,23 +209,52 @@ def has_error(response: Response, code: int) -> bool:
 
 # -- DeleteTopics ---------------------------------------------------------------------------
 def _delete_topics(image: MetadataImage, request: DeleteTopicsRequest) -> Plan:
+    """Each topic by name (every version) or by id (v6+), as Kafka's ``ControllerApis``
+    checks them: one of the two, never both; an unknown id is UNKNOWN_TOPIC_ID."""
     records: list[MetadataRecord] = []
     results = []
-    for name in request.topic_names:
-        if name not in image.topics or any(
-            isinstance(r, RemoveTopicRecord) and r.name == name for r in records
-        ):
-            results.append(
-                DeletableTopicResult(
-                    name=name,
-                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                    error_message=_UNKNOWN_TOPIC,
-                )
-            )
-            continue
-        records.append(RemoveTopicRecord(name=name))
-        results.append(DeletableTopicResult(name=name, error_code=ErrorCode.NONE))
+    for asked in request.topic_states():
+        result = _delete_one(image, asked, records)
+        if result.error_code == ErrorCode.NONE:
+            assert result.name is not None
+            records.append(RemoveTopicRecord(name=result.name))
+        results.append(result)
     return records, DeleteTopicsResponse(responses=results)
+
+
+def _delete_one(
+    image: MetadataImage, asked: DeleteTopicState, planned: list[MetadataRecord]
+) -> DeletableTopicResult:
+    by_id = asked.topic_id != ZERO_UUID
+    if by_id == (asked.name is not None):
+        message = (
+            "You may not specify both topic name and topic id."
+            if by_id
+            else "Neither topic name nor id were specified."
+        )
+        return DeletableTopicResult(
+            name=None, error_code=ErrorCode.INVALID_REQUEST, error_message=message
+        )
+    if by_id:
+        topic = next((t for t in image.topics.values() if t.topic_id == asked.topic_id), None)
+    else:
+        topic = image.topics.get(asked.name or "")
+    if topic is None or any(
+        isinstance(r, RemoveTopicRecord) and r.name == topic.name for r in planned
+    ):
+        if by_id:
+            return DeletableTopicResult(
+                name=None,
+                topic_id=asked.topic_id,
+                error_code=ErrorCode.UNKNOWN_TOPIC_ID,
+                error_message=_UNKNOWN_TOPIC_ID,
+            )
+        return DeletableTopicResult(
+            name=asked.name,
+            error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            error_message=_UNKNOWN_TOPIC,
+        )
+    return DeletableTopicResult(name=topic.name, topic_id=topic.topic_id)
 
 
 # -- CreatePartitions -----------------------------------------------------------------------

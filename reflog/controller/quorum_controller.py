@@ -75,7 +75,7 @@ from reflog.wire.messages.quorum import (
     BrokerRegistrationResponse,
     MetadataBatch,
 )
-from reflog.wire.schema import Response
+from reflog.wire.schema import ZERO_UUID, Response
 
 __all__ = ["ControllerReady", "QuorumController", "Reply"]
 
@@ -564,12 +564,13 @@ class QuorumController:
             )
             if error == ErrorCode.NONE and topic.name in planned:
                 error, message = ErrorCode.INVALID_REQUEST, "Topic named twice in one request."
+            topic_id = ZERO_UUID
             if error == ErrorCode.NONE and not request.validate_only:
                 planned.add(topic.name)
-                records += self._new_topic(topic.name, partitions, factor, configs, live)
-            results.append(
-                CreatableTopicResult(name=topic.name, error_code=error, error_message=message)
-            )
+                new = self._new_topic(topic.name, partitions, factor, configs, live)
+                topic_id = next(r.topic_id for r in new if isinstance(r, TopicRecord))
+                records += new
+            results.append(_created(topic.name, topic_id, error, message, partitions, factor))
         return records, CreateTopicsResponse(topics=results)
 
     def _check_new_topic(
@@ -642,6 +643,24 @@ class QuorumController:
     def _take(self) -> ControllerReady:
         out, self._out = self._out, ControllerReady()
         return out
+
+
+def _created(
+    name: str, topic_id: uuid.UUID, error: int, message: str | None, partitions: int, factor: int
+) -> CreatableTopicResult:
+    """One topic's answer; from v5 it says what was made, from v7 under which id.
+
+    reflog simplification: the v5+ answer carries no configs (null); DescribeConfigs
+    shows them."""
+    ok = error == ErrorCode.NONE
+    return CreatableTopicResult(
+        name=name,
+        topic_id=topic_id,
+        error_code=error,
+        error_message=message,
+        num_partitions=partitions if ok else -1,
+        replication_factor=factor if ok else -1,
+    )
 
 
 def _ids(write: _Fence | _Unfence) -> dict[str, int]:

@@ -51,6 +51,7 @@ class ReplicaState:
     last_caught_up_ms: int
     last_fetch_ms: int = 0
     last_fetch_leader_leo: int = 0  # the leader's LEO when that follower last fetched
+    log_start_offset: int = 0  # as its last fetch reported it (0 until it fetches)
 
 
 class Partition:
@@ -174,6 +175,15 @@ class Partition:
         state.last_fetch_ms = now_ms
         state.last_fetch_leader_leo = leader_leo
         return self.maybe_increment_high_watermark()
+
+    def low_watermark(self, live: set[int]) -> int:
+        """The smallest log start offset among the leader and its live followers (Kafka:
+        ``Partition.lowWatermarkIfLeader``): what DeleteRecords waits for."""
+        low = self.log.log_start_offset
+        for replica, state in self.followers.items():
+            if replica in live:
+                low = min(low, state.log_start_offset)
+        return low
 
     def maximal_isr(self) -> tuple[int, ...]:
         if self.pending_isr is None:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from reflog.broker_actions import Action, Respond, SendToBroker, ToController
 from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
+from reflog.replication.delayed_delete_records import DeleteRecordsPurgatory
 from reflog.replication.delayed_produce import DelayedProduce, ProducePurgatory
 from reflog.replication.epoch_cache import LeaderEpochCache
 from reflog.replication.fetcher import ReplicaFetcher
@@ -60,6 +61,7 @@ class ReplicaManager:
         self.partitions: dict[TopicPartition, Partition] = {}
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.produces = ProducePurgatory()
+        self.deletes = DeleteRecordsPurgatory()
         self.broker_epoch = -1
         # ISR changes whose fate is unknown (no answer, or NOT_CONTROLLER: the entry may
         # still commit): sent again at the given time, the pending ISR kept meanwhile.
@@ -170,6 +172,13 @@ class ReplicaManager:
         done = self.produces.check(tp, self._acks_all)
         return [a for d in done for a in d.actions()]
 
+    def low_watermark(self, tp: TopicPartition, live: set[int]) -> int | None:
+        """``tp``'s low watermark if this broker leads it (DeleteRecords waits for it)."""
+        p = self.partitions.get(tp)
+        if p is None or p.role != Role.LEADER:
+            return None
+        return p.low_watermark(live)
+
     def _acks_all(self, tp: TopicPartition, required_offset: int) -> int | None:
         p = self.partitions.get(tp)
         if p is None:
@@ -193,6 +202,9 @@ class ReplicaManager:
                     continue  # a follower of another epoch: its log may differ from ours
                 if fp.fetch_offset > p.log.log_end_offset:
                     continue  # beyond our log: it holds what we do not (it must truncate)
+                follower = p.followers.get(request.replica_id)
+                if follower is not None and fp.log_start_offset >= 0:  # -1 before Fetch v5
+                    follower.log_start_offset = fp.log_start_offset
                 if p.on_follower_fetch(request.replica_id, fp.fetch_offset, now_ms):
                     moved.append(tp)
                 expanded = p.isr_to_expand(request.replica_id)
@@ -308,6 +320,7 @@ class ReplicaManager:
                 actions.append(self._propose_isr(p, shrunk))
         done = self.produces.expired(now_ms)
         actions += [a for d in done for a in d.actions()]
+        actions += self.deletes.expired(now_ms)
         return actions + self._fetch_requests(now_ms)
 
     def next_deadline_ms(self) -> int | None:
@@ -323,6 +336,8 @@ class ReplicaManager:
             deadlines += [at for at, _ in self._alter_retries.values()]
         if (produce := self.produces.next_deadline_ms()) is not None:
             deadlines.append(produce)
+        if (delete := self.deletes.next_deadline_ms()) is not None:
+            deadlines.append(delete)
         if self.fetchers:
             deadlines += [
                 f.backoff_until_ms for f in self.fetchers.values() if not f.in_flight and f.status

@@ -42,6 +42,7 @@ from reflog.wire.messages.topic_admin import (
     CreatePartitionsTopic,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
+    DeleteTopicState,
 )
 from reflog.wire.schema import Request, Response
 
@@ -152,7 +153,8 @@ def elect_leaders(
 
 
 def delete_topic(cluster: Cluster, topic: str, timeout_ms: int = 10_000) -> None:
-    response = _send(cluster, DeleteTopicsRequest(topic_names=[topic]), 5, timeout_ms)
+    request = DeleteTopicsRequest(topics=[DeleteTopicState(name=topic)])
+    response = _send(cluster, request, 6, timeout_ms)
     assert isinstance(response, DeleteTopicsResponse)
     code = response.responses[0].error_code
     _settle(cluster, "delete_topic", topic, f"deleted {topic}", code, f"deleting {topic}")

@@ -261,7 +261,7 @@ def decode_request(
     r = Reader(frame, borrow_records=borrow_records)
     header = RequestHeader.read(r, api.request.is_flexible(api_version))
     body = api.request.decode(r, api_version)
-    if r.remaining:
+    if r.remaining and not body.tolerates_unread_bytes(api_version, r.remaining):
         raise WireDecodeError(f"{r.remaining} unread bytes after {api.name} v{api_version}")
     return DecodedRequest(header, body)
 

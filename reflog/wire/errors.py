@@ -79,6 +79,8 @@ class ErrorCode(IntEnum):
     CONCURRENT_TRANSACTIONS = 51
     TRANSACTION_COORDINATOR_FENCED = 52
     OPERATION_NOT_ATTEMPTED = 55
+    # Topic ids (KIP-516): Metadata v12+ and DeleteTopics v6+ name topics by id.
+    UNKNOWN_TOPIC_ID = 100
 
 
 class WireDecodeError(ValueError):

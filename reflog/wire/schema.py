@@ -377,6 +377,12 @@ class Message(WireStruct):
 class Request(Message):
     """A request body; its response class is named by the API table."""
 
+    def tolerates_unread_bytes(self, version: int, unread: int) -> bool:
+        """Whether ``unread`` bytes after this body are a known client's quirk, ignored
+        as Kafka (which never checks for them) ignores them. Every other request must
+        end where its last field does."""
+        return False
+
 
 class Response(Message):
     """A response body."""

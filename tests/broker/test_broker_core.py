@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,59 @@ def test_metadata_does_not_create_when_auto_creation_is_disabled(tmp_path: Path)
     [r] = Client(lone).send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
     assert isinstance(r.response, MetadataResponse)
     assert r.response.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_metadata_v12_names_each_topic_by_id_and_answers_a_topic_asked_for_by_id(
+    client: Client,
+) -> None:
+    create(client, "orders")
+    [by_name] = client.send(MetadataRequest(topics=[MetadataRequestTopic(name="orders")]))
+    assert isinstance(by_name.response, MetadataResponse)
+    [topic] = by_name.response.topics
+    assert (
+        topic.topic_id == client.lone.controller.image.topics["orders"].topic_id != uuid.UUID(int=0)
+    )
+    ask = MetadataRequest(
+        topics=[
+            MetadataRequestTopic(name=None, topic_id=topic.topic_id),
+            MetadataRequestTopic(name=None, topic_id=uuid.UUID(int=42)),
+        ]
+    )
+    [by_id] = client.send(ask, version=12)
+    assert isinstance(by_id.response, MetadataResponse)
+    known, unknown = by_id.response.topics
+    assert (known.error_code, known.name, known.topic_id) == (0, "orders", topic.topic_id)
+    assert [p.leader_id for p in known.partitions] == [0]
+    # An unknown id is not auto-created: no name to create it under.
+    assert (unknown.error_code, unknown.name) == (ErrorCode.UNKNOWN_TOPIC_ID, None)
+    # Before v12, Kafka takes no ids.
+    [v11] = client.send(ask, version=11)
+    assert isinstance(v11.response, MetadataResponse)
+    assert [t.error_code for t in v11.response.topics] == [ErrorCode.INVALID_REQUEST] * 2
+
+
+def test_create_topics_v7_answers_what_it_made_and_the_new_topics_id(client: Client) -> None:
+    topics = [
+        CreatableTopic(name="made", num_partitions=3, replication_factor=1),
+        CreatableTopic(name="bad", num_partitions=1, replication_factor=2),
+    ]
+    [r] = client.send(CreateTopicsRequest(topics=topics), version=7)
+    assert isinstance(r.response, CreateTopicsResponse)
+    made, bad = r.response.topics
+    topic_id = client.lone.controller.image.topics["made"].topic_id
+    assert (made.error_code, made.topic_id, made.num_partitions, made.replication_factor) == (
+        ErrorCode.NONE,
+        topic_id,
+        3,
+        1,
+    )
+    assert topic_id != uuid.UUID(int=0)
+    assert (bad.error_code, bad.topic_id, bad.num_partitions, bad.replication_factor) == (
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        uuid.UUID(int=0),
+        -1,
+        -1,
+    )
 
 
 def test_produce_assigns_consecutive_offsets_and_fetch_returns_them(client: Client) -> None:

@@ -98,6 +98,12 @@ def test_topics_alter_adds_partitions_refuses_a_decrease_and_delete_removes_the_
     out = ok(reflog(cluster, "topics", "alter", "--topic", "grow", "--partitions", "3"))
     assert out == "Topic grow now has 3 partitions.\n"
     wait_for(lambda: "PartitionCount: 3" in describe(cluster, "grow"), 15, "3 partitions")
+    # As kafka-topics shows it: the id every replica keeps in its partition.metadata.
+    [on_disk] = {
+        meta.read_text().split("topic_id: ")[1].strip()
+        for meta in cluster.data_dir.glob("*/grow-0/partition.metadata")
+    }
+    assert f"Topic: grow\tTopicId: {on_disk}\tPartitionCount: " in describe(cluster, "grow")
     shrink = reflog(cluster, "topics", "alter", "--topic", "grow", "--partitions", "1")
     assert one_line_error(shrink, "topics") == (
         "altering grow: INVALID_PARTITIONS: Topic currently has 3 partitions, which is "

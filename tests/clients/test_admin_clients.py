@@ -10,13 +10,15 @@ does not exist, a decrease of the partition count. A missing client fails these 
 
 from __future__ import annotations
 
+import base64
 import itertools
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection
 from confluent_kafka import ElectionType as ConfluentElectionType
 from confluent_kafka import TopicPartition as ConfluentTP
 from confluent_kafka.admin import (
@@ -33,7 +35,7 @@ from kafka.admin import ConfigResource as KafkaConfigResource
 from kafka.admin import ConfigResourceType, KafkaAdminClient
 from kafka.admin import NewPartitions as KafkaNewPartitions
 from kafka.admin import NewTopic as KafkaNewTopic
-from kafka.errors import InvalidPartitionsError, UnknownTopicOrPartitionError
+from kafka.errors import InvalidPartitionsError, UnknownTopicIdError, UnknownTopicOrPartitionError
 from kafka.structs import TopicPartition as KafkaTP
 
 from tests.cluster_process import ClusterProcess, running_cluster, wait_for
@@ -121,7 +123,9 @@ def watermarks(cluster: ClusterProcess, topic: str, partition: int = 0) -> tuple
 
 
 def partition_dirs(cluster: ClusterProcess, topic: str) -> list[Path]:
-    return sorted(cluster.data_dir.glob(f"**/{topic}-[0-9]*"))
+    # One level down (broker-N/topic-P): a recursive glob would walk into a partition
+    # directory a broker is deleting at that moment, and fail.
+    return sorted(cluster.data_dir.glob(f"*/{topic}-[0-9]*"))
 
 
 def produce(cluster: ClusterProcess, topic: str, count: int, partition: int = 0) -> None:
@@ -288,6 +292,47 @@ def test_deleting_a_topic_removes_its_partitions_from_every_broker_and_it_can_be
     admin.create_topics([NewTopic(topic, 1, 3)])[topic].result(15)
     wait_for(lambda: leaders(admin, topic).keys() == {0}, 15, "the new topic's leader")
     assert watermarks(cluster, topic) == (0, 0)  # nothing of the old topic came back
+
+
+def confluent_topic_id(admin: AdminClient, topic: str) -> uuid.UUID:
+    """The id confluent-kafka's describe_topics (Metadata v10+) shows for ``topic``."""
+    described = admin.describe_topics(TopicCollection([topic]))[topic].result(15)
+    bits = described.topic_id
+    msb, lsb = bits.get_most_significant_bits(), bits.get_least_significant_bits()
+    return uuid.UUID(int=(msb % 2**64) << 64 | lsb % 2**64)
+
+
+def test_both_clients_see_a_topics_id_and_kafka_python_deletes_a_topic_by_it(
+    cluster: ClusterProcess, admin: AdminClient, kadmin: KafkaAdminClient
+) -> None:
+    topic = new_topic(admin, partitions=2)
+    topic_id = confluent_topic_id(admin, topic)
+    assert topic_id != uuid.UUID(int=0)
+
+    # kafka-python may ask a broker that has not applied the new topic yet (an error, no id).
+    def kafka_python_shows_it(asked: str | uuid.UUID) -> bool:
+        [found] = kadmin.describe_topics([asked])
+        shown = (found["name"], found["topic_id"], len(found["partitions"]))
+        return shown == (topic, str(topic_id), 2)  # kafka-python shows ids as strings
+
+    wait_for(lambda: kafka_python_shows_it(topic), 15, "kafka-python to show the id")
+    wait_for(lambda: kafka_python_shows_it(topic_id), 15, "it by id")  # v12: by id alone
+    # The id on disk, in each replica's partition.metadata, is the same id.
+    for meta in cluster.data_dir.glob(f"*/{topic}-0/partition.metadata"):
+        encoded = meta.read_text().split("topic_id: ")[1].strip()
+        assert uuid.UUID(bytes=base64.urlsafe_b64decode(encoded + "==")) == topic_id
+
+    deleted = kadmin.delete_topics([topic_id])  # DeleteTopics v6: by id
+    assert [(t["name"], uuid.UUID(t["topic_id"]), t["error_code"]) for t in deleted["topics"]] == [
+        (topic, topic_id, 0)
+    ]
+    wait_for(lambda: not partition_dirs(cluster, topic), 15, "the partitions gone from disk")
+    with pytest.raises(UnknownTopicIdError):
+        kadmin.delete_topics([topic_id])
+    # Created again under the same name, it is a new topic with a new id.
+    admin.create_topics([NewTopic(topic, 1, 3)])[topic].result(15)
+    wait_for(lambda: leaders(admin, topic).keys() == {0}, 15, "the new topic's leader")
+    assert confluent_topic_id(admin, topic) not in (topic_id, uuid.UUID(int=0))
 
 
 def test_kafka_python_deleting_an_unknown_topic_is_unknown_topic_or_partition(

@@ -6,21 +6,29 @@ controller, committed to the metadata log and applied by every broker.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from reflog.controller.image import MetadataImage
 from reflog.controller.records import NO_LEADER
 from reflog.sim import Cluster
 from reflog.sim.cluster import ClusterError
 from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.configs import (
+    DescribeConfigsRequest,
+    DescribeConfigsResource,
+    DescribeConfigsResponse,
+)
 from reflog.wire.messages.incremental_alter_configs import (
     AlterableConfig,
     AlterConfigsResource,
     IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse,
 )
+from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.partition_admin import (
     AlterPartitionReassignmentsRequest,
     AlterPartitionReassignmentsResponse,
@@ -31,6 +39,12 @@ from reflog.wire.messages.partition_admin import (
     ReassignablePartition,
     ReassignableTopic,
 )
+from reflog.wire.messages.topic_admin import (
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    DeleteTopicState,
+)
+from reflog.wire.schema import ZERO_UUID
 
 TP = TopicPartition("t", 0)
 
@@ -122,6 +136,42 @@ def test_deleting_a_topic_empties_every_disk_and_a_new_topic_of_that_name_starts
         c.delete_topic("never")
 
 
+def test_a_topic_is_deleted_by_its_id_and_created_again_under_a_new_one(tmp_path: Path) -> None:
+    c = cluster(tmp_path, wire_roundtrip_requests=True)  # as the bytes would carry them
+    c.create_topic("t", 1, 3)
+    c.create_topic("u", 1, 3)
+
+    def topic_ids() -> dict[str | None, uuid.UUID]:
+        response = c.request(1, MetadataRequest(topics=None), version=12)
+        assert isinstance(response, MetadataResponse)
+        return {t.name: t.topic_id for t in response.topics}
+
+    first = topic_ids()
+    assert first["t"] == c.image().topics["t"].topic_id != ZERO_UUID != first["u"]
+    by_id = DeleteTopicsRequest(
+        topics=[
+            DeleteTopicState(topic_id=first["t"]),
+            DeleteTopicState(topic_id=uuid.UUID(int=1)),
+            DeleteTopicState(name="u", topic_id=first["u"]),
+        ]
+    )
+    answer = c.request(1, by_id, version=6)
+    assert isinstance(answer, DeleteTopicsResponse)
+    assert [(r.name, r.topic_id, r.error_code) for r in answer.responses] == [
+        ("t", first["t"], ErrorCode.NONE),
+        (None, uuid.UUID(int=1), ErrorCode.UNKNOWN_TOPIC_ID),
+        (None, ZERO_UUID, ErrorCode.INVALID_REQUEST),  # a name and an id: which one?
+    ]
+    c.wait_caught_up()
+    assert "t" not in c.image().topics and "u" in c.image().topics
+    c.create_topic("t", 1, 3)
+    assert topic_ids()["t"] not in (first["t"], ZERO_UUID)
+    # A v5 client names topics in the old layout; the broker forwards them at v6.
+    by_name = c.request(1, DeleteTopicsRequest(topic_names=["u"]), version=5)
+    assert isinstance(by_name, DeleteTopicsResponse)
+    assert [(r.name, r.error_code) for r in by_name.responses] == [("u", ErrorCode.NONE)]
+
+
 def test_partitions_are_added_but_never_removed(tmp_path: Path) -> None:
     c = cluster(tmp_path)
     c.create_topic("t", 2, 2)
@@ -194,27 +244,49 @@ def test_configs_survive_a_metadata_snapshot_and_every_controller_restarting(
     assert c.broker(1).logs.get(TP).config.min_insync_replicas == 1  # type: ignore[union-attr]
 
 
-def test_delete_records_moves_the_log_start_on_the_leader_and_then_its_followers(
+def delete_records_below(offset: int, timeout_ms: int = 60_000) -> DeleteRecordsRequest:
+    return DeleteRecordsRequest(
+        topics=[
+            DeleteRecordsTopic(
+                name="t", partitions=[DeleteRecordsPartition(partition_index=0, offset=offset)]
+            )
+        ],
+        timeout_ms=timeout_ms,
+    )
+
+
+def test_delete_records_answers_once_every_replicas_log_start_has_moved(
     tmp_path: Path,
 ) -> None:
+    c = cluster(tmp_path, wire_roundtrip_requests=True)
+    c.create_topic("t", 1, 3)
+    c.produce(TP, [b"%d" % i for i in range(10)])
+    starts: dict[int, int] = {}
+
+    def answered(response: object) -> None:
+        assert isinstance(response, DeleteRecordsResponse)
+        # Kafka's DelayedDeleteRecords: by the time the answer goes out, the followers'
+        # log start has moved too (they learn it from the leader's next fetch answer).
+        starts.update({b: c.broker(b).logs.get(TP).log_start_offset for b in (1, 2, 3)})  # type: ignore[union-attr]
+        assert response.topics[0].partitions[0].low_watermark == 6
+        assert response.topics[0].partitions[0].error_code == ErrorCode.NONE
+
+    c.send_request(c.leader_of(TP), delete_records_below(6), 2, answered)
+    c.wait_until(lambda: bool(starts), 10_000, "the answer")
+    assert starts == {1: 6, 2: 6, 3: 6}
+
+
+def test_delete_records_times_out_while_a_live_follower_cannot_fetch(tmp_path: Path) -> None:
     c = cluster(tmp_path)
     c.create_topic("t", 1, 3)
     c.produce(TP, [b"%d" % i for i in range(10)])
-    request = DeleteRecordsRequest(
-        topics=[
-            DeleteRecordsTopic(
-                name="t", partitions=[DeleteRecordsPartition(partition_index=0, offset=6)]
-            )
-        ]
-    )
-    response = c.request(c.leader_of(TP), request, 2)
+    leader = c.leader_of(TP)
+    follower = next(b for b in (1, 2, 3) if b != leader)
+    c.cut(f"broker-{leader}", f"broker-{follower}")  # alive, but it cannot fetch
+    response = c.request(leader, delete_records_below(6, timeout_ms=300), 2)
     assert isinstance(response, DeleteRecordsResponse)
-    assert response.topics[0].partitions[0].low_watermark == 6
-    c.produce(TP, [b"more"])  # the followers' next fetch carries the new log start
-    c.run_for(1_000)
-    for b in (1, 2, 3):
-        log = c.broker(b).logs.get(TP)
-        assert log is not None and log.log_start_offset == 6, b
+    assert response.topics[0].partitions[0].error_code == ErrorCode.REQUEST_TIMED_OUT
+    assert c.broker(leader).logs.get(TP).log_start_offset == 6  # type: ignore[union-attr]
 
 
 def test_cancelling_a_reassignment_sends_the_new_replica_away_again(tmp_path: Path) -> None:
@@ -306,3 +378,54 @@ def test_an_admin_request_survives_the_active_controller_crashing_while_it_is_fo
     assert answer.responses[0].error_code == ErrorCode.NONE
     c.wait_for_active_controller(20_000)
     assert c.controller().image.topics["t"].configs == {"retention.ms": "777"}
+
+
+def described_retention_ms(c: Cluster, broker: int) -> str | None:
+    resource = DescribeConfigsResource(
+        resource_type=2, resource_name="t", configuration_keys=["retention.ms"]
+    )
+    answer = c.request(broker, DescribeConfigsRequest(resources=[resource]), 4)
+    assert isinstance(answer, DescribeConfigsResponse)
+    [config] = answer.results[0].configs
+    return config.value
+
+
+def test_describe_configs_shows_a_change_only_once_the_quorum_has_committed_it(
+    tmp_path: Path,
+) -> None:
+    c = cluster(tmp_path, controllers=3)
+    c.create_topic("t", 1, 3)
+    active = c.wait_for_active_controller()
+    for other in c.controllers:
+        if other != active:
+            c.cut(active, other)  # the active controller can append, but not commit
+    answers: list[object] = []
+    change = AlterableConfig(name="retention.ms", value="777")
+    request = IncrementalAlterConfigsRequest(
+        resources=[AlterConfigsResource(resource_type=2, resource_name="t", configs=[change])]
+    )
+    c.send_request(1, request, 1, answers.append)
+    raft = c.controllers[active].controller.raft
+    c.wait_until(lambda: raft.log[-1].index > raft.commit_index, 5_000, "the change appended")
+
+    # After every event: a broker shows the change only if a quorum has committed it.
+    def shows(images: list[MetadataImage]) -> bool:
+        return any(i.topics["t"].configs.get("retention.ms") == "777" for i in images)
+
+    ahead: list[int] = []
+
+    def answered() -> bool:
+        brokers = [c.broker(b).image for b in (1, 2, 3)]
+        committed = [n.controller.image for n in c.controllers.values()]
+        if shows(brokers) and not shows(committed):
+            ahead.append(c.sim.now_ms)
+        return bool(answers)
+
+    c.wait_until(answered, 20_000, "an answer")  # the broker forwards again to a new leader
+    assert ahead == []
+    (answer,) = answers
+    assert isinstance(answer, IncrementalAlterConfigsResponse)
+    assert answer.responses[0].error_code == ErrorCode.NONE
+    c.heal()
+    c.wait_caught_up()
+    assert [described_retention_ms(c, b) for b in (1, 2, 3)] == ["777"] * 3

@@ -3,6 +3,8 @@ field at its default, as :mod:`tests.wire.samples` asks."""
 
 from __future__ import annotations
 
+import uuid
+
 from reflog.wire.messages.configs import (
     AlterableConfig,
     AlterConfigsRequest,
@@ -57,6 +59,7 @@ from reflog.wire.messages.topic_admin import (
     DeletableTopicResult,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
+    DeleteTopicState,
     DescribeClusterBroker,
     DescribeClusterRequest,
     DescribeClusterResponse,
@@ -135,10 +138,21 @@ ADMIN_SAMPLES: list[Message] = [
             )
         ],
     ),
-    DeleteTopicsRequest(topic_names=["a", "b"], timeout_ms=5000),
+    DeleteTopicsRequest(
+        topics=[
+            DeleteTopicState(name="a", topic_id=uuid.UUID(int=0xA)),
+            DeleteTopicState(name="b", topic_id=uuid.UUID(int=0xB)),
+        ],
+        topic_names=["a", "b"],
+        timeout_ms=5000,
+    ),
     DeleteTopicsResponse(
         throttle_time_ms=1,
-        responses=[DeletableTopicResult(name="a", error_code=3, error_message="unknown")],
+        responses=[
+            DeletableTopicResult(
+                name="a", topic_id=uuid.UUID(int=0xA), error_code=3, error_message="unknown"
+            )
+        ],
     ),
     CreatePartitionsRequest(
         topics=[
@@ -251,6 +265,10 @@ ADMIN_SAMPLES: list[Message] = [
 ]
 
 ADMIN_NULL_SAMPLES: list[Message] = [
+    DeleteTopicsRequest(topics=[DeleteTopicState(name=None, topic_id=uuid.UUID(int=9))]),
+    DeleteTopicsResponse(
+        responses=[DeletableTopicResult(name=None, topic_id=uuid.UUID(int=9), error_code=100)]
+    ),
     DescribeConfigsRequest(
         resources=[
             DescribeConfigsResource(resource_type=2, resource_name="t", configuration_keys=None)

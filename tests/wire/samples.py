@@ -9,6 +9,7 @@ field set to null, for the versions that allow it.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterator
 
 from reflog.records import build_batch
@@ -18,6 +19,7 @@ from reflog.wire.messages.create_topics import (
     CreatableReplicaAssignment,
     CreatableTopic,
     CreatableTopicConfig,
+    CreatableTopicConfigs,
     CreatableTopicResult,
     CreateTopicsRequest,
     CreateTopicsResponse,
@@ -86,7 +88,10 @@ SAMPLES: list[Message] = [
         throttle_time_ms=7,
     ),
     MetadataRequest(
-        topics=[MetadataRequestTopic(name="orders"), MetadataRequestTopic(name="clicks")],
+        topics=[
+            MetadataRequestTopic(name="orders", topic_id=uuid.UUID(int=0xA1)),
+            MetadataRequestTopic(name="clicks", topic_id=uuid.UUID(int=0xB2)),
+        ],
         allow_auto_topic_creation=False,
         include_cluster_authorized_operations=True,
         include_topic_authorized_operations=True,
@@ -103,6 +108,7 @@ SAMPLES: list[Message] = [
             MetadataResponseTopic(
                 error_code=5,
                 name="orders",
+                topic_id=uuid.UUID("9f3c1d2e-4b5a-6c7d-8e9f-0a1b2c3d4e5f"),
                 is_internal=True,
                 partitions=[
                     MetadataResponsePartition(
@@ -287,8 +293,39 @@ SAMPLES: list[Message] = [
     CreateTopicsResponse(
         throttle_time_ms=4,
         topics=[
-            CreatableTopicResult(name="new", error_code=36, error_message="exists"),
-            CreatableTopicResult(name="other", error_code=0, error_message="fine"),
+            CreatableTopicResult(
+                name="new",
+                topic_id=uuid.UUID(int=0x0B),
+                error_code=36,
+                error_message="exists",
+                num_partitions=1,
+                replication_factor=1,
+                configs=[],
+            ),
+            CreatableTopicResult(
+                name="other",
+                topic_id=uuid.UUID(int=0x0C),
+                error_code=41,
+                error_message="fine",
+                num_partitions=3,
+                replication_factor=2,
+                configs=[
+                    CreatableTopicConfigs(
+                        name="retention.ms",
+                        value="1000",
+                        read_only=True,
+                        config_source=1,
+                        is_sensitive=True,
+                    ),
+                    CreatableTopicConfigs(
+                        name="cleanup.policy",
+                        value=None,
+                        read_only=False,
+                        config_source=5,
+                        is_sensitive=True,
+                    ),
+                ],
+            ),
         ],
     ),
     OffsetForLeaderEpochRequest(
@@ -326,9 +363,13 @@ SAMPLES += ADMIN_SAMPLES
 # are allowed (see ``null_allowed``); the others must refuse to encode.
 NULL_SAMPLES: list[Message] = [
     MetadataRequest(topics=None),
+    MetadataRequest(topics=[MetadataRequestTopic(name=None, topic_id=uuid.UUID(int=7))]),
     MetadataResponse(
         brokers=[MetadataResponseBroker(node_id=1, host="h", port=1, rack=None)],
         cluster_id=None,
+    ),
+    MetadataResponse(
+        topics=[MetadataResponseTopic(error_code=100, name=None, topic_id=uuid.UUID(int=7))]
     ),
     ProduceRequest(
         transactional_id=None,

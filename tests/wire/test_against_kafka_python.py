@@ -96,7 +96,17 @@ from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.api_versions import ApiVersion
 from reflog.wire.messages.api_versions import ApiVersionsResponse as ReflogApiVersionsResponse
-from reflog.wire.schema import ArrayOf, FieldType, Message, Request, Response, Struct, WireStruct
+from reflog.wire.schema import (
+    UUID,
+    ZERO_UUID,
+    ArrayOf,
+    FieldType,
+    Message,
+    Request,
+    Response,
+    Struct,
+    WireStruct,
+)
 
 from .samples import NULL_SAMPLES, SAMPLES, null_allowed, project, versions_of
 
@@ -247,6 +257,8 @@ def from_theirs(cls: type[WireStruct], theirs: Any, version: int) -> Any:
             item = from_bits(item)
         elif isinstance(item, bytearray | memoryview):
             item = bytes(item)
+        elif item is None and f.metadata["wire"].type is UUID:
+            item = ZERO_UUID  # kafka-python reads the all-zero id as None
         kwargs[f.name] = item
     return cls(**kwargs)
 

@@ -14,7 +14,7 @@ from reflog.wire.errors import FrameTooLargeError, WireDecodeError
 from reflog.wire.headers import DEFAULT_MAX_REQUEST_BYTES, RequestHeader, check_frame_size
 from reflog.wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.create_topics import CreateTopicsRequest
-from reflog.wire.messages.metadata import MetadataRequest
+from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
 from reflog.wire.messages.produce import ProduceRequest, ProduceResponse
 from reflog.wire.schema import Message
 
@@ -138,6 +138,20 @@ def test_a_request_with_bytes_left_over_is_refused() -> None:
     assert decode_request(frame).header.correlation_id == 5
     with pytest.raises(WireDecodeError, match="1 unread bytes"):
         decode_request(frame + b"\x00")
+
+
+def test_librdkafkas_all_topics_metadata_v12_and_its_padding_read_as_kafka_reads_it() -> None:
+    # Captured from confluent-kafka 2.16 (librdkafka 2.16.0) listing every topic: its
+    # 4-byte slot for the topics count left at zero, a compact null and 3 padding bytes.
+    frame = bytes.fromhex("0003000c00000003000772646b61666b610000000000010000")
+    decoded = decode_request(frame)
+    assert decoded.header == RequestHeader(ApiKey.METADATA, 12, 3, "rdkafka")
+    assert decoded.body == MetadataRequest(topics=None, allow_auto_topic_creation=False)
+    # Only that case: the same leftover after a request naming topics is refused.
+    named = MetadataRequest(topics=[MetadataRequestTopic(name="t")])
+    frame = chunks_to_bytes(encode_request(RequestHeader(ApiKey.METADATA, 12, 4, "c"), named))
+    with pytest.raises(WireDecodeError, match="3 unread bytes"):
+        decode_request(frame + b"\x00" * 3)
 
 
 def test_a_request_too_short_for_its_header_is_refused() -> None:

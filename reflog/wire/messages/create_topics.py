@@ -3,18 +3,25 @@
 Each topic asks for a partition count and replication factor (-1: the
 broker's defaults) or explicit replica assignments, plus topic configs.
 ``validate_only`` checks the request without creating anything.
+
+Versions: v5 is the first flexible one, and its answer says what was made (the partition
+count, the replication factor, the configs); v7 adds the new topic's id.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from reflog.wire.api_keys import ApiKey
 from reflog.wire.schema import (
     BOOL,
+    INT8,
     INT16,
     INT32,
     STRING,
+    UUID,
+    ZERO_UUID,
     ArrayOf,
     Request,
     Response,
@@ -27,12 +34,14 @@ __all__ = [
     "CreatableReplicaAssignment",
     "CreatableTopic",
     "CreatableTopicConfig",
+    "CreatableTopicConfigs",
     "CreatableTopicResult",
     "CreateTopicsRequest",
     "CreateTopicsResponse",
 ]
 
-_MAX_VERSION = 4  # v5 is the first flexible version
+_MAX_VERSION = 7
+_FLEXIBLE_FROM = 5
 
 
 class CreatableReplicaAssignment(WireStruct):
@@ -60,21 +69,40 @@ class CreatableTopic(WireStruct):
 class CreateTopicsRequest(Request):
     API_KEY: ClassVar[int] = ApiKey.CREATE_TOPICS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
+    FLEXIBLE_FROM: ClassVar[int | None] = _FLEXIBLE_FROM
 
     topics: list[CreatableTopic] = wire(ArrayOf(Struct(CreatableTopic)), default_factory=list)
     timeout_ms: int = wire(INT32, default=60_000)
     validate_only: bool = wire(BOOL, "1+", default=False)
 
 
+class CreatableTopicConfigs(WireStruct):
+    """One config of the new topic, as DescribeConfigs would show it (v5+)."""
+
+    name: str = wire(STRING, "5+")
+    value: str | None = wire(STRING, "5+", nullable="5+")
+    read_only: bool = wire(BOOL, "5+")
+    config_source: int = wire(INT8, "5+", default=-1)
+    is_sensitive: bool = wire(BOOL, "5+", default=False)
+
+
 class CreatableTopicResult(WireStruct):
     name: str = wire(STRING)
-    error_code: int = wire(INT16)
+    topic_id: uuid.UUID = wire(UUID, "7+", default=ZERO_UUID)
+    error_code: int = wire(INT16, default=0)
     error_message: str | None = wire(STRING, "1+", nullable="0+", default=None)
+    # (v5+ also has a tagged TopicConfigErrorCode, which reflog never sends.)
+    num_partitions: int = wire(INT32, "5+", default=-1)
+    replication_factor: int = wire(INT16, "5+", default=-1)
+    configs: list[CreatableTopicConfigs] | None = wire(
+        ArrayOf(Struct(CreatableTopicConfigs)), "5+", nullable="5+", default=None
+    )
 
 
 class CreateTopicsResponse(Response):
     API_KEY: ClassVar[int] = ApiKey.CREATE_TOPICS
     MAX_VERSION: ClassVar[int] = _MAX_VERSION
+    FLEXIBLE_FROM: ClassVar[int | None] = _FLEXIBLE_FROM
 
     throttle_time_ms: int = wire(INT32, "2+", default=0)
     topics: list[CreatableTopicResult] = wire(

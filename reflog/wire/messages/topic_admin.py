@@ -2,14 +2,16 @@
 ``kafka-topics --delete``, ``kafka-topics --alter --partitions`` and the admin clients'
 ``delete_topics``, ``create_partitions`` and ``describe_cluster`` send.
 
-Versions: DeleteTopics v1 adds throttling, v4 is flexible, v5 adds an error message
-(v6 names topics by id, which reflog's metadata does not carry, so it stops at v5);
+Versions: DeleteTopics v1 adds throttling, v4 is flexible, v5 adds an error message,
+v6 names each topic by name or by id (and answers with both);
 CreatePartitions v2 is flexible; DescribeCluster is flexible from v0, v1 adds the
 endpoint type (reflog has brokers only).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from typing import ClassVar
 
 from reflog.wire.api_keys import ApiKey
@@ -19,6 +21,8 @@ from reflog.wire.schema import (
     INT16,
     INT32,
     STRING,
+    UUID,
+    ZERO_UUID,
     ArrayOf,
     Request,
     Response,
@@ -34,6 +38,7 @@ __all__ = [
     "CreatePartitionsTopic",
     "CreatePartitionsTopicResult",
     "DeletableTopicResult",
+    "DeleteTopicState",
     "DeleteTopicsRequest",
     "DeleteTopicsResponse",
     "DescribeClusterBroker",
@@ -44,8 +49,15 @@ __all__ = [
 INT32_MIN = -(2**31)  # "authorized operations not asked for"
 
 # -- DeleteTopics ---------------------------------------------------------------------------
-_DELETE_MAX = 5
+_DELETE_MAX = 6
 _DELETE_FLEXIBLE = 4
+
+
+class DeleteTopicState(WireStruct):
+    """One topic to delete (v6+): by name, or by id with a null name, never both."""
+
+    name: str | None = wire(STRING, "6+", nullable="6+", default=None)
+    topic_id: uuid.UUID = wire(UUID, "6+", default=ZERO_UUID)
 
 
 class DeleteTopicsRequest(Request):
@@ -53,13 +65,27 @@ class DeleteTopicsRequest(Request):
     MAX_VERSION: ClassVar[int] = _DELETE_MAX
     FLEXIBLE_FROM: ClassVar[int | None] = _DELETE_FLEXIBLE
 
-    topic_names: list[str] = wire(ArrayOf(STRING), default_factory=list)
+    topics: list[DeleteTopicState] = wire(
+        ArrayOf(Struct(DeleteTopicState)), "6+", default_factory=list
+    )
+    topic_names: list[str] = wire(ArrayOf(STRING), "0-5", default_factory=list)
     timeout_ms: int = wire(INT32, default=60_000)
+
+    def topic_states(self) -> list[DeleteTopicState]:
+        """The topics to delete whichever version's layout they came in (Kafka:
+        ``DeleteTopicsRequest.topics()``): names before v6, names or ids from v6."""
+        return self.topics + [DeleteTopicState(name=name) for name in self.topic_names]
+
+    def in_v6_layout(self) -> DeleteTopicsRequest:
+        """The same request as v6+ carries it, as a broker forwards it to the controller
+        at the newest version (a v0-v5 client's names would not survive otherwise)."""
+        return dataclasses.replace(self, topics=self.topic_states(), topic_names=[])
 
 
 class DeletableTopicResult(WireStruct):
-    name: str = wire(STRING)
-    error_code: int = wire(INT16)
+    name: str | None = wire(STRING, nullable="6+")  # null: an unknown id asked for (v6+)
+    topic_id: uuid.UUID = wire(UUID, "6+", default=ZERO_UUID)
+    error_code: int = wire(INT16, default=0)
     error_message: str | None = wire(STRING, "5+", nullable="0+", default=None)
 
 
