@@ -213,6 +213,9 @@ class TransactionManager:
     def _on_find(self, step: _Step, response: Response | None) -> None:
         self._in_flight = False
         if isinstance(response, FindCoordinatorResponse) and response.error_code == ErrorCode.NONE:
+            # Reached at the address the answer gives, as Kafka's TransactionManager does:
+            # metadata may not list that broker (yet).
+            self.network.add_node(response.node_id, response.host, response.port)
             self.coordinators[step.group_id] = response.node_id
         else:
             self._retry_at_ms = self.network.now_ms + self.retry_backoff_ms

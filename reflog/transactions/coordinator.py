@@ -19,6 +19,8 @@ A new InitProducerId for the same transactional id fences the previous instance:
 epoch goes up by one, so the zombie's requests and batches are refused, and a
 transaction it left open is aborted (Ongoing -> PrepareEpochFence -> PrepareAbort). A
 transaction open longer than its ``transaction.timeout.ms`` is aborted the same way.
+PrepareEpochFence is a step in memory only: as in Kafka, the fence and the abort reach
+``__transaction_state`` as one record (PrepareAbort at the bumped epoch).
 
 The host answers a request, and sends a transaction's markers, only once the state change
 is replicated in ``__transaction_state``.
@@ -103,11 +105,13 @@ class TransactionCoordinator:
         self._next_abort_check_ms = 0
 
     # -- the one place a state changes ----------------------------------------------------
-    def _move(self, txn: TxnMetadata, new: TxnState, now_ms: int) -> None:
+    def _move(self, txn: TxnMetadata, new: TxnState, now_ms: int, *, logged: bool = True) -> None:
+        """``txn`` goes to ``new``; unless ``logged`` is False, a record of it is queued."""
         check_transition(txn.state, new)
         txn.state = new
         txn.last_update_ms = now_ms
-        self._writes.append((txn.transactional_id, txn.to_log()))
+        if logged:
+            self._writes.append((txn.transactional_id, txn.to_log()))
         if new in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
             self._markers.append(
                 MarkerJob(
@@ -159,8 +163,14 @@ class TransactionCoordinator:
                 return InitResult(ErrorCode.CONCURRENT_TRANSACTIONS)
 
     def _fence_and_abort(self, txn: TxnMetadata, now_ms: int) -> None:
-        """Kafka's prepareFenceProducerEpoch followed by the abort, under the new epoch."""
-        self._move(txn, S.PREPARE_EPOCH_FENCE, now_ms)
+        """Kafka's prepareFenceProducerEpoch followed by the abort, under the new epoch.
+
+        The fence is not a record of its own: each record is a separate append, and a
+        follower may copy the first before the second exists. A coordinator that took over
+        with a PrepareEpochFence and no PrepareAbort after it could neither send the abort's
+        markers nor time the transaction out, and would answer every InitProducerId for the
+        id with CONCURRENT_TRANSACTIONS, forever."""
+        self._move(txn, S.PREPARE_EPOCH_FENCE, now_ms, logged=False)
         txn.producer_epoch += 1
         self._move(txn, S.PREPARE_ABORT, now_ms)
 

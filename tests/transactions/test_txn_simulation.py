@@ -145,22 +145,7 @@ def check_lso(cluster: Cluster) -> None:
         assert not starts or lso <= starts[0], f"{tp}: LSO {lso} passes open {starts}"
 
 
-# Known, not yet understood: on these seeds a restarted processor stays in
-# InitProducerId (its coordinator answers CONCURRENT_TRANSACTIONS: an earlier
-# transaction's markers never all complete). Safety held on every seed. (Seed 72 was
-# stuck too until the simulation's producer workload changed how it interleaves events.)
-STUCK_IN_INIT = {52}
-
-
-@pytest.mark.parametrize(
-    "seed",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="stuck in InitProducerId"))
-        if s in STUCK_IN_INIT
-        else s
-        for s in range(100)
-    ],
-)
+@pytest.mark.parametrize("seed", range(100))
 def test_processor_broker_and_coordinator_crashes_with_lost_messages_keep_exactly_once(
     tmp_path: Path, seed: int
 ) -> None:
