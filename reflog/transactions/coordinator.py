@@ -202,13 +202,16 @@ class TransactionCoordinator:
             return ErrorCode.CONCURRENT_TRANSACTIONS
         if txn.state == S.DEAD:
             return ErrorCode.INVALID_TXN_STATE
-        new = set(partitions) - txn.partitions
-        if txn.state == S.ONGOING and not new:
-            return ErrorCode.NONE
-        if txn.state != S.ONGOING:
-            txn.partitions.clear()
+        if txn.state == S.ONGOING:
+            new = set(partitions) - txn.partitions
+            if not new:
+                return ErrorCode.NONE
+            txn.partitions |= new
+        else:
+            # A new transaction: the last one's partitions (a Complete record read back
+            # still lists them) are no part of it, and every partition named here is.
+            txn.partitions = set(partitions)
             txn.start_ms = now_ms
-        txn.partitions |= new
         self._move(txn, S.ONGOING, now_ms)
         return ErrorCode.NONE
 

@@ -166,6 +166,26 @@ def test_a_coordinator_taking_over_from_any_prefix_of_the_log_lets_a_new_instanc
         assert result.error_code == ErrorCode.NONE, (n, restored.txns[TID].state)
 
 
+def test_a_coordinator_that_read_back_a_commit_puts_its_partitions_in_the_next_txn() -> None:
+    # The Complete record lists the partitions of the transaction it ends. Measured against
+    # them, a new coordinator once found a retried AddOffsetsToTxn "already added" and left
+    # __consumer_offsets out of the next transaction: no marker went there, the committed
+    # offsets were later dropped by an abort, and an input was processed twice (seed 285).
+    core, pid, epoch = started()
+    core.add_partitions(1, TID, pid, epoch, [A, B])
+    core.end_txn(2, TID, pid, epoch, commit=True)
+    core.markers_written(3, TID, epoch)
+    restored = TransactionCoordinator()
+    for tid, value in core.take_writes():
+        key, data = txn_log_record(tid, value)
+        restored.load(decode_txn_key(key), decode_txn_value(data))
+    assert restored.add_partitions(4, TID, pid, epoch, [A]) == ErrorCode.NONE
+    assert restored.txns[TID].partitions == {A}
+    assert restored.end_txn(5, TID, pid, epoch, commit=True) == ErrorCode.NONE
+    [commit] = restored.take_markers()
+    assert commit.partitions == frozenset({A})
+
+
 def test_the_state_table_refuses_a_move_it_does_not_list() -> None:
     check_transition(S.ONGOING, S.PREPARE_COMMIT)
     with pytest.raises(IllegalTransitionError):
