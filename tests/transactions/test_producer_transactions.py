@@ -13,9 +13,7 @@ from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.schema import Response
 
 # Metadata, FindCoordinator, InitProducerId.
-OFFER = [
-    ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 8), (10, 3), (22, 2))
-]
+OFFER = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 8), (10, 3), (22, 2))]
 
 
 def answer(producer: Producer, request: ClientAction, body: Response, now_ms: int) -> None:
