@@ -94,7 +94,9 @@ class _Step:
     build: Callable[[], Request]
     on_done: Callable[[Response], int]  # the error code the answer carries
     group_id: str | None = None
-    tp: TopicPartition | None = None  # AddPartitionsToTxn's partition
+    # AddPartitionsToTxn's partitions: a partition that needs adding joins the step while
+    # it is not on the wire, so one request adds all a tick's batches need (as Kafka's does).
+    partitions: set[TopicPartition] | None = None
 
 
 class TransactionManager:
@@ -172,10 +174,21 @@ class TransactionManager:
             return False
         if tp in self.added:
             return True
-        if not any(s.tp == tp for s in self._steps):
-            self._steps.append(
-                _Step(lambda: self._add_partition(tp), lambda r: self._on_added(tp, r), tp=tp)
-            )
+        adding = [s for s in self._steps if s.partitions is not None]
+        if any(tp in s.partitions for s in adding if s.partitions is not None):
+            return False
+        on_the_wire = self._steps[0] if self._in_flight else None
+        waiting = [s for s in adding if s is not on_the_wire]
+        if waiting:
+            assert waiting[-1].partitions is not None
+            waiting[-1].partitions.add(tp)
+            return False
+        step = _Step(
+            lambda: self._add_partitions(step.partitions or set()),
+            lambda r: self._on_added(step.partitions or set(), r),
+            partitions={tp},
+        )
+        self._steps.append(step)
         return False
 
     def tick(self, now_ms: int, batches_pending: bool) -> None:
@@ -253,13 +266,13 @@ class TransactionManager:
             self.state = S.READY
         return response.error_code
 
-    def _on_added(self, tp: TopicPartition, response: Response) -> int:
+    def _on_added(self, partitions: set[TopicPartition], response: Response) -> int:
         assert isinstance(response, AddPartitionsToTxnResponse)
         codes = [p.partition_error_code for t in response.results_by_topic_v3_and_below
                  for p in t.results_by_partition]  # fmt: skip
         code = next((c for c in codes if c != ErrorCode.NONE), ErrorCode.NONE)
         if code == ErrorCode.NONE:
-            self.added.add(tp)
+            self.added |= partitions
         return code
 
     def _on_offsets(self, response: Response) -> int:
@@ -285,12 +298,15 @@ class TransactionManager:
             transaction_timeout_ms=self.transaction_timeout_ms,
         )
 
-    def _add_partition(self, tp: TopicPartition) -> Request:
+    def _add_partitions(self, partitions: set[TopicPartition]) -> Request:
+        by_topic: dict[str, list[int]] = {}
+        for tp in sorted(partitions):
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
         return AddPartitionsToTxnRequest(
             v3_and_below_transactional_id=self.transactional_id,
             v3_and_below_producer_id=self._producer.producer_id,
             v3_and_below_producer_epoch=self._producer.epoch,
-            v3_and_below_topics=[AddPartitionsToTxnTopic(name=tp.topic, partitions=[tp.partition])],
+            v3_and_below_topics=[AddPartitionsToTxnTopic(t, p) for t, p in by_topic.items()],
         )
 
     def _add_offsets(self, group_id: str) -> Request:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from reflog.client.actions import ClientAction, Connect, Send
 from reflog.producer import Producer, ProducerConfig
+from reflog.producer.transactions import TransactionState
+from reflog.sim import Cluster
+from reflog.sim.kafka_nodes import ClientNode, SimRequest
+from reflog.sim.node import NodeContext
+from reflog.sim.trace import MessageSent
+from reflog.transactions.config import TxnConfig
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.transactions import AddPartitionsToTxnRequest
 from reflog.wire.schema import Response
 
 # Metadata, FindCoordinator, InitProducerId.
@@ -47,3 +55,53 @@ def test_the_transaction_coordinator_is_reached_at_the_address_find_coordinator_
     [init] = producer.tick(4)
     assert isinstance(init, Send) and isinstance(init.body, InitProducerIdRequest)
     assert init.node_id == 2
+
+
+class OneTransaction(ClientNode):
+    """A transactional producer that, once it has its producer id, commits one transaction
+    writing a record to each of partitions 0-2 of topic t."""
+
+    def __init__(self, config: ProducerConfig) -> None:
+        super().__init__("p", self._make_producer)
+        self.config = config
+        self.begun = False
+
+    def _make_producer(self, ctx: NodeContext) -> Producer:
+        producer = Producer(self.config, ctx.rng)
+        producer.init_transactions()
+        return producer
+
+    @property
+    def producer(self) -> Producer:
+        assert isinstance(self.core, Producer)
+        return self.core
+
+    def on_wake(self, ctx: NodeContext) -> None:
+        if self.begun or not self.producer.transaction_idle:
+            return
+        self.begun = True
+        self.producer.begin_transaction()
+        for p in range(3):
+            self.producer.send("t", b"v", partition=p, now_ms=ctx.now_ms)
+        self.producer.commit_transaction()
+
+
+def test_one_add_partitions_to_txn_adds_every_partition_a_transaction_first_writes_to(
+    tmp_path: Path,
+) -> None:
+    # As Kafka's producer does: the partitions a tick's batches need join one request, not
+    # one request (and one __transaction_state write) each.
+    cluster = Cluster(seed=3, brokers=1, data_dir=tmp_path, transactions=TxnConfig(1, 1))
+    cluster.create_topic("t", 3)
+    node = OneTransaction(ProducerConfig(bootstrap_servers=cluster.bootstrap, transactional_id="b"))
+    cluster.sim.add_node(node)
+    assert cluster.run_until(lambda: node.begun and node.producer.transaction_idle, 10_000)
+    txns = node.producer.transactions
+    assert txns is not None and txns.state is TransactionState.READY, txns.error
+    [added] = [
+        event.payload.body.v3_and_below_topics
+        for event in cluster.sim.trace.events
+        if isinstance(event, MessageSent) and isinstance(event.payload, SimRequest)
+        if isinstance(event.payload.body, AddPartitionsToTxnRequest)
+    ]
+    assert [(t.name, t.partitions) for t in added] == [("t", [0, 1, 2])]
