@@ -228,8 +228,14 @@ class Producer:
         self._txn().commit_transaction()
 
     def abort_transaction(self) -> None:
-        self.flush()
+        """Abort the transaction; done when ``transaction_idle``. Records given to ``send``
+        that have not gone out fail at once (never sent); EndTxn waits only for the answers
+        of batches already sent.
+
+        reflog simplification: they fail with OPERATION_NOT_ATTEMPTED, as no error code
+        says "aborted" (Kafka's producer fails them with TransactionAbortedException)."""
         self._txn().abort_transaction()
+        self._fail_unsent(ErrorCode.OPERATION_NOT_ATTEMPTED)
 
     @property
     def transaction_idle(self) -> bool:
@@ -493,13 +499,23 @@ class Producer:
     def _fail_everything(self, error: int) -> None:
         """Fail every record not yet answered (the producer is fenced or cannot get an id);
         what is on the wire fails when its answer comes."""
+        self._fail_held(error, keep_numbered=False)
+
+    def _fail_unsent(self, error: int) -> None:
+        """Fail every record never sent. A batch sent before (numbered, queued to go again)
+        stays: its sequence numbers are taken, and the broker may already have it."""
+        self._fail_held(error, keep_numbered=True)
+
+    def _fail_held(self, error: int, *, keep_numbered: bool) -> None:
         for queue in self._queued.values():
-            for batch in queue:
+            for batch in [b for b in queue if not (keep_numbered and b.has_sequence)]:
+                queue.remove(batch)
                 self._complete(batch, -1, error)
+        self._queued = {tp: q for tp, q in self._queued.items() if q}
         for batch in self._open.values():
             self._complete(batch, -1, error)
         self._report(*[SendResult(p.send_id, p.topic, -1, -1, error) for p in self._unassigned])
-        self._queued, self._open, self._unassigned = {}, {}, []
+        self._open, self._unassigned = {}, []
 
     def _report(self, *results: SendResult) -> None:
         self._results.extend(results)

@@ -12,9 +12,13 @@ Requests to the coordinators go one at a time, in the order the application caus
 from one queue; a retriable error sends the same request again after ``retry.backoff.ms``
 (finding the coordinator again first when it moved).
 
-reflog simplifications: ``abort_transaction`` sends the records already given to ``send``
-before aborting (Kafka fails those not yet sent); a sequence error inside a transaction is
-handled as for an idempotent producer (Kafka makes it an abortable error).
+``abort_transaction`` fails the records given to ``send`` that have not gone out (the
+producer's side, :meth:`Producer.abort_transaction`); only what is already on the wire, or
+to be sent again, is answered first. A transaction that never reached its coordinator (no
+partition, no offsets added) ends without EndTxn, as in Kafka.
+
+reflog simplification: a sequence error inside a transaction is handled as for an
+idempotent producer (Kafka makes it an abortable error).
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ class TransactionManager:
         self.error: int | None = None
         self.coordinators: dict[str | None, int] = {}  # None: the transaction's
         self.added: set[TopicPartition] = set()
+        self.started = False  # the coordinator knows the transaction (a partition or offsets added)
         self._steps: deque[_Step] = deque()
         self._in_flight = False
         self._retry_at_ms = 0
@@ -133,12 +138,13 @@ class TransactionManager:
         self._require(S.READY)
         self.state = S.IN_TRANSACTION
         self.added.clear()
+        self.started = False
 
     def send_offsets_to_transaction(
         self, offsets: dict[TopicPartition, int], group_id: str
     ) -> None:
         self._require(S.IN_TRANSACTION)
-        self._steps.append(_Step(lambda: self._add_offsets(group_id), self._error_of))
+        self._steps.append(_Step(lambda: self._add_offsets(group_id), self._on_offsets_added))
         self._steps.append(
             _Step(lambda: self._txn_offset_commit(offsets, group_id), self._on_offsets, group_id)
         )
@@ -152,6 +158,9 @@ class TransactionManager:
         self._require(S.IN_TRANSACTION, S.ABORTABLE_ERROR)
         self.state = S.ABORTING_TRANSACTION
         self._end_queued = False
+        # Partitions not yet asked for stay out: their records fail unsent (the producer's).
+        on_the_wire = self._steps[0] if self._in_flight else None
+        self._steps = deque(s for s in self._steps if s.partitions is None or s is on_the_wire)
 
     @property
     def is_idle(self) -> bool:
@@ -199,6 +208,9 @@ class TransactionManager:
         ending = self.state in (S.COMMITTING_TRANSACTION, S.ABORTING_TRANSACTION)
         if ending and not self._end_queued and not batches_pending and not self._steps:
             self._end_queued = True
+            if not self.started:  # nothing to end at the coordinator
+                self.state = S.READY
+                return
             self._steps.append(_Step(self._end_request, self._on_end))
         if self._in_flight or not self._steps or now_ms < self._retry_at_ms:
             return
@@ -273,6 +285,13 @@ class TransactionManager:
         code = next((c for c in codes if c != ErrorCode.NONE), ErrorCode.NONE)
         if code == ErrorCode.NONE:
             self.added |= partitions
+            self.started = True
+        return code
+
+    def _on_offsets_added(self, response: Response) -> int:
+        code = self._error_of(response)
+        if code == ErrorCode.NONE:
+            self.started = True
         return code
 
     def _on_offsets(self, response: Response) -> int:

@@ -13,12 +13,14 @@ from reflog.sim.kafka_nodes import ClientNode, SimRequest
 from reflog.sim.node import NodeContext
 from reflog.sim.trace import MessageSent
 from reflog.transactions.config import TxnConfig
+from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
-from reflog.wire.messages.transactions import AddPartitionsToTxnRequest
-from reflog.wire.schema import Response
+from reflog.wire.messages.produce import ProduceRequest
+from reflog.wire.messages.transactions import AddPartitionsToTxnRequest, EndTxnRequest
+from reflog.wire.schema import Request, Response
 
 # Metadata, FindCoordinator, InitProducerId.
 OFFER = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 8), (10, 3), (22, 2))]
@@ -58,12 +60,13 @@ def test_the_transaction_coordinator_is_reached_at_the_address_find_coordinator_
 
 
 class OneTransaction(ClientNode):
-    """A transactional producer that, once it has its producer id, commits one transaction
-    writing a record to each of partitions 0-2 of topic t."""
+    """A transactional producer that, once it has its producer id, sends a record to each of
+    partitions 0-2 of topic t in one transaction, and commits it (or aborts it at once)."""
 
-    def __init__(self, config: ProducerConfig) -> None:
+    def __init__(self, config: ProducerConfig, commit: bool = True) -> None:
         super().__init__("p", self._make_producer)
         self.config = config
+        self.commit = commit
         self.begun = False
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
@@ -83,7 +86,29 @@ class OneTransaction(ClientNode):
         self.producer.begin_transaction()
         for p in range(3):
             self.producer.send("t", b"v", partition=p, now_ms=ctx.now_ms)
-        self.producer.commit_transaction()
+        if self.commit:
+            self.producer.commit_transaction()
+        else:
+            self.producer.abort_transaction()
+
+
+def one_transaction(tmp_path: Path, commit: bool) -> tuple[OneTransaction, list[Request]]:
+    """A OneTransaction run to its end on a one-broker cluster; the requests it sent."""
+    cluster = Cluster(seed=3, brokers=1, data_dir=tmp_path, transactions=TxnConfig(1, 1))
+    cluster.create_topic("t", 3)
+    config = ProducerConfig(bootstrap_servers=cluster.bootstrap, transactional_id="b")
+    node = OneTransaction(config, commit)
+    cluster.sim.add_node(node)
+    assert cluster.run_until(lambda: node.begun and node.producer.transaction_idle, 10_000)
+    txns = node.producer.transactions
+    assert txns is not None and txns.state is TransactionState.READY, txns.error
+    sent = [
+        event.payload.body
+        for event in cluster.sim.trace.events
+        if isinstance(event, MessageSent) and isinstance(event.payload, SimRequest)
+        if event.src == "p"
+    ]
+    return node, sent
 
 
 def test_one_add_partitions_to_txn_adds_every_partition_a_transaction_first_writes_to(
@@ -91,17 +116,16 @@ def test_one_add_partitions_to_txn_adds_every_partition_a_transaction_first_writ
 ) -> None:
     # As Kafka's producer does: the partitions a tick's batches need join one request, not
     # one request (and one __transaction_state write) each.
-    cluster = Cluster(seed=3, brokers=1, data_dir=tmp_path, transactions=TxnConfig(1, 1))
-    cluster.create_topic("t", 3)
-    node = OneTransaction(ProducerConfig(bootstrap_servers=cluster.bootstrap, transactional_id="b"))
-    cluster.sim.add_node(node)
-    assert cluster.run_until(lambda: node.begun and node.producer.transaction_idle, 10_000)
-    txns = node.producer.transactions
-    assert txns is not None and txns.state is TransactionState.READY, txns.error
-    [added] = [
-        event.payload.body.v3_and_below_topics
-        for event in cluster.sim.trace.events
-        if isinstance(event, MessageSent) and isinstance(event.payload, SimRequest)
-        if isinstance(event.payload.body, AddPartitionsToTxnRequest)
-    ]
-    assert [(t.name, t.partitions) for t in added] == [("t", [0, 1, 2])]
+    _, sent = one_transaction(tmp_path, commit=True)
+    [added] = [r for r in sent if isinstance(r, AddPartitionsToTxnRequest)]
+    assert [(t.name, t.partitions) for t in added.v3_and_below_topics] == [("t", [0, 1, 2])]
+
+
+def test_abort_fails_the_records_not_yet_sent_instead_of_sending_them(tmp_path: Path) -> None:
+    node, sent = one_transaction(tmp_path, commit=False)
+    results = node.producer.take_results()
+    assert [r.error for r in results] == [ErrorCode.OPERATION_NOT_ATTEMPTED] * 3
+    assert not [r for r in sent if isinstance(r, ProduceRequest)]
+    # Nothing reached the coordinator: the transaction ends without AddPartitionsToTxn or
+    # EndTxn, as Kafka's producer ends one.
+    assert not [r for r in sent if isinstance(r, AddPartitionsToTxnRequest | EndTxnRequest)]
