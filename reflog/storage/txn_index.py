@@ -99,6 +99,19 @@ class TransactionIndex:
         return [a for a in self.aborted if a.last_offset >= start and a.first_offset < end]
 
 
+def marker_coordinator_epoch(batch: RecordBatch) -> int:
+    """The epoch of the coordinator that wrote a control batch's marker (-1 if unreadable)."""
+    try:
+        record = next(iter(batch.records()))
+        if record.value is None:
+            return -1
+        r = Reader(record.value)
+        r.int16()
+        return r.int32()
+    except (CorruptRecordError, WireDecodeError, StopIteration):
+        return -1
+
+
 def marker_type(batch: RecordBatch) -> int:
     """ABORT or COMMIT, from a control batch's one record (-1 if unreadable)."""
     try:

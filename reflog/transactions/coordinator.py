@@ -25,9 +25,12 @@ PrepareEpochFence is a step in memory only: as in Kafka, the fence and the abort
 The host answers a request, and sends a transaction's markers, only once the state change
 is replicated in ``__transaction_state``.
 
-reflog simplifications: the coordinator epoch is always 0 (a coordinator that lost its
-partition simply stops answering for it); a producer epoch that would overflow is not
-replaced by a new producer id; a change whose write fails stays in memory (the client is
+The host stamps the markers with its coordinator epoch (the ``__transaction_state``
+partition's leader epoch when it took the partition over): a partition refuses a marker
+from an older coordinator than the last one's (TRANSACTION_COORDINATOR_FENCED).
+
+reflog simplifications: a producer epoch that would overflow is not replaced by a new
+producer id; a change whose write fails stays in memory (the client is
 told NOT_COORDINATOR and finds the coordinator again).
 """
 
