@@ -17,8 +17,10 @@ producer's side, :meth:`Producer.abort_transaction`); only what is already on th
 to be sent again, is answered first. A transaction that never reached its coordinator (no
 partition, no offsets added) ends without EndTxn, as in Kafka.
 
-reflog simplification: a sequence error inside a transaction is handled as for an
-idempotent producer (Kafka makes it an abortable error).
+reflog simplification: a sequence error inside a transaction stops the producer (fatal:
+the application starts a new instance, whose InitProducerId aborts what is open); Kafka
+2.5+ makes it an abortable error and, after the abort, asks the coordinator to bump the
+epoch (KIP-360).
 """
 
 from __future__ import annotations
