@@ -234,6 +234,8 @@ def test_a_processor_killed_with_sigkill_and_restarted_writes_each_result_exactl
                 processor.send_signal(signal.SIGKILL)
                 processor.wait(10)
                 kills += 1
+                # It died with input of this stage still to process, not idle at its end.
+                assert committed_total(checker) < (stage + 1) * per_stage
                 processor = start_processor(cluster, log)
             wait_for(partial(committed_at_least, checker, total), 120, "all input committed")
             assert processor.poll() is None, log.read_text()[-2000:]
