@@ -235,7 +235,12 @@ class Producer:
         reflog simplification: they fail with OPERATION_NOT_ATTEMPTED, as no error code
         says "aborted" (Kafka's producer fails them with TransactionAbortedException)."""
         self._txn().abort_transaction()
-        self._fail_unsent(ErrorCode.OPERATION_NOT_ATTEMPTED)
+        if self.idempotence is not None and self.idempotence.bump_requested:
+            # The sequences broke: nothing queued can go under them, and each batch belongs
+            # to this transaction; the new epoch numbers the next one from 0.
+            self._fail_held(ErrorCode.OPERATION_NOT_ATTEMPTED, keep_numbered=False)
+        else:
+            self._fail_unsent(ErrorCode.OPERATION_NOT_ATTEMPTED)
 
     @property
     def transaction_idle(self) -> bool:
@@ -510,6 +515,8 @@ class Producer:
         for queue in self._queued.values():
             for batch in [b for b in queue if not (keep_numbered and b.has_sequence)]:
                 queue.remove(batch)
+                if batch.has_sequence and self.idempotence is not None:
+                    self.idempotence.sequences(batch.tp).failed(batch)
                 self._complete(batch, -1, error)
         self._queued = {tp: q for tp, q in self._queued.items() if q}
         for batch in self._open.values():

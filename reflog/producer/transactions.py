@@ -17,10 +17,10 @@ producer's side, :meth:`Producer.abort_transaction`); only what is already on th
 to be sent again, is answered first. A transaction that never reached its coordinator (no
 partition, no offsets added) ends without EndTxn, as in Kafka.
 
-reflog simplification: a sequence error inside a transaction stops the producer (fatal:
-the application starts a new instance, whose InitProducerId aborts what is open); Kafka
-2.5+ makes it an abortable error and, after the abort, asks the coordinator to bump the
-epoch (KIP-360).
+A sequence error inside a transaction (a batch lost: the broker's numbers and the
+producer's disagree) makes the transaction abortable; once the application has aborted
+it, the producer asks its coordinator for a new epoch (InitProducerId naming its current
+id and epoch, KIP-360) and every partition's sequences start again at 0.
 """
 
 from __future__ import annotations
@@ -207,6 +207,10 @@ class TransactionManager:
         if self.idempotence.fatal_error is not None and self.state is not S.FATAL_ERROR:
             self.state, self.error = S.FATAL_ERROR, self.idempotence.fatal_error
             self._steps.clear()
+        in_txn = self.state in (S.IN_TRANSACTION, S.COMMITTING_TRANSACTION)
+        if self.idempotence.bump_requested and in_txn and not self._in_flight:
+            self.state, self.error = S.ABORTABLE_ERROR, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+            self._steps.clear()
         ending = self.state in (S.COMMITTING_TRANSACTION, S.ABORTING_TRANSACTION)
         if ending and not self._end_queued and not batches_pending and not self._steps:
             self._end_queued = True
@@ -304,8 +308,11 @@ class TransactionManager:
     def _on_end(self, response: Response) -> int:
         code = self._error_of(response)
         if code == ErrorCode.NONE:
-            self.state = S.READY
             self.added.clear()
+            if self.idempotence.bump_requested:  # READY once the coordinator bumped the epoch
+                self._steps.append(_Step(self._bump_request, self._on_init))
+            else:
+                self.state = S.READY
         return code
 
     # -- requests ----------------------------------------------------------------------------
@@ -317,6 +324,14 @@ class TransactionManager:
         return InitProducerIdRequest(
             transactional_id=self.transactional_id,
             transaction_timeout_ms=self.transaction_timeout_ms,
+        )
+
+    def _bump_request(self) -> Request:
+        return InitProducerIdRequest(
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=self.transaction_timeout_ms,
+            producer_id=self._producer.producer_id,
+            producer_epoch=self._producer.epoch,
         )
 
     def _add_partitions(self, partitions: set[TopicPartition]) -> Request:

@@ -132,13 +132,26 @@ class TransactionCoordinator:
         return transactional_id not in self.txns
 
     def init_producer_id(
-        self, now_ms: int, transactional_id: str, timeout_ms: int, new_producer_id: int | None
+        self,
+        now_ms: int,
+        transactional_id: str,
+        timeout_ms: int,
+        new_producer_id: int | None,
+        expected: tuple[int, int] | None = None,
     ) -> InitResult:
         """A (new) producer instance for ``transactional_id`` starts: the id's producer id
-        with its epoch bumped, fencing any older instance (Kafka: handleInitProducerId)."""
+        with its epoch bumped, fencing any older instance (Kafka: handleInitProducerId).
+
+        With ``expected`` (producer id, epoch), the running instance asks for the bump
+        itself, after aborting a transaction a sequence error broke (KIP-360): granted only
+        if those are the id's current ones, so a fenced zombie cannot use it."""
         if not 0 < timeout_ms <= self.max_timeout_ms:
             return InitResult(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
         txn = self.txns.get(transactional_id)
+        if expected is not None and (
+            txn is None or (txn.producer_id, txn.producer_epoch) != expected
+        ):
+            return InitResult(ErrorCode.INVALID_PRODUCER_EPOCH)  # PRODUCER_FENCED to newer
         if txn is None:
             if new_producer_id is None:
                 return InitResult(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)

@@ -253,8 +253,11 @@ class TxnHost:
         new_id = None
         if self.coordinator.needs_producer_id(tid):
             new_id = self.broker.producer_ids.generate()
+        expected = None  # v3+: the running producer asks for an epoch bump (KIP-360)
+        if request.producer_id >= 0 and request.producer_epoch >= 0:
+            expected = (request.producer_id, request.producer_epoch)
         result = self.coordinator.init_producer_id(
-            now_ms, tid, request.transaction_timeout_ms, new_id
+            now_ms, tid, request.transaction_timeout_ms, new_id, expected
         )
         return InitProducerIdResponse(
             error_code=result.error_code,

@@ -191,3 +191,16 @@ def test_the_state_table_refuses_a_move_it_does_not_list() -> None:
     with pytest.raises(IllegalTransitionError):
         check_transition(S.EMPTY, S.PREPARE_COMMIT)
     assert all(S.DEAD not in previous for previous in ALLOWED_PREVIOUS.values())
+
+
+def test_the_running_instance_gets_an_epoch_bump_naming_its_current_id_and_epoch_only() -> None:
+    # KIP-360: after aborting a transaction a sequence error broke, the producer asks for
+    # the bump itself; a fenced zombie naming its old epoch is refused.
+    core, pid, epoch = started()
+    bumped = core.init_producer_id(1, TID, 60_000, None, expected=(pid, epoch))
+    assert (bumped.error_code, bumped.producer_id, bumped.producer_epoch) == (
+        ErrorCode.NONE, pid, epoch + 1,
+    )  # fmt: skip
+    zombie = core.init_producer_id(2, TID, 60_000, None, expected=(pid, epoch))
+    assert zombie.error_code == ErrorCode.INVALID_PRODUCER_EPOCH
+    assert core.txns[TID].producer_epoch == epoch + 1

@@ -12,6 +12,8 @@ from reflog.sim import Cluster
 from reflog.sim.kafka_nodes import ClientNode, SimRequest
 from reflog.sim.node import NodeContext
 from reflog.sim.trace import MessageSent
+from reflog.storage.producer_state import BatchMetadata
+from reflog.topic_partition import TopicPartition
 from reflog.transactions.config import TxnConfig
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
@@ -129,3 +131,78 @@ def test_abort_fails_the_records_not_yet_sent_instead_of_sending_them(tmp_path: 
     # Nothing reached the coordinator: the transaction ends without AddPartitionsToTxn or
     # EndTxn, as Kafka's producer ends one.
     assert not [r for r in sent if isinstance(r, AddPartitionsToTxnRequest | EndTxnRequest)]
+
+
+class ThreeTransactions(ClientNode):
+    """Commits "first" to t-0; once ``go`` is set, tries to commit "second" (aborting it if
+    the transaction breaks), then commits "third"."""
+
+    def __init__(self, config: ProducerConfig) -> None:
+        super().__init__("p", self._make_producer)
+        self.config = config
+        self.go = False
+        self.step = 0
+        self._now_ms = 0
+
+    def _make_producer(self, ctx: NodeContext) -> Producer:
+        producer = Producer(self.config, ctx.rng)
+        producer.init_transactions()
+        return producer
+
+    @property
+    def producer(self) -> Producer:
+        assert isinstance(self.core, Producer)
+        return self.core
+
+    def on_wake(self, ctx: NodeContext) -> None:
+        self._now_ms = ctx.now_ms
+        producer, txns = self.producer, self.producer.transactions
+        assert txns is not None
+        if not producer.transaction_idle or (self.step == 1 and not self.go):
+            return
+        if txns.state is TransactionState.ABORTABLE_ERROR:
+            producer.abort_transaction()
+            return
+        if self.step < 3:
+            producer.begin_transaction()
+            value = (b"first", b"second", b"third")[self.step]
+            producer.send("t", value, partition=0, now_ms=ctx.now_ms)
+            producer.commit_transaction()
+        self.step += 1
+
+    def next_wake_ms(self) -> int | None:
+        return self._now_ms + 10  # looks at ``go`` again
+
+
+def test_a_sequence_error_aborts_the_transaction_and_the_coordinator_bumps_the_epoch(
+    tmp_path: Path,
+) -> None:
+    # KIP-360: the transaction a lost batch broke is aborted, not the producer stopped.
+    cluster = Cluster(seed=5, brokers=1, data_dir=tmp_path, transactions=TxnConfig(1, 1))
+    cluster.create_topic("t", 1)
+    node = ThreeTransactions(
+        ProducerConfig(bootstrap_servers=cluster.bootstrap, transactional_id="s")
+    )
+    cluster.sim.add_node(node)
+    assert cluster.run_until(lambda: node.step == 1 and node.producer.transaction_idle, 10_000)
+    assert node.producer.idempotence is not None
+    before = node.producer.idempotence.producer
+    # The leader's numbers and the producer's now disagree, as when batches the leader
+    # acknowledged were lost: the next batch is refused OUT_OF_ORDER_SEQUENCE_NUMBER.
+    log_ = cluster.broker(1).logs.get(TopicPartition("t", 0))
+    assert log_ is not None
+    log_.producer_state.producers[before.producer_id].batches.append(BatchMetadata(40, 40, 0, 0, 0))
+    node.go = True
+    assert cluster.run_until(lambda: node.step == 4 and node.producer.transaction_idle, 20_000)
+    txns = node.producer.transactions
+    assert txns is not None and txns.state is TransactionState.READY, txns.error
+    results = {r.send_id: r.error for r in node.producer.take_results()}
+    assert list(results.values()) == [
+        ErrorCode.NONE,
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        ErrorCode.NONE,
+    ]
+    after = node.producer.idempotence.producer
+    assert (after.producer_id, after.epoch) == (before.producer_id, before.epoch + 1)
+    values = [v for _, v in cluster.records(1, TopicPartition("t", 0)) if v is not None]
+    assert b"second" not in values and values.count(b"third") == 1
