@@ -61,15 +61,12 @@ def test_the_transaction_coordinator_is_reached_at_the_address_find_coordinator_
     assert init.node_id == 2
 
 
-class OneTransaction(ClientNode):
-    """A transactional producer that, once it has its producer id, sends a record to each of
-    partitions 0-2 of topic t in one transaction, and commits it (or aborts it at once)."""
+class TransactionalNode(ClientNode):
+    """A simulated node "p" whose transactional producer starts with init_transactions."""
 
-    def __init__(self, config: ProducerConfig, commit: bool = True) -> None:
+    def __init__(self, config: ProducerConfig) -> None:
         super().__init__("p", self._make_producer)
         self.config = config
-        self.commit = commit
-        self.begun = False
 
     def _make_producer(self, ctx: NodeContext) -> Producer:
         producer = Producer(self.config, ctx.rng)
@@ -80,6 +77,16 @@ class OneTransaction(ClientNode):
     def producer(self) -> Producer:
         assert isinstance(self.core, Producer)
         return self.core
+
+
+class OneTransaction(TransactionalNode):
+    """Once it has its producer id, sends a record to each of partitions 0-2 of topic t in
+    one transaction, and commits it (or aborts it at once)."""
+
+    def __init__(self, config: ProducerConfig, commit: bool = True) -> None:
+        super().__init__(config)
+        self.commit = commit
+        self.begun = False
 
     def on_wake(self, ctx: NodeContext) -> None:
         if self.begun or not self.producer.transaction_idle:
@@ -133,26 +140,15 @@ def test_abort_fails_the_records_not_yet_sent_instead_of_sending_them(tmp_path: 
     assert not [r for r in sent if isinstance(r, AddPartitionsToTxnRequest | EndTxnRequest)]
 
 
-class ThreeTransactions(ClientNode):
+class ThreeTransactions(TransactionalNode):
     """Commits "first" to t-0; once ``go`` is set, tries to commit "second" (aborting it if
     the transaction breaks), then commits "third"."""
 
     def __init__(self, config: ProducerConfig) -> None:
-        super().__init__("p", self._make_producer)
-        self.config = config
+        super().__init__(config)
         self.go = False
         self.step = 0
         self._now_ms = 0
-
-    def _make_producer(self, ctx: NodeContext) -> Producer:
-        producer = Producer(self.config, ctx.rng)
-        producer.init_transactions()
-        return producer
-
-    @property
-    def producer(self) -> Producer:
-        assert isinstance(self.core, Producer)
-        return self.core
 
     def on_wake(self, ctx: NodeContext) -> None:
         self._now_ms = ctx.now_ms
