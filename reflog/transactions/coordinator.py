@@ -144,7 +144,10 @@ class TransactionCoordinator:
 
         With ``expected`` (producer id, epoch), the running instance asks for the bump
         itself, after aborting a transaction a sequence error broke (KIP-360): granted only
-        if those are the id's current ones, so a fenced zombie cannot use it."""
+        if those are the id's current ones, so a fenced zombie cannot use it.
+
+        reflog simplification: a bump asked again because its answer was lost is refused
+        (the producer stops); Kafka keeps the previous epoch to answer such a retry."""
         if not 0 < timeout_ms <= self.max_timeout_ms:
             return InitResult(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
         txn = self.txns.get(transactional_id)
