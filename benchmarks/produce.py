@@ -10,6 +10,12 @@ Both figures are measured in the same run on the same bytes:
 * idempotent: the broker again, with the batches an idempotent producer sends (a producer id
   from InitProducerId, epoch 0, the next sequence number per partition), which the broker
   checks against its producer-state table before appending;
+* transactional: the broker again, with a transactional producer's batches (producer id and
+  epoch from its transaction coordinator, the transactional flag set) in transactions
+  committed every 100 ms, as a producer calling commit_transaction on a 100 ms timer: at each
+  commit the requests in flight are answered first, then EndTxn, then AddPartitionsToTxn
+  for the 16 partitions of the next transaction (sent again after 20 ms while the last
+  one's markers are still being written: CONCURRENT_TRANSACTIONS, as Kafka's producer does);
 * layout: the same copy, but each request's 16 record sets appended to 16 files, as a log per
   partition lays them out (no checks, no answers): where the raw copy's figure drops before a
   broker does any work of its own. The target is against raw; this line explains the gap.
@@ -46,13 +52,26 @@ from reflog.records import build_batch
 from reflog.records.batch import NO_PRODUCER_ID
 from reflog.wire.apis import decode_request, decode_response, encode_request
 from reflog.wire.codec import chunks_to_bytes
+from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.find_coordinator import (
+    TRANSACTION_KEY_TYPE,
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
+)
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from reflog.wire.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
     ProduceResponse,
     TopicProduceData,
+)
+from reflog.wire.messages.transactions import (
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse,
+    AddPartitionsToTxnTopic,
+    EndTxnRequest,
+    EndTxnResponse,
 )
 from tests.broker_process import running_broker
 from tests.net.wire_client import WireClient
@@ -61,6 +80,8 @@ RECORD = 1024
 BATCH = 64 * 1024
 PARTITIONS = 16
 WINDOW = 4  # requests in flight on the connection
+COMMIT_INTERVAL_S = 0.1  # the transactional run commits every 100 ms
+TRANSACTIONAL_ID = "bench"
 
 
 Records = list[tuple[None, bytes, int]]
@@ -73,21 +94,33 @@ def batch_records() -> Records:
     ]
 
 
-def produce_frames(count: int, records: Records, producer_id: int = NO_PRODUCER_ID) -> list[bytes]:
+def produce_frames(
+    count: int,
+    records: Records,
+    producer_id: int = NO_PRODUCER_ID,
+    producer_epoch: int = 0,
+    transactional_id: str | None = None,
+) -> list[bytes]:
     """``count`` Produce requests, each one 64 KiB batch for every partition (1 MiB, Kafka's
     default max.request.size): what a producer under load sends to a broker. With a
     ``producer_id``, as an idempotent producer sends them: each batch stamped with the id,
-    epoch 0 and the partition's next sequence number."""
+    the epoch and the partition's next sequence number; with a ``transactional_id`` too,
+    as a transactional producer's (the batches flagged transactional)."""
     batch = build_batch(records)
     partitions = [PartitionProduceData(index=p, records=batch) for p in range(PARTITIONS)]
     frames = []
     for i in range(count):
         if producer_id != NO_PRODUCER_ID:  # the same records, under the i-th sequence
             batch = build_batch(
-                records, producer_id=producer_id, producer_epoch=0, base_sequence=i * len(records)
+                records,
+                producer_id=producer_id,
+                producer_epoch=producer_epoch,
+                base_sequence=i * len(records),
+                is_transactional=transactional_id is not None,
             )
             partitions = [PartitionProduceData(index=p, records=batch) for p in range(PARTITIONS)]
         request = ProduceRequest(
+            transactional_id=transactional_id,
             acks=1,
             timeout_ms=30_000,
             topic_data=[TopicProduceData(name="bench", partition_data=partitions)],
@@ -121,9 +154,73 @@ def init_producer_id(bootstrap: str) -> int:
     return answer.producer_id
 
 
+class Transactions:
+    """The transactional producer's requests to its coordinator (the same broker), on a
+    connection of their own."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.client = WireClient(bootstrap)
+        self.commits = 0
+        # The first FindCoordinator creates __transaction_state; asked until it is led.
+        deadline = time.monotonic() + 60
+        while True:
+            found = self.client.call(
+                FindCoordinatorRequest(key=TRANSACTIONAL_ID, key_type=TRANSACTION_KEY_TYPE)
+            )
+            assert isinstance(found, FindCoordinatorResponse)
+            init = (
+                self.client.call(
+                    InitProducerIdRequest(
+                        transactional_id=TRANSACTIONAL_ID, transaction_timeout_ms=60_000
+                    )
+                )
+                if found.error_code == ErrorCode.NONE
+                else None
+            )
+            if isinstance(init, InitProducerIdResponse) and init.error_code == ErrorCode.NONE:
+                self.producer_id, self.producer_epoch = init.producer_id, init.producer_epoch
+                break
+            assert time.monotonic() < deadline, f"no transaction coordinator: {found} {init}"
+            time.sleep(0.1)
+
+    def begin(self) -> None:
+        """Register every partition in the next transaction (AddPartitionsToTxn)."""
+        request = AddPartitionsToTxnRequest(
+            v3_and_below_transactional_id=TRANSACTIONAL_ID,
+            v3_and_below_producer_id=self.producer_id,
+            v3_and_below_producer_epoch=self.producer_epoch,
+            v3_and_below_topics=[AddPartitionsToTxnTopic("bench", list(range(PARTITIONS)))],
+        )
+        while True:
+            answer = self.client.call(request)
+            assert isinstance(answer, AddPartitionsToTxnResponse)
+            codes = {
+                p.partition_error_code
+                for t in answer.results_by_topic_v3_and_below
+                for p in t.results_by_partition
+            }
+            if codes == {ErrorCode.NONE}:
+                return
+            # The last transaction's markers are still being written.
+            assert codes == {ErrorCode.CONCURRENT_TRANSACTIONS}, codes
+            time.sleep(0.02)  # Kafka's producer retries AddPartitionsToTxn after 20 ms
+
+    def commit(self) -> None:
+        request = EndTxnRequest(
+            transactional_id=TRANSACTIONAL_ID,
+            producer_id=self.producer_id,
+            producer_epoch=self.producer_epoch,
+            committed=True,
+        )
+        answer = self.client.call(request)
+        assert isinstance(answer, EndTxnResponse) and answer.error_code == ErrorCode.NONE, answer
+        self.commits += 1
+
+
 class BrokerRun(NamedTuple):
     mb_per_s: float  # wall clock: what a client sees, and what a busy machine disturbs
     cpu_s_per_gb: float  # the broker process's own CPU time: what its code costs
+    commits: int = 0  # transactions committed (the transactional run)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -132,31 +229,50 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_broker(make_frames: Callable[[str], list[bytes]], data_dir: Path) -> BrokerRun:
-    """A fresh broker taking the frames ``make_frames(its bootstrap)`` gives (built before
-    the clock starts: an idempotent producer's need the broker's producer id)."""
+FrameMaker = Callable[[str, "Transactions | None"], list[bytes]]
+
+
+def bench_broker(make_frames: FrameMaker, data_dir: Path, transactional: bool = False) -> BrokerRun:
+    """A fresh broker taking the frames ``make_frames(its bootstrap, transactions)`` gives
+    (built before the clock starts: an idempotent producer's need the broker's producer id).
+    With ``transactional``, in transactions committed every 100 ms, whose producer id and
+    epoch ``transactions`` has."""
     with running_broker(data_dir, "--num-partitions", str(PARTITIONS)) as broker:
         broker.create_topic("bench")  # auto-created through Metadata, by the controller
-        frames = make_frames(broker.bootstrap)
+        txns = Transactions(broker.bootstrap) if transactional else None
+        frames = make_frames(broker.bootstrap, txns)
         sock = socket.create_connection((broker.host, broker.port))
         cpu_before = cpu_seconds(broker.process.pid)
-        start = time.perf_counter()
+        start = began = time.perf_counter()
+        if txns is not None:
+            txns.begin()
         sent = received = 0
         while received < len(frames):
-            while sent < len(frames) and sent - received < WINDOW:
+            committing = txns is not None and time.perf_counter() - began >= COMMIT_INTERVAL_S
+            while sent < len(frames) and sent - received < WINDOW and not committing:
                 sock.sendall(frames[sent])
                 sent += 1
+            if committing and sent == received:  # every batch of the transaction answered
+                assert txns is not None
+                txns.commit()
+                txns.begin()
+                began = time.perf_counter()
+                continue
             response = read_frame(sock)
             _, body = decode_response(0, 7, response)
             assert isinstance(body, ProduceResponse)
             errors = [p.error_code for t in body.responses for p in t.partition_responses]
             assert errors == [0] * PARTITIONS, f"produce failed: {errors}"
             received += 1
+        if txns is not None:
+            txns.commit()  # the last records count once they are committed
         elapsed = time.perf_counter() - start
         cpu = cpu_seconds(broker.process.pid) - cpu_before
         sock.close()
     total = sum(map(len, frames))
-    return BrokerRun(total / elapsed / 1e6, cpu / (total / 1e9))
+    return BrokerRun(
+        total / elapsed / 1e6, cpu / (total / 1e9), 0 if txns is None else txns.commits
+    )
 
 
 def record_set_spans(frame: bytes) -> list[tuple[int, int]]:
@@ -270,8 +386,17 @@ def main() -> None:
     count = max(1, args.megabytes * 1024 * 1024 // (BATCH * PARTITIONS))
     frames = produce_frames(count, records)
 
-    def idempotent_frames(bootstrap: str) -> list[bytes]:
+    def plain_frames(bootstrap: str, txns: Transactions | None) -> list[bytes]:
+        return frames
+
+    def idempotent_frames(bootstrap: str, txns: Transactions | None) -> list[bytes]:
         return produce_frames(count, records, init_producer_id(bootstrap))
+
+    def transactional_frames(bootstrap: str, txns: Transactions | None) -> list[bytes]:
+        assert txns is not None
+        return produce_frames(
+            count, records, txns.producer_id, txns.producer_epoch, TRANSACTIONAL_ID
+        )
 
     batch_kib = BATCH // 1024
     print(
@@ -284,24 +409,30 @@ def main() -> None:
     layouts: list[float] = []
     brokers: list[BrokerRun] = []
     idempotents: list[BrokerRun] = []
+    transactionals: list[BrokerRun] = []
     for round_ in range(args.rounds):  # alternate, so all see the same machine state
         with tempfile.TemporaryDirectory() as tmp:
             raws.append(bench_raw_copy(frames, Path(tmp) / "raw.bin"))
             layouts.append(bench_layout_copy(frames, Path(tmp) / "layout"))
-            # Plain and idempotent take turns going first: neither always meets the state
-            # (page cache, a busy neighbour) the other left behind.
+            # Plain, idempotent and transactional take turns going first: none always meets
+            # the state (page cache, a busy neighbour) another left behind.
             runs = [
-                (brokers, lambda _: frames, "broker"),
-                (idempotents, idempotent_frames, "idempotent"),
+                (brokers, plain_frames, "broker", False),
+                (idempotents, idempotent_frames, "idempotent", False),
+                (transactionals, transactional_frames, "transactional", True),
             ]
-            for figures, make_frames, name in runs[:: 1 if round_ % 2 == 0 else -1]:
-                figures.append(bench_broker(make_frames, Path(tmp) / name))
+            turn = round_ % len(runs)
+            for figures, make_frames, name, transactional in runs[turn:] + runs[:turn]:
+                figures.append(bench_broker(make_frames, Path(tmp) / name, transactional))
         print(
             f"round {round_ + 1}: raw {raws[-1]:7.1f} MB/s, layout {layouts[-1]:7.1f} MB/s, "
             f"broker {brokers[-1].mb_per_s:7.1f} MB/s, ratio "
             f"{brokers[-1].mb_per_s / raws[-1]:.2f}, idempotent "
-            f"{idempotents[-1].mb_per_s:7.1f} MB/s; broker CPU per GB: plain "
-            f"{brokers[-1].cpu_s_per_gb:.2f} s, idempotent {idempotents[-1].cpu_s_per_gb:.2f} s"
+            f"{idempotents[-1].mb_per_s:7.1f} MB/s, transactional "
+            f"{transactionals[-1].mb_per_s:7.1f} MB/s ({transactionals[-1].commits} commits); "
+            f"broker CPU per GB: plain {brokers[-1].cpu_s_per_gb:.2f} s, idempotent "
+            f"{idempotents[-1].cpu_s_per_gb:.2f} s, transactional "
+            f"{transactionals[-1].cpu_s_per_gb:.2f} s"
         )
     raw, layout = statistics.median(raws), statistics.median(layouts)
     broker = statistics.median(r.mb_per_s for r in brokers)
@@ -317,6 +448,13 @@ def main() -> None:
         f"reflog broker, idempotent batches (median): {idempotent:8.1f} MB/s"
         f"   ({1 - idempotent / broker:.0%} slower than plain)"
     )
+    transactional_mb = statistics.median(r.mb_per_s for r in transactionals)
+    commits = statistics.median(r.commits for r in transactionals)
+    print(
+        f"reflog broker, transactional, commit every {COMMIT_INTERVAL_S * 1000:.0f} ms (median): "
+        f"{transactional_mb:8.1f} MB/s   ({1 - transactional_mb / broker:.0%} slower than plain, "
+        f"{commits:.0f} commits a run)"
+    )
     # The target is judged on the broker's CPU time per byte: on a machine shared with other
     # work the wall clock of a single process varies by more than the cost being measured.
     plain_cpu = statistics.median(r.cpu_s_per_gb for r in brokers)
@@ -326,6 +464,11 @@ def main() -> None:
     print(
         f"broker CPU per GB (median): plain {plain_cpu:.2f} s, idempotent {idempotent_cpu:.2f} s"
         f"   (idempotence costs {cost:+.0%}; target <= 10%: {verdict})"
+    )
+    transactional_cpu = statistics.median(r.cpu_s_per_gb for r in transactionals)
+    print(
+        f"broker CPU per GB (median): transactional {transactional_cpu:.2f} s"
+        f"   (transactions cost {transactional_cpu / plain_cpu - 1:+.0%} over plain)"
     )
 
 

@@ -460,11 +460,19 @@ class Broker:
         return self.txns.handle(conn, header, request, now_ms)
 
     def append_coordinator_batch(
-        self, tp: TopicPartition, batch: bytes, producer_id: int, producer_epoch: int, now_ms: int
+        self,
+        tp: TopicPartition,
+        batch: bytes,
+        producer_id: int,
+        producer_epoch: int,
+        now_ms: int,
+        coordinator_epoch: int | None = None,
     ) -> tuple[int, int | None, list[Action]]:
-        """Append a batch a coordinator wrote for a producer (a transaction marker, or
-        transactional offsets): no sequence number to check, but an epoch older than the
-        producer's here is fenced. The error, the end offset if written, woken fetches."""
+        """Append a batch a coordinator wrote for a producer (a transaction marker, with
+        its ``coordinator_epoch``, or transactional offsets): no sequence number to check,
+        but an epoch older than the producer's here is fenced, and a marker from a
+        coordinator older than the last one's. The error, the end offset if written, woken
+        fetches."""
         refusal = self._not_leader(tp)
         log_ = self.logs.get(tp)
         if refusal is not None or log_ is None:
@@ -472,6 +480,12 @@ class Broker:
         entry = log_.producer_state.producers.get(producer_id)
         if entry is not None and producer_epoch < entry.producer_epoch:
             return ErrorCode.INVALID_PRODUCER_EPOCH, None, []
+        if (
+            entry is not None
+            and coordinator_epoch is not None
+            and coordinator_epoch < entry.coordinator_epoch
+        ):
+            return ErrorCode.TRANSACTION_COORDINATOR_FENCED, None, []
         log_.append(batch, self.partition_leader_epoch(tp), now_ms)
         self.replicas.appended(tp)
         return ErrorCode.NONE, log_.log_end_offset, self._wake_fetches(tp, now_ms)

@@ -347,6 +347,12 @@ class ClientNetwork:
                 self._metadata_due_ms = now_ms + 100  # retry.backoff.ms
                 return
             assert isinstance(response, MetadataResponse)
+            if not response.brokers:
+                # A broker that has just started may not know the cluster yet and answer
+                # with no brokers at all: Kafka's client ignores such an answer and asks again
+                # (kept, it would leave no broker to reach until metadata.max.age.ms).
+                self._metadata_due_ms = self.now_ms + 100  # retry.backoff.ms
+                return
             self._apply_metadata(response)
             self.metadata_updated_ms = now_ms
             if self._metadata_again:

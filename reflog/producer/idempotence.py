@@ -199,6 +199,9 @@ class IdempotenceManager:
         self._init_due_ms: int | None = 0  # when to ask for an id (None: asked, or have one)
         self.epoch_bumps = 0  # how often the producer bumped its own epoch
         self.transactional = False  # the coordinator owns the epoch (see _bump_epoch)
+        # A transactional producer's sequences broke: the transaction must abort, then the
+        # coordinator bump the epoch (reflog.producer.transactions does both).
+        self.bump_requested = False
 
     @property
     def has_producer_id(self) -> bool:
@@ -221,6 +224,7 @@ class IdempotenceManager:
         """The id and epoch the transaction coordinator gave: every partition's numbers
         start again at 0 under it."""
         self.producer = producer
+        self.bump_requested = False
 
     def tick(self, now_ms: int) -> None:
         """Ask for a producer id when one is needed and the backoff has passed."""
@@ -285,6 +289,10 @@ class IdempotenceManager:
         """What an answer means for ``batch``; the partition's numbers follow from it."""
         sequences = self.sequences(batch.tp)
         decided = verdict(error, batch, sequences, log_start_offset, retries)
+        if self.transactional and decided is Verdict.BUMP_EPOCH_AND_RETRY:
+            # In a transaction the batch fails and the transaction aborts: sent again
+            # after the bump, it would land in the next transaction (Kafka: KIP-360).
+            decided = Verdict.FAILED
         if decided is Verdict.ACKNOWLEDGED:
             sequences.acknowledged(batch)
         elif decided is Verdict.BUMP_EPOCH_AND_RETRY:
@@ -316,10 +324,9 @@ class IdempotenceManager:
         restarts at 0 once its older batches are resolved."""
         if self.transactional:
             # Only the transaction coordinator may bump a transactional producer's epoch
-            # (its markers carry the epoch it knows): the producer stops, and the
-            # application starts a new instance. reflog simplification: Kafka 2.5+ asks
-            # the coordinator for the bump instead (KIP-360).
-            self.fatal_error = ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+            # (its markers carry the epoch it knows): the transaction aborts, then the
+            # producer asks the coordinator for the bump (KIP-360).
+            self.bump_requested = True
             return
         self.epoch_bumps += 1
         producer_id, epoch = self.producer

@@ -237,8 +237,19 @@ class Producer:
         self._txn().commit_transaction()
 
     def abort_transaction(self) -> None:
-        self.flush()
+        """Abort the transaction; done when ``transaction_idle``. Records given to ``send``
+        that have not gone out fail at once (never sent); EndTxn waits only for the answers
+        of batches already sent.
+
+        reflog simplification: they fail with OPERATION_NOT_ATTEMPTED, as no error code
+        says "aborted" (Kafka's producer fails them with TransactionAbortedException)."""
         self._txn().abort_transaction()
+        if self.idempotence is not None and self.idempotence.bump_requested:
+            # The sequences broke: nothing queued can go under them, and each batch belongs
+            # to this transaction; the new epoch numbers the next one from 0.
+            self._fail_held(ErrorCode.OPERATION_NOT_ATTEMPTED, keep_numbered=False)
+        else:
+            self._fail_unsent(ErrorCode.OPERATION_NOT_ATTEMPTED)
 
     @property
     def transaction_idle(self) -> bool:
@@ -548,13 +559,25 @@ class Producer:
     def _fail_everything(self, error: int) -> None:
         """Fail every record not yet answered (the producer is fenced or cannot get an id);
         what is on the wire fails when its answer comes."""
+        self._fail_held(error, keep_numbered=False)
+
+    def _fail_unsent(self, error: int) -> None:
+        """Fail every record never sent. A batch sent before (numbered, queued to go again)
+        stays: its sequence numbers are taken, and the broker may already have it."""
+        self._fail_held(error, keep_numbered=True)
+
+    def _fail_held(self, error: int, *, keep_numbered: bool) -> None:
         for queue in self._queued.values():
-            for batch in queue:
+            for batch in [b for b in queue if not (keep_numbered and b.has_sequence)]:
+                queue.remove(batch)
+                if batch.has_sequence and self.idempotence is not None:
+                    self.idempotence.sequences(batch.tp).failed(batch)
                 self._complete(batch, -1, error)
+        self._queued = {tp: q for tp, q in self._queued.items() if q}
         for batch in self._open.values():
             self._complete(batch, -1, error)
         self._report(*[SendResult(p.send_id, p.topic, -1, -1, error) for p in self._unassigned])
-        self._queued, self._open, self._unassigned = {}, {}, []
+        self._open, self._unassigned = {}, []
 
     def _report(self, *results: SendResult) -> None:
         self._results.extend(results)

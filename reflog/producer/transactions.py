@@ -12,9 +12,15 @@ Requests to the coordinators go one at a time, in the order the application caus
 from one queue; a retriable error sends the same request again after ``retry.backoff.ms``
 (finding the coordinator again first when it moved).
 
-reflog simplifications: ``abort_transaction`` sends the records already given to ``send``
-before aborting (Kafka fails those not yet sent); a sequence error inside a transaction is
-handled as for an idempotent producer (Kafka makes it an abortable error).
+``abort_transaction`` fails the records given to ``send`` that have not gone out (the
+producer's side, :meth:`Producer.abort_transaction`); only what is already on the wire, or
+to be sent again, is answered first. A transaction that never reached its coordinator (no
+partition, no offsets added) ends without EndTxn, as in Kafka.
+
+A sequence error inside a transaction (a batch lost: the broker's numbers and the
+producer's disagree) makes the transaction abortable; once the application has aborted
+it, the producer asks its coordinator for a new epoch (InitProducerId naming its current
+id and epoch, KIP-360) and every partition's sequences start again at 0.
 """
 
 from __future__ import annotations
@@ -94,7 +100,9 @@ class _Step:
     build: Callable[[], Request]
     on_done: Callable[[Response], int]  # the error code the answer carries
     group_id: str | None = None
-    tp: TopicPartition | None = None  # AddPartitionsToTxn's partition
+    # AddPartitionsToTxn's partitions: a partition that needs adding joins the step while
+    # it is not on the wire, so one request adds all a tick's batches need (as Kafka's does).
+    partitions: set[TopicPartition] | None = None
 
 
 class TransactionManager:
@@ -115,6 +123,7 @@ class TransactionManager:
         self.error: int | None = None
         self.coordinators: dict[str | None, int] = {}  # None: the transaction's
         self.added: set[TopicPartition] = set()
+        self.started = False  # the coordinator knows the transaction (a partition or offsets added)
         self._steps: deque[_Step] = deque()
         self._in_flight = False
         self._retry_at_ms = 0
@@ -131,12 +140,13 @@ class TransactionManager:
         self._require(S.READY)
         self.state = S.IN_TRANSACTION
         self.added.clear()
+        self.started = False
 
     def send_offsets_to_transaction(
         self, offsets: dict[TopicPartition, int], group_id: str
     ) -> None:
         self._require(S.IN_TRANSACTION)
-        self._steps.append(_Step(lambda: self._add_offsets(group_id), self._error_of))
+        self._steps.append(_Step(lambda: self._add_offsets(group_id), self._on_offsets_added))
         self._steps.append(
             _Step(lambda: self._txn_offset_commit(offsets, group_id), self._on_offsets, group_id)
         )
@@ -150,6 +160,9 @@ class TransactionManager:
         self._require(S.IN_TRANSACTION, S.ABORTABLE_ERROR)
         self.state = S.ABORTING_TRANSACTION
         self._end_queued = False
+        # Partitions not yet asked for stay out: their records fail unsent (the producer's).
+        on_the_wire = self._steps[0] if self._in_flight else None
+        self._steps = deque(s for s in self._steps if s.partitions is None or s is on_the_wire)
 
     @property
     def is_idle(self) -> bool:
@@ -172,10 +185,21 @@ class TransactionManager:
             return False
         if tp in self.added:
             return True
-        if not any(s.tp == tp for s in self._steps):
-            self._steps.append(
-                _Step(lambda: self._add_partition(tp), lambda r: self._on_added(tp, r), tp=tp)
-            )
+        adding = [s for s in self._steps if s.partitions is not None]
+        if any(tp in s.partitions for s in adding if s.partitions is not None):
+            return False
+        on_the_wire = self._steps[0] if self._in_flight else None
+        waiting = [s for s in adding if s is not on_the_wire]
+        if waiting:
+            assert waiting[-1].partitions is not None
+            waiting[-1].partitions.add(tp)
+            return False
+        step = _Step(
+            lambda: self._add_partitions(step.partitions or set()),
+            lambda r: self._on_added(step.partitions or set(), r),
+            partitions={tp},
+        )
+        self._steps.append(step)
         return False
 
     def tick(self, now_ms: int, batches_pending: bool) -> None:
@@ -183,9 +207,16 @@ class TransactionManager:
         if self.idempotence.fatal_error is not None and self.state is not S.FATAL_ERROR:
             self.state, self.error = S.FATAL_ERROR, self.idempotence.fatal_error
             self._steps.clear()
+        in_txn = self.state in (S.IN_TRANSACTION, S.COMMITTING_TRANSACTION)
+        if self.idempotence.bump_requested and in_txn and not self._in_flight:
+            self.state, self.error = S.ABORTABLE_ERROR, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+            self._steps.clear()
         ending = self.state in (S.COMMITTING_TRANSACTION, S.ABORTING_TRANSACTION)
         if ending and not self._end_queued and not batches_pending and not self._steps:
             self._end_queued = True
+            if not self.started:  # nothing to end at the coordinator
+                self.state = S.READY
+                return
             self._steps.append(_Step(self._end_request, self._on_end))
         if self._in_flight or not self._steps or now_ms < self._retry_at_ms:
             return
@@ -213,6 +244,9 @@ class TransactionManager:
     def _on_find(self, step: _Step, response: Response | None) -> None:
         self._in_flight = False
         if isinstance(response, FindCoordinatorResponse) and response.error_code == ErrorCode.NONE:
+            # Reached at the address the answer gives, as Kafka's TransactionManager does:
+            # metadata may not list that broker (yet).
+            self.network.add_node(response.node_id, response.host, response.port)
             self.coordinators[step.group_id] = response.node_id
         else:
             self._retry_at_ms = self.network.now_ms + self.retry_backoff_ms
@@ -250,13 +284,20 @@ class TransactionManager:
             self.state = S.READY
         return response.error_code
 
-    def _on_added(self, tp: TopicPartition, response: Response) -> int:
+    def _on_added(self, partitions: set[TopicPartition], response: Response) -> int:
         assert isinstance(response, AddPartitionsToTxnResponse)
         codes = [p.partition_error_code for t in response.results_by_topic_v3_and_below
                  for p in t.results_by_partition]  # fmt: skip
         code = next((c for c in codes if c != ErrorCode.NONE), ErrorCode.NONE)
         if code == ErrorCode.NONE:
-            self.added.add(tp)
+            self.added |= partitions
+            self.started = True
+        return code
+
+    def _on_offsets_added(self, response: Response) -> int:
+        code = self._error_of(response)
+        if code == ErrorCode.NONE:
+            self.started = True
         return code
 
     def _on_offsets(self, response: Response) -> int:
@@ -267,8 +308,11 @@ class TransactionManager:
     def _on_end(self, response: Response) -> int:
         code = self._error_of(response)
         if code == ErrorCode.NONE:
-            self.state = S.READY
             self.added.clear()
+            if self.idempotence.bump_requested:  # READY once the coordinator bumped the epoch
+                self._steps.append(_Step(self._bump_request, self._on_init))
+            else:
+                self.state = S.READY
         return code
 
     # -- requests ----------------------------------------------------------------------------
@@ -282,12 +326,23 @@ class TransactionManager:
             transaction_timeout_ms=self.transaction_timeout_ms,
         )
 
-    def _add_partition(self, tp: TopicPartition) -> Request:
+    def _bump_request(self) -> Request:
+        return InitProducerIdRequest(
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=self.transaction_timeout_ms,
+            producer_id=self._producer.producer_id,
+            producer_epoch=self._producer.epoch,
+        )
+
+    def _add_partitions(self, partitions: set[TopicPartition]) -> Request:
+        by_topic: dict[str, list[int]] = {}
+        for tp in sorted(partitions):
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
         return AddPartitionsToTxnRequest(
             v3_and_below_transactional_id=self.transactional_id,
             v3_and_below_producer_id=self._producer.producer_id,
             v3_and_below_producer_epoch=self._producer.epoch,
-            v3_and_below_topics=[AddPartitionsToTxnTopic(name=tp.topic, partitions=[tp.partition])],
+            v3_and_below_topics=[AddPartitionsToTxnTopic(t, p) for t, p in by_topic.items()],
         )
 
     def _add_offsets(self, group_id: str) -> Request:

@@ -47,7 +47,7 @@ from reflog.storage.producer_state import (
 )
 from reflog.storage.retention import SegmentInfo, segments_to_delete
 from reflog.storage.segment import LogSegment
-from reflog.storage.txn_index import TransactionIndex
+from reflog.storage.txn_index import TransactionIndex, marker_coordinator_epoch
 
 __all__ = ["CLEAN_SHUTDOWN_FILE", "Log"]
 
@@ -161,7 +161,9 @@ class Log:
         if view.is_transactional:
             self.transactions.on_append(view, base_offset, active.base_offset)
         if view.is_control:  # a transaction marker: written by the coordinator, no sequence
-            self.producer_state.marker(view.producer_id, view.producer_epoch)
+            self.producer_state.marker(
+                view.producer_id, view.producer_epoch, marker_coordinator_epoch(view)
+            )
         elif view.producer_id >= 0:  # an idempotent producer's batch: remember it
             self.producer_state.update(
                 view.producer_id,

@@ -80,6 +80,9 @@ class ProducerStateEntry:
     producer_id: int
     producer_epoch: int
     batches: deque[BatchMetadata] = field(default_factory=lambda: deque(maxlen=MAX_CACHED_BATCHES))
+    # The epoch of the transaction coordinator whose marker came last: a marker from an
+    # older one (a coordinator that lost its partition and does not know yet) is refused.
+    coordinator_epoch: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -165,15 +168,19 @@ class ProducerStateManager:
             entry.batches.clear()
         entry.batches.append(batch)
 
-    def marker(self, producer_id: int, epoch: int) -> None:
+    def marker(self, producer_id: int, epoch: int, coordinator_epoch: int = -1) -> None:
         """A COMMIT or ABORT marker of the producer's transaction: it carries no sequence,
-        but a newer epoch (the coordinator fenced the producer) fences the old one here too."""
+        but a newer epoch (the coordinator fenced the producer) fences the old one here too.
+
+        reflog simplification: the coordinator epoch is not in the producer snapshot; after
+        a restart a partition knows it again from the markers it replays or receives."""
         entry = self.producers.get(producer_id)
         if entry is None:
-            self.producers[producer_id] = ProducerStateEntry(producer_id, epoch)
+            entry = self.producers[producer_id] = ProducerStateEntry(producer_id, epoch)
         elif epoch > entry.producer_epoch:
             entry.producer_epoch = epoch
             entry.batches.clear()
+        entry.coordinator_epoch = max(entry.coordinator_epoch, coordinator_epoch)
 
     # -- expiration ---------------------------------------------------------------------
     def remove_expired(self, now_ms: int, expiration_ms: int) -> list[int]:

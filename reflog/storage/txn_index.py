@@ -101,12 +101,24 @@ class TransactionIndex:
 
 def marker_type(batch: RecordBatch) -> int:
     """ABORT or COMMIT, from a control batch's one record (-1 if unreadable)."""
+    return _marker_field(batch, in_key=True)
+
+
+def marker_coordinator_epoch(batch: RecordBatch) -> int:
+    """The epoch of the coordinator that wrote a control batch's marker (-1 if unreadable)."""
+    return _marker_field(batch, in_key=False)
+
+
+def _marker_field(batch: RecordBatch, *, in_key: bool) -> int:
+    """After the version (INT16): the key's type (INT16) or the value's coordinator epoch
+    (INT32) of a control batch's one record; -1 if unreadable."""
     try:
         record = next(iter(batch.records()))
-        if record.key is None:
+        data = record.key if in_key else record.value
+        if data is None:
             return -1
-        r = Reader(record.key)
+        r = Reader(data)
         r.int16()
-        return r.int16()
+        return r.int16() if in_key else r.int32()
     except (CorruptRecordError, WireDecodeError, StopIteration):
         return -1

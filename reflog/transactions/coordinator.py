@@ -19,13 +19,18 @@ A new InitProducerId for the same transactional id fences the previous instance:
 epoch goes up by one, so the zombie's requests and batches are refused, and a
 transaction it left open is aborted (Ongoing -> PrepareEpochFence -> PrepareAbort). A
 transaction open longer than its ``transaction.timeout.ms`` is aborted the same way.
+PrepareEpochFence is a step in memory only: as in Kafka, the fence and the abort reach
+``__transaction_state`` as one record (PrepareAbort at the bumped epoch).
 
 The host answers a request, and sends a transaction's markers, only once the state change
 is replicated in ``__transaction_state``.
 
-reflog simplifications: the coordinator epoch is always 0 (a coordinator that lost its
-partition simply stops answering for it); a producer epoch that would overflow is not
-replaced by a new producer id; a change whose write fails stays in memory (the client is
+The host stamps the markers with its coordinator epoch (the ``__transaction_state``
+partition's leader epoch when it took the partition over): a partition refuses a marker
+from an older coordinator than the last one's (TRANSACTION_COORDINATOR_FENCED).
+
+reflog simplifications: a producer epoch that would overflow is not replaced by a new
+producer id; a change whose write fails stays in memory (the client is
 told NOT_COORDINATOR and finds the coordinator again).
 """
 
@@ -103,11 +108,13 @@ class TransactionCoordinator:
         self._next_abort_check_ms = 0
 
     # -- the one place a state changes ----------------------------------------------------
-    def _move(self, txn: TxnMetadata, new: TxnState, now_ms: int) -> None:
+    def _move(self, txn: TxnMetadata, new: TxnState, now_ms: int, *, logged: bool = True) -> None:
+        """``txn`` goes to ``new``; unless ``logged`` is False, a record of it is queued."""
         check_transition(txn.state, new)
         txn.state = new
         txn.last_update_ms = now_ms
-        self._writes.append((txn.transactional_id, txn.to_log()))
+        if logged:
+            self._writes.append((txn.transactional_id, txn.to_log()))
         if new in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
             self._markers.append(
                 MarkerJob(
@@ -125,13 +132,29 @@ class TransactionCoordinator:
         return transactional_id not in self.txns
 
     def init_producer_id(
-        self, now_ms: int, transactional_id: str, timeout_ms: int, new_producer_id: int | None
+        self,
+        now_ms: int,
+        transactional_id: str,
+        timeout_ms: int,
+        new_producer_id: int | None,
+        expected: tuple[int, int] | None = None,
     ) -> InitResult:
         """A (new) producer instance for ``transactional_id`` starts: the id's producer id
-        with its epoch bumped, fencing any older instance (Kafka: handleInitProducerId)."""
+        with its epoch bumped, fencing any older instance (Kafka: handleInitProducerId).
+
+        With ``expected`` (producer id, epoch), the running instance asks for the bump
+        itself, after aborting a transaction a sequence error broke (KIP-360): granted only
+        if those are the id's current ones, so a fenced zombie cannot use it.
+
+        reflog simplification: a bump asked again because its answer was lost is refused
+        (the producer stops); Kafka keeps the previous epoch to answer such a retry."""
         if not 0 < timeout_ms <= self.max_timeout_ms:
             return InitResult(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
         txn = self.txns.get(transactional_id)
+        if expected is not None and (
+            txn is None or (txn.producer_id, txn.producer_epoch) != expected
+        ):
+            return InitResult(ErrorCode.INVALID_PRODUCER_EPOCH)  # PRODUCER_FENCED to newer
         if txn is None:
             if new_producer_id is None:
                 return InitResult(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
@@ -159,8 +182,14 @@ class TransactionCoordinator:
                 return InitResult(ErrorCode.CONCURRENT_TRANSACTIONS)
 
     def _fence_and_abort(self, txn: TxnMetadata, now_ms: int) -> None:
-        """Kafka's prepareFenceProducerEpoch followed by the abort, under the new epoch."""
-        self._move(txn, S.PREPARE_EPOCH_FENCE, now_ms)
+        """Kafka's prepareFenceProducerEpoch followed by the abort, under the new epoch.
+
+        The fence is not a record of its own: each record is a separate append, and a
+        follower may copy the first before the second exists. A coordinator that took over
+        with a PrepareEpochFence and no PrepareAbort after it could neither send the abort's
+        markers nor time the transaction out, and would answer every InitProducerId for the
+        id with CONCURRENT_TRANSACTIONS, forever."""
+        self._move(txn, S.PREPARE_EPOCH_FENCE, now_ms, logged=False)
         txn.producer_epoch += 1
         self._move(txn, S.PREPARE_ABORT, now_ms)
 
@@ -192,13 +221,16 @@ class TransactionCoordinator:
             return ErrorCode.CONCURRENT_TRANSACTIONS
         if txn.state == S.DEAD:
             return ErrorCode.INVALID_TXN_STATE
-        new = set(partitions) - txn.partitions
-        if txn.state == S.ONGOING and not new:
-            return ErrorCode.NONE
-        if txn.state != S.ONGOING:
-            txn.partitions.clear()
+        if txn.state == S.ONGOING:
+            new = set(partitions) - txn.partitions
+            if not new:
+                return ErrorCode.NONE
+            txn.partitions |= new
+        else:
+            # A new transaction: the last one's partitions (a Complete record read back
+            # still lists them) are no part of it, and every partition named here is.
+            txn.partitions = set(partitions)
             txn.start_ms = now_ms
-        txn.partitions |= new
         self._move(txn, S.ONGOING, now_ms)
         return ErrorCode.NONE
 

@@ -136,6 +136,9 @@ class TxnHost:
         )
         self.loaded: set[int] = set()
         self.loading: dict[int, int] = {}
+        # Per __transaction_state partition led: the coordinator epoch its markers carry,
+        # the partition's leader epoch when this broker became its leader (as in Kafka).
+        self.coordinator_epochs: dict[int, int] = {}
         self.markers: dict[str, _Markers] = {}
         # TxnOffsetCommit's offsets waiting for their transaction's marker: by group
         # partition and producer id.
@@ -250,8 +253,11 @@ class TxnHost:
         new_id = None
         if self.coordinator.needs_producer_id(tid):
             new_id = self.broker.producer_ids.generate()
+        expected = None  # v3+: the running producer asks for an epoch bump (KIP-360)
+        if request.producer_id >= 0 and request.producer_epoch >= 0:
+            expected = (request.producer_id, request.producer_epoch)
         result = self.coordinator.init_producer_id(
-            now_ms, tid, request.transaction_timeout_ms, new_id
+            now_ms, tid, request.transaction_timeout_ms, new_id, expected
         )
         return InitProducerIdResponse(
             error_code=result.error_code,
@@ -357,6 +363,8 @@ class TxnHost:
                     continue
                 pending.sent_ms[tp] = now_ms
                 job = pending.job
+                p = self.partition_of(job.transactional_id)
+                coordinator_epoch = -1 if p is None else self.coordinator_epochs.get(p, -1)
                 by_leader.setdefault(state.leader, []).append(
                     WritableTxnMarker(
                         producer_id=job.producer_id,
@@ -365,7 +373,7 @@ class TxnHost:
                         topics=[
                             WritableTxnMarkerTopic(name=tp.topic, partition_indexes=[tp.partition])
                         ],
-                        coordinator_epoch=0,
+                        coordinator_epoch=coordinator_epoch,
                     )
                 )
         return [
@@ -411,8 +419,9 @@ class TxnHost:
                         marker.coordinator_epoch, now_ms,
                     )  # fmt: skip
                     error, end, wakes = self.broker.append_coordinator_batch(
-                        tp, batch, marker.producer_id, marker.producer_epoch, now_ms
-                    )
+                        tp, batch, marker.producer_id, marker.producer_epoch, now_ms,
+                        marker.coordinator_epoch,
+                    )  # fmt: skip
                     answers.append(PartitionProduceResponse(index=p, error_code=error))
                     woken += wakes
                     if end is not None:
@@ -577,6 +586,8 @@ class TxnHost:
             led = {p for p, s in topic.partitions.items() if s.leader == me}
         for p in led - self.loaded - set(self.loading):
             self.loading[p] = 0
+            assert topic is not None
+            self.coordinator_epochs[p] = topic.partitions[p].leader_epoch
         gone = (self.loaded | set(self.loading)) - led
         if gone:
             moved = [t for t in self.coordinator.txns if self.partition_of(t) in gone]
@@ -586,6 +597,7 @@ class TxnHost:
             self.loaded -= gone
             for p in gone:
                 self.loading.pop(p, None)
+                self.coordinator_epochs.pop(p, None)
         return []
 
     def _load(self, p: int, now_ms: int) -> None:

@@ -22,9 +22,14 @@ from reflog.topic_partition import TopicPartition
 from reflog.wire.errors import ErrorCode
 from reflog.wire.messages.api_versions import ApiVersion, ApiVersionsRequest, ApiVersionsResponse
 from reflog.wire.messages.fetch import FetchableTopicResponse, FetchResponse, PartitionData
-from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
+from reflog.wire.messages.metadata import (
+    MetadataRequest,
+    MetadataResponse,
+    MetadataResponseBroker,
+)
 from reflog.wire.messages.produce import ProduceRequest
 
+B1 = MetadataResponseBroker(node_id=1, host="b", port=1)
 KEYS = [b"alice", b"bob", b"carol", b"dave", b"erin", b"frank"]
 
 
@@ -269,27 +274,55 @@ def test_records_wait_max_block_ms_for_their_topic_then_fail() -> None:
     assert producer.pending_count == 0
 
 
+def negotiate(network: ClientNetwork, node_id: int, now_ms: int) -> None:
+    """``node_id``'s connection is up and its ApiVersions answered (Metadata v4 at most)."""
+    network.connected(node_id, now_ms)
+    [versions] = network.take_actions()
+    assert isinstance(versions, Send)
+    offer = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 4), (18, 0))]
+    body = ApiVersionsResponse(error_code=0, api_keys=offer)
+    network.response(node_id, versions.header.correlation_id, body, now_ms)
+
+
 def test_a_topic_wanted_while_metadata_is_in_flight_is_asked_for_when_the_answer_comes() -> None:
     network = ClientNetwork([("b", 1)])
     network.want_topics({"first"}, 0)
     network.tick(0)
     [connect] = network.take_actions()
     assert isinstance(connect, Connect)
-    network.connected(-1, 0)
-    [versions] = network.take_actions()
-    offer = [ApiVersion(api_key=k, min_version=0, max_version=v) for k, v in ((3, 4), (18, 0))]
-    network.response(
-        -1, versions.header.correlation_id, ApiVersionsResponse(error_code=0, api_keys=offer), 0
-    )
+    negotiate(network, -1, 0)
     [asked] = network.take_actions()
     assert isinstance(asked, Send) and isinstance(asked.body, MetadataRequest)
     network.want_topics({"second"}, 5)  # while that request is in flight
-    network.response(-1, asked.header.correlation_id, MetadataResponse(), 10)
+    network.response(-1, asked.header.correlation_id, MetadataResponse(brokers=[B1]), 10)
     network.tick(10)
-    [again] = network.take_actions()  # at once, not metadata.max.age.ms later
+    [connect] = network.take_actions()  # at once, not metadata.max.age.ms later
+    assert connect == Connect(1, "b", 1)  # to the broker the answer named
+    negotiate(network, 1, 10)
+    [again] = network.take_actions()
     assert isinstance(again, Send) and isinstance(again.body, MetadataRequest)
     assert again.body.topics is not None
     assert {t.name for t in again.body.topics} == {"first", "second"}
+
+
+def test_a_metadata_answer_that_lists_no_broker_is_ignored_and_asked_again() -> None:
+    # A broker that has just restarted may answer before it knows the cluster. Kept, that
+    # answer left a transactional producer (seed 42 of the transaction fault test) with no
+    # broker to send to, its coordinator found but unreachable, for metadata.max.age.ms.
+    network = ClientNetwork([("b", 1)])
+    network.tick(0)
+    network.take_actions()
+    negotiate(network, -1, 0)
+    [asked] = network.take_actions()
+    assert isinstance(asked, Send) and isinstance(asked.body, MetadataRequest)
+    network.response(-1, asked.header.correlation_id, MetadataResponse(), 10)
+    assert network.metadata_updated_ms is None
+    assert network.next_deadline_ms() == 110  # retry.backoff.ms later
+    network.tick(110)
+    [again] = network.take_actions()
+    assert isinstance(again, Send) and isinstance(again.body, MetadataRequest)
+    network.response(-1, again.header.correlation_id, MetadataResponse(brokers=[B1]), 120)
+    assert network.brokers == {1: ("b", 1)} and network.metadata_updated_ms == 110
 
 
 def test_a_consumer_that_fell_behind_retention_resets_to_the_log_start(tmp_path: Path) -> None:

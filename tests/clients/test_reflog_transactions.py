@@ -62,7 +62,9 @@ def test_reflogs_producer_commits_and_aborts_and_its_read_committed_consumer_see
                 producer.send(topic, label + b"-%d" % i, partition=0, now_ms=now_ms())
             if commit:
                 producer.commit_transaction()
-            else:
+            else:  # once written: abort fails the records not yet sent
+                producer.flush()
+                assert await runner.run_until(lambda: producer.pending_count == 0, timeout_s=20)
                 producer.abort_transaction()
             assert await runner.run_until(lambda: producer.transaction_idle, timeout_s=20)
             assert txns.state is TransactionState.READY, txns.error
@@ -92,7 +94,9 @@ def test_reflogs_producer_commits_consumed_offsets_only_with_its_transaction(
             producer.send_offsets_to_transaction({TopicPartition("reflog-txn-in", 0): offset}, "g2")
             if commit:
                 producer.commit_transaction()
-            else:
+            else:  # once written: abort fails the records not yet sent
+                producer.flush()
+                assert await runner.run_until(lambda: producer.pending_count == 0, timeout_s=20)
                 producer.abort_transaction()
             assert await runner.run_until(lambda: producer.transaction_idle, timeout_s=20)
             assert producer.transactions is not None

@@ -1,24 +1,32 @@
-"""Transactions across real processes: a confluent-kafka transactional producer keeps
-committing while the broker that coordinates its transactional id is killed with SIGKILL
-and started again.
+"""Transactions across real processes, on `reflog cluster up` (3 controllers, 3 brokers).
 
-`reflog cluster up` runs 3 controllers and 3 brokers. Each transaction writes one record to
-each of 3 partitions (3 replicas each). A transaction that fails is aborted and sent again;
-afterwards a read_committed consumer finds every committed value exactly once, on every
-partition, and no value of an aborted attempt.
+* A confluent-kafka transactional producer keeps committing while the broker that
+  coordinates its transactional id is killed with SIGKILL and started again. Each
+  transaction writes one record to each of 3 partitions (3 replicas each). A transaction
+  that fails is aborted and sent again; afterwards a read_committed consumer finds every
+  committed value exactly once, on every partition, and no value of an aborted attempt.
+* A consume-transform-produce processor (``tests/clients/txn_processor.py``, its own OS
+  process) is killed with SIGKILL and started again several times while it consumes its
+  input; the output read read_committed holds every input record's result exactly once.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from reflog.groups.placement import partition_for
-from tests.cluster_process import running_cluster, wait_for
+from tests.cluster_process import ClusterProcess, running_cluster, wait_for
+
+from . import txn_processor
 
 FAST = (
     "--broker-session-timeout-ms", "2000",
@@ -138,3 +146,108 @@ def test_committed_transactions_are_read_once_while_their_coordinator_is_killed(
             twice = [v for v, c in Counter(read).items() if c > 1]
             assert not twice, f"partition {partition}: read twice: {twice[:3]}"
             assert sorted(read) == expected, f"partition {partition}: {len(read)} of {n}"
+
+
+def committed_total(checker: Consumer) -> int:
+    """How many input records the processor has committed, over all input partitions."""
+    partitions = [TopicPartition(txn_processor.INPUT, p) for p in range(PARTITIONS)]
+    return sum(max(0, tp.offset) for tp in checker.committed(partitions, timeout=10))
+
+
+def committed_at_least(checker: Consumer, count: int) -> bool:
+    return committed_total(checker) >= count
+
+
+def start_processor(cluster: ClusterProcess, log: Path) -> subprocess.Popen[bytes]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.clients.txn_processor", cluster.bootstrap],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("a"),
+    )
+
+
+def read_all_committed(bootstrap: str, topic: str, expect: int) -> list[bytes]:
+    """Every partition of ``topic`` read read_committed, until ``expect`` values have come
+    and each partition's end is reached, or 60 s pass."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "result-checker",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    read: list[bytes] = []
+    at_end: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (len(read) >= expect and len(at_end) == PARTITIONS):
+        message = consumer.poll(1.0)
+        if message is None:
+            continue
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                at_end.add(message.partition() or 0)
+            continue
+        value = message.value()
+        assert isinstance(value, bytes)
+        read.append(value)
+        at_end.discard(message.partition() or 0)
+    consumer.close()
+    return read
+
+
+def test_a_processor_killed_with_sigkill_and_restarted_writes_each_result_exactly_once(
+    tmp_path: Path,
+) -> None:
+    stages, per_stage = 5, 300  # the input comes in stages; the processor dies in each but the last
+    total = stages * per_stage
+    with running_cluster(tmp_path, 3, 3, *FAST) as cluster:
+        wait_for(lambda: cluster.active_controller() is not None, 30, "an active controller")
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        wait_for(lambda: len(admin.list_topics(timeout=5).brokers) == 3, 30, "3 live brokers")
+        for name in (txn_processor.INPUT, txn_processor.OUTPUT):
+            topic = NewTopic(name, PARTITIONS, 3, config={"min.insync.replicas": "2"})
+            admin.create_topics([topic])[name].result(timeout=30)
+        feeder = Producer({"bootstrap.servers": cluster.bootstrap, "enable.idempotence": True})
+        checker = Consumer(
+            {"bootstrap.servers": cluster.bootstrap, "group.id": txn_processor.GROUP}
+        )
+        log = tmp_path / "processor.err"
+        processor = start_processor(cluster, log)
+        kills = 0
+        try:
+            for stage in range(stages):
+                for i in range(stage * per_stage, (stage + 1) * per_stage):
+                    feeder.produce(txn_processor.INPUT, b"%06d" % i, partition=i % PARTITIONS)
+                assert feeder.flush(30) == 0
+                if stage == stages - 1:
+                    break
+                # Killed a third of the way into the stage: mid-stream, input still to read.
+                mark = stage * per_stage + per_stage // 3
+                wait_for(partial(committed_at_least, checker, mark), 90, f"{mark} committed")
+                assert processor.poll() is None, log.read_text()[-2000:]
+                processor.send_signal(signal.SIGKILL)
+                processor.wait(10)
+                kills += 1
+                # It died with input of this stage still to process, not idle at its end.
+                assert committed_total(checker) < (stage + 1) * per_stage
+                processor = start_processor(cluster, log)
+            wait_for(partial(committed_at_least, checker, total), 120, "all input committed")
+            assert processor.poll() is None, log.read_text()[-2000:]
+        finally:
+            processor.kill()
+            processor.wait(10)
+            checker.close()
+        assert kills == stages - 1
+        read = read_all_committed(cluster.bootstrap, txn_processor.OUTPUT, total)
+        counts = Counter(read)
+        twice = sorted(v for v, c in counts.items() if c > 1)
+        assert not twice, f"results committed more than once: {twice[:5]} ({len(twice)})"
+        missing = [i for i in range(total) if counts[b"result-%06d" % i] == 0]
+        assert not missing, f"results missing: {missing[:5]} ({len(missing)})"
+        assert len(read) == total

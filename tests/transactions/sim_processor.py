@@ -4,7 +4,9 @@ Its input is the sequence 0, 1, 2, ... (input record i is "read" at offset i of 
 ``in``-0); its result for i is the record ``out-i-aN`` (attempt N) on partition i % 3 of
 ``out``. Each transaction takes the next few inputs and commits the input offset after
 them to group ``proc`` with its outputs (send_offsets_to_transaction), so a restarted
-processor resumes from the committed offset: exactly-once needs nothing else.
+processor resumes from the committed offset: exactly-once needs nothing else. A
+transaction it chooses to abort is aborted once its records are written (an application
+that finds a problem after producing), so the logs hold aborted records to skip.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class TxnProcessor(ClientNode):
             producer.abort_transaction()
             self._ending, self.phase = (self.next_input, False), "ending"
             return
+        if self.phase == "written":  # a transaction to abort once its records are answered
+            if producer.pending_count == 0:
+                producer.abort_transaction()
+                self.phase = "ending"
+            return
         if self.phase == "init":
             committed = self.committed_offset()
             if committed is None:
@@ -99,13 +106,14 @@ class TxnProcessor(ClientNode):
             producer.send(OUTPUT, value, partition=i % 3, now_ms=ctx.now_ms)
         producer.send_offsets_to_transaction({INPUT: end}, GROUP)
         commit = ctx.rng.random() >= self.abort_probability
+        self._ending = (end, commit)
         if commit:
             producer.commit_transaction()
+            self.phase = "ending"
         else:
-            producer.abort_transaction()
+            producer.flush()
             self.aborted.update(values)
-        self._ending = (end, commit)
-        self.phase = "ending"
+            self.phase = "written"
 
     def next_wake_ms(self) -> int | None:
         # Waiting to read the committed offset: ask again soon (a coordinator is loading).

@@ -12,7 +12,10 @@ import pytest
 from reflog.broker import Action, Respond, SendToBroker
 from reflog.config import BrokerConfig
 from reflog.records import build_batch, iter_batches
+from reflog.records.batch import RecordBatch
+from reflog.storage.txn_index import marker_coordinator_epoch
 from reflog.topic_partition import TopicPartition
+from reflog.transactions.config import TXN_STATE_TOPIC
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
 from reflog.wire.messages.fetch import (
@@ -45,6 +48,10 @@ from reflog.wire.messages.transactions import (
     TxnOffsetCommitRequestPartition,
     TxnOffsetCommitRequestTopic,
     TxnOffsetCommitResponse,
+    WritableTxnMarker,
+    WritableTxnMarkerTopic,
+    WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
 )
 from reflog.wire.schema import Request, Response
 from tests.broker.conftest import LoneBroker
@@ -284,3 +291,44 @@ def test_offsets_committed_in_a_transaction_count_only_if_it_commits(
         txn.lone.restart()
         txn.tick()
     assert committed_offset(txn, group) == 5
+
+
+def marker_batches(txn: TxnBroker) -> list[RecordBatch]:
+    log_ = txn.lone.broker.logs.get(TopicPartition(TOPIC, 0))
+    assert log_ is not None
+    data = b"".join(s.log_path.read_bytes()[: s.size] for s in log_.segments)
+    return [b for b in iter_batches(data) if b.is_control]
+
+
+def test_markers_carry_their_coordinators_epoch_and_an_older_coordinators_are_refused(
+    txn: TxnBroker,
+) -> None:
+    producer = Producer(txn)
+    producer.send(b"x")
+    producer.end(commit=True)
+    state = txn.lone.broker.image.partition(TopicPartition(TXN_STATE_TOPIC, 0))
+    assert state is not None
+    [commit] = marker_batches(txn)
+    assert marker_coordinator_epoch(commit) == state.leader_epoch
+
+    def marker(coordinator_epoch: int) -> int:
+        request = WriteTxnMarkersRequest(
+            markers=[
+                WritableTxnMarker(
+                    producer_id=producer.pid,
+                    producer_epoch=producer.epoch,
+                    transaction_result=False,
+                    topics=[WritableTxnMarkerTopic(name=TOPIC, partition_indexes=[0])],
+                    coordinator_epoch=coordinator_epoch,
+                )
+            ]
+        )
+        answer = txn.send(request)
+        assert isinstance(answer, WriteTxnMarkersResponse)
+        return answer.markers[0].topics[0].partitions[0].error_code
+
+    # A newer coordinator's marker is taken; one from a coordinator older than it, refused
+    # (a coordinator that lost its partition and does not know yet).
+    assert marker(state.leader_epoch + 2) == ErrorCode.NONE
+    assert marker(state.leader_epoch + 1) == ErrorCode.TRANSACTION_COORDINATOR_FENCED
+    assert len(marker_batches(txn)) == 2

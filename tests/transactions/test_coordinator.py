@@ -88,7 +88,9 @@ def test_a_new_instance_aborts_the_transaction_its_predecessor_left_open() -> No
     core.take_writes()
     first_try = core.init_producer_id(2, TID, 60_000, new_producer_id=None)
     assert first_try.error_code == ErrorCode.CONCURRENT_TRANSACTIONS  # the client retries
-    assert states_written(core) == [S.PREPARE_EPOCH_FENCE, S.PREPARE_ABORT]
+    # The fence and the abort are one record: PrepareAbort at the bumped epoch.
+    writes = core.take_writes()
+    assert [(v.state, v.producer_epoch) for _, v in writes] == [(S.PREPARE_ABORT, epoch + 1)]
     [abort] = core.take_markers()
     assert (abort.commit, abort.producer_epoch, abort.partitions) == (False, 1, frozenset({A}))
     # The zombie (epoch 0) can no longer end its transaction.
@@ -137,8 +139,68 @@ def test_the_state_records_read_back_give_the_same_coordinator_state() -> None:
     assert restored.pending_markers() == [MarkerJob(TID, pid, epoch, True, frozenset({A, B}))]
 
 
+def test_a_coordinator_taking_over_from_any_prefix_of_the_log_lets_a_new_instance_in() -> None:
+    # A follower may have copied any prefix of the records when the coordinator's broker
+    # dies (each record is its own append). Whatever prefix the next coordinator reads back,
+    # a new instance's InitProducerId must get through once the markers it sends are written
+    # (seed 52 of the simulation: the fence was a record of its own, read back without its
+    # abort, and the new instance was answered CONCURRENT_TRANSACTIONS forever).
+    core, pid, epoch = started()
+    core.add_partitions(1, TID, pid, epoch, [A])
+    core.init_producer_id(2, TID, 60_000, new_producer_id=None)  # fences, aborts
+    writes = core.take_writes()
+    for n in range(1, len(writes) + 1):
+        restored = TransactionCoordinator()
+        for tid, value in writes[:n]:
+            key, data = txn_log_record(tid, value)
+            restored.load(decode_txn_key(key), decode_txn_value(data))
+        markers = restored.pending_markers()
+        for attempt in range(3):
+            result = restored.init_producer_id(10 + attempt, TID, 60_000, new_producer_id=None)
+            if result.error_code == ErrorCode.NONE:
+                break
+            markers += restored.take_markers()
+            for job in markers:
+                restored.markers_written(10 + attempt, TID, job.producer_epoch)
+            markers = []
+        assert result.error_code == ErrorCode.NONE, (n, restored.txns[TID].state)
+
+
+def test_a_coordinator_that_read_back_a_commit_puts_its_partitions_in_the_next_txn() -> None:
+    # The Complete record lists the partitions of the transaction it ends. Measured against
+    # them, a new coordinator once found a retried AddOffsetsToTxn "already added" and left
+    # __consumer_offsets out of the next transaction: no marker went there, the committed
+    # offsets were later dropped by an abort, and an input was processed twice (seed 285).
+    core, pid, epoch = started()
+    core.add_partitions(1, TID, pid, epoch, [A, B])
+    core.end_txn(2, TID, pid, epoch, commit=True)
+    core.markers_written(3, TID, epoch)
+    restored = TransactionCoordinator()
+    for tid, value in core.take_writes():
+        key, data = txn_log_record(tid, value)
+        restored.load(decode_txn_key(key), decode_txn_value(data))
+    assert restored.add_partitions(4, TID, pid, epoch, [A]) == ErrorCode.NONE
+    assert restored.txns[TID].partitions == {A}
+    assert restored.end_txn(5, TID, pid, epoch, commit=True) == ErrorCode.NONE
+    [commit] = restored.take_markers()
+    assert commit.partitions == frozenset({A})
+
+
 def test_the_state_table_refuses_a_move_it_does_not_list() -> None:
     check_transition(S.ONGOING, S.PREPARE_COMMIT)
     with pytest.raises(IllegalTransitionError):
         check_transition(S.EMPTY, S.PREPARE_COMMIT)
     assert all(S.DEAD not in previous for previous in ALLOWED_PREVIOUS.values())
+
+
+def test_the_running_instance_gets_an_epoch_bump_naming_its_current_id_and_epoch_only() -> None:
+    # KIP-360: after aborting a transaction a sequence error broke, the producer asks for
+    # the bump itself; a fenced zombie naming its old epoch is refused.
+    core, pid, epoch = started()
+    bumped = core.init_producer_id(1, TID, 60_000, None, expected=(pid, epoch))
+    assert (bumped.error_code, bumped.producer_id, bumped.producer_epoch) == (
+        ErrorCode.NONE, pid, epoch + 1,
+    )  # fmt: skip
+    zombie = core.init_producer_id(2, TID, 60_000, None, expected=(pid, epoch))
+    assert zombie.error_code == ErrorCode.INVALID_PRODUCER_EPOCH
+    assert core.txns[TID].producer_epoch == epoch + 1
