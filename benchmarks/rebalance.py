@@ -63,6 +63,9 @@ PARTITIONS = 100
 GROUP = "g"
 MEMBER = {"session_timeout_ms": 3_000, "heartbeat_interval_ms": 300}
 STRATEGIES = ("range", "cooperative-sticky")
+RATE_PER_S = 1_000  # records written a second while members are busy processing
+PROCESSING_MS = 500  # the busy shape: each polled batch takes this long to process,
+PROCESSING_JITTER = 0.5  # give or take this share of it (members do not poll in step)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Result:
     to_stable_ms: int
     paused_partition_s: float
     cpu_s: float
+    processing_ms: int = 0  # per polled batch (0: idle members, an empty topic)
+    peak_behind: int = 0  # most records produced and not yet processed, join to Stable
 
 
 def group_cluster(seed: int, data_dir: Path) -> Cluster:
@@ -150,21 +155,40 @@ def paused_partition_time(
     return total
 
 
-def run_until_stable(cluster: Cluster, timeout_ms: int) -> None:
+def behind(cluster: Cluster) -> int:
+    """Records written to the topic and not processed by any member yet."""
+    written = sum(p.acked for p in cluster.producers.values())
+    return written - sum(len(m.records) for m in members(cluster))
+
+
+def run_until_stable(cluster: Cluster, timeout_ms: int) -> int:
+    """Run until the group is Stable; the most records behind seen on the way."""
     deadline = cluster.sim.now_ms + timeout_ms
+    peak = behind(cluster)
     while not stable(cluster):
         if cluster.sim.now_ms >= deadline:
             raise AssertionError("the group did not become Stable")
         cluster.run_for(5)  # the figure is within 5 ms
+        peak = max(peak, behind(cluster))
+    return peak
 
 
-def one_join(strategy: str, group_size: int, slow_ms: int, seed: int) -> Result:
+def one_join(
+    strategy: str, group_size: int, slow_ms: int, seed: int, processing_ms: int = 0
+) -> Result:
+    """An N-th member joins a Stable group of N-1. With ``processing_ms``, records flow in
+    (RATE_PER_S) and every member processes each batch it polls for that long."""
     started = time.process_time()
+    member: dict[str, float] = {**MEMBER, "processing_ms_per_poll": processing_ms}
+    if processing_ms:
+        member["processing_jitter"] = PROCESSING_JITTER
     with tempfile.TemporaryDirectory(prefix="reflog-rebalance-") as tmp:
         cluster = group_cluster(seed, Path(tmp))
+        if processing_ms:
+            cluster.add_producer("p", TOPIC, rate_per_s=RATE_PER_S, acks=1)
         for i in range(group_size - 1):
             cluster.add_consumer(
-                f"c{i}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **MEMBER
+                f"c{i}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **member
             )
         run_until_stable(cluster, 30_000)
         cluster.run_for(1_000)
@@ -172,9 +196,9 @@ def one_join(strategy: str, group_size: int, slow_ms: int, seed: int) -> Result:
             cluster.slow("c0", None, slow_ms)
         joined_at = cluster.sim.now_ms
         cluster.add_consumer(
-            f"c{group_size - 1}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **MEMBER
+            f"c{group_size - 1}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **member
         )
-        run_until_stable(cluster, 30_000)
+        peak = run_until_stable(cluster, 30_000)
         stable_at = cluster.sim.now_ms
         histories = [m.history for m in members(cluster)]
         paused = paused_partition_ms(histories, joined_at, stable_at)
@@ -185,6 +209,8 @@ def one_join(strategy: str, group_size: int, slow_ms: int, seed: int) -> Result:
         stable_at - joined_at,
         paused / 1000,
         time.process_time() - started,
+        processing_ms,
+        peak if processing_ms else 0,
     )
 
 
@@ -309,6 +335,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, nargs="+", default=[3, 30])
     parser.add_argument("--slow-ms", type=int, nargs="+", default=[0, 200])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processing-ms", type=int, default=PROCESSING_MS, help="busy shape")
     parser.add_argument("--processes", action="store_true", help="real processes, not the sim")
     args = parser.parse_args()
     if args.processes:
@@ -324,6 +351,20 @@ def main() -> None:
         f"A member joins a Stable group of N-1 over {PARTITIONS} partitions; heartbeat "
         f"{MEMBER['heartbeat_interval_ms']} ms; simulated time; seed {args.seed}"
     )
+    print(
+        f"Busy members: {RATE_PER_S} records/s flow in, each polled batch takes "
+        f"{args.processing_ms} ms (+-{PROCESSING_JITTER:.0%}) to process"
+    )
+    print(f"{'N':>3} {'strategy':>19} {'join->Stable':>13} {'partition-s paused':>19} "
+          f"{'peak behind':>12} {'CPU':>6}")  # fmt: skip
+    for size in args.members:
+        for strategy in STRATEGIES:
+            r = one_join(strategy, size, 0, args.seed, args.processing_ms)
+            print(
+                f"{r.members:>3} {r.strategy:>19} {r.to_stable_ms:>10} ms "
+                f"{r.paused_partition_s:>19.2f} {r.peak_behind:>12} {r.cpu_s:>5.1f}s"
+            )
+    print("Idle members (an empty topic, always in poll()); --slow-ms slows c0's links")
     print(f"{'N':>3} {'slow member':>12} {'strategy':>19} {'join->Stable':>13} "
           f"{'partition-s paused':>19} {'CPU':>6}")  # fmt: skip
     for size in args.members:
