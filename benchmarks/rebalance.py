@@ -40,6 +40,7 @@ Run: `.venv/bin/python benchmarks/rebalance.py [--members 3 30] [--slow-ms 0 200
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import threading
@@ -47,6 +48,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -179,7 +181,7 @@ def one_join(
     """An N-th member joins a Stable group of N-1. With ``processing_ms``, records flow in
     (RATE_PER_S) and every member processes each batch it polls for that long."""
     started = time.process_time()
-    member: dict[str, float] = {**MEMBER, "processing_ms_per_poll": processing_ms}
+    member: dict[str, Any] = {**MEMBER, "processing_ms_per_poll": processing_ms}
     if processing_ms:
         member["processing_jitter"] = PROCESSING_JITTER
     with tempfile.TemporaryDirectory(prefix="reflog-rebalance-") as tmp:
@@ -225,13 +227,21 @@ PROCESS_CLUSTER = (
 
 class ProcessMember:
     """A confluent-kafka member polling in its own thread; ``history`` is (monotonic time,
-    partitions owned from then on), changed by librdkafka's rebalance callbacks."""
+    partitions owned from then on), changed by librdkafka's rebalance callbacks. With
+    ``processing_s``, it takes batches of up to 500 records (``consume``) and works on each
+    for that long, give or take PROCESSING_JITTER (the work: the thread does not poll
+    meanwhile, so librdkafka serves rebalance callbacks only at its next call)."""
 
-    def __init__(self, name: str, bootstrap: str, group: str, strategy: str) -> None:
+    def __init__(
+        self, name: str, bootstrap: str, group: str, strategy: str, processing_s: float = 0.0
+    ) -> None:
         import confluent_kafka
 
         self.history: list[tuple[float, frozenset[object]]] = []
         self.stop = threading.Event()
+        self.processing_s = processing_s
+        self.processed = 0
+        self.random = random.Random(name)
         self.consumer = confluent_kafka.Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -240,7 +250,7 @@ class ProcessMember:
                 "partition.assignment.strategy": strategy,
                 "session.timeout.ms": 6_000,
                 "heartbeat.interval.ms": 500,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": "latest" if processing_s else "earliest",
             }
         )
         # Callbacks that do not assign themselves: confluent-kafka applies the change after.
@@ -264,9 +274,45 @@ class ProcessMember:
     def _run(self) -> None:
         try:
             while not self.stop.is_set():
-                self.consumer.poll(0.02)
+                if not self.processing_s:
+                    self.consumer.poll(0.02)
+                    continue
+                batch = self.consumer.consume(500, 0.02)
+                if batch:
+                    spread = PROCESSING_JITTER * self.random.uniform(-1, 1)
+                    time.sleep(self.processing_s * (1 + spread))  # the work on the batch
+                    self.processed += sum(1 for m in batch if m.error() is None)
         finally:
             self.consumer.close()
+
+
+class ProcessProducer:
+    """Writes RATE_PER_S records a second to ``bench`` from its own thread."""
+
+    def __init__(self, bootstrap: str) -> None:
+        import confluent_kafka
+
+        self.delivered = 0
+        self.stop = threading.Event()
+        self.producer = confluent_kafka.Producer(
+            {"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 5}
+        )
+        self.thread = threading.Thread(target=self._run, name="producer", daemon=True)
+        self.thread.start()
+
+    def _delivered(self, error: object, message: object) -> None:
+        if error is None:
+            self.delivered += 1
+
+    def _run(self) -> None:
+        started, sent = time.monotonic(), 0
+        while not self.stop.is_set():
+            due = int((time.monotonic() - started) * RATE_PER_S)
+            for i in range(sent, due):
+                self.producer.produce("bench", b"record-%d" % i, on_delivery=self._delivered)
+            sent = due
+            self.producer.poll(0.01)  # serves delivery reports; paces the loop
+        self.producer.flush(10)
 
 
 def settled(group: Sequence[ProcessMember], newcomer: ProcessMember | None = None) -> bool:
@@ -283,19 +329,37 @@ def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.005)
 
 
-def one_process_join(bootstrap: str, strategy: str, group_size: int) -> Result:
+def one_process_join(
+    bootstrap: str, strategy: str, group_size: int, processing_ms: int = 0
+) -> Result:
     started = time.process_time()
     group_id = f"bench-{uuid.uuid4().hex[:8]}"
-    group = [ProcessMember(f"c{i}", bootstrap, group_id, strategy) for i in range(group_size - 1)]
+    work = processing_ms / 1000
+    group = [
+        ProcessMember(f"c{i}", bootstrap, group_id, strategy, work) for i in range(group_size - 1)
+    ]
+    producer = ProcessProducer(bootstrap) if processing_ms else None
+    peak = 0
+
+    def settled_now() -> bool:  # and the most records behind seen meanwhile
+        nonlocal peak
+        if producer is not None:
+            peak = max(peak, producer.delivered - sum(m.processed for m in group))
+        return settled(group, newcomer)
+
     try:
         wait_until(lambda: settled(group), 180)
         time.sleep(2)
         joined_at = time.monotonic()
-        newcomer = ProcessMember(f"c{group_size - 1}", bootstrap, group_id, strategy)
+        peak = producer.delivered - sum(m.processed for m in group) if producer else 0
+        newcomer = ProcessMember(f"c{group_size - 1}", bootstrap, group_id, strategy, work)
         group.append(newcomer)
-        wait_until(lambda: settled(group, newcomer), 180)
+        wait_until(settled_now, 180)
         stable_at = time.monotonic()
     finally:
+        if producer is not None:
+            producer.stop.set()
+            producer.thread.join(30)
         for member in group:
             member.stop.set()
         for member in group:
@@ -308,10 +372,12 @@ def one_process_join(bootstrap: str, strategy: str, group_size: int) -> Result:
         round((stable_at - joined_at) * 1000),
         paused,
         time.process_time() - started,
+        processing_ms,
+        peak,
     )
 
 
-def process_results(sizes: Sequence[int]) -> list[Result]:
+def process_results(sizes: Sequence[int], processing_ms: int) -> list[Result]:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     from tests.cluster_process import running_cluster
@@ -324,9 +390,10 @@ def process_results(sizes: Sequence[int]) -> list[Result]:
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
         for created in admin.create_topics([NewTopic("bench", PARTITIONS, 1)]).values():
             created.result(60)
-        for size in sizes:
-            for strategy in STRATEGIES:
-                results.append(one_process_join(cluster.bootstrap, strategy, size))
+        for work in (processing_ms, 0):
+            for size in sizes:
+                for strategy in STRATEGIES:
+                    results.append(one_process_join(cluster.bootstrap, strategy, size, work))
     return results
 
 
@@ -340,11 +407,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.processes:
         print(f"Real processes: a member joins a Stable group of N-1 over {PARTITIONS} partitions")
-        print(f"{'N':>3} {'strategy':>19} {'join->Stable':>13} {'partition-s paused':>19}")
-        for r in process_results(args.members):
+        print(f"busy: {RATE_PER_S} records/s, {args.processing_ms} ms a batch; idle: no records")
+        print(f"{'shape':>5} {'N':>3} {'strategy':>19} {'join->Stable':>13} "
+              f"{'partition-s paused':>19} {'peak behind':>12}")  # fmt: skip
+        for r in process_results(args.members, args.processing_ms):
             print(
-                f"{r.members:>3} {r.strategy:>19} {r.to_stable_ms:>10} ms "
-                f"{r.paused_partition_s:>19.2f}"
+                f"{'busy' if r.processing_ms else 'idle':>5} {r.members:>3} {r.strategy:>19} "
+                f"{r.to_stable_ms:>10} ms {r.paused_partition_s:>19.2f} {r.peak_behind:>12}"
             )
         return
     print(
