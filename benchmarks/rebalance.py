@@ -5,36 +5,71 @@ cluster (3 brokers, 1-5 ms per message); once it is Stable, an N-th member joins
 measures, in simulated time, from that join until the group is Stable again with every
 partition owned by exactly one member (the coordinator and every member in the same
 generation), and, over the same span, the **partition-seconds paused**: for each partition,
-how long no member owned it (read from each member's ownership history), summed.
+how long no member owned it (read from each member's ownership history), summed; and, for busy
+members, the **peak behind**: the most records written and not yet processed, beyond what was
+behind at the join.
 
 Each shape runs twice with the same seed: ``range`` (eager: every member revokes everything
 before it rejoins) and ``cooperative-sticky`` (KIP-429: only what moves is revoked, and a
-second rebalance hands it over). ``--slow-ms`` makes one existing member's links that much
-slower (a member far away or busy), which a rebalance must wait for.
+second rebalance hands it over).
 
-What to expect (Kafka's classic protocol behaves the same): eager pauses every partition, from
-each member's revocation until every member has rejoined and synced, one round trip when the
-members are close by. Cooperative pauses only what moves, but for longer: the old owners revoke
-it after the first round and rejoin at once, while the members that revoked nothing hear of the
-second round only in their next heartbeat's REBALANCE_IN_PROGRESS, up to
-``heartbeat.interval.ms`` later (``group.initial.rebalance.delay.ms`` delays only the first
-rebalance of an Empty group). So cooperative pauses fewer partition-seconds when a small share
-of the partitions moves (30 members) or the group waits for a slow member, and more with three
-idle members close by (a third of the partitions for up to a heartbeat against all of them for
-one round trip): ``tests/consumer/test_rebalance_cost.py`` asserts both.
+**Busy members** (the main shape, what "adding a consumer stops the whole group" is about): a
+producer writes RATE_PER_S records a second, and each member processes every batch it polls for
+``--processing-ms`` (500 ms, give or take half: members do not poll in step). As in Kafka's
+Java consumer, a member takes its rebalance steps inside poll(): it hears of a rebalance from a
+heartbeat (sent meanwhile, as Kafka's heartbeat thread does) but commits, revokes and sends its
+JoinGroup only at its next poll, and sends the JoinGroup at the poll after that commit is
+answered (``ConsumerCoordinator.onJoinPrepare`` waits for its own commit); a finished SyncGroup
+is applied (callbacks, cooperative revocation) at its next poll too.
 
-``--processes`` measures the same join with real processes instead: a ``reflog cluster up``
+**Idle members** (a printed table after it): an empty topic, members always in poll();
+``--slow-ms`` makes one existing member's links that much slower, which a rebalance must
+wait for.
+
+What to expect. Eager pauses every partition, from each member's revocation until the last
+member has rejoined and synced: with busy members, the spread of their polls (a good part of a
+batch per partition), with idle ones one round trip. Cooperative pauses only what moves, but
+through a second round: the old owners revoke it when they apply the first round's result
+(their next poll) and rejoin; the members that revoked nothing hear of the second round from a
+heartbeat and, when busy, rejoin only polls later. So cooperative pauses far fewer
+partition-seconds with 30 members (3-4 partitions move; eager stops all 100), or when the
+group waits for a slow member; it pauses *more* with three members, busy or idle: a third of
+the partitions waiting through two rounds costs more than all of them waiting for one.
+``tests/consumer/test_rebalance_cost.py`` asserts each of these. Seed 1 (partition-seconds
+paused, eager / cooperative; then time to Stable):
+
+    busy, 500 ms a batch   N=3:   8.78 / 37.16   (865 / 4205 ms)
+                           N=30: 41.31 /  5.98   (855 / 5110 ms)
+    idle                   N=3:   3.12 / 10.43   (165 / 480 ms)
+                           N=30:  4.50 /  1.00   (195 / 525 ms)
+
+The peak behind is a rough figure: a busy member holds up to a batch's worth of records
+unprocessed at any time, so a longer span (cooperative's) tends to catch a higher peak.
+
+``--processes`` measures the same joins with real processes instead: a ``reflog cluster up``
 of 3 brokers and 3 controllers, topic ``bench`` of 100 partitions (one replica each, to spare
-the machine), confluent-kafka members polling in threads of this process (heartbeat 500 ms,
-the 6 s minimum session), wall-clock time. A member's ownership changes when librdkafka calls
-its ``on_revoke``/``on_lost``/``on_assign``; Stable is every partition owned by exactly one
-member and the newcomer owning some (the coordinator's state is not asked). There the second
-round waits longer still, on librdkafka's timing: a member that hears of it from a heartbeat
-sends its JoinGroup no sooner than a second after its previous one (librdkafka's join interval;
-a member that revoked skips it), so the moved partitions wait about a second.
+the machine), confluent-kafka members in threads of this process (heartbeat 500 ms, the 6 s
+minimum session), wall-clock time. Idle members poll all the time; busy ones take batches of
+up to 500 records (``consume``, from the latest offset) and work on each for the processing
+time (a sleep: the work), while a producer thread writes RATE_PER_S records a second. A
+member's ownership changes when librdkafka calls its ``on_revoke``/``on_lost``/``on_assign``
+(served only inside poll/consume); Stable is every partition owned by exactly one member and
+the newcomer owning some (the coordinator's state is not asked). librdkafka differs from the
+Java consumer: its background thread sends JoinGroup and SyncGroup without waiting for the
+application's poll, which waits only for the rebalance callbacks (an eager member's
+revocation, a cooperative member's incremental revoke and assign); a member that hears of the
+second round from a heartbeat rejoins no sooner than a second after its previous join
+(librdkafka's join interval). So there cooperative pauses fewer partition-seconds for busy
+members at N=3 too, while idle members at N=3 pause more (the second round's second). One run
+(wall-clock, on a loaded 2-core machine; eager / cooperative):
 
-Run: `.venv/bin/python benchmarks/rebalance.py [--members 3 30] [--slow-ms 0 200]
-[--processes]`.
+    busy, 500 ms a batch   N=3:  12.44 /  6.62   (824 / 1096 ms)
+                           N=30: 40.33 /  4.05   (1093 / 1942 ms)
+    idle                   N=3:   0.36 / 33.16   (503 / 1512 ms)
+                           N=30:  1.43 /  3.03   (508 / 1520 ms)
+
+Run: `.venv/bin/python benchmarks/rebalance.py [--members 3 30] [--processing-ms 500]
+[--slow-ms 0 200] [--processes]`.
 """
 
 from __future__ import annotations
@@ -79,7 +114,7 @@ class Result:
     paused_partition_s: float
     cpu_s: float
     processing_ms: int = 0  # per polled batch (0: idle members, an empty topic)
-    peak_behind: int = 0  # most records produced and not yet processed, join to Stable
+    peak_behind: int = 0  # most records behind (produced, not processed) beyond the join's
 
 
 def group_cluster(seed: int, data_dir: Path) -> Cluster:
@@ -196,7 +231,7 @@ def one_join(
         cluster.run_for(1_000)
         if slow_ms:
             cluster.slow("c0", None, slow_ms)
-        joined_at = cluster.sim.now_ms
+        joined_at, at_join = cluster.sim.now_ms, behind(cluster)
         cluster.add_consumer(
             f"c{group_size - 1}", TOPIC, group_id=GROUP, assignment_strategy=strategy, **member
         )
@@ -212,7 +247,7 @@ def one_join(
         paused / 1000,
         time.process_time() - started,
         processing_ms,
-        peak if processing_ms else 0,
+        peak - at_join if processing_ms else 0,
     )
 
 
@@ -351,7 +386,7 @@ def one_process_join(
         wait_until(lambda: settled(group), 180)
         time.sleep(2)
         joined_at = time.monotonic()
-        peak = producer.delivered - sum(m.processed for m in group) if producer else 0
+        at_join = peak = producer.delivered - sum(m.processed for m in group) if producer else 0
         newcomer = ProcessMember(f"c{group_size - 1}", bootstrap, group_id, strategy, work)
         group.append(newcomer)
         wait_until(settled_now, 180)
@@ -373,7 +408,7 @@ def one_process_join(
         paused,
         time.process_time() - started,
         processing_ms,
-        peak,
+        peak - at_join,
     )
 
 
@@ -390,7 +425,7 @@ def process_results(sizes: Sequence[int], processing_ms: int) -> list[Result]:
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
         for created in admin.create_topics([NewTopic("bench", PARTITIONS, 1)]).values():
             created.result(60)
-        for work in (processing_ms, 0):
+        for work in (0, processing_ms):  # idle first: its members read the topic from the start
             for size in sizes:
                 for strategy in STRATEGIES:
                     results.append(one_process_join(cluster.bootstrap, strategy, size, work))

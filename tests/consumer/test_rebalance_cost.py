@@ -12,12 +12,14 @@ third of the partitions waiting up to a heartbeat costs more than all of them wa
 round trip. Both outcomes are asserted, so a change to either protocol's timing shows up.
 
 With busy members (records flowing, each polled batch taking ``PROCESSING_MS`` to process,
-so that a member takes its rebalance steps only at its next poll), cooperative pauses far
-fewer partition-seconds with 30 members (a few partitions move; eager stops all 100 until
-the last member's poll), and *more* with three: a third of the partitions wait through the
-second round, which needs every member's next polls again, while eager's single round costs
-only the spread of the two old members' polls. Both are asserted. (The busy runs take about
-10 s of CPU together: four 100-partition clusters, a few simulated seconds each.)
+so that a member takes its rebalance steps only at its next poll, as Kafka's Java consumer
+does), cooperative pauses far fewer partition-seconds with 30 members (a few partitions move;
+eager stops all 100 until the last member's poll), and *more* with three: a third of the
+partitions wait through the second round, which needs every member's next polls again, while
+eager's single round costs only the spread of the two old members' polls. Both are asserted.
+(librdkafka, whose background thread rejoins without waiting for a poll, has cooperative
+pausing less at three busy members too: ``benchmarks/rebalance.py --processes``.) The busy
+runs take about 8 s of CPU together: four 100-partition clusters, a few simulated seconds each.
 """
 
 from __future__ import annotations
