@@ -30,6 +30,13 @@ coordinator, or to any broker for FindCoordinator), handing each answer back to
 :meth:`on_response`. What it needs from the consumer it asks through two functions: the
 offsets the application has consumed, and the partition counts of topics (for the leader).
 
+Kafka's consumer takes these steps inside ``poll()``: the auto-commit, preparing a join (its
+revocation, then the JoinGroup), reading the JoinGroup's answer (then the SyncGroup), and the
+assignment's callbacks once the SyncGroup is answered; heartbeats go on from a background
+thread. ``in_poll`` says whether the application is in ``poll()``: while it processes what
+poll() returned (``in_poll`` False), those steps wait for its next poll and only heartbeats go.
+By default the application polls all the time (``in_poll`` stays True).
+
 reflog simplifications: no ``max.poll.interval.ms`` check (the application is assumed to
 poll; the value is sent as the rebalance timeout); one OffsetCommit in flight at a time,
 later offsets waiting for it; failed commits are not retried.
@@ -211,10 +218,12 @@ class GroupMembership:
         self.owned: list[TopicPartition] = []  # the assignment the member works on
         self._last_assigned: tuple[list[TopicPartition], int] = ([], NO_GENERATION)  # sticky
         self.rebalances = 0  # completed SyncGroups, for views and tests
+        self.in_poll = True  # False: the application is processing, the poll() steps wait
         # What is to be done.
         self._rejoin_needed = False
         self._join_prepared = False  # revoked / committed for the coming join
         self._joined: JoinGroupResponse | None = None  # waiting for our SyncGroup to go
+        self._synced: tuple[SyncGroupRequest, SyncGroupResponse] | None = None  # for poll()
         self._to_fetch: set[TopicPartition] = set()  # newly assigned: committed offset?
         self._fetched: dict[TopicPartition, int | None] = {}  # for the consumer to take
         self._commit_waiting: dict[TopicPartition, int] = {}
@@ -298,10 +307,14 @@ class GroupMembership:
         if self._session_expired():
             self._coordinator_unknown()
             return
-        self._maybe_auto_commit()
-        if self._rejoin_needed or self.state == MemberState.UNJOINED:
-            self._maybe_join()
-        self._maybe_sync()
+        if self.in_poll:  # what Kafka's poll() does; heartbeats go on regardless
+            if self._synced is not None:
+                synced, self._synced = self._synced, None
+                self._on_sync(*synced)
+            self._maybe_auto_commit()
+            if self._rejoin_needed or self.state == MemberState.UNJOINED:
+                self._maybe_join()
+            self._maybe_sync()
         self._maybe_heartbeat()
         self._maybe_fetch_committed()
         self._maybe_send_commit()
@@ -333,7 +346,10 @@ class GroupMembership:
                 self._on_join(response)
             case SyncGroupRequest():
                 assert isinstance(response, SyncGroupResponse)
-                self._on_sync(request, response)
+                if self.in_poll:
+                    self._on_sync(request, response)
+                else:  # its callbacks run in the application's next poll()
+                    self._synced = (request, response)
             case HeartbeatRequest():
                 assert isinstance(response, HeartbeatResponse)
                 self._on_heartbeat(request, response)
@@ -492,9 +508,12 @@ class GroupMembership:
 
     # -- committing -------------------------------------------------------------------
     def _maybe_auto_commit(self) -> None:
+        # Not while a rejoin waits (Kafka's poll() returns before its auto-commit then): the
+        # join commits first anyway, and a commit every poll would hold the join up forever.
         if (
             self.config.enable_auto_commit
             and self.state == MemberState.STABLE
+            and not self._rejoin_needed
             and self.now_ms >= self._next_auto_commit_ms
         ):
             self._next_auto_commit_ms = self.now_ms + self.config.auto_commit_interval_ms
@@ -732,6 +751,7 @@ class GroupMembership:
     def _back_to_unjoined(self) -> None:
         self._move(MemberState.UNJOINED)
         self._joined = None
+        self._synced = None
         self._rejoin_needed = True
 
     def _coordinator_unknown(self) -> None:

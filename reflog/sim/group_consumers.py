@@ -8,6 +8,13 @@ crash in between loses them for good: ``commit_before_processing`` commits what 
 returned at once; ``processing_rate_per_s`` hands what poll returns to a worker that processes
 that many records a second (another thread, in a real application), while auto-commit goes on
 committing everything poll has handed out, processed or not.
+
+``processing_ms_per_poll`` is the usual poll loop instead: the application processes each
+batch poll() returns for that long (give or take ``processing_jitter`` of it, drawn from the
+node's seeded random: real batches differ) before it polls again, so the consumer's rebalance steps
+(Kafka runs them inside poll()) wait for its next poll, while heartbeats go on
+(:attr:`~reflog.consumer.membership.GroupMembership.in_poll`). Kafka bounds that time with
+``max.poll.interval.ms``; reflog does not check it.
 """
 
 from __future__ import annotations
@@ -67,10 +74,20 @@ class GroupConsumerWorkload(ConsumerWorkload):
         *,
         commit_before_processing: bool = False,
         processing_rate_per_s: float | None = None,
+        processing_ms_per_poll: int = 0,
+        processing_jitter: float = 0.0,
     ) -> None:
         super().__init__(name, config, [], topic=topic)
         if processing_rate_per_s is not None and processing_rate_per_s <= 0:
             raise ValueError("processing_rate_per_s must be positive (None: no worker)")
+        if processing_ms_per_poll < 0 or (processing_ms_per_poll and processing_rate_per_s):
+            raise ValueError("processing_ms_per_poll: not negative, not with a worker")
+        if not 0 <= processing_jitter < 1:
+            raise ValueError("processing_jitter is a share of processing_ms_per_poll, below 1")
+        self.processing_ms_per_poll = processing_ms_per_poll
+        self.processing_jitter = processing_jitter
+        self.busy_until_ms = 0  # processing the batch in backlog until then
+        self._poll_at_ms: int | None = None  # back in poll(): records are handed out then
         self.commit_before_processing = commit_before_processing
         self.processing_rate_per_s = processing_rate_per_s
         self.backlog: deque[ConsumerRecord] = deque()
@@ -88,6 +105,7 @@ class GroupConsumerWorkload(ConsumerWorkload):
     def crash(self) -> None:
         super().crash()
         self.backlog.clear()  # the worker's records die with the process
+        self.busy_until_ms, self._poll_at_ms = 0, None
         if self.partitions:  # a crashed member reads nothing any more
             self.partitions = []
             self._record("crashed")
@@ -104,6 +122,9 @@ class GroupConsumerWorkload(ConsumerWorkload):
 
     def on_wake(self, ctx: NodeContext) -> None:
         self._now_ms = ctx.now_ms
+        if self.processing_ms_per_poll:
+            self._poll_loop(ctx)
+            return
         records = self.consumer.poll()
         if self.commit_before_processing and records:
             self.consumer.commit()
@@ -117,8 +138,40 @@ class GroupConsumerWorkload(ConsumerWorkload):
             self.records.append(self.backlog.popleft())
             self._head_done_ms += 1_000 / self.processing_rate_per_s
 
+    def _poll_loop(self, ctx: NodeContext) -> None:
+        """Poll, process the batch for ``processing_ms_per_poll``, poll again."""
+        now_ms = ctx.now_ms
+        group = self.consumer.group
+        assert group is not None
+        if now_ms < self.busy_until_ms:
+            return  # still processing, outside poll()
+        if not group.in_poll:  # done with the batch: the application calls poll() again
+            self.records.extend(self.backlog)
+            self.backlog.clear()
+            group.in_poll = True
+            # poll() first does the group's work that waited (this wake's tick does it),
+            # and hands out records after it: a millisecond later here.
+            self._poll_at_ms = now_ms + 1
+            return
+        if self._poll_at_ms is not None and now_ms < self._poll_at_ms:
+            return
+        self._poll_at_ms = None
+        records = self.consumer.poll()
+        if self.commit_before_processing and records:
+            self.consumer.commit()
+        if records:
+            self.backlog.extend(records)
+            spread = self.processing_jitter * ctx.rng.uniform(-1, 1)
+            self.busy_until_ms = now_ms + round(self.processing_ms_per_poll * (1 + spread))
+            group.in_poll = False
+
     def next_wake_ms(self) -> int | None:
-        """The worker wakes the node when it is done with its next record."""
+        """The worker wakes the node when it is done with its next record; the poll loop
+        when it is done with its batch, or is to hand out records."""
+        if self.processing_ms_per_poll:
+            if self.core is not None and self.consumer.group and not self.consumer.group.in_poll:
+                return self.busy_until_ms
+            return self._poll_at_ms
         return math.ceil(self._head_done_ms) if self.backlog else None
 
     def _owned_changed(
@@ -152,6 +205,8 @@ def group_member(
     group_instance_id: str | None = None,
     commit_before_processing: bool = False,
     processing_rate_per_s: float | None = None,
+    processing_ms_per_poll: int = 0,
+    processing_jitter: float = 0.0,
 ) -> GroupConsumerWorkload:
     """A group member with the simulation's shortened timings (Kafka's defaults are a
     45 s session, 3 s heartbeats, 5 s auto-commit; 6 s is the shortest session a
@@ -182,4 +237,6 @@ def group_member(
         topic,
         commit_before_processing=commit_before_processing,
         processing_rate_per_s=processing_rate_per_s,
+        processing_ms_per_poll=processing_ms_per_poll,
+        processing_jitter=processing_jitter,
     )

@@ -10,6 +10,16 @@ rejoined. Cooperative therefore pauses fewer partition-seconds when few partitio
 group) or when the group waits for a slow member; with three idle members next to each other, a
 third of the partitions waiting up to a heartbeat costs more than all of them waiting one quick
 round trip. Both outcomes are asserted, so a change to either protocol's timing shows up.
+
+With busy members (records flowing, each polled batch taking ``PROCESSING_MS`` to process,
+so that a member takes its rebalance steps only at its next poll, as Kafka's Java consumer
+does), cooperative pauses far fewer partition-seconds with 30 members (a few partitions move;
+eager stops all 100 until the last member's poll), and *more* with three: a third of the
+partitions wait through the second round, which needs every member's next polls again, while
+eager's single round costs only the spread of the two old members' polls. Both are asserted.
+(librdkafka, whose background thread rejoins without waiting for a poll, has cooperative
+pausing less at three busy members too: ``benchmarks/rebalance.py --processes``.) The busy
+runs take about 8 s of CPU together: four 100-partition clusters, a few simulated seconds each.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.rebalance import MEMBER, TOPIC, one_join
+from benchmarks.rebalance import MEMBER, PROCESSING_MS, TOPIC, one_join
 from reflog.groups.config import GroupConfig
 from reflog.groups.group import GroupState
 from reflog.sim import Cluster
@@ -32,6 +42,23 @@ def test_cooperative_pauses_fewer_partition_seconds_than_eager(members: int, slo
     eager = one_join("range", members, slow_ms, seed=1)
     cooperative = one_join("cooperative-sticky", members, slow_ms, seed=1)
     assert cooperative.paused_partition_s < eager.paused_partition_s, (eager, cooperative)
+
+
+def test_with_thirty_busy_members_cooperative_pauses_fewer_partition_seconds() -> None:
+    eager = one_join("range", 30, 0, seed=1, processing_ms=PROCESSING_MS)
+    cooperative = one_join("cooperative-sticky", 30, 0, seed=1, processing_ms=PROCESSING_MS)
+    assert cooperative.paused_partition_s < eager.paused_partition_s / 3, (eager, cooperative)
+    # Eager: every partition waits, on average, most of a batch for the last member's poll.
+    assert eager.paused_partition_s > 100 * PROCESSING_MS / 1000 / 3
+
+
+def test_with_three_busy_members_the_moved_third_waits_through_two_rounds_of_polls() -> None:
+    eager = one_join("range", 3, 0, seed=1, processing_ms=PROCESSING_MS)
+    cooperative = one_join("cooperative-sticky", 3, 0, seed=1, processing_ms=PROCESSING_MS)
+    # Cooperative: 33 partitions, for more than a batch's processing (the second round).
+    assert cooperative.paused_partition_s > 33 * PROCESSING_MS / 1000
+    assert cooperative.paused_partition_s > eager.paused_partition_s, (eager, cooperative)
+    assert cooperative.to_stable_ms > 2 * eager.to_stable_ms
 
 
 def test_three_idle_members_pause_a_round_trip_eagerly_and_a_heartbeat_cooperatively() -> None:

@@ -1,13 +1,18 @@
-"""The group member workload's ways of processing: as polled, or by a slower worker while
-auto-commit commits everything polled (the "auto-commit before processing" mistake)."""
+"""The group member workload's ways of processing: as polled, by a slower worker while
+auto-commit commits everything polled (the "auto-commit before processing" mistake), or in a
+poll loop that processes each batch for a while (rebalance steps wait for the next poll)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from reflog.consumer.membership import MemberState
 from reflog.groups.config import GroupConfig
+from reflog.groups.group import GroupState
 from reflog.sim import Cluster
 from reflog.sim.group_consumers import GroupConsumerWorkload
+
+from ..consumer.group_checks import group_state
 
 MEMBER = {"session_timeout_ms": 1_500, "heartbeat_interval_ms": 300}
 
@@ -74,3 +79,38 @@ def test_auto_commit_commits_what_the_worker_has_not_processed_and_a_crash_loses
     seen = {r.offset for r in careless.records + heir.records}
     lost = [o for o in range(cluster.high_watermarks("payments")[0]) if o not in seen]
     assert lost == list(range(processed, at_crash))
+
+
+def test_a_member_busy_with_a_batch_rejoins_at_its_next_poll_and_heartbeats_meanwhile(
+    tmp_path: Path,
+) -> None:
+    cluster = payments_cluster(tmp_path)
+    cluster.add_producer("pay", "payments", rate_per_s=200)
+    # Each batch takes longer than the session timeout (1.5 s): only heartbeats sent while
+    # it is processing keep it in the group.
+    busy = member(cluster, "c0", processing_ms_per_poll=2_000)
+    group = lambda: busy.consumer.group  # noqa: E731
+    cluster.wait_until(lambda: busy.partitions != [] and busy.backlog, what="a first batch")
+    cluster.wait_until(lambda: group().in_poll, 3_000, "the next poll")
+    cluster.wait_until(lambda: not group().in_poll, 100, "the next batch")
+    polled_at, busy_until = cluster.sim.now_ms, busy.busy_until_ms
+    assert busy_until == polled_at + 2_000 and [r.offset for r in busy.records] == list(
+        range(len(busy.records))
+    )
+    member(cluster, "c1")
+    cluster.wait_until(
+        lambda: group_state(cluster, "app") == (GroupState.PREPARING_REBALANCE, 1),
+        100,
+        "the newcomer's rebalance",
+    )
+    cluster.wait_until(lambda: cluster.sim.now_ms >= busy_until - 1, 2_100, "the batch's end")
+    # It heard of the rebalance from a heartbeat long ago, yet has not rejoined: it is
+    # still processing, and still in generation 1 (its heartbeats kept it in).
+    assert group().state == MemberState.STABLE and group().generation_id == 1
+    assert group_state(cluster, "app") == (GroupState.PREPARING_REBALANCE, 1)
+    assert [c.why for c in busy.history] == ["assigned"]
+    # Its next poll revokes (eager), commits what it processed, and rejoins.
+    cluster.wait_until(lambda: group().state != MemberState.STABLE, 100, "the rejoin")
+    revoked = busy.history[-1]
+    assert revoked.why == "revoked" and revoked.at_ms == busy_until
+    cluster.wait_until(lambda: group_state(cluster, "app") == (GroupState.STABLE, 2), 500)
