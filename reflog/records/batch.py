@@ -251,20 +251,29 @@ def _decode_record(
     header_count, pos = decode_varint(buf, pos)
     if header_count < 0:
         raise CorruptRecordError("negative header count")
+    headers: tuple[Header, ...] = ()  # most records have none: they share the empty tuple
+    if header_count:
+        headers, pos = _decode_headers(buf, pos, end, header_count)
+    if pos != end:
+        raise CorruptRecordError("record length does not match its contents")
+    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
+    record = Record(
+        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, headers
+    )
+    return record, pos
+
+
+def _decode_headers(
+    buf: memoryview, pos: int, end: int, count: int
+) -> tuple[tuple[Header, ...], int]:
     headers = []
-    for _ in range(header_count):
+    for _ in range(count):
         raw_key, pos = _decode_bytes(buf, pos, end)
         header_value, pos = _decode_bytes(buf, pos, end)
         if raw_key is None:
             raise CorruptRecordError("record header with a null key")
         headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
-    if pos != end:
-        raise CorruptRecordError("record length does not match its contents")
-    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
-    record = Record(
-        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, tuple(headers)
-    )
-    return record, pos
+    return tuple(headers), pos
 
 
 def _decode_bytes(buf: memoryview, pos: int, end: int) -> tuple[bytes | None, int]:
@@ -307,7 +316,7 @@ class RecordToWrite(Protocol):
 
 
 def build_batch(
-    records: Sequence[RecordToWrite | tuple[bytes | None, bytes | None, int]],
+    records: Sequence[RecordToWrite] | Sequence[tuple[bytes | None, bytes | None, int]],
     *,
     base_offset: int = 0,
     partition_leader_epoch: int = -1,
@@ -320,13 +329,15 @@ def build_batch(
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
         raise ValueError("a record batch needs at least one record")
-    pending = [_to_write(r) for r in records]
-    base_timestamp = pending[0].timestamp
+    pending = _to_write(records)
+    base_timestamp = max_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
         body += _encode_record(
             rec.key, rec.value, rec.headers, rec.timestamp - base_timestamp, delta
         )
+        if rec.timestamp > max_timestamp:
+            max_timestamp = rec.timestamp
     return _assemble(
         base_offset=base_offset,
         partition_leader_epoch=partition_leader_epoch,
@@ -334,7 +345,7 @@ def build_batch(
         | (_CONTROL_BIT if is_control else 0),
         last_offset_delta=len(pending) - 1,
         base_timestamp=base_timestamp,
-        max_timestamp=max(r.timestamp for r in pending),
+        max_timestamp=max_timestamp,
         producer_id=producer_id,
         producer_epoch=producer_epoch,
         base_sequence=base_sequence,
@@ -343,13 +354,17 @@ def build_batch(
     )
 
 
-def _to_write(record: RecordToWrite | tuple[bytes | None, bytes | None, int]) -> RecordToWrite:
-    """A plain ``(key, value, timestamp)`` tuple as a NewRecord; any other record as it is
-    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``)."""
-    if type(record) is tuple:
-        key, value, timestamp = record
-        return NewRecord(key, value, timestamp)
-    return cast(RecordToWrite, record)
+def _to_write(
+    records: Sequence[RecordToWrite] | Sequence[tuple[bytes | None, bytes | None, int]],
+) -> Sequence[RecordToWrite]:
+    """Plain ``(key, value, timestamp)`` tuples as NewRecords; any other records as they are
+    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``).
+    A batch is given as one kind or the other, so its first record decides for all: a
+    producer's records are then used as they are, with no look at each one."""
+    if type(records[0]) is tuple:
+        tuples = cast(Sequence[tuple[bytes | None, bytes | None, int]], records)
+        return [NewRecord(key, value, timestamp) for key, value, timestamp in tuples]
+    return cast(Sequence[RecordToWrite], records)
 
 
 def rebuild_batch(original: RecordBatch, keep: Sequence[Record]) -> bytes:
