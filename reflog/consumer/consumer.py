@@ -469,7 +469,7 @@ class Consumer:
         records: bytes | memoryview | FileSlice | None,
         aborted: list[AbortedTransaction] | None = None,
     ) -> None:
-        if records is None:
+        if not records:  # nothing came for this partition (the others of the fetch had data)
             return
         data = records.read() if isinstance(records, FileSlice) else records
         position = self._positions[tp]

@@ -213,17 +213,44 @@ class RecordBatch:
             )
 
     def records(self) -> Iterator[Record]:
-        """Decode the records (only now: the view itself never does)."""
+        """Decode the records (only now: the view itself never does).
+
+        Each record is ``length attributes timestampDelta offsetDelta key value headers``,
+        all varints but the attributes byte; ``length`` counts the bytes after itself."""
         if self.compression != 0:
             raise UnsupportedCompressionError(
                 f"compression codec {self.compression} is not supported by reflog"
             )
         buf = self.buffer
         pos = HEADER_SIZE
+        base_offset, base_timestamp = self.base_offset, self.base_timestamp
         try:
             for _ in range(self.record_count):
-                record, pos = _decode_record(buf, pos, self.base_offset, self.base_timestamp)
-                yield record
+                length, pos = decode_varint(buf, pos)
+                end = pos + length
+                if length < 0 or end > len(buf):
+                    raise CorruptRecordError(f"record length {length} runs past the batch")
+                pos += 1  # record attributes: unused by the v2 format
+                timestamp_delta, pos = decode_varlong(buf, pos)
+                offset_delta, pos = decode_varint(buf, pos)
+                key, pos = _decode_bytes(buf, pos, end)
+                value, pos = _decode_bytes(buf, pos, end)
+                header_count, pos = decode_varint(buf, pos)
+                if header_count < 0:
+                    raise CorruptRecordError("negative header count")
+                headers: tuple[Header, ...] = ()  # most records have none: one empty tuple
+                if header_count:
+                    headers, pos = _decode_headers(buf, pos, end, header_count)
+                if pos != end:
+                    raise CorruptRecordError("record length does not match its contents")
+                # offset, timestamp, key, value, headers (positional: one per record read)
+                yield Record(
+                    base_offset + offset_delta,
+                    base_timestamp + timestamp_delta,
+                    key,
+                    value,
+                    headers,
+                )
         except (VarintError, IndexError) as exc:
             raise CorruptRecordError(f"malformed record: {exc}") from exc
         if pos != len(buf):
@@ -234,33 +261,6 @@ class RecordBatch:
             f"RecordBatch(base_offset={self.base_offset}, records={self.record_count}, "
             f"size={self.size_in_bytes}, producer_id={self.producer_id})"
         )
-
-
-def _decode_record(
-    buf: memoryview, pos: int, base_offset: int, base_timestamp: int
-) -> tuple[Record, int]:
-    length, pos = decode_varint(buf, pos)
-    end = pos + length
-    if length < 0 or end > len(buf):
-        raise CorruptRecordError(f"record length {length} runs past the batch")
-    pos += 1  # record attributes: unused by the v2 format
-    timestamp_delta, pos = decode_varlong(buf, pos)
-    offset_delta, pos = decode_varint(buf, pos)
-    key, pos = _decode_bytes(buf, pos, end)
-    value, pos = _decode_bytes(buf, pos, end)
-    header_count, pos = decode_varint(buf, pos)
-    if header_count < 0:
-        raise CorruptRecordError("negative header count")
-    headers: tuple[Header, ...] = ()  # most records have none: they share the empty tuple
-    if header_count:
-        headers, pos = _decode_headers(buf, pos, end, header_count)
-    if pos != end:
-        raise CorruptRecordError("record length does not match its contents")
-    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
-    record = Record(
-        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, headers
-    )
-    return record, pos
 
 
 def _decode_headers(
