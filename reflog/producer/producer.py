@@ -145,7 +145,6 @@ class Producer:
         if fatal is not None:  # Kafka's send() throws; reflog's fails the record at once
             self._report(SendResult(pending.send_id, topic, -1, -1, fatal))
             return pending.send_id
-        self.network.want_topics({topic}, now_ms)
         if self._unassigned:  # earlier records wait for metadata: this one waits behind them
             self._unassigned.append(pending)
             self._assign_partitions(now_ms)
@@ -300,6 +299,9 @@ class Producer:
         the topic's metadata."""
         partitions = self.network.partitions(pending.topic)
         if not partitions:
+            # Metadata covers only the topics asked for: a topic with none is asked for now
+            # (if it was not already), and its records wait for the answer.
+            self.network.want_topics({pending.topic}, now_ms)
             error = self._unknown_topic_error(pending, now_ms)
             if error is None:
                 return False
