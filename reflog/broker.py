@@ -167,8 +167,13 @@ class _FetchResult:
 class Broker:
     """One broker: topics, partitions, produce, fetch, offsets, metadata."""
 
-    def __init__(self, config: BrokerConfig, now_ms: int = 0) -> None:
+    def __init__(self, config: BrokerConfig, now_ms: int = 0, *, zero_copy: bool = True) -> None:
         self.config = config
+        # A fetch answer holds its records as file slices, for the network runtime to send
+        # with sendfile when it sends the answer. A runtime with no socket to send a slice to
+        # (the simulation, which sends an answer the moment it is built) says zero_copy=False:
+        # the records are then read into bytes as the answer is built.
+        self.zero_copy = zero_copy
         self.logs = LogManager(config.log_dir, config.log, now_ms)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
         self._next_producer_expiration_ms = now_ms + config.producer_id_expiration_check_interval_ms
@@ -883,7 +888,7 @@ class Broker:
                     if limit > 0 or not total:
                         read = log_.read(fp.fetch_offset, max(limit, 1), max_offset=read_limit)
                         if read.records is not None:
-                            records = read.records
+                            records = read.records if self.zero_copy else read.records.read()
                         total += read.size_in_bytes
                         budget -= read.size_in_bytes
                 except OffsetOutOfRangeError:

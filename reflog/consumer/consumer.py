@@ -469,30 +469,24 @@ class Consumer:
         records: bytes | memoryview | FileSlice | None,
         aborted: list[AbortedTransaction] | None = None,
     ) -> None:
-        if records is None:
+        if not records:  # nothing came for this partition (the others of the fetch had data)
             return
         data = records.read() if isinstance(records, FileSlice) else records
         position = self._positions[tp]
         read_committed = self.config.isolation_level == "read_committed"
+        topic, partition = tp
         batches = list(iter_batches(data))  # a partial batch at the end is skipped
         for batch in visible_batches(batches, (aborted or []) if read_committed else None):
-            if batch.next_offset <= position:
+            next_offset = batch.next_offset
+            if next_offset <= position:
                 continue
             for record in batch.records():
                 if record.offset >= position:
-                    self._buffer.append(
-                        ConsumerRecord(
-                            tp.topic,
-                            tp.partition,
-                            record.offset,
-                            record.timestamp,
-                            record.key,
-                            record.value,
-                            record.headers,
-                        )
-                    )
+                    # The record's own fields (offset, timestamp, key, value, headers) follow
+                    # its topic and partition: unpacked as they are, not read one by one.
+                    self._buffer.append(ConsumerRecord(topic, partition, *record))
                     position = record.offset + 1
-            position = max(position, batch.next_offset)
+            position = max(position, next_offset)
         if batches:  # past skipped markers and aborted batches too
             position = max(position, batches[-1].next_offset)
         self._positions[tp] = position

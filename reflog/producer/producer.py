@@ -154,7 +154,6 @@ class Producer:
         if fatal is not None:  # Kafka's send() throws; reflog's fails the record at once
             self._report(SendResult(pending.send_id, topic, -1, -1, fatal))
             return pending.send_id
-        self.network.want_topics({topic}, now_ms)
         if self._unassigned:  # earlier records wait for metadata: this one waits behind them
             self._unassigned.append(pending)
             self._assign_partitions(now_ms)
@@ -324,11 +323,15 @@ class Producer:
         the topic's metadata."""
         partitions = self.network.partitions(pending.topic)
         if not partitions:
+            # Metadata covers only the topics asked for: a topic with none is asked for now
+            # (if it was not already), and its records wait for the answer.
+            self.network.want_topics({pending.topic}, now_ms)
             error = self._unknown_topic_error(pending, now_ms)
             if error is None:
                 return False
             self._report(SendResult(pending.send_id, pending.topic, -1, -1, error))
             return True
+        size = _size(pending)  # its share of a batch, for the checks below and in _append
         if pending.partition is not None:
             partition = pending.partition
             if not 0 <= partition < len(partitions):
@@ -342,14 +345,14 @@ class Producer:
             tp = TopicPartition(
                 pending.topic, self._sticky.partition(pending.topic, len(partitions))
             )
-            if not self._has_room(tp, pending):
+            if not self._has_room(tp, size):
                 # As Kafka's producer does (KIP-480): a record that would open a new batch
                 # moves the partitioner on first, and goes to the next partition instead.
                 self._sticky.on_new_batch(pending.topic, len(partitions))
                 tp = TopicPartition(
                     pending.topic, self._sticky.partition(pending.topic, len(partitions))
                 )
-        self._append(tp, pending, now_ms)
+        self._append(tp, pending, size, now_ms)
         return True
 
     def _unknown_topic_error(self, pending: PendingRecord, now_ms: int) -> int | None:
@@ -366,19 +369,19 @@ class Producer:
             return ErrorCode.REQUEST_TIMED_OUT
         return error
 
-    def _has_room(self, tp: TopicPartition, pending: PendingRecord) -> bool:
-        """True if ``pending`` fits in ``tp``'s open batch. A batch it does not fit in is
-        full: it is closed now, to go without waiting for linger.ms (as in _append)."""
+    def _has_room(self, tp: TopicPartition, size: int) -> bool:
+        """True if a record of ``size`` (see _size) fits in ``tp``'s open batch. A batch it
+        does not fit in is full: it is closed now, to go without waiting for linger.ms (as in
+        _append)."""
         batch = self._open.get(tp)
         if batch is None:
             return False
-        if batch.size + _size(pending) > self.config.batch_size:
+        if batch.size + size > self.config.batch_size:
             self._enqueue(self._open.pop(tp))
             return False
         return True
 
-    def _append(self, tp: TopicPartition, pending: PendingRecord, now_ms: int) -> None:
-        size = _size(pending)
+    def _append(self, tp: TopicPartition, pending: PendingRecord, size: int, now_ms: int) -> None:
         batch = self._open.get(tp)
         if batch is not None and batch.size + size > self.config.batch_size:
             self._enqueue(self._open.pop(tp))
@@ -483,14 +486,14 @@ class Producer:
             if self.config.acks != 0:
                 self._on_wire[batch.tp] = self._on_wire.get(batch.tp, 0) + 1
                 batch.on_wire = True
-            request = ProduceRequest(
-                transactional_id=self.config.transactional_id,
-                acks=self.config.acks,
-                timeout_ms=self.config.request_timeout_ms,
-                topic_data=[
-                    TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
-                ],
-            )
+        request = ProduceRequest(
+            transactional_id=self.config.transactional_id,
+            acks=self.config.acks,
+            timeout_ms=self.config.request_timeout_ms,
+            topic_data=[
+                TopicProduceData(name=t, partition_data=p) for t, p in sorted(topics.items())
+            ],
+        )
 
         def on_response(response: Response | None, error: int) -> None:
             self._on_produce_response(batches, response, error, self.network.now_ms)
@@ -586,11 +589,11 @@ class Producer:
     def _complete(self, batch: ProducerBatch, base_offset: int, error: int) -> None:
         del self._held[batch.batch_id]
         topic, partition = batch.tp
+        # The records' offsets follow each other from the batch's base offset, if it is known.
+        offsets = itertools.count(base_offset) if base_offset >= 0 else itertools.repeat(-1)
         self._report(
             *[
-                SendResult(
-                    p.send_id, topic, partition, base_offset + i if base_offset >= 0 else -1, error
-                )
-                for i, p in enumerate(batch.records)
+                SendResult(p.send_id, topic, partition, offset, error)
+                for p, offset in zip(batch.records, offsets, strict=False)  # offsets: endless
             ]
         )

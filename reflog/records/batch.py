@@ -213,17 +213,44 @@ class RecordBatch:
             )
 
     def records(self) -> Iterator[Record]:
-        """Decode the records (only now: the view itself never does)."""
+        """Decode the records (only now: the view itself never does).
+
+        Each record is ``length attributes timestampDelta offsetDelta key value headers``,
+        all varints but the attributes byte; ``length`` counts the bytes after itself."""
         if self.compression != 0:
             raise UnsupportedCompressionError(
                 f"compression codec {self.compression} is not supported by reflog"
             )
         buf = self.buffer
         pos = HEADER_SIZE
+        base_offset, base_timestamp = self.base_offset, self.base_timestamp
         try:
             for _ in range(self.record_count):
-                record, pos = _decode_record(buf, pos, self.base_offset, self.base_timestamp)
-                yield record
+                length, pos = decode_varint(buf, pos)
+                end = pos + length
+                if length < 0 or end > len(buf):
+                    raise CorruptRecordError(f"record length {length} runs past the batch")
+                pos += 1  # record attributes: unused by the v2 format
+                timestamp_delta, pos = decode_varlong(buf, pos)
+                offset_delta, pos = decode_varint(buf, pos)
+                key, pos = _decode_bytes(buf, pos, end)
+                value, pos = _decode_bytes(buf, pos, end)
+                header_count, pos = decode_varint(buf, pos)
+                if header_count < 0:
+                    raise CorruptRecordError("negative header count")
+                headers: tuple[Header, ...] = ()  # most records have none: one empty tuple
+                if header_count:
+                    headers, pos = _decode_headers(buf, pos, end, header_count)
+                if pos != end:
+                    raise CorruptRecordError("record length does not match its contents")
+                # offset, timestamp, key, value, headers (positional: one per record read)
+                yield Record(
+                    base_offset + offset_delta,
+                    base_timestamp + timestamp_delta,
+                    key,
+                    value,
+                    headers,
+                )
         except (VarintError, IndexError) as exc:
             raise CorruptRecordError(f"malformed record: {exc}") from exc
         if pos != len(buf):
@@ -236,35 +263,17 @@ class RecordBatch:
         )
 
 
-def _decode_record(
-    buf: memoryview, pos: int, base_offset: int, base_timestamp: int
-) -> tuple[Record, int]:
-    length, pos = decode_varint(buf, pos)
-    end = pos + length
-    if length < 0 or end > len(buf):
-        raise CorruptRecordError(f"record length {length} runs past the batch")
-    pos += 1  # record attributes: unused by the v2 format
-    timestamp_delta, pos = decode_varlong(buf, pos)
-    offset_delta, pos = decode_varint(buf, pos)
-    key, pos = _decode_bytes(buf, pos, end)
-    value, pos = _decode_bytes(buf, pos, end)
-    header_count, pos = decode_varint(buf, pos)
-    if header_count < 0:
-        raise CorruptRecordError("negative header count")
+def _decode_headers(
+    buf: memoryview, pos: int, end: int, count: int
+) -> tuple[tuple[Header, ...], int]:
     headers = []
-    for _ in range(header_count):
+    for _ in range(count):
         raw_key, pos = _decode_bytes(buf, pos, end)
         header_value, pos = _decode_bytes(buf, pos, end)
         if raw_key is None:
             raise CorruptRecordError("record header with a null key")
         headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
-    if pos != end:
-        raise CorruptRecordError("record length does not match its contents")
-    # offset, timestamp, key, value, headers (positional: a consumer builds one per record)
-    record = Record(
-        base_offset + offset_delta, base_timestamp + timestamp_delta, key, value, tuple(headers)
-    )
-    return record, pos
+    return tuple(headers), pos
 
 
 def _decode_bytes(buf: memoryview, pos: int, end: int) -> tuple[bytes | None, int]:
@@ -307,7 +316,7 @@ class RecordToWrite(Protocol):
 
 
 def build_batch(
-    records: Sequence[RecordToWrite | tuple[bytes | None, bytes | None, int]],
+    records: Sequence[RecordToWrite] | Sequence[tuple[bytes | None, bytes | None, int]],
     *,
     base_offset: int = 0,
     partition_leader_epoch: int = -1,
@@ -320,13 +329,15 @@ def build_batch(
     """Encode records (or ``(key, value, timestamp)`` tuples) as one uncompressed batch."""
     if not records:
         raise ValueError("a record batch needs at least one record")
-    pending = [_to_write(r) for r in records]
-    base_timestamp = pending[0].timestamp
+    pending = _to_write(records)
+    base_timestamp = max_timestamp = pending[0].timestamp
     body = bytearray()
     for delta, rec in enumerate(pending):
         body += _encode_record(
             rec.key, rec.value, rec.headers, rec.timestamp - base_timestamp, delta
         )
+        if rec.timestamp > max_timestamp:
+            max_timestamp = rec.timestamp
     return _assemble(
         base_offset=base_offset,
         partition_leader_epoch=partition_leader_epoch,
@@ -334,7 +345,7 @@ def build_batch(
         | (_CONTROL_BIT if is_control else 0),
         last_offset_delta=len(pending) - 1,
         base_timestamp=base_timestamp,
-        max_timestamp=max(r.timestamp for r in pending),
+        max_timestamp=max_timestamp,
         producer_id=producer_id,
         producer_epoch=producer_epoch,
         base_sequence=base_sequence,
@@ -343,13 +354,17 @@ def build_batch(
     )
 
 
-def _to_write(record: RecordToWrite | tuple[bytes | None, bytes | None, int]) -> RecordToWrite:
-    """A plain ``(key, value, timestamp)`` tuple as a NewRecord; any other record as it is
-    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``)."""
-    if type(record) is tuple:
-        key, value, timestamp = record
-        return NewRecord(key, value, timestamp)
-    return cast(RecordToWrite, record)
+def _to_write(
+    records: Sequence[RecordToWrite] | Sequence[tuple[bytes | None, bytes | None, int]],
+) -> Sequence[RecordToWrite]:
+    """Plain ``(key, value, timestamp)`` tuples as NewRecords; any other records as they are
+    (a NamedTuple such as :class:`Record` is a tuple too, of other fields: hence ``type``).
+    A batch is given as one kind or the other, so its first record decides for all: a
+    producer's records are then used as they are, with no look at each one."""
+    if type(records[0]) is tuple:
+        tuples = cast(Sequence[tuple[bytes | None, bytes | None, int]], records)
+        return [NewRecord(key, value, timestamp) for key, value, timestamp in tuples]
+    return cast(Sequence[RecordToWrite], records)
 
 
 def rebuild_batch(original: RecordBatch, keep: Sequence[Record]) -> bytes:

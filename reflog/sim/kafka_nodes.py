@@ -1,8 +1,9 @@
 """Simulation adapters: a broker core and client cores as nodes of the simulation.
 
 Requests and responses travel as typed messages (:class:`SimRequest`,
-:class:`SimResponse`). A fetch answer's file slices are read into bytes when it
-is sent (the network runtime sends them then, with sendfile). Both directions
+:class:`SimResponse`). A simulated broker reads a fetch answer's records into bytes
+as it builds the answer, which it sends at once (the network runtime sends them as
+file slices, with sendfile, when it sends the answer). Both directions
 pass through the real wire codec when the cluster is built with
 ``wire_roundtrip_requests=True`` (tests turn it on), so the two runtimes cannot
 drift apart; otherwise the typed messages go as they are (encoding and decoding
@@ -15,7 +16,6 @@ only cut off is noticed when requests to it time out (``request.timeout.ms``).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable
 from typing import NamedTuple
@@ -26,7 +26,6 @@ from reflog.client.core import ClientCore
 from reflog.config import BrokerConfig
 from reflog.controller.broker_lifecycle import BrokerLifecycle
 from reflog.outbound import Outbound, OutboundRequests
-from reflog.records.file_slice import FileSlice
 from reflog.sim.events import Scheduled
 from reflog.sim.node import NodeContext
 from reflog.wire.apis import (
@@ -40,7 +39,6 @@ from reflog.wire.apis import (
 )
 from reflog.wire.codec import chunks_to_bytes
 from reflog.wire.headers import RequestHeader
-from reflog.wire.messages.fetch import FetchResponse
 from reflog.wire.schema import Request, Response
 
 __all__ = ["BrokerNode", "ClientNode", "SimRequest", "SimResponse", "wire_roundtrip"]
@@ -82,26 +80,6 @@ def _apis_of(api_key: int) -> dict[int, Api]:
     return API_TABLE if api_key in API_TABLE else CONTROLLER_API_TABLE
 
 
-def read_file_slices(response: Response) -> Response:
-    """The response with a fetch's records read from their files now, at send time (a
-    later truncation or retention must not change what was sent)."""
-    if not isinstance(response, FetchResponse):
-        return response
-    topics = [
-        dataclasses.replace(
-            topic,
-            partitions=[
-                dataclasses.replace(p, records=p.records.read())
-                if isinstance(p.records, FileSlice)
-                else p
-                for p in topic.partitions
-            ],
-        )
-        for topic in response.responses
-    ]
-    return dataclasses.replace(response, responses=topics)
-
-
 class BrokerNode:
     """A :class:`~reflog.broker.Broker` core on a simulated node; its log dir is real.
 
@@ -141,7 +119,10 @@ class BrokerNode:
 
     def start(self, ctx: NodeContext) -> None:
         # A restart reopens the logs from disk, as a restarted broker process does.
-        self.broker = Broker(self.config, ctx.now_ms)
+        # No sendfile here: the broker reads the records of a fetch answer as it builds it,
+        # which is when the answer is sent (a later truncation or retention must not change
+        # what was sent), rather than leave file slices that would be read afterwards.
+        self.broker = Broker(self.config, ctx.now_ms, zero_copy=False)
         self._conn_ids.clear()
         self._conn_names.clear()
         self._timer_at = None
@@ -203,10 +184,11 @@ class BrokerNode:
             if item.response is None:
                 continue
             header = item.header
-            response = read_file_slices(item.response)
             ctx.send(
                 self._conn_names[item.conn],
-                SimResponse(header.correlation_id, header.api_key, header.api_version, response),
+                SimResponse(
+                    header.correlation_id, header.api_key, header.api_version, item.response
+                ),
             )
         assert self.broker is not None and self.requests is not None
         deadline = min(self.broker.next_deadline_ms(), self.requests.next_deadline_ms())

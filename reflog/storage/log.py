@@ -182,15 +182,16 @@ class Log:
         return AppendInfo(base_offset, last_offset, max_timestamp, size)
 
     def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadInfo:
-        if offset < self.log_start_offset or offset > self.log_end_offset:
-            raise OffsetOutOfRangeError(offset, self.log_start_offset, self.log_end_offset)
-        if offset == self.log_end_offset:  # a reader that has everything: no file to scan
-            return ReadInfo(None, self.log_start_offset, self.log_end_offset)
+        start, end = self.log_start_offset, self.log_end_offset  # a read changes neither
+        if offset < start or offset > end:
+            raise OffsetOutOfRangeError(offset, start, end)
+        if offset == end:  # a reader that has everything: no file to scan
+            return ReadInfo(None, start, end)
         for segment in self._segments_from(offset):
             records = segment.read(offset, max_bytes, max_offset)
             if records is not None:
-                return ReadInfo(records, self.log_start_offset, self.log_end_offset)
-        return ReadInfo(None, self.log_start_offset, self.log_end_offset)
+                return ReadInfo(records, start, end)
+        return ReadInfo(None, start, end)
 
     def offset_for_timestamp(self, timestamp: int) -> TimestampOffset | None:
         for segment in self.segments:

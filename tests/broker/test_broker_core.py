@@ -181,6 +181,21 @@ def test_produce_assigns_consecutive_offsets_and_fetch_returns_them(client: Clie
     assert f.response.responses[0].partitions[0].high_watermark == 3
 
 
+def test_a_broker_without_zero_copy_answers_a_fetch_with_the_record_bytes(
+    lone: LoneBroker, client: Client
+) -> None:
+    # As the simulation runs its brokers (it has no socket to sendfile a slice to): the
+    # records are read as the answer is built, and the answer holds them as bytes.
+    lone.broker.zero_copy = False
+    create(client, "t")
+    client.send(produce("t", 0, batch(b"a", b"b")))
+    [f] = client.send(fetch("t", 0, 0))
+    assert isinstance(f.response, FetchResponse)
+    records = f.response.responses[0].partitions[0].records
+    assert isinstance(records, bytes)
+    assert [r.value for b in iter_batches(records) for r in b.records()] == [b"a", b"b"]
+
+
 def test_produce_to_an_unknown_topic_is_unknown_topic_or_partition(client: Client) -> None:
     [r] = client.send(produce("nope", 0, batch(b"x")))
     assert isinstance(r.response, ProduceResponse)
