@@ -32,7 +32,7 @@ from reflog.groups.config import GroupConfig
 from reflog.groups.coordinator import CommittedOffset, GroupCoordinator, Reply
 from reflog.groups.error_responses import group_error_response
 from reflog.groups.group import Group, GroupState, Member
-from reflog.groups.placement import OFFSETS_TOPIC, partition_for
+from reflog.groups.placement import OFFSETS_TOPIC, coordinator_error, partition_for
 from reflog.groups.records import (
     GroupMetadataKey,
     GroupMetadataValue,
@@ -162,14 +162,7 @@ class GroupHost:
 
     def group_error(self, group_id: str) -> int | None:
         """Why this broker cannot serve ``group_id`` now; None if it can."""
-        p = self.partition_of(group_id)
-        if p is None:
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        if p in self.loading:
-            return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-        if p not in self.loaded:
-            return ErrorCode.NOT_COORDINATOR
-        return None
+        return coordinator_error(self.partition_of(group_id), self.loading, self.loaded)
 
     # -- requests -------------------------------------------------------------------------
     def handle(

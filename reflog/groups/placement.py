@@ -9,7 +9,11 @@ partition number in reflog as in Kafka.
 
 from __future__ import annotations
 
-__all__ = ["OFFSETS_TOPIC", "java_string_hashcode", "partition_for"]
+from collections.abc import Collection
+
+from reflog.wire.errors import ErrorCode
+
+__all__ = ["OFFSETS_TOPIC", "coordinator_error", "java_string_hashcode", "partition_for"]
 
 OFFSETS_TOPIC = "__consumer_offsets"
 
@@ -32,3 +36,18 @@ def _java_abs(n: int) -> int:
 
 def partition_for(group_id: str, num_partitions: int) -> int:
     return _java_abs(java_string_hashcode(group_id)) % num_partitions
+
+
+def coordinator_error(
+    partition: int | None, loading: Collection[int], loaded: Collection[int]
+) -> int | None:
+    """Why a broker cannot coordinate what lives in ``partition`` of its internal topic now
+    (None: it can). The same rule for groups and transactional ids: no such topic yet, the
+    partition still being read back after becoming its leader, or not its leader."""
+    if partition is None:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if partition in loading:
+        return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    if partition not in loaded:
+        return ErrorCode.NOT_COORDINATOR
+    return None

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from reflog.broker_actions import Action, Forward, Respond, SendToBroker
 from reflog.controller.records import NO_LEADER
 from reflog.groups.coordinator import CommittedOffset
-from reflog.groups.placement import OFFSETS_TOPIC, partition_for
+from reflog.groups.placement import OFFSETS_TOPIC, coordinator_error, partition_for
 from reflog.groups.records import (
     OffsetCommitKey,
     OffsetCommitValue,
@@ -153,14 +153,7 @@ class TxnHost:
 
     def txn_error(self, transactional_id: str) -> int | None:
         """Why this broker cannot coordinate ``transactional_id`` now; None if it can."""
-        p = self.partition_of(transactional_id)
-        if p is None:
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        if p in self.loading:
-            return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-        if p not in self.loaded:
-            return ErrorCode.NOT_COORDINATOR
-        return None
+        return coordinator_error(self.partition_of(transactional_id), self.loading, self.loaded)
 
     def state_topic(self) -> CreatableTopic:
         brokers = len(self.broker.image.live_brokers())
