@@ -89,9 +89,13 @@ def mock_thread_cpu_seconds() -> float:
     """CPU time of librdkafka's mock broker thread(s) in this process (Linux: /proc)."""
     total = 0.0
     for task in Path("/proc/self/task").iterdir():
-        if (task / "comm").read_text().startswith("rdk:mock"):
+        try:
+            if not (task / "comm").read_text().startswith("rdk:mock"):
+                continue
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except FileNotFoundError:  # a thread that ended since the directory was listed
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
