@@ -232,6 +232,35 @@ class RecordBatch:
         base_offset, base_timestamp = self.base_offset, self.base_timestamp
         try:
             for _ in range(self.record_count):
+                # Fast path, the mirror of _encode_record's: a record with a null key, no
+                # headers and only one-byte varints (a short value, small deltas), as in a
+                # producer's small batches, is read from its first six bytes: length,
+                # attributes, timestampDelta, offsetDelta, key length (1 is -1: null), value
+                # length. A one-byte varint of n >= 0 is the byte 2n, so such a record's
+                # length byte is its value length's + 12 (the value and six one-byte fields).
+                head = data[pos : pos + 6]
+                if len(head) == 6:
+                    length, _attributes, ts, off, key_length, value_length = head
+                    value_end = pos + 6 + value_length // 2
+                    if (
+                        length < 0x80
+                        and length == value_length + 12
+                        and not value_length & 1
+                        and key_length == 1
+                        and ts < 0x80
+                        and off < 0x80
+                        and value_end < len(data)
+                        and data[value_end] == 0  # no headers
+                    ):
+                        yield Record(
+                            base_offset + one_byte[off],
+                            base_timestamp + one_byte[ts],
+                            None,
+                            data[pos + 6 : value_end],
+                            (),
+                        )
+                        pos = value_end + 1
+                        continue
                 b = data[pos]
                 length, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
                 end = pos + length

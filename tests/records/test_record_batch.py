@@ -144,15 +144,22 @@ small_keyless = st.lists(
 
 @given(small_keyless)
 @example([(b"value", 1)] * 70)  # offset deltas past 63
-def test_small_keyless_records_are_written_byte_for_byte_as_kafka_python_writes_them(
+def test_small_keyless_records_are_written_and_read_as_kafka_python_does(
     values_and_deltas: list[tuple[bytes | None, int]],
 ) -> None:
-    # Short values, small deltas, no key: the encoder's fast path, and just past its limits
-    # (values of 58 bytes and more, deltas of 64 and more, null values) its general path.
+    # Short values, small deltas, no key: the encoder's and decoder's fast paths, and just
+    # past their limits (values of 58 bytes and more, deltas of 64 and more, null values)
+    # their general paths.
     new = [NewRecord(None, value, 1_000 + delta) for value, delta in values_and_deltas]
     builder = kafka_python_builder()
     for i, r in enumerate(new):
         builder.append(i, timestamp=r.timestamp, key=None, value=r.value, headers=[])
     # From the CRC on (before it, kafka-python writes a partition leader epoch of 0, reflog
     # -1: the leader sets it on append).
-    assert build_batch(new)[17:] == bytes(builder.build())[17:]
+    theirs = bytes(builder.build())
+    assert build_batch(new)[17:] == theirs[17:]
+    # ...and reflog reads them back (the decoder's fast path, and past its limits the
+    # general one) as they were written.
+    assert [tuple(r) for r in RecordBatch(theirs).records()] == [
+        (i, r.timestamp, None, r.value, ()) for i, r in enumerate(new)
+    ]
