@@ -325,24 +325,30 @@ class Producer:
         if self._held:
             deadlines.append(self._expiry_ms())
         idempotence = self.idempotence
-        if idempotence is None:
-            deadlines += [q[0].retry_at_ms for tp, q in self._queued.items() if not self._busy(tp)]
-        elif idempotence.has_producer_id:  # else the id's answer wakes it
-            # A head whose backoff is over was not sent at the last tick because it waits for
-            # an answer (an earlier batch's, or the first one's while the leader does not know
-            # the producer yet): that answer wakes the producer, no timer need poll for it.
-            deadlines += [
-                q[0].retry_at_ms
-                for tp, q in self._queued.items()
-                if not self._busy(tp) and q[0].retry_at_ms > self._ticked_ms
-            ]
-        for deadline in (
-            self.network.next_deadline_ms(),
-            None if idempotence is None else idempotence.next_deadline_ms(),
-            None if self.transactions is None else self.transactions.next_deadline_ms(),
+        if self._queued:  # asked after every wake, which has mostly sent every batch
+            if idempotence is None:
+                deadlines += [
+                    q[0].retry_at_ms for tp, q in self._queued.items() if not self._busy(tp)
+                ]
+            elif idempotence.has_producer_id:  # else the id's answer wakes it
+                # A head whose backoff is over was not sent at the last tick because it waits
+                # for an answer (an earlier batch's, or the first one's while the leader does
+                # not know the producer yet): that answer wakes the producer, no timer need
+                # poll for it.
+                deadlines += [
+                    q[0].retry_at_ms
+                    for tp, q in self._queued.items()
+                    if not self._busy(tp) and q[0].retry_at_ms > self._ticked_ms
+                ]
+        if (network := self.network.next_deadline_ms()) is not None:
+            deadlines.append(network)
+        if idempotence is not None and (sequences := idempotence.next_deadline_ms()) is not None:
+            deadlines.append(sequences)
+        if (
+            self.transactions is not None
+            and (txn := self.transactions.next_deadline_ms()) is not None
         ):
-            if deadline is not None:
-                deadlines.append(deadline)
+            deadlines.append(txn)
         return min(deadlines, default=None)
 
     # -- internals: records into batches ------------------------------------------------
