@@ -480,12 +480,14 @@ class Consumer:
             next_offset = batch.next_offset
             if next_offset <= position:
                 continue
-            for record in batch.records():
-                if record.offset >= position:
-                    # The record's own fields (offset, timestamp, key, value, headers) follow
-                    # its topic and partition: unpacked as they are, not read one by one.
-                    self._buffer.append(ConsumerRecord(topic, partition, *record))
-                    position = record.offset + 1
+            # The records from the position on (a batch may start before it). A record's own
+            # fields (offset, timestamp, key, value, headers) follow its topic and partition:
+            # unpacked as they are, not read one by one.
+            self._buffer += [
+                ConsumerRecord(topic, partition, *record)
+                for record in batch.records()
+                if record.offset >= position
+            ]
             position = max(position, next_offset)
         if batches:  # past skipped markers and aborted batches too
             position = max(position, batches[-1].next_offset)

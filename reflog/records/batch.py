@@ -31,6 +31,7 @@ from typing import Final, NamedTuple, Protocol, cast
 from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError, UnsupportedCompressionError
 from reflog.records.varint import (
+    ONE_BYTE_VARINT_VALUES,
     VarintError,
     decode_varint,
     decode_varlong,
@@ -221,26 +222,70 @@ class RecordBatch:
             raise UnsupportedCompressionError(
                 f"compression codec {self.compression} is not supported by reflog"
             )
-        buf = self.buffer
+        # A consumer reads every record through here, so the loop is written for speed: the
+        # batch is copied to bytes once (indexing and slicing bytes is quicker than a
+        # memoryview), and a varint of one byte, as most are in a record (lengths, deltas and
+        # counts under 64), is looked up in a table rather than decoded by a call.
+        data = self.buffer.tobytes()
+        one_byte = ONE_BYTE_VARINT_VALUES
         pos = HEADER_SIZE
         base_offset, base_timestamp = self.base_offset, self.base_timestamp
         try:
             for _ in range(self.record_count):
-                length, pos = decode_varint(buf, pos)
+                # Fast path, the mirror of _encode_record's: a record with a null key, no
+                # headers and only one-byte varints (a short value, small deltas), as in a
+                # producer's small batches, is read from its first six bytes: length,
+                # attributes, timestampDelta, offsetDelta, key length (1 is -1: null), value
+                # length. A one-byte varint of n >= 0 is the byte 2n, so such a record's
+                # length byte is its value length's + 12 (the value and six one-byte fields).
+                head = data[pos : pos + 6]
+                if len(head) == 6:
+                    length, _attributes, ts, off, key_length, value_length = head
+                    value_end = pos + 6 + value_length // 2
+                    if (
+                        length < 0x80
+                        and length == value_length + 12
+                        and not value_length & 1
+                        and key_length == 1
+                        and ts < 0x80
+                        and off < 0x80
+                        and value_end < len(data)
+                        and data[value_end] == 0  # no headers
+                    ):
+                        yield Record(
+                            base_offset + one_byte[off],
+                            base_timestamp + one_byte[ts],
+                            None,
+                            data[pos + 6 : value_end],
+                            (),
+                        )
+                        pos = value_end + 1
+                        continue
+                b = data[pos]
+                length, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
                 end = pos + length
-                if length < 0 or end > len(buf):
+                if length < 0 or end > len(data):
                     raise CorruptRecordError(f"record length {length} runs past the batch")
                 pos += 1  # record attributes: unused by the v2 format
-                timestamp_delta, pos = decode_varlong(buf, pos)
-                offset_delta, pos = decode_varint(buf, pos)
-                key, pos = _decode_bytes(buf, pos, end)
-                value, pos = _decode_bytes(buf, pos, end)
-                header_count, pos = decode_varint(buf, pos)
+                b = data[pos]
+                timestamp_delta, pos = (
+                    (one_byte[b], pos + 1) if b < 0x80 else decode_varlong(data, pos)
+                )
+                b = data[pos]
+                offset_delta, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
+                b = data[pos]
+                key_length, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
+                key, pos = _bytes_field(data, pos, key_length, end)
+                b = data[pos]
+                value_length, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
+                value, pos = _bytes_field(data, pos, value_length, end)
+                b = data[pos]
+                header_count, pos = (one_byte[b], pos + 1) if b < 0x80 else decode_varint(data, pos)
                 if header_count < 0:
                     raise CorruptRecordError("negative header count")
                 headers: tuple[Header, ...] = ()  # most records have none: one empty tuple
                 if header_count:
-                    headers, pos = _decode_headers(buf, pos, end, header_count)
+                    headers, pos = _decode_headers(data, pos, end, header_count)
                 if pos != end:
                     raise CorruptRecordError("record length does not match its contents")
                 # offset, timestamp, key, value, headers (positional: one per record read)
@@ -253,8 +298,8 @@ class RecordBatch:
                 )
         except (VarintError, IndexError) as exc:
             raise CorruptRecordError(f"malformed record: {exc}") from exc
-        if pos != len(buf):
-            raise CorruptRecordError(f"{len(buf) - pos} stray bytes after the last record")
+        if pos != len(data):
+            raise CorruptRecordError(f"{len(data) - pos} stray bytes after the last record")
 
     def __repr__(self) -> str:
         return (
@@ -263,26 +308,30 @@ class RecordBatch:
         )
 
 
-def _decode_headers(
-    buf: memoryview, pos: int, end: int, count: int
-) -> tuple[tuple[Header, ...], int]:
+def _decode_headers(data: bytes, pos: int, end: int, count: int) -> tuple[tuple[Header, ...], int]:
     headers = []
     for _ in range(count):
-        raw_key, pos = _decode_bytes(buf, pos, end)
-        header_value, pos = _decode_bytes(buf, pos, end)
+        raw_key, pos = _decode_bytes(data, pos, end)
+        header_value, pos = _decode_bytes(data, pos, end)
         if raw_key is None:
             raise CorruptRecordError("record header with a null key")
         headers.append(Header(raw_key.decode("utf-8", errors="replace"), header_value))
     return tuple(headers), pos
 
 
-def _decode_bytes(buf: memoryview, pos: int, end: int) -> tuple[bytes | None, int]:
-    length, pos = decode_varint(buf, pos)
+def _decode_bytes(data: bytes, pos: int, end: int) -> tuple[bytes | None, int]:
+    length, pos = decode_varint(data, pos)
+    return _bytes_field(data, pos, length, end)
+
+
+def _bytes_field(data: bytes, pos: int, length: int, end: int) -> tuple[bytes | None, int]:
+    """The ``length`` bytes at ``pos`` (a key, a value: null if ``length`` is negative) of a
+    record ending at ``end``, and the position after them."""
     if length < 0:
         return None, pos
     if pos + length > end:
         raise CorruptRecordError(f"field of {length} bytes runs past its record")
-    return bytes(buf[pos : pos + length]), pos + length
+    return data[pos : pos + length], pos + length
 
 
 def _encode_bytes(data: bytes | None) -> bytes:
@@ -405,6 +454,21 @@ def _encode_record(
     timestamp_delta: int,
     offset_delta: int,
 ) -> bytes:
+    if (
+        key is None
+        and value is not None
+        and len(value) < 58
+        and not headers
+        and 0 <= timestamp_delta < 64
+        and 0 <= offset_delta < 64
+    ):
+        # Fast path for the usual record of a producer's small batch (no key or headers, a
+        # short value, small deltas): every varint in it is one byte, the zig-zag 2n of a
+        # value n >= 0 (-1, a null key, is 1), so its bytes are written in one go: the
+        # same bytes as the general path below, which costs several calls per record.
+        length = 6 + len(value)  # the five one-byte fields before the value, one after
+        prefix = (2 * length, 0, 2 * timestamp_delta, 2 * offset_delta, 1, 2 * len(value))
+        return bytes(prefix) + value + b"\x00"
     parts = [
         b"\x00",  # attributes
         encode_varlong(timestamp_delta),

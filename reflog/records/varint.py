@@ -11,6 +11,7 @@ bytes follow. A ``varint`` holds 32 bits (at most 5 bytes), a ``varlong``
 from __future__ import annotations
 
 __all__ = [
+    "ONE_BYTE_VARINT_VALUES",
     "VarintError",
     "decode_unsigned_varint",
     "decode_varint",
@@ -44,8 +45,9 @@ def zigzag_decode(value: int) -> int:
 # Most varints in a record (lengths, deltas, counts) are below 128 and take one byte:
 # those encodings are made once, here, instead of on every call.
 _ONE_BYTE = [bytes((i,)) for i in range(0x80)]
-# ... and their values, zig-zag decoded once: the decoders look a one-byte varint up.
-_ONE_BYTE_VALUE = [zigzag_decode(i) for i in range(0x80)]
+# ... and their values, zig-zag decoded once: the decoders look a one-byte varint up, and
+# so does RecordBatch.records, which reads several in every record.
+ONE_BYTE_VARINT_VALUES = [zigzag_decode(i) for i in range(0x80)]
 
 
 def encode_unsigned_varint(value: int) -> bytes:
@@ -103,7 +105,7 @@ def encode_varlong(value: int) -> bytes:
 def decode_varint(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int]:
     """Read a zig-zag varint (signed 32-bit); return ``(value, next_pos)``."""
     if pos < len(buf) and (first := buf[pos]) < 0x80:  # one byte (-64..63): the common case
-        return _ONE_BYTE_VALUE[first], pos + 1
+        return ONE_BYTE_VARINT_VALUES[first], pos + 1
     raw, pos = decode_unsigned_varint(buf, pos, max_bytes=5)
     if raw >= 1 << 32:
         raise VarintError("varint does not fit in 32 bits")
@@ -113,7 +115,7 @@ def decode_varint(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[in
 def decode_varlong(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int]:
     """Read a zig-zag varlong (signed 64-bit); return ``(value, next_pos)``."""
     if pos < len(buf) and (first := buf[pos]) < 0x80:  # one byte, as in decode_varint
-        return _ONE_BYTE_VALUE[first], pos + 1
+        return ONE_BYTE_VARINT_VALUES[first], pos + 1
     raw, pos = decode_unsigned_varint(buf, pos, max_bytes=10)
     if raw >= 1 << 64:
         raise VarintError("varlong does not fit in 64 bits")

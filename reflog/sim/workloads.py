@@ -152,12 +152,33 @@ class ProducerWorkload(ClientNode):
         assert self._ctx is not None
         send, topic, keys, rng = self.producer.send, self.topic, self.keys, self._ctx.rng
         due, sent = self._next_send_ms, self._sent
-        while due <= now_ms:
-            key = rng.choices(keys, weights=self.key_weights)[0] if keys else None
-            send(topic, b"record-%d" % sent, key=key, now_ms=math.ceil(due))
-            sent += 1
-            due += interval
+        if keys:
+            while due <= now_ms:
+                key = rng.choices(keys, weights=self.key_weights)[0]
+                send(topic, b"record-%d" % sent, key=key, now_ms=math.ceil(due))
+                sent += 1
+                due += interval
+        else:
+            records = []  # (value, the millisecond it was due)
+            while due <= now_ms:
+                records.append((b"record-%d" % sent, math.ceil(due)))
+                sent += 1
+                due += interval
+            self._send_keyless(records)
         self._next_send_ms, self._sent = due, sent
+
+    def _send_keyless(self, records: list[tuple[bytes, int]]) -> None:
+        """Hand keyless records to the producer in order: those that only join the open batch
+        in one call (most of them), each other one (it opens a batch, or finds it full)
+        through ``send``. The producer ends up as if each had gone through ``send``."""
+        producer, topic = self.producer, self.topic
+        handed = 0
+        while handed < len(records):
+            handed += producer.join_open_batch(topic, records[handed:])
+            if handed < len(records):
+                value, due_ms = records[handed]
+                producer.send(topic, value, now_ms=due_ms)
+                handed += 1
 
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:

@@ -288,8 +288,9 @@ class TransactionCoordinator:
                 self._fence_and_abort(txn, now_ms)
 
     def next_deadline_ms(self) -> int | None:
-        if any(t.state == S.ONGOING for t in self.txns.values()):
-            return self._next_abort_check_ms
+        for txn in self.txns.values():
+            if txn.state == S.ONGOING:
+                return self._next_abort_check_ms
         return None
 
     # -- what the host does for the core ----------------------------------------------------

@@ -557,9 +557,13 @@ class TxnHost:
         return self._after_change(now_ms)
 
     def next_deadline_ms(self) -> int | None:
+        # Asked after every message the broker handles: nothing is built when nothing waits.
         if self.loading:
             return 0
-        deadlines = [self.coordinator.next_deadline_ms()]
+        deadline = self.coordinator.next_deadline_ms()
+        if not self.markers:
+            return deadline
+        deadlines = [] if deadline is None else [deadline]
         backoff = self.config.transaction_marker_retry_backoff_ms
         for pending in self.markers.values():
             if pending.prepared_at is not None:
@@ -568,7 +572,7 @@ class TxnHost:
                 continue  # asked again after the next message, which may replicate it
             for tp in pending.remaining:
                 deadlines.append(pending.sent_ms.get(tp, 0) + backoff)
-        return min((d for d in deadlines if d is not None), default=None)
+        return min(deadlines, default=None)
 
     # -- becoming and ceasing to be a coordinator -----------------------------------------
     def leadership_changed(self, now_ms: int) -> list[Action]:

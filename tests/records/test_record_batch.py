@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
@@ -90,9 +90,9 @@ def test_iter_batches_skips_a_partial_trailing_batch_as_fetch_responses_allow() 
         list(iter_batches(buf, allow_partial_tail=False))
 
 
-@given(records)
-def test_reflog_decodes_batches_built_by_kafka_python(new: list[NewRecord]) -> None:
-    builder = DefaultRecordBatchBuilder(
+def kafka_python_builder() -> DefaultRecordBatchBuilder:
+    """kafka-python's builder of an uncompressed batch without a producer id."""
+    return DefaultRecordBatchBuilder(
         magic=2,
         compression_type=0,
         is_transactional=0,
@@ -101,6 +101,11 @@ def test_reflog_decodes_batches_built_by_kafka_python(new: list[NewRecord]) -> N
         base_sequence=-1,
         batch_size=10**7,
     )
+
+
+@given(records)
+def test_reflog_decodes_batches_built_by_kafka_python(new: list[NewRecord]) -> None:
+    builder = kafka_python_builder()
     for i, r in enumerate(new):
         builder.append(
             i,
@@ -122,4 +127,39 @@ def test_kafka_python_decodes_batches_built_by_reflog(new: list[NewRecord]) -> N
     assert theirs.validate_crc()
     assert [(r.offset, r.key, r.value, r.timestamp) for r in theirs] == [
         (7 + i, n.key, n.value, n.timestamp) for i, n in enumerate(new)
+    ]
+
+
+# Values and timestamp deltas on either side of the encoder's fast-path limits (values under
+# 58 bytes, deltas under 64); up to 80 records, so offset deltas cross 64 too.
+small_keyless = st.lists(
+    st.tuples(
+        st.none() | st.binary(max_size=8) | st.binary(min_size=55, max_size=60),
+        st.integers(min_value=0, max_value=3) | st.integers(min_value=60, max_value=67),
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@given(small_keyless)
+@example([(b"value", 1)] * 70)  # offset deltas past 63
+def test_small_keyless_records_are_written_and_read_as_kafka_python_does(
+    values_and_deltas: list[tuple[bytes | None, int]],
+) -> None:
+    # Short values, small deltas, no key: the encoder's and decoder's fast paths, and just
+    # past their limits (values of 58 bytes and more, deltas of 64 and more, null values)
+    # their general paths.
+    new = [NewRecord(None, value, 1_000 + delta) for value, delta in values_and_deltas]
+    builder = kafka_python_builder()
+    for i, r in enumerate(new):
+        builder.append(i, timestamp=r.timestamp, key=None, value=r.value, headers=[])
+    # From the CRC on (before it, kafka-python writes a partition leader epoch of 0, reflog
+    # -1: the leader sets it on append).
+    theirs = bytes(builder.build())
+    assert build_batch(new)[17:] == theirs[17:]
+    # ...and reflog reads them back (the decoder's fast path, and past its limits the
+    # general one) as they were written.
+    assert [tuple(r) for r in RecordBatch(theirs).records()] == [
+        (i, r.timestamp, None, r.value, ()) for i, r in enumerate(new)
     ]
