@@ -68,12 +68,13 @@ KINDS: dict[str, str] = {
 MARKER_TEXT = {"COMMIT marker": "C", "ABORT marker": "A"}
 WINDOW = 24  # offsets shown per partition: the last ones
 CONSUMER_COLOURS = {"read_uncommitted": "#9467bd", "read_committed": "#17becf"}
-# The processors' lines ("processor-2: up, epoch 2") go in a strip below every state and its
-# label, made for them at the bottom of the state panel: the newest three, one under another.
-STATE_Y_RANGE = (-2.95, 2.9)
+# The processors' lines ("processor-2: up, epoch 2") go in a strip made for them at the bottom
+# of the state panel, below every state and its two-line label (about 1.2 units deep at the
+# panel's size): the newest three, one under another.
+STATE_Y_RANGE = (-3.35, 3.15)
 PROCESSOR_LINES = 3
-PROCESSOR_LINES_TOP = -2.15
-PROCESSOR_LINE_STEP = 0.3
+PROCESSOR_LINES_TOP = -2.5
+PROCESSOR_LINE_STEP = 0.32
 
 
 def processor_line_positions(count: int) -> tuple[list[float], list[float]]:
@@ -246,8 +247,8 @@ class TransactionView(TimelineView[Snapshot]):
             col=1,
         )
         figure.add_scatter(
-            x=[], y=[], mode="text", textposition="middle right", hoverinfo="skip",
-            cliponaxis=False, showlegend=False, row=1, col=1,
+            x=[], y=[], mode="text", textposition="middle right", textfont={"size": 11},
+            hoverinfo="skip", cliponaxis=False, showlegend=False, row=1, col=1,
         )  # fmt: skip
         # The log: one bar trace per kind of offset, then HW, LSO and the consumers.
         for kind, colour in KINDS.items():
