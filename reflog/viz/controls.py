@@ -27,7 +27,33 @@ import plotly.graph_objects as go
 from reflog.sim.timeline import Timeline
 from reflog.viz.static import live_or_static, scrubbable_figure
 
-__all__ = ["LiveRun", "TimelineControls", "TimelineView"]
+__all__ = ["LiveRun", "TimelineControls", "TimelineView", "complete_batch"]
+
+
+def complete_batch(figure: go.FigureWidget) -> None:
+    """Give every trace a pending ``batch_update`` touches every property the batch sets (the
+    trace's own value where the draw left it alone), so that the batch resets nothing.
+
+    plotly 7.1 sends a batch as one update whose per-trace value lists hold the marker
+    ``"_undefined_"`` for the traces a property was not set on (``_build_update_params_from_batch``
+    and the ``Undefined`` serializer in plotly/serializers.py). Its JavaScript half has the
+    function that turns the marker back into ``undefined`` but, since the widget became an
+    anywidget, nothing calls it: plotly.js is handed the string, which resets the property
+    (markers lost their colours, traces their positions). Call it inside the batch, last.
+
+    A property another kind of trace does not have (a bar's ``base`` on a scatter) still goes
+    as the marker: plotly.js keeps it aside as an unknown attribute, which draws nothing.
+    """
+    edits = figure._batch_trace_edits  # {trace index: {"marker.color": value, ...}}
+    props = {prop for trace_edits in edits.values() for prop in trace_edits}
+    for index, trace_edits in edits.items():
+        trace = figure.data[index]
+        for prop in sorted(props - trace_edits.keys()):
+            if prop in trace:
+                value = trace[prop]  # in a batch, a read gives the value from before it
+                # A compound property ("marker") as plain data, not the trace's own object.
+                as_json = getattr(value, "to_plotly_json", None)
+                trace_edits[prop] = value if as_json is None else as_json()
 
 
 class _Timed(Protocol):
@@ -264,8 +290,12 @@ class TimelineView(Generic[S]):
         """Update text widgets for ``snapshot`` (none by default)."""
 
     def draw(self, snapshot: S) -> None:
+        # One batch per draw: the browser gets the whole draw as one update and applies it at
+        # once (property by property, plotly.js in JupyterLab was seen to leave the SVG of a
+        # trace drawn from an earlier step, e.g. one text line of two).
         with self.figure.batch_update():
             self.draw_figure(self.figure, snapshot)
+            complete_batch(self.figure)
         self.draw_text(snapshot)
 
     def button(self, label: str, icon: str, handler: Callable[[], None]) -> widgets.Button:

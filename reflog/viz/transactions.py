@@ -35,10 +35,12 @@ from reflog.viz.controls import TimelineView
 
 __all__ = [
     "KINDS",
+    "PROCESSOR_LINES",
     "STATE_POSITIONS",
     "TransactionView",
     "classify_offsets",
     "describe_transaction",
+    "processor_line_positions",
     "state_changes",
     "transaction_at_coordinator",
 ]
@@ -66,6 +68,18 @@ KINDS: dict[str, str] = {
 MARKER_TEXT = {"COMMIT marker": "C", "ABORT marker": "A"}
 WINDOW = 24  # offsets shown per partition: the last ones
 CONSUMER_COLOURS = {"read_uncommitted": "#9467bd", "read_committed": "#17becf"}
+# The processors' lines ("processor-2: up, epoch 2") go in a strip made for them at the bottom
+# of the state panel, below every state and its two-line label (about 1.2 units deep at the
+# panel's size): the newest three, one under another.
+STATE_Y_RANGE = (-3.35, 3.15)
+PROCESSOR_LINES = 3
+PROCESSOR_LINES_TOP = -2.5
+PROCESSOR_LINE_STEP = 0.32
+
+
+def processor_line_positions(count: int) -> tuple[list[float], list[float]]:
+    """Where the state panel writes ``count`` processor lines (left-aligned, from the left)."""
+    return [-0.45] * count, [PROCESSOR_LINES_TOP - PROCESSOR_LINE_STEP * i for i in range(count)]
 
 
 def transaction_at_coordinator(
@@ -233,8 +247,8 @@ class TransactionView(TimelineView[Snapshot]):
             col=1,
         )
         figure.add_scatter(
-            x=[], y=[], mode="text", textposition="middle right", hoverinfo="skip",
-            showlegend=False, row=1, col=1,
+            x=[], y=[], mode="text", textposition="middle right", textfont={"size": 11},
+            hoverinfo="skip", cliponaxis=False, showlegend=False, row=1, col=1,
         )  # fmt: skip
         # The log: one bar trace per kind of offset, then HW, LSO and the consumers.
         for kind, colour in KINDS.items():
@@ -265,7 +279,7 @@ class TransactionView(TimelineView[Snapshot]):
                 line={"color": colour, "shape": "hv"}, row=2, col=1,
             )  # fmt: skip
         figure.update_xaxes(visible=False, range=[-0.5, 3.6], row=1, col=1)
-        figure.update_yaxes(visible=False, range=[-1.8, 2.9], row=1, col=1)
+        figure.update_yaxes(visible=False, range=list(STATE_Y_RANGE), row=1, col=1)
         figure.update_xaxes(title="offset", row=1, col=2)
         figure.update_yaxes(autorange="reversed", row=1, col=2)
         figure.update_xaxes(title="simulated time (ms)", row=2, col=1)
@@ -338,9 +352,8 @@ class TransactionView(TimelineView[Snapshot]):
             data[1].x, data[1].y = [x0, x1], [y0, y1]
         else:
             data[1].x, data[1].y = [], []
-        processors = self._processor_lines(snapshot)
-        data[3].x = [-0.45] * len(processors)
-        data[3].y = [2.7 - 0.35 * i for i in range(len(processors))]  # top left: free
+        processors = self._processor_lines(snapshot)[-PROCESSOR_LINES:]  # the newest
+        data[3].x, data[3].y = processor_line_positions(len(processors))
         data[3].text = processors
         # The output topic's partitions, as their leaders' logs hold them.
         partitions = [p for p in snapshot.topic(self.topic)]
@@ -412,13 +425,6 @@ class TransactionView(TimelineView[Snapshot]):
         counts = [*history.counts[:end], self._counts(snapshot)]
         for j, trace in enumerate(data[first + 4 : first + 6]):
             trace.x, trace.y = times, [c[j] for c in counts]
-
-    def draw(self, snapshot: Snapshot) -> None:
-        # Property by property, not in one batch_update: in a batch, plotly's widget (7.1)
-        # resets on every trace it touches the properties the batch sets on other traces only
-        # (which wiped the markers' colours and the states' positions in JupyterLab).
-        self.draw_figure(self.figure, snapshot)
-        self.draw_text(snapshot)
 
     def _processor_lines(self, snapshot: Snapshot) -> list[str]:
         """``processor-2: up, epoch 2`` (or ``processor-1: down``) for each processor with

@@ -11,7 +11,9 @@ as a student would meet it:
    and filters), as many as the notebook's own outputs hold;
 3. one control of its main view pressed: the figure changes;
 4. the view's time slider dragged back (the view says it shows a recorded moment), another
-   control pressed: the view is live again (slider at the end, "live", the clock says so).
+   control pressed: the view is live again (slider at the end, "live", the clock says so);
+5. where ``DRIVES`` says what else its figure must show after each control, it shows it
+   (07: every processor line its status lists, clear of the states' labels).
 
 Which view of a notebook to drive and which controls to press are data, in ``DRIVES``.
 02-zero-copy's last cell stops its cluster (the view then disables its buttons, which the test
@@ -68,6 +70,48 @@ class Drive:
     view: int = 0  # which widget output of the notebook (in order) is that view
     # The notebook's last cell stops what the view acts on: rerun the cells above it first.
     last_cell_stops_it: bool = False
+    # What else its figure must show after each control (page, view), beyond having changed.
+    figure_shows: Callable[[Any, Any], None] | None = None
+
+
+PROCESSOR_STATUS = re.compile(r"^(\S+) \(([^)]*)\): \d+ results sent", re.MULTILINE)
+# The texts plotly drew as scatter text (the state panel's labels and lines), with their boxes.
+SCATTER_TEXTS = """el => [...el.querySelectorAll('.scatterlayer .textpoint text')].map(t => {
+    const r = t.getBoundingClientRect();
+    return [t.textContent, r.left, r.top, r.right, r.bottom];
+})"""
+
+
+def processor_lines_drawn_clear_of_states(page: Any, view: Any) -> None:
+    """07's figure writes each processor's line that its status lists (the newest three), and
+    no line covers a state's label."""
+    plot = view.locator(".js-plotly-plot").first
+
+    def expected() -> list[str]:
+        status = PROCESSOR_STATUS.findall(view.inner_text())
+        return [f"{name}: {life}" for name, life in status][-3:]
+
+    def drawn() -> list[str]:
+        return [t[0] for t in plot.evaluate(SCATTER_TEXTS) if t[0].startswith(tuple(
+            f"{line.split(':')[0]}:" for line in expected()))]  # fmt: skip
+
+    wait_until(
+        page,
+        lambda: bool(expected()) and drawn() == expected(),
+        "the figure writes every processor line the status lists",
+        timeout_s=15,
+    )
+    texts = plot.evaluate(SCATTER_TEXTS)
+    lines = [t for t in texts if t[0] in expected()]
+    labels = [t for t in texts if t not in lines]
+    assert labels, "the states' labels are drawn"
+    for line in lines:
+        for label in labels:
+            apart = (
+                line[3] <= label[1] or label[3] <= line[1] or line[4] <= label[2]
+                or label[4] <= line[2]
+            )  # fmt: skip
+            assert apart, f"{line[0]!r} covers the state label {label[0]!r}"
 
 
 DRIVES = {
@@ -80,7 +124,11 @@ DRIVES = {
     "04-replication": Drive(control="kill", scrubbed_control="restart"),
     "05-consumer-groups": Drive(control="add a consumer", scrubbed_control="crash a consumer"),
     "06-idempotence": Drive(control="kill the leader", scrubbed_control="restart"),
-    "07-transactions": Drive(control="kill the processor", scrubbed_control="start a successor"),
+    "07-transactions": Drive(
+        control="kill the processor",
+        scrubbed_control="start a successor",
+        figure_shows=processor_lines_drawn_clear_of_states,
+    ),
     "08-operations": Drive(control="kill", scrubbed_control="restart"),
     # Its first three widget outputs are the protocol inspector's tables (kcat's metadata, a
     # producer, a consumer joining a group); the fourth is the checker's view.
@@ -423,7 +471,11 @@ def test_notebook_runs_in_jupyterlab_and_its_views_respond(
             widgets = rerun_all_above_last_cell(page, widgets.nth(drive.view), drive)
         view = widgets.nth(drive.view)
         check_control_changes_figure(page, view, drive)
+        if drive.figure_shows is not None:
+            drive.figure_shows(page, view)
         check_scrubbed_view_goes_live(page, view, drive)
+        if drive.figure_shows is not None:
+            drive.figure_shows(page, view)
     except Exception:
         page.screenshot(path=str(tmp_path / f"{notebook}-failure.png"), full_page=True)
         raise

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+from plotly.basedatatypes import Undefined
 
 from reflog.groups.config import GroupConfig
 from reflog.sim import Cluster
 from reflog.transactions.config import TxnConfig
 from reflog.viz.transactions import (
     KINDS,
+    PROCESSOR_LINES,
+    STATE_POSITIONS,
     TransactionView,
     classify_offsets,
     state_changes,
@@ -124,3 +129,47 @@ def test_the_view_draws_markers_and_the_current_state(tmp_path: Path) -> None:
     view.buttons["start a successor"].click()
     assert "p1-2" in cluster.producers or "p2" in cluster.producers
     assert len(view.static_figure().frames) > 1
+
+
+def test_a_draw_goes_to_the_browser_as_one_update_that_leaves_no_property_undefined(
+    tmp_path: Path,
+) -> None:
+    # Property by property, JupyterLab's plotly.js was seen to leave a trace half drawn; in a
+    # batch, a property undefined on a trace reaches plotly.js as "_undefined_", resetting it.
+    cluster = pipeline(tmp_path)
+    view = TransactionView(cluster, TXN_ID, "out", "uncommitted", "committed")
+    sent: list[tuple[str, Any]] = []
+    view.figure.observe(
+        lambda change: sent.append((change["name"], change["new"])),
+        names=["_py2js_update", "_py2js_restyle", "_py2js_relayout"],
+    )
+    view.controls.slider.value = len(cluster.timeline) // 4  # scrub back: most traces change
+    view.buttons["kill the processor"].click()  # live again, then drawn with p1 down
+    view.buttons["start a successor"].click()
+    messages = [(name, msg) for name, msg in sent if msg is not None]
+    assert [name for name, _ in messages] == ["_py2js_update"] * 4  # one a draw
+    for _, msg in messages:
+        for prop, per_trace in msg["style_data"].items():
+            for index, value in zip(msg["style_traces"], per_trace, strict=True):
+                # Left undefined only where that kind of trace has no such property (a bar's
+                # base on a scatter), which plotly.js keeps aside and draws nothing from.
+                assert value is not Undefined or prop not in view.figure.data[index], prop
+    assert view.figure.data[3].text == ("p1: down", "p1-2: starting")
+
+
+def test_the_processor_lines_stay_below_every_state_and_its_label(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    view = TransactionView(cluster, TXN_ID, "out", "uncommitted", "committed")
+    lowest_state = min(y for _, y in STATE_POSITIONS.values())
+    label_depth = 1.2  # the marker and a two-line label below it, in the panel's y units
+    bottom = view.figure.layout.yaxis.range[0]  # the state panel is the first subplot
+    for n in range(2, 7):
+        view.buttons["kill the processor"].click()
+        view.buttons["start a successor"].click()
+        lines = view.figure.data[3]
+        shown = min(n, PROCESSOR_LINES)
+        assert len(lines.text) == len(lines.y) == shown
+        assert lines.text[-1] == f"p1-{n}: starting"  # the newest, last
+        for y in lines.y:
+            assert y <= lowest_state - label_depth
+            assert y >= bottom + 0.15  # inside the panel, half a line (at ~40 px a unit) clear
