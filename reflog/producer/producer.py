@@ -193,21 +193,38 @@ class Producer:
             return 0
         return (self.config.batch_size - batch.size) // (value_size + _RECORD_OVERHEAD)
 
-    def join_open_batch(self, topic: str, records: Sequence[tuple[bytes, int]]) -> int:
-        """Queue keyless records, each a ``(value, time it was sent)``, that join ``topic``'s
-        open batch on the sticky partition, exactly as :meth:`send` would queue each one (the
-        same send ids, timestamps and batch). Stops at the first record that would do more
-        than join it (no batch is open there, or the record does not fit) and returns how
-        many joined: the caller gives the rest to :meth:`send`.
+    def send_keyless(self, topic: str, records: Sequence[tuple[bytes, int]]) -> None:
+        """Queue keyless records, each a ``(value, time it was sent)``, in order, exactly as
+        one :meth:`send` per record would: the same send ids, timestamps, batches and results.
 
         Why it exists: a simulated producer sends thousands of records a second, and most
-        only join the open batch; one call for them costs much less than one each."""
+        of them only join the open batch. Those go in together (:meth:`_join_open_batch`);
+        each other one (it opens a batch, finds the open one full, waits for metadata or
+        fails) goes through :meth:`send`."""
+        handed = 0
+        while handed < len(records):
+            handed += self._join_open_batch(topic, records, handed)
+            if handed < len(records):
+                value, sent_ms = records[handed]
+                self.send(topic, value, now_ms=sent_ms)
+                handed += 1
+
+    def _join_open_batch(
+        self, topic: str, records: Sequence[tuple[bytes, int]], start: int
+    ) -> int:
+        """Add ``records[start:]`` to ``topic``'s open batch on the sticky partition, as
+        :meth:`send` would add each, up to the first that would do more than join it (no
+        batch is open there, or the record does not fit); return how many joined.
+
+        A flush in progress does not stop them: :meth:`send` too adds to the open batch
+        then, and the flush sends it at the next tick with them in it."""
         batch = self._sticky_open_batch(topic)
         if batch is None:
             return 0
         room = self.config.batch_size - batch.size
         joined = 0
-        for value, sent_ms in records:
+        for i in range(start, len(records)):
+            value, sent_ms = records[i]
             size = len(value) + _RECORD_OVERHEAD  # as _size() counts a record without a key
             if size > room:
                 break

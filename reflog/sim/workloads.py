@@ -164,21 +164,8 @@ class ProducerWorkload(ClientNode):
                 records.append((b"record-%d" % sent, math.ceil(due)))
                 sent += 1
                 due += interval
-            self._send_keyless(records)
+            self.producer.send_keyless(topic, records)
         self._next_send_ms, self._sent = due, sent
-
-    def _send_keyless(self, records: list[tuple[bytes, int]]) -> None:
-        """Hand keyless records to the producer in order: those that only join the open batch
-        in one call (most of them), each other one (it opens a batch, or finds it full)
-        through ``send``. The producer ends up as if each had gone through ``send``."""
-        producer, topic = self.producer, self.topic
-        handed = 0
-        while handed < len(records):
-            handed += producer.join_open_batch(topic, records[handed:])
-            if handed < len(records):
-                value, due_ms = records[handed]
-                producer.send(topic, value, now_ms=due_ms)
-                handed += 1
 
     def next_wake_ms(self) -> int | None:
         if self.rate_per_s <= 0 or self._next_send_ms is None:
