@@ -18,7 +18,7 @@ played: a :class:`~reflog.sim.cluster.Cluster`, or the Raft chapter's recorder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 import ipywidgets as widgets
@@ -49,11 +49,18 @@ def complete_batch(figure: go.FigureWidget) -> None:
     for index, trace_edits in edits.items():
         trace = figure.data[index]
         for prop in sorted(props - trace_edits.keys()):
-            if prop in trace:
+            # Not a part of what this draw set whole ("marker.color" of a new "marker"), nor
+            # the whole of what it set a part of: its old value would undo the new one.
+            if prop in trace and not _overlaps(prop, trace_edits):
                 value = trace[prop]  # in a batch, a read gives the value from before it
                 # A compound property ("marker") as plain data, not the trace's own object.
                 as_json = getattr(value, "to_plotly_json", None)
                 trace_edits[prop] = value if as_json is None else as_json()
+
+
+def _overlaps(prop: str, edited: Iterable[str]) -> bool:
+    """Whether ``prop`` is a part or the whole of a property in ``edited`` (dotted paths)."""
+    return any(prop.startswith(e + ".") or e.startswith(prop + ".") for e in edited)
 
 
 class _Timed(Protocol):
