@@ -429,9 +429,10 @@ class GroupView(TimelineView[Snapshot]):
         # in plotly's default colours when their colour was one value, set only at creation.
         read.marker.color = [READ_NOT_COMMITTED_COLOUR] * len(lags)
         unread.marker.color = [NOT_READ_COLOUR] * len(lags)
+        read_not_committed = [lag.read_not_committed for lag in lags]
         read.base = [0] * len(lags)
-        read.x = [lag.read_not_committed for lag in lags]
-        unread.base = read.x
+        # Not "unread.base = read.x": inside a batch, a read gives the value before it.
+        read.x = unread.base = read_not_committed
         unread.x = [lag.lag - lag.read_not_committed for lag in lags]
         total = sum(lag.lag for lag in lags)
         numbers.x = [lag.lag for lag in lags] + [0]

@@ -177,6 +177,13 @@ def test_the_view_draws_each_partition_s_lag_beside_its_row(tmp_path: Path) -> N
     lags = partition_lags(cluster.timeline.latest, "orders", "g")
     assert read.y == unread.y == tuple(f"orders-{p}" for p in range(6))
     assert [r + u for r, u in zip(read.x, unread.x, strict=True)] == [lag.lag for lag in lags]
+    assert unread.base == read.x  # each not-yet-read bar starts where the read one ends
+    cluster.run_for(1_000)
+    view.controls.redraw()
+    assert unread.base == read.x == tuple(
+        lag.read_not_committed for lag in partition_lags(cluster.timeline.latest, "orders", "g")
+    )
+    lags = partition_lags(cluster.timeline.latest, "orders", "g")
     assert numbers.text[-1] == f" total lag {sum(lag.lag for lag in lags)}"
     assert "LOG-END-OFFSET" in view.table.value
 
