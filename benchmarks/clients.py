@@ -95,7 +95,7 @@ def mock_thread_cpu_seconds() -> float:
             if not (task / "comm").read_text().startswith("rdk:mock"):
                 continue
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # a thread that ended since the directory was listed
+        except (FileNotFoundError, ProcessLookupError):  # a thread that has ended since
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total

@@ -188,13 +188,6 @@ class RaftView(TimelineView[Frame]):
         )
         return figure
 
-    def draw(self, frame: Frame) -> None:
-        # Not in one batch_update (as SegmentFilesView.draw): the batch sends every property
-        # some trace sets to all traces, unset for the others, and the browser resets those to
-        # plotly's defaults, so the messages lost their colours (KINDS) in the live view.
-        self.draw_figure(self.figure, frame)
-        self.draw_text(frame)
-
     def draw_figure(self, figure: go.Figure, frame: Frame) -> None:
         """Set every trace of ``figure`` (the widget or a static copy) to show ``frame``."""
         nodes = {n.name: n for n in frame.nodes}

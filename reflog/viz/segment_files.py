@@ -514,9 +514,8 @@ def _fill(
     *,
     hover: bool = True,
 ) -> None:
-    """Set every trace and title of ``figure`` to ``snapshot``. Each trace is updated on
-    its own: a FigureWidget's batched update of traces with different properties resets,
-    in the browser, the properties some of them do not set (the markers' colour)."""
+    """Set every trace and title of ``figure`` to ``snapshot``, each trace in one update
+    of its own (a live view sends each as one message)."""
     try:
         leader, other = shown_replicas(snapshot.partition(topic, partition), follower)
     except KeyError:  # not created yet at this moment
@@ -607,9 +606,8 @@ class SegmentFilesView(TimelineView[Snapshot]):
         )
 
     def draw(self, snapshot: Snapshot) -> None:
-        # Not in one batch_update: a FigureWidget's batched update of traces with different
-        # properties resets, in the browser, those some traces do not set (the markers'
-        # colour); _fill updates one trace at a time.
+        # Not in TimelineView's one batch: _fill already sends each trace whole, in one
+        # update of its own (trace.update), which is all a trace needs to be drawn right.
         self.draw_figure(self.figure, snapshot)
 
     def static_figure(self, max_frames: int | None = None) -> go.Figure:
