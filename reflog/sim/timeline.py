@@ -40,6 +40,7 @@ __all__ = [
     "ReplicaSnapshot",
     "SegmentSnapshot",
     "Snapshot",
+    "SnapshotReader",
     "Timeline",
     "TransactionSnapshot",
     "TxnBatch",
@@ -310,6 +311,7 @@ class _Timed(Protocol):
 
 
 S = TypeVar("S", bound=_Timed)
+S_co = TypeVar("S_co", covariant=True)
 
 
 class Timeline(Generic[S]):
@@ -366,3 +368,36 @@ class Timeline(Generic[S]):
 
     def __bool__(self) -> bool:
         return bool(self._snapshots)
+
+
+class _Indexed(Protocol[S_co]):
+    """A Timeline, or any list of snapshots in time order."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> S_co: ...
+
+
+class SnapshotReader(Generic[S]):
+    """How far a fold of a growing timeline has read (a live view turning snapshots into
+    runs, redrawn every frame, reads only what was recorded since its last draw).
+
+    :meth:`unread` gives the snapshots added since the last call. When the timeline has
+    thinned out its older half since (the snapshot read last is no longer where it was),
+    it gives them all again and says so: the caller drops what it had folded."""
+
+    def __init__(self) -> None:
+        self._read = 0  # snapshots of the timeline read so far
+        self._last: S | None = None  # the last of them
+
+    def unread(self, timeline: _Indexed[S]) -> tuple[bool, list[S]]:
+        """``(start over, snapshots not read yet)``."""
+        read = self._read
+        start_over = read > 0 and (read > len(timeline) or timeline[read - 1] is not self._last)
+        if start_over:
+            read = 0
+        snapshots = [timeline[i] for i in range(read, len(timeline))]
+        self._read = len(timeline)
+        if snapshots:
+            self._last = snapshots[-1]
+        return start_over, snapshots

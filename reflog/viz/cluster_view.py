@@ -39,7 +39,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from reflog.sim.cluster import Cluster
-from reflog.sim.timeline import NodeSnapshot, PartitionSnapshot, ReplicaSnapshot, Snapshot
+from reflog.sim.timeline import (
+    NodeSnapshot,
+    PartitionSnapshot,
+    ReplicaSnapshot,
+    Snapshot,
+    SnapshotReader,
+)
 from reflog.viz.controls import TimelineView
 from reflog.viz.static import scrubbable_figure
 
@@ -136,22 +142,19 @@ class LeaderHistory:
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
+        self._reader: SnapshotReader[Snapshot] = SnapshotReader()
         self._forget()
 
     def _forget(self) -> None:
         self.changes: list[LeaderChange] = []
         self._seen: dict[int, tuple[int, int]] = {}  # partition -> (leader, leader epoch)
-        self._read = 0  # how many snapshots of the timeline have been read
-        self._last: Snapshot | None = None
 
     def update(self, timeline: Snapshots) -> list[LeaderChange]:
-        read = self._read
-        if read and (read > len(timeline) or timeline[read - 1] is not self._last):
-            self._forget()  # the timeline was thinned out: read it again
-        for i in range(self._read, len(timeline)):
-            self._read_one(timeline[i])
-        self._read = len(timeline)
-        self._last = timeline[-1] if timeline else None
+        start_over, snapshots = self._reader.unread(timeline)
+        if start_over:
+            self._forget()
+        for snapshot in snapshots:
+            self._read_one(snapshot)
         return self.changes
 
     def _read_one(self, snapshot: Snapshot) -> None:

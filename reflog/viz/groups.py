@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from reflog.sim.cluster import Cluster
-from reflog.sim.timeline import GroupSnapshot, Snapshot, Timeline
+from reflog.sim.timeline import GroupSnapshot, Snapshot, SnapshotReader, Timeline
 from reflog.viz.controls import TimelineView
 
 __all__ = [
@@ -185,8 +185,7 @@ class Segment:
 class _Fold:
     """Closed segments and each partition's open one, folded in as the timeline grows."""
 
-    seen: int = 0
-    last: Snapshot | None = None
+    reader: SnapshotReader[Snapshot] = field(default_factory=SnapshotReader)
     closed: list[Segment] = field(default_factory=list)
     open: dict[int, tuple[str, int]] = field(default_factory=dict)  # partition -> owner, since
     # The coordinator's state of the group over time, as (state, start, end) once closed.
@@ -213,16 +212,12 @@ class _Fold:
 def _fold(
     timeline: Timeline[Snapshot], topic: str, fold: _Fold | None = None, group_id: str = "g"
 ) -> _Fold:
-    if (
-        fold is None
-        or fold.seen > len(timeline)
-        or (fold.seen and timeline[fold.seen - 1] is not fold.last)
-    ):
-        fold = _Fold()  # new, or the timeline was thinned out: read it again
-    for i in range(fold.seen, len(timeline)):
-        fold.read(timeline[i], topic, group_id)
-    fold.seen = len(timeline)
-    fold.last = timeline[-1] if timeline else None
+    fold = fold or _Fold()
+    start_over, snapshots = fold.reader.unread(timeline)
+    if start_over:
+        fold = _Fold(reader=fold.reader)
+    for snapshot in snapshots:
+        fold.read(snapshot, topic, group_id)
     return fold
 
 

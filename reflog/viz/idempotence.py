@@ -28,6 +28,7 @@ from reflog.sim.timeline import (
     ProducerSnapshot,
     ProducerStateSnapshot,
     Snapshot,
+    SnapshotReader,
 )
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
@@ -75,7 +76,6 @@ class _Series:
     """(time, sent, acknowledged, leader's log end offset) per recorded snapshot, folded in
     as the timeline grows."""
 
-    seen: int = 0
     at: list[int] = field(default_factory=list)
     values: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -98,6 +98,7 @@ class ProducerStateView(TimelineView[Snapshot]):
         self.answer_loss = answer_loss
         self.broker_ids = sorted(cluster.brokers)
         self._series = _Series()
+        self._reader: SnapshotReader[Snapshot] = SnapshotReader()
         self.figure = go.FigureWidget(self.base_figure())
         self.buttons = {
             "drop answers": self.button("drop answers", "random", self._drop_answers),
@@ -164,17 +165,15 @@ class ProducerStateView(TimelineView[Snapshot]):
         return figure
 
     def _fold_series(self) -> _Series:
-        timeline = self.cluster.timeline
+        start_over, snapshots = self._reader.unread(self.cluster.timeline)
+        if start_over:
+            self._series = _Series()
         series = self._series
-        if len(timeline) < series.seen:  # the timeline was thinned: start over
-            self._series = series = _Series()
-        for i in range(series.seen, len(timeline)):
-            snapshot = timeline[i]
+        for snapshot in snapshots:
             values = self._counts(snapshot)
             if not series.values or series.values[-1] != values:
                 series.at.append(snapshot.at_ms)
                 series.values.append(values)
-        series.seen = len(timeline)
         return series
 
     def _counts(self, snapshot: Snapshot) -> tuple[int, int, int]:

@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 
 from reflog.sim.admin import ACKS, ProduceResult
 from reflog.sim.cluster import Cluster
-from reflog.sim.timeline import PartitionSnapshot, Snapshot, Timeline
+from reflog.sim.timeline import PartitionSnapshot, Snapshot, SnapshotReader, Timeline
 from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
 
@@ -111,8 +111,6 @@ def _describe_result(result: ProduceResult, at_ms: int) -> str:
 class _StatusRuns:
     """Each broker's status over the timeline as runs (status, since when), built as it grows."""
 
-    seen: int = 0  # snapshots of the timeline already folded in
-    version: int = -1
     runs: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
 
 
@@ -125,6 +123,7 @@ class ReplicationView(TimelineView[Snapshot]):
         self.tp = TopicPartition(topic, partition)
         self.broker_ids = sorted(cluster.brokers)
         self._status = _StatusRuns()
+        self._reader: SnapshotReader[Snapshot] = SnapshotReader()
         self.figure = go.FigureWidget(self.base_figure())
 
         self.acks = widgets.ToggleButtons(
@@ -227,12 +226,11 @@ class ReplicationView(TimelineView[Snapshot]):
 
     def _status_runs(self) -> dict[int, list[tuple[str, int]]]:
         """Fold the snapshots recorded since the last draw into each broker's runs."""
-        timeline = self.cluster.timeline
+        start_over, snapshots = self._reader.unread(self.cluster.timeline)
+        if start_over:
+            self._status = _StatusRuns()
         cache = self._status
-        if len(timeline) < cache.seen:  # the timeline was thinned: start over
-            self._status = cache = _StatusRuns()
-        for i in range(cache.seen, len(timeline)):
-            snapshot = timeline[i]
+        for snapshot in snapshots:
             p = _partition(snapshot, self.tp)
             if p is None:
                 continue
@@ -241,7 +239,6 @@ class ReplicationView(TimelineView[Snapshot]):
                 runs = cache.runs.setdefault(b, [])
                 if not runs or runs[-1][0] != status:
                     runs.append((status, snapshot.at_ms))
-        cache.seen = len(timeline)
         return cache.runs
 
     def draw_figure(self, figure: go.Figure, snapshot: Snapshot) -> None:

@@ -29,7 +29,12 @@ from plotly.subplots import make_subplots
 
 from reflog.sim.cluster import Cluster
 from reflog.sim.processor import TransactionalProcessor
-from reflog.sim.timeline import ReplicaSnapshot, Snapshot, TransactionSnapshot
+from reflog.sim.timeline import (
+    ReplicaSnapshot,
+    Snapshot,
+    SnapshotReader,
+    TransactionSnapshot,
+)
 from reflog.transactions.state import ALLOWED_PREVIOUS, TxnState
 from reflog.viz.controls import TimelineView
 
@@ -158,7 +163,6 @@ class _History:
     """The transactional id's states over the run and the consumers' counts, folded in as
     the timeline grows."""
 
-    seen: int = 0
     state_at: list[int] = field(default_factory=list)
     states: list[tuple[str, int]] = field(default_factory=list)  # (state, producer epoch)
     count_at: list[int] = field(default_factory=list)
@@ -182,6 +186,7 @@ class TransactionView(TimelineView[Snapshot]):
         self.topic = output_topic
         self.consumers = {"read_uncommitted": uncommitted, "read_committed": committed}
         self._history = _History()
+        self._reader: SnapshotReader[Snapshot] = SnapshotReader()
         self.figure = go.FigureWidget(self.base_figure())
         self.buttons = {
             "abort the next transaction": self.button(
@@ -307,12 +312,11 @@ class TransactionView(TimelineView[Snapshot]):
         return STATE_POSITIONS[state]
 
     def _fold(self) -> _History:
-        timeline = self.cluster.timeline
+        start_over, snapshots = self._reader.unread(self.cluster.timeline)
+        if start_over:
+            self._history = _History()
         history = self._history
-        if len(timeline) < history.seen:  # the timeline was thinned: start over
-            self._history = history = _History()
-        for i in range(history.seen, len(timeline)):
-            snapshot = timeline[i]
+        for snapshot in snapshots:
             state = self._state(snapshot)
             if state is not None and (not history.states or history.states[-1] != state):
                 history.state_at.append(snapshot.at_ms)
@@ -321,7 +325,6 @@ class TransactionView(TimelineView[Snapshot]):
             if not history.counts or history.counts[-1] != counts:
                 history.count_at.append(snapshot.at_ms)
                 history.counts.append(counts)
-        history.seen = len(timeline)
         return history
 
     def _state(self, snapshot: Snapshot) -> tuple[str, int] | None:
