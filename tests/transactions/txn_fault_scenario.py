@@ -17,10 +17,9 @@ from unittest import mock
 
 from reflog.consumer import ConsumerConfig
 from reflog.groups.config import GroupConfig
-from reflog.groups.placement import OFFSETS_TOPIC, partition_for
 from reflog.producer import ProducerConfig
 from reflog.records import iter_batches
-from reflog.sim import Cluster
+from reflog.sim import Cluster, processor
 from reflog.sim.network import LinkConfig
 from reflog.sim.workloads import ConsumerWorkload
 from reflog.storage.log_config import LogConfig
@@ -61,17 +60,7 @@ def txn_cluster(seed: int, data_dir: Path, loss: float = 0.0) -> Cluster:
 def committed_offset(cluster: Cluster) -> int | None:
     """The group's committed input offset, as its coordinator would answer OffsetFetch
     (None while no coordinator can answer)."""
-    tp = TopicPartition(OFFSETS_TOPIC, partition_for(GROUP, 3))
-    if OFFSETS_TOPIC not in cluster.image().topics:
-        return 0  # no group topic yet: nothing committed
-    leader = cluster.leader_of(tp)
-    if leader < 0 or not cluster.sim.is_up(f"broker-{leader}"):
-        return None
-    host = cluster.broker(leader).groups
-    if host.group_error(GROUP) is not None:
-        return None
-    committed = host.coordinator.offsets.get(GROUP, {}).get(INPUT)
-    return 0 if committed is None else committed.offset
+    return processor.committed_offset(cluster, GROUP, INPUT)
 
 
 def add_processor(
