@@ -40,19 +40,30 @@ reused; a log's copies land in new page-cache pages of a growing file. On a mach
 cores are busy with other work, where every process gets a share of a core, the broker that
 writes files gets through fewer bytes in its share.
 
-Measured on the idle 2-core work machine (2026-12-06, three runs of the defaults; medians of
-reflog/mock, then in how many of the 7 paired rounds reflog came out ahead):
+Each round runs the mock once more (produce, idempotence off), and the last line compares
+it with itself: how far two equal brokers land apart. A median below the mock's is called
+level when the paired rounds split in a way that two equal brokers give more than one time
+in ten (a sign test); the order of the two alternates from round to round.
 
-* produce, idempotence off: 1.00 (3 of 7), 0.95 (1 of 7), 1.00 (4 of 7);
-* produce, idempotence on: 1.33 (7 of 7), 1.34 (6 of 7), 1.33 (7 of 7): librdkafka's mock is
-  the slower one with idempotence;
-* consume: from 0.96 to 1.26, either way round.
+Measured on the idle 2-core work machine (2026-12-06; medians of reflog/mock, in brackets in
+how many of the 7 paired rounds reflog came out ahead; "itself" is the mock against itself):
+
+* produce, idempotence off: 1.01 (4), 0.97 (3), 1.00 (3), 0.99 (2); itself 0.99 (1),
+  1.01 (5), 0.98 (2): reflog and the mock are as far apart as the mock is from itself;
+* produce, idempotence on: from 1.17 to 1.37: librdkafka's mock is the slower one;
+* consume: from 0.94 to 1.08, either way round.
 
 Both brokers take records as fast as this client produces them: its Python loop (one
-``produce()`` and one ``poll(0)`` per record) is the limit, it never finds the queue full,
-and both get requests of the same size (about 1 MB, as many). What separates them is the CPU
-the broker takes from the client on two cores: 0.34 s per GB for reflog against 0.09 for the
-mock. With delivery reports for errors only (a cheaper client loop) the same run gave 0.95.
+``produce()`` with a delivery callback and one ``poll(0)`` per record, about 860 MB/s) is the
+limit, and both get requests of the same size (about 1 MB, as many).
+
+A cheaper client loop shows the brokers instead (no callback, ``delivery.report.only.error``,
+``poll`` every 1000 records; measured in the same session): the mock takes about 1,550 MB/s,
+reflog 950 to 1,200 (0.75 of the mock). The two cores are then nearly full: the client
+needs 1.4 to 1.5 of them, the mock's thread 0.15, and reflog's broker 0.4 (0.35 to 0.4 CPU
+seconds per GB, against the mock's 0.1; where they go is said above). A reflog broker whose
+files were on tmpfs did no better (0.65): the cost is in the new pages a growing log needs,
+which Kafka's log needs as well.
 
 Run: `.venv/bin/python benchmarks/clients.py [--megabytes 1024] [--rounds 7]` (about 80 s
 on an idle 2-core machine). Rounds of a gigabyte last about a second each way; rounds of 256 MB
