@@ -52,6 +52,7 @@ from reflog.replication.delayed_delete_records import DelayedDeleteRecords
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.replication.replica_manager import ReplicaManager
 from reflog.storage.cleaner import LogCleaner
+from reflog.storage.flusher import BackgroundFlusher, InlineFlusher
 from reflog.storage.log_manager import LogManager
 from reflog.storage.log_validator import (
     InvalidRecordError,
@@ -167,14 +168,24 @@ class _FetchResult:
 class Broker:
     """One broker: topics, partitions, produce, fetch, offsets, metadata."""
 
-    def __init__(self, config: BrokerConfig, now_ms: int = 0, *, zero_copy: bool = True) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        now_ms: int = 0,
+        *,
+        zero_copy: bool = True,
+        flush_in_background: bool = True,
+    ) -> None:
         self.config = config
         # A fetch answer holds its records as file slices, for the network runtime to send
         # with sendfile when it sends the answer. A runtime with no socket to send a slice to
         # (the simulation, which sends an answer the moment it is built) says zero_copy=False:
         # the records are then read into bytes as the answer is built.
         self.zero_copy = zero_copy
-        self.logs = LogManager(config.log_dir, config.log, now_ms)
+        # A rolled segment is fsynced on a thread of its own (reflog.storage.flusher); the
+        # simulation, whose clock stands still while a disk works, says flush_in_background=False.
+        flusher = BackgroundFlusher() if flush_in_background else InlineFlusher()
+        self.logs = LogManager(config.log_dir, config.log, now_ms, flusher=flusher)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms
         self._next_producer_expiration_ms = now_ms + config.producer_id_expiration_check_interval_ms
         self.cleaner = LogCleaner()

@@ -32,6 +32,7 @@ from pathlib import Path
 from reflog.records.batch import RecordBatch, iter_batches
 from reflog.storage import producer_snapshot as snapshots
 from reflog.storage.file_cache import FileCache
+from reflog.storage.flusher import InlineFlusher, SegmentFlusher
 from reflog.storage.log_config import LogConfig
 from reflog.storage.partition_log import (
     AppendInfo,
@@ -63,11 +64,13 @@ class Log:
         config: LogConfig | None = None,
         now_ms: int = 0,
         files: FileCache | None = None,
+        flusher: SegmentFlusher | None = None,
     ) -> None:
         self.directory = directory
         self.config = config or LogConfig()
         # Open segment files are borrowed from a cache shared by the broker's logs.
         self.files = files or FileCache()
+        self.flusher = flusher or InlineFlusher()
         directory.mkdir(parents=True, exist_ok=True)
         clean = (directory / CLEAN_SHUTDOWN_FILE).exists()
         # A cleaning cut short by a crash: unfinished output goes, finished output is swapped in.
@@ -229,7 +232,7 @@ class Log:
         """Close the active segment to writes and start a new one at the log end offset."""
         if self.active.size == 0:
             return self.active
-        self.active.flush()  # Kafka flushes a segment when it stops being active
+        self.flusher.flush_rolled(self.active)  # Kafka flushes a segment when it stops being active
         self.take_producer_snapshot()  # named like the new segment: the state as it starts
         segment = LogSegment(self.directory, self.log_end_offset, self.config, now_ms, self.files)
         self.segments.append(segment)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from reflog.storage.file_cache import FileCache
+from reflog.storage.flusher import InlineFlusher, SegmentFlusher
 from reflog.storage.log import Log
 from reflog.storage.log_config import LogConfig
 from reflog.storage.topic_config import read_topic_config, write_topic_config
@@ -39,10 +40,12 @@ class LogManager:
         defaults: LogConfig | None = None,
         now_ms: int = 0,
         max_open_files: int = 512,
+        flusher: SegmentFlusher | None = None,
     ) -> None:
         self.log_dir = log_dir
         self.defaults = defaults or LogConfig()
         self.files = FileCache(max_open_files)
+        self.flusher = flusher or InlineFlusher()
         self._logs: dict[TopicPartition, Log] = {}
         self._topic_ids: dict[TopicPartition, uuid.UUID] = {}  # read from partition.metadata
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,7 @@ class LogManager:
             tp = _parse_dir_name(child.name)
             if tp is not None and child.is_dir():
                 config = read_topic_config(child, self.defaults)
-                self._logs[tp] = Log(child, config, now_ms, self.files)
+                self._logs[tp] = Log(child, config, now_ms, self.files, self.flusher)
 
     def get(self, tp: TopicPartition) -> Log | None:
         return self._logs.get(tp)
@@ -64,7 +67,8 @@ class LogManager:
             directory = self.log_dir / str(tp)
             directory.mkdir(parents=True, exist_ok=True)
             write_topic_config(directory, overrides or {})
-            log = Log(directory, read_topic_config(directory, self.defaults), now_ms, self.files)
+            config = read_topic_config(directory, self.defaults)
+            log = Log(directory, config, now_ms, self.files, self.flusher)
             self._logs[tp] = log
         return log
 
@@ -136,6 +140,7 @@ class LogManager:
         )
 
     def close(self) -> None:
+        self.flusher.close()  # the rolls' flushes first: a clean shutdown leaves all durable
         for log in self._logs.values():
             log.close()
         self._logs.clear()
