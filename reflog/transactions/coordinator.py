@@ -231,8 +231,8 @@ class TransactionCoordinator:
                 return ErrorCode.NONE
             txn.partitions |= new
         else:
-            # A new transaction: the last one's partitions (a Complete record read back
-            # still lists them) are no part of it, and every partition named here is.
+            # A new transaction: every partition named here is in it, and nothing else (a
+            # Complete record that older reflog wrote still listed the last one's).
             txn.partitions = set(partitions)
             txn.start_ms = now_ms
         self._move(txn, S.ONGOING, now_ms)
@@ -271,14 +271,14 @@ class TransactionCoordinator:
         txn = self.txns.get(transactional_id)
         if txn is None or txn.producer_epoch != producer_epoch:
             return
-        if txn.state == S.PREPARE_COMMIT:
-            self._move(txn, S.COMPLETE_COMMIT, now_ms)
-        elif txn.state == S.PREPARE_ABORT:
-            self._move(txn, S.COMPLETE_ABORT, now_ms)
-        else:
+        if txn.state not in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
             return
+        # As Kafka's prepareComplete: no partition is left in it, and it keeps its start
+        # time (DescribeTransactions shows when the last transaction began).
         txn.partitions.clear()
-        txn.start_ms = -1
+        self._move(
+            txn, S.COMPLETE_COMMIT if txn.state == S.PREPARE_COMMIT else S.COMPLETE_ABORT, now_ms
+        )
 
     # -- time -----------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
@@ -321,7 +321,8 @@ class TransactionCoordinator:
                 return False
             if state_filters and txn.state not in states:
                 return False
-            # As Kafka: start_ms is -1 outside a transaction, which counts as long running.
+            # As Kafka: start_ms is -1 until the first transaction, which counts as running
+            # long; a complete one keeps its start.
             return duration_filter_ms < 0 or now_ms - txn.start_ms > duration_filter_ms
 
         return ListTransactionsResponse(
