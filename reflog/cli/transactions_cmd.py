@@ -82,7 +82,10 @@ T = TypeVar("T")
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "transactions", help="describe producers and transactions, abort hanging ones"
+        "transactions",
+        help="describe producers and transactions, abort hanging ones",
+        description="Look at the transactional state of producers in the cluster, and find "
+        "and abort hanging transactions, as kafka-transactions.sh does.",
     )
     p.add_argument("--bootstrap-server", help="HOST:PORT of a broker")
     p.add_argument("--timeout-ms", type=int, default=10_000, help="ms to wait for answers")
@@ -99,22 +102,23 @@ def register(sub: Subparsers) -> None:
         "--duration-filter", type=int, metavar="MS", help="only those running longer than MS"
     )
     d = command("describe", "describe the state of an active transactional-id")
-    d.add_argument("--transactional-id", required=True)
+    d.add_argument("--transactional-id", required=True, help="transactional id")
     dp = command("describe-producers", "describe the active producers of a partition")
-    dp.add_argument("--topic", required=True)
-    dp.add_argument("--partition", type=int, required=True)
+    dp.add_argument("--topic", required=True, help="topic name")
+    dp.add_argument("--partition", type=int, required=True, help="partition number")
     dp.add_argument("--broker-id", type=int, help="ask this replica instead of the leader")
     ab = command("abort", "abort a hanging transaction")
-    ab.add_argument("--topic", required=True)
-    ab.add_argument("--partition", type=int, required=True)
+    ab.add_argument("--topic", required=True, help="topic name")
+    ab.add_argument("--partition", type=int, required=True, help="partition number")
     ab.add_argument("--start-offset", type=int, help="start offset of the transaction to abort")
-    ab.add_argument("--producer-id", type=int)
-    ab.add_argument("--producer-epoch", type=int)
-    ab.add_argument("--coordinator-epoch", type=int)
+    # Kafka's tool takes these three for brokers older than 3.0 (no DescribeProducers).
+    ab.add_argument("--producer-id", type=int, help="producer id (instead of --start-offset)")
+    ab.add_argument("--producer-epoch", type=int, help="producer epoch (with --producer-id)")
+    ab.add_argument("--coordinator-epoch", type=int, help="coordinator epoch (with --producer-id)")
     fh = command("find-hanging", "find hanging transactions")
     fh.add_argument("--broker-id", type=int, help="search the partitions of this broker")
     fh.add_argument("--topic", help="search this topic (required with --partition)")
-    fh.add_argument("--partition", type=int)
+    fh.add_argument("--partition", type=int, help="partition number (with --topic)")
     fh.add_argument(
         "--max-transaction-timeout",
         type=int,
