@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.admin._transactions import AbortTransactionSpec, TransactionState
+from kafka.admin import AbortTransactionSpec, KafkaAdminClient, NewTopic, TransactionState
 from kafka.errors import (
+    KafkaError,
     NotLeaderForPartitionError,
     TransactionalIdNotFoundError,
     UnknownTopicOrPartitionError,
@@ -29,13 +29,10 @@ from kafka.structs import TopicPartition
 
 from tests.cluster_process import ClusterProcess, running_cluster, wait_for
 
+from .test_admin_clients import FAST
+
 pytestmark = pytest.mark.clients
 
-FAST = (
-    "--broker-session-timeout-ms", "2000",
-    "--broker-heartbeat-interval-ms", "200",
-    "--election-timeout-ms", "300",
-)  # fmt: skip
 _names = itertools.count()
 
 
@@ -122,10 +119,23 @@ def test_describe_producers_answers_kafkas_errors_for_a_non_replica_and_an_unkno
     [only] = replicas(admin, topic)
     brokers = [b["broker_id"] for b in admin.describe_cluster()["brokers"]]
     other = next(b for b in brokers if b != only)
-    with pytest.raises(NotLeaderForPartitionError):  # NOT_LEADER_OR_FOLLOWER (6)
-        admin.describe_producers([TopicPartition(topic, 0)], broker_id=other)
-    with pytest.raises(UnknownTopicOrPartitionError):
-        admin.describe_producers([TopicPartition(topic, 5)], broker_id=only)
+
+    def refusal(tp: TopicPartition, broker: int) -> type[KafkaError] | None:
+        try:
+            admin.describe_producers([tp], broker_id=broker)
+        except KafkaError as error:
+            return type(error)
+        return None
+
+    # Until its metadata has the new topic, the other broker does not know the partition.
+    tp = TopicPartition(topic, 0)
+    wait_for(
+        lambda: refusal(tp, other) is not UnknownTopicOrPartitionError,
+        20,
+        f"broker {other} to learn of {topic}",
+    )
+    assert refusal(tp, other) is NotLeaderForPartitionError  # NOT_LEADER_OR_FOLLOWER (6)
+    assert refusal(TopicPartition(topic, 5), only) is UnknownTopicOrPartitionError
 
 
 def test_an_open_transaction_is_listed_and_described_as_ongoing_then_as_complete_commit(
