@@ -223,16 +223,19 @@ def _coordinator(session: AdminSession, transactional_id: str) -> tuple[int, int
     return _retrying(session, ask)
 
 
-def _transaction(session: AdminSession, transactional_id: str) -> tuple[int, TransactionState]:
-    """DescribeTransactions of one id at its coordinator, found again if it moved."""
+def _transaction(
+    session: AdminSession, transactional_id: str
+) -> tuple[int, tuple[int, TransactionState]]:
+    """DescribeTransactions of one id at its coordinator, found again if it moved: the
+    error, and the coordinator's id with its answer."""
 
-    def ask() -> tuple[int, TransactionState]:
+    def ask() -> tuple[int, tuple[int, TransactionState]]:
         error, node = _coordinator(session, transactional_id)
         if error != ErrorCode.NONE:
-            return error, TransactionState(error_code=error, transactional_id=transactional_id)
+            return error, (node, TransactionState(error, transactional_id))
         request = DescribeTransactionsRequest(transactional_ids=[transactional_id])
         [state] = session.call(request, DescribeTransactionsResponse, node).transaction_states
-        return state.error_code, state
+        return state.error_code, (node, state)
 
     return _retrying(session, ask)
 
@@ -273,13 +276,12 @@ def _list(session: AdminSession, duration_filter: int | None) -> None:
 
 
 def _describe(session: AdminSession, transactional_id: str) -> None:
-    error, state = _transaction(session, transactional_id)
+    error, (coordinator, state) = _transaction(session, transactional_id)
     if error != ErrorCode.NONE:
         raise CliError(
             f"Failed to describe transaction state of transactional-id `{transactional_id}`: "
             f"{error_name(error)}"
         )
-    _, coordinator = _coordinator(session, transactional_id)
     started = state.transaction_start_time_ms
     now_ms = int(time.time() * 1000)
     partitions = [_tp(TopicPartition(t.topic, p)) for t in state.topics for p in t.partitions]
@@ -444,7 +446,7 @@ def _find_hanging(session: AdminSession, args: argparse.Namespace) -> None:
     for tp, p in open_txns:
         transactional_id = ids.get(p.producer_id)
         if transactional_id is not None:
-            error, state = _transaction(session, transactional_id)
+            error, (_, state) = _transaction(session, transactional_id)
             if error not in (ErrorCode.NONE, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND):
                 raise CliError(f"Failed to describe 1 transactions: {error_name(error)}")
             in_txn = {TopicPartition(t.topic, q) for t in state.topics for q in t.partitions}

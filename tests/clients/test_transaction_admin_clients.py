@@ -166,6 +166,16 @@ def test_an_open_transaction_is_listed_and_described_as_ongoing_then_as_complete
     for kwargs in ({"state_filters": ["CompleteCommit"]}, {"producer_id_filters": [-5]}):
         everywhere = admin.list_transactions(**kwargs).values()
         assert all(t.transactional_id != "admin-ongoing" for ts in everywhere for t in ts)
+    # kafka-python's find_hanging_transactions (list, then describe) counts a transaction
+    # older than the timeout plus 5 minutes: with a timeout of minus 5 minutes, this one.
+    [suspect] = [
+        h
+        for h in admin.find_hanging_transactions(max_transaction_timeout_ms=-5 * 60 * 1000)
+        if h["transactional_id"] == "admin-ongoing"
+    ]
+    assert (suspect["producer_id"], suspect["state"]) == (producer_id, "Ongoing")
+    assert suspect["topic_partitions"] == [TopicPartition(topic, 0)]
+    assert admin.find_hanging_transactions() == []  # none is 20 minutes old
     # The partition's producer table shows where the open transaction starts.
     tp = TopicPartition(topic, 0)
     [open_here] = admin.describe_producers([tp])[tp].active_producers
