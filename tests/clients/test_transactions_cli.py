@@ -282,3 +282,25 @@ def test_an_open_transaction_not_starting_at_the_offset_given_is_not_aborted(
 def test_the_bootstrap_server_is_required() -> None:
     result = cli("transactions", "list")
     assert one_line_error(result) == "--bootstrap-server is required"
+
+
+def test_abort_by_producer_id_epoch_and_coordinator_epoch_as_for_older_brokers(
+    broker: BrokerProcess,
+) -> None:
+    broker.create_topic("cli-hanging-ids")
+    producer_id = write_hanging_batch(broker, "cli-hanging-ids")
+
+    def open_at() -> str:
+        producers = transactions(
+            broker, "describe-producers", "--topic", "cli-hanging-ids", "--partition", "0"
+        )
+        [row] = [r for r in table(producers)[1:] if r[0] == str(producer_id)]
+        return row[5]
+
+    assert open_at() == "0"
+    aborted = transactions(
+        broker, "abort", "--topic", "cli-hanging-ids", "--partition", "0",
+        "--producer-id", str(producer_id), "--producer-epoch", "0", "--coordinator-epoch", "-1",
+    )  # fmt: skip
+    assert aborted.returncode == 0, aborted.stderr
+    assert open_at() == "None"
