@@ -141,13 +141,18 @@ GROUP_API_KEYS = (
     ApiKey.LIST_GROUPS,
 )
 
-# The transaction APIs: a transaction coordinator's, and a partition leader's markers.
+# The transaction APIs: a transaction coordinator's, a partition leader's markers, and the
+# admin tools' questions about both.
 TXN_API_KEYS = (
     ApiKey.ADD_PARTITIONS_TO_TXN,
     ApiKey.ADD_OFFSETS_TO_TXN,
     ApiKey.END_TXN,
     ApiKey.WRITE_TXN_MARKERS,
     ApiKey.TXN_OFFSET_COMMIT,
+    # kafka-transactions' questions (KIP-664).
+    ApiKey.DESCRIBE_PRODUCERS,
+    ApiKey.DESCRIBE_TRANSACTIONS,
+    ApiKey.LIST_TRANSACTIONS,
 )
 
 # Fetch's isolation_level for a consumer that reads only committed transactions.

@@ -33,6 +33,7 @@ _COMMAND_MODULES: list[str] = [
     "configs_cmd",
     "reassign_cmd",
     "consumer_groups_cmd",
+    "transactions_cmd",
 ]
 
 

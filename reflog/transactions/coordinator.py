@@ -36,13 +36,17 @@ told NOT_COORDINATOR and finds the coordinator again).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from reflog.topic_partition import TopicPartition
 from reflog.transactions.records import TxnLogValue
 from reflog.transactions.state import TxnState, check_transition
 from reflog.wire.errors import ErrorCode
+from reflog.wire.messages.describe_transactions import TopicData
+from reflog.wire.messages.describe_transactions import TransactionState as DescribedTxn
+from reflog.wire.messages.list_transactions import ListTransactionsResponse
+from reflog.wire.messages.list_transactions import TransactionState as ListedTxn
 
 __all__ = ["MarkerJob", "TransactionCoordinator", "TxnMetadata"]
 
@@ -227,8 +231,8 @@ class TransactionCoordinator:
                 return ErrorCode.NONE
             txn.partitions |= new
         else:
-            # A new transaction: the last one's partitions (a Complete record read back
-            # still lists them) are no part of it, and every partition named here is.
+            # A new transaction: every partition named here is in it, and nothing else (a
+            # Complete record that older reflog wrote still listed the last one's).
             txn.partitions = set(partitions)
             txn.start_ms = now_ms
         self._move(txn, S.ONGOING, now_ms)
@@ -267,14 +271,14 @@ class TransactionCoordinator:
         txn = self.txns.get(transactional_id)
         if txn is None or txn.producer_epoch != producer_epoch:
             return
-        if txn.state == S.PREPARE_COMMIT:
-            self._move(txn, S.COMPLETE_COMMIT, now_ms)
-        elif txn.state == S.PREPARE_ABORT:
-            self._move(txn, S.COMPLETE_ABORT, now_ms)
-        else:
+        if txn.state not in (S.PREPARE_COMMIT, S.PREPARE_ABORT):
             return
+        # As Kafka's prepareComplete: no partition is left in it, and it keeps its start
+        # time (DescribeTransactions shows when the last transaction began).
         txn.partitions.clear()
-        txn.start_ms = -1
+        self._move(
+            txn, S.COMPLETE_COMMIT if txn.state == S.PREPARE_COMMIT else S.COMPLETE_ABORT, now_ms
+        )
 
     # -- time -----------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
@@ -292,6 +296,73 @@ class TransactionCoordinator:
             if txn.state == S.ONGOING:
                 return self._next_abort_check_ms
         return None
+
+    # -- what the admin tools ask (kafka-transactions, KIP-664) --------------------------------
+    def list_transactions(
+        self,
+        now_ms: int,
+        state_filters: Collection[str] = (),
+        producer_id_filters: Collection[int] = (),
+        duration_filter_ms: int = -1,
+    ) -> ListTransactionsResponse:
+        """ListTransactions: every id this coordinator owns, but Dead ones (being removed),
+        kept by each filter given: a state among ``state_filters`` (Kafka's names), a
+        producer id among ``producer_id_filters``, running longer than ``duration_filter_ms``
+        (Kafka: ``TransactionStateManager.listTransactionStates``). A state name Kafka does
+        not know is answered back in ``unknown_state_filters``; it matches nothing."""
+        by_name = {state.kafka_name: state for state in TxnState}
+        states = {by_name[n] for n in state_filters if n in by_name}
+        unknown = [n for n in state_filters if n not in by_name]
+
+        def kept(txn: TxnMetadata) -> bool:
+            if txn.state == S.DEAD:
+                return False
+            if producer_id_filters and txn.producer_id not in producer_id_filters:
+                return False
+            if state_filters and txn.state not in states:
+                return False
+            # As Kafka: start_ms is -1 until the first transaction, which counts as running
+            # long; a complete one keeps its start.
+            return duration_filter_ms < 0 or now_ms - txn.start_ms > duration_filter_ms
+
+        return ListTransactionsResponse(
+            unknown_state_filters=unknown,
+            transaction_states=[
+                ListedTxn(
+                    transactional_id=t.transactional_id,
+                    producer_id=t.producer_id,
+                    transaction_state=t.state.kafka_name,
+                )
+                for t in sorted(self.txns.values(), key=lambda t: t.transactional_id)
+                if kept(t)
+            ],
+        )
+
+    def describe_transaction(self, transactional_id: str) -> DescribedTxn:
+        """DescribeTransactions for one id this coordinator owns (Kafka:
+        ``TransactionCoordinator.handleDescribeTransactions``): TRANSACTIONAL_ID_NOT_FOUND
+        for an id it does not know, or a Dead one."""
+        txn = self.txns.get(transactional_id)
+        if txn is None or txn.state == S.DEAD:
+            return DescribedTxn(
+                error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactional_id=transactional_id
+            )
+        by_topic: dict[str, list[int]] = {}
+        for tp in sorted(txn.partitions):
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        return DescribedTxn(
+            error_code=ErrorCode.NONE,
+            transactional_id=transactional_id,
+            transaction_state=txn.state.kafka_name,
+            transaction_timeout_ms=txn.timeout_ms,
+            transaction_start_time_ms=txn.start_ms,
+            producer_id=txn.producer_id,
+            producer_epoch=txn.producer_epoch,
+            topics=[
+                TopicData(topic=topic, partitions=partitions)
+                for topic, partitions in by_topic.items()
+            ],
+        )
 
     # -- what the host does for the core ----------------------------------------------------
     def take_writes(self) -> list[tuple[str, TxnLogValue]]:

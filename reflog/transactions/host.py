@@ -45,6 +45,7 @@ from reflog.records.file_slice import FileSlice
 from reflog.replication.delayed_produce import DelayedProduce
 from reflog.storage.txn_index import COMMIT, marker_type
 from reflog.topic_partition import TopicPartition
+from reflog.transactions import admin
 from reflog.transactions.config import TXN_STATE_TOPIC, TxnConfig
 from reflog.transactions.coordinator import MarkerJob, TransactionCoordinator
 from reflog.transactions.records import (
@@ -60,8 +61,11 @@ from reflog.wire.messages.create_topics import (
     CreatableTopicConfig,
     CreateTopicsRequest,
 )
+from reflog.wire.messages.describe_producers import DescribeProducersRequest
+from reflog.wire.messages.describe_transactions import DescribeTransactionsRequest
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+from reflog.wire.messages.list_transactions import ListTransactionsRequest
 from reflog.wire.messages.produce import PartitionProduceResponse
 from reflog.wire.messages.transactions import (
     AddOffsetsToTxnRequest,
@@ -194,6 +198,13 @@ class TxnHost:
                 return self._write_markers(conn, header, request, now_ms)
             case TxnOffsetCommitRequest():
                 return self._txn_offset_commit(conn, header, request, now_ms)
+            # kafka-transactions' questions (reflog.transactions.admin).
+            case DescribeProducersRequest():
+                return [Respond(conn, header, admin.describe_producers(self, request))]
+            case ListTransactionsRequest():
+                return [Respond(conn, header, admin.list_transactions(self, request, now_ms))]
+            case DescribeTransactionsRequest():
+                return [Respond(conn, header, admin.describe_transactions(self, request))]
         transactional_id = str(
             getattr(request, "transactional_id", None)
             or getattr(request, "v3_and_below_transactional_id", "")

@@ -52,6 +52,10 @@ class ApiKey(IntEnum):
     END_TXN = 26
     WRITE_TXN_MARKERS = 27
     TXN_OFFSET_COMMIT = 28
+    # The transaction admin APIs (kafka-transactions, KIP-664).
+    DESCRIBE_PRODUCERS = 61
+    DESCRIBE_TRANSACTIONS = 65
+    LIST_TRANSACTIONS = 66
     # reflog's Raft messages between controllers (one-way: each answer is a message too).
     RAFT_VOTE = 10000
     RAFT_VOTE_RESPONSE = 10001

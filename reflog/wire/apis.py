@@ -27,6 +27,14 @@ from reflog.wire.messages.configs import (
 )
 from reflog.wire.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 from reflog.wire.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
+from reflog.wire.messages.describe_producers import (
+    DescribeProducersRequest,
+    DescribeProducersResponse,
+)
+from reflog.wire.messages.describe_transactions import (
+    DescribeTransactionsRequest,
+    DescribeTransactionsResponse,
+)
 from reflog.wire.messages.fetch import FetchRequest, FetchResponse
 from reflog.wire.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from reflog.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
@@ -39,6 +47,10 @@ from reflog.wire.messages.join_group import JoinGroupRequest, JoinGroupResponse
 from reflog.wire.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
 from reflog.wire.messages.list_groups import ListGroupsRequest, ListGroupsResponse
 from reflog.wire.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
+from reflog.wire.messages.list_transactions import (
+    ListTransactionsRequest,
+    ListTransactionsResponse,
+)
 from reflog.wire.messages.metadata import MetadataRequest, MetadataResponse
 from reflog.wire.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
 from reflog.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
@@ -176,6 +188,9 @@ API_TABLE = _table(
     Api(EndTxnRequest, EndTxnResponse),
     Api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
     Api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
+    Api(DescribeProducersRequest, DescribeProducersResponse),
+    Api(DescribeTransactionsRequest, DescribeTransactionsResponse),
+    Api(ListTransactionsRequest, ListTransactionsResponse),
 )
 
 CONTROLLER_API_TABLE = _table(

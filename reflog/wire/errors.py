@@ -81,6 +81,8 @@ class ErrorCode(IntEnum):
     OPERATION_NOT_ATTEMPTED = 55
     # Topic ids (KIP-516): Metadata v12+ and DeleteTopics v6+ name topics by id.
     UNKNOWN_TOPIC_ID = 100
+    # The transaction admin APIs' (KIP-664).
+    TRANSACTIONAL_ID_NOT_FOUND = 105
 
 
 class WireDecodeError(ValueError):

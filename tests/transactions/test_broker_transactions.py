@@ -18,6 +18,16 @@ from reflog.topic_partition import TopicPartition
 from reflog.transactions.config import TXN_STATE_TOPIC
 from reflog.wire.errors import ErrorCode
 from reflog.wire.headers import RequestHeader
+from reflog.wire.messages.describe_producers import (
+    DescribeProducersRequest,
+    DescribeProducersResponse,
+    PartitionResponse,
+    TopicRequest,
+)
+from reflog.wire.messages.describe_transactions import (
+    DescribeTransactionsRequest,
+    DescribeTransactionsResponse,
+)
 from reflog.wire.messages.fetch import (
     FetchPartition,
     FetchRequest,
@@ -31,6 +41,7 @@ from reflog.wire.messages.find_coordinator import (
     FindCoordinatorResponse,
 )
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+from reflog.wire.messages.list_transactions import ListTransactionsRequest, ListTransactionsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
 from reflog.wire.messages.offset_fetch import (
     OffsetFetchRequest,
@@ -332,3 +343,49 @@ def test_markers_carry_their_coordinators_epoch_and_an_older_coordinators_are_re
     assert marker(state.leader_epoch + 2) == ErrorCode.NONE
     assert marker(state.leader_epoch + 1) == ErrorCode.TRANSACTION_COORDINATOR_FENCED
     assert len(marker_batches(txn)) == 2
+
+
+# -- kafka-transactions' questions (KIP-664) ------------------------------------------------
+def test_the_admin_questions_wait_while_the_coordinator_loads_then_answer(tmp_path: Path) -> None:
+    lone = LoneBroker(BrokerConfig(node_id=0, log_dir=tmp_path / "logs", num_partitions=1))
+    t = TxnBroker(lone)
+    t.send(FindCoordinatorRequest(key="tid", key_type=TRANSACTION_KEY_TYPE))  # creates the topic
+    listing = t.send(ListTransactionsRequest())
+    assert isinstance(listing, ListTransactionsResponse)
+    assert listing.error_code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    described = t.send(DescribeTransactionsRequest(transactional_ids=["tid"]))
+    assert isinstance(described, DescribeTransactionsResponse)
+    assert described.transaction_states[0].error_code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    t.tick()  # loaded
+    listing = t.send(ListTransactionsRequest())
+    assert isinstance(listing, ListTransactionsResponse)
+    assert (listing.error_code, listing.transaction_states) == (ErrorCode.NONE, [])
+    described = t.send(DescribeTransactionsRequest(transactional_ids=["tid", ""]))
+    assert isinstance(described, DescribeTransactionsResponse)
+    assert [s.error_code for s in described.transaction_states] == [
+        ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+        ErrorCode.INVALID_REQUEST,
+    ]
+    lone.broker.close()
+
+
+def active_producers(txn: TxnBroker, topic: str = TOPIC) -> PartitionResponse:
+    request = DescribeProducersRequest(topics=[TopicRequest(name=topic, partition_indexes=[0])])
+    answer = txn.send(request)
+    assert isinstance(answer, DescribeProducersResponse)
+    [partition] = answer.topics[0].partitions
+    return partition
+
+
+def test_describe_producers_shows_the_open_transaction_until_its_marker(txn: TxnBroker) -> None:
+    producer = Producer(txn)
+    producer.send(b"a", b"b", b"c")
+    [state] = active_producers(txn).active_producers
+    assert (state.producer_id, state.producer_epoch, state.last_sequence) == (producer.pid, 0, 2)
+    assert (state.current_txn_start_offset, state.coordinator_epoch) == (0, -1)
+    producer.end(commit=True)
+    [state] = active_producers(txn).active_producers
+    assert state.current_txn_start_offset == -1
+    assert state.coordinator_epoch == 0  # the epoch of the coordinator whose marker came
+    unknown = active_producers(txn, topic="no-such-topic")
+    assert unknown.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+from reflog.wire.messages.describe_producers import (
+    DescribeProducersRequest,
+    DescribeProducersResponse,
+    PartitionResponse,
+    ProducerState,
+    TopicRequest,
+    TopicResponse,
+)
+from reflog.wire.messages.describe_transactions import (
+    DescribeTransactionsRequest,
+    DescribeTransactionsResponse,
+    TopicData,
+)
+from reflog.wire.messages.describe_transactions import TransactionState as DescribedTxn
+from reflog.wire.messages.list_transactions import (
+    ListTransactionsRequest,
+    ListTransactionsResponse,
+)
+from reflog.wire.messages.list_transactions import TransactionState as ListedTxn
 from reflog.wire.messages.transactions import (
     AddOffsetsToTxnRequest,
     AddOffsetsToTxnResponse,
@@ -106,6 +125,60 @@ TXN_SAMPLES: list[Message] = [
             )
         ],
     ),
+    # kafka-transactions' questions (KIP-664).
+    DescribeProducersRequest(topics=[TopicRequest(name="orders", partition_indexes=[0, 2])]),
+    DescribeProducersResponse(
+        throttle_time_ms=3,
+        topics=[
+            TopicResponse(
+                name="orders",
+                partitions=[
+                    PartitionResponse(
+                        partition_index=2,
+                        error_code=6,
+                        error_message="not a replica",
+                        active_producers=[
+                            ProducerState(
+                                producer_id=4001,
+                                producer_epoch=3,
+                                last_sequence=41,
+                                last_timestamp=1_700_000_000_123,
+                                coordinator_epoch=7,
+                                current_txn_start_offset=1_000,
+                            )
+                        ],
+                    )
+                ],
+            )
+        ],
+    ),
+    DescribeTransactionsRequest(transactional_ids=["txn-1", "txn-2"]),
+    DescribeTransactionsResponse(
+        throttle_time_ms=2,
+        transaction_states=[
+            DescribedTxn(
+                error_code=105,
+                transactional_id="txn-1",
+                transaction_state="Ongoing",
+                transaction_timeout_ms=60_000,
+                transaction_start_time_ms=1_700_000_000_000,
+                producer_id=4001,
+                producer_epoch=3,
+                topics=[TopicData(topic="orders", partitions=[0, 2])],
+            )
+        ],
+    ),
+    ListTransactionsRequest(
+        state_filters=["Ongoing", "Nonsense"], producer_id_filters=[4001], duration_filter=5_000
+    ),
+    ListTransactionsResponse(
+        throttle_time_ms=1,
+        error_code=14,
+        unknown_state_filters=["Nonsense"],
+        transaction_states=[
+            ListedTxn(transactional_id="txn-1", producer_id=4001, transaction_state="Ongoing")
+        ],
+    ),
 ]
 
 TXN_NULL_SAMPLES: list[Message] = [
@@ -124,5 +197,12 @@ TXN_NULL_SAMPLES: list[Message] = [
                 ],
             )
         ],
+    ),
+    DescribeProducersResponse(
+        topics=[
+            TopicResponse(
+                name="orders", partitions=[PartitionResponse(partition_index=0, error_message=None)]
+            )
+        ]
     ),
 ]
