@@ -940,12 +940,12 @@ class Broker:
             partitions = []
             for lp in topic.partitions:
                 tp = TopicPartition(topic.name, lp.partition_index)
-                partitions.append(self._list_offset(tp, lp.timestamp, header.api_version))
+                partitions.append(self._list_offset(tp, lp.timestamp, request.isolation_level))
             topics.append(ListOffsetsTopicResponse(name=topic.name, partitions=partitions))
         return [Respond(conn, header, ListOffsetsResponse(topics=topics))]
 
     def _list_offset(
-        self, tp: TopicPartition, timestamp: int, version: int
+        self, tp: TopicPartition, timestamp: int, isolation_level: int
     ) -> ListOffsetsPartitionResponse:
         log_ = self.logs.get(tp)
         refusal = self._not_leader(tp)
@@ -954,9 +954,15 @@ class Broker:
                 partition_index=tp.partition,
                 error_code=refusal or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             )
+        # What a consumer of this isolation level could fetch: "latest" is its end, and a
+        # search by timestamp finds nothing past it (Kafka's Partition.fetchOffsetForTimestamp).
+        if isolation_level == READ_COMMITTED:
+            last_fetchable = self.last_stable_offset(tp)
+        else:
+            last_fetchable = self.high_watermark(tp)
         found_timestamp = -1
         if timestamp == LATEST_TIMESTAMP:
-            offset = self.high_watermark(tp)
+            offset = last_fetchable
         elif timestamp == EARLIEST_TIMESTAMP:
             offset = log_.log_start_offset
         else:
@@ -969,7 +975,10 @@ class Broker:
                 return ListOffsetsPartitionResponse(
                     partition_index=tp.partition, error_code=_record_error_code(exc)
                 )
-            offset, found_timestamp = (-1, -1) if hit is None else (hit.offset, hit.timestamp)
+            if hit is not None and hit.offset < last_fetchable:
+                offset, found_timestamp = hit.offset, hit.timestamp
+            else:
+                offset = -1
         return ListOffsetsPartitionResponse(
             partition_index=tp.partition,
             error_code=ErrorCode.NONE,

@@ -41,6 +41,12 @@ from reflog.wire.messages.find_coordinator import (
     FindCoordinatorResponse,
 )
 from reflog.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+from reflog.wire.messages.list_offsets import (
+    ListOffsetsPartition,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopic,
+)
 from reflog.wire.messages.list_transactions import ListTransactionsRequest, ListTransactionsResponse
 from reflog.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
 from reflog.wire.messages.offset_fetch import (
@@ -70,6 +76,7 @@ from tests.broker.conftest import LoneBroker
 TOPIC = "out"
 TP = TopicPartition(TOPIC, 0)
 READ_COMMITTED, READ_UNCOMMITTED = 1, 0
+LATEST = -1  # ListOffsets' timestamp for the end of the partition
 
 
 class TxnBroker:
@@ -201,6 +208,36 @@ def test_read_committed_stops_at_the_first_open_transaction(txn: TxnBroker) -> N
     assert committed_view.last_stable_offset == committed_view.high_watermark == 3  # + marker
     assert values(committed_view) == [b"a", b"b"]
     assert committed_view.aborted_transactions == []
+
+
+def list_offset(txn: TxnBroker, isolation: int, timestamp: int) -> int:
+    request = ListOffsetsRequest(
+        isolation_level=isolation,
+        topics=[
+            ListOffsetsTopic(
+                name=TOPIC,
+                partitions=[ListOffsetsPartition(partition_index=0, timestamp=timestamp)],
+            )
+        ],
+    )
+    answer = txn.send(request, version=5)
+    assert isinstance(answer, ListOffsetsResponse)
+    [partition] = answer.topics[0].partitions
+    assert partition.error_code == ErrorCode.NONE
+    return partition.offset
+
+
+def test_list_offsets_latest_is_the_last_stable_offset_for_read_committed(txn: TxnBroker) -> None:
+    producer = Producer(txn)
+    producer.send(b"a", b"b")  # at offsets 0 and 1, both with timestamp 0
+    assert list_offset(txn, READ_UNCOMMITTED, LATEST) == 2  # the high watermark
+    assert list_offset(txn, READ_COMMITTED, LATEST) == 0  # the open transaction's start
+    # A search by timestamp finds nothing a read_committed consumer could not fetch yet.
+    assert list_offset(txn, READ_UNCOMMITTED, 0) == 0
+    assert list_offset(txn, READ_COMMITTED, 0) == -1
+    producer.end(commit=True)
+    assert list_offset(txn, READ_COMMITTED, LATEST) == 3  # past the commit marker
+    assert list_offset(txn, READ_COMMITTED, 0) == 0
 
 
 def test_an_aborted_transaction_is_listed_and_indexed_in_a_txnindex_file(txn: TxnBroker) -> None:
