@@ -369,7 +369,10 @@ class Consumer:
                 ListOffsetsPartition(partition_index=tp.partition, timestamp=self._reset_to[tp])
             )
         request = ListOffsetsRequest(
-            topics=[ListOffsetsTopic(name=t, partitions=p) for t, p in topics.items()]
+            # A read_committed consumer's "latest" is the last stable offset, not past an
+            # open transaction whose records it would then never read.
+            isolation_level=int(self.config.isolation_level == "read_committed"),
+            topics=[ListOffsetsTopic(name=t, partitions=p) for t, p in topics.items()],
         )
 
         def on_response(response: Response | None, error: int) -> None:
