@@ -118,6 +118,11 @@ class ClientRunner:
             network.disconnected(node_id, now_ms())
             self._wake.set()
             return
+        except asyncio.CancelledError:
+            # Closed while connecting: the core would otherwise wait for this connection
+            # for ever, and so would every request to the node on the next run.
+            network.disconnected(node_id, now_ms())
+            raise
         self._writers[node_id] = writer
         network.connected(node_id, now_ms())
         self._wake.set()
