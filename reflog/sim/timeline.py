@@ -167,6 +167,34 @@ class PartitionSnapshot:
         raise KeyError(f"broker {broker_id} holds no replica of {self.topic}-{self.partition}")
 
     @property
+    def leader_is_down(self) -> bool:
+        """The committed leader is a broker that is down: the controller has not noticed
+        yet (it does once the broker's session times out), so the partition waits."""
+        return any(r.broker_id == self.leader and not r.alive for r in self.replicas)
+
+    def describe_leader(self) -> str:
+        """"broker-1 (epoch 3)", and what a student should know when it is not leading."""
+        if self.leader <= 0:
+            return f"none (epoch {self.leader_epoch})"
+        if self.leader_is_down:
+            return (
+                f"broker-{self.leader} (epoch {self.leader_epoch}: down, and the controller "
+                "has not noticed yet)"
+            )
+        return f"broker-{self.leader} (epoch {self.leader_epoch})"
+
+    def role_of(self, broker_id: int) -> str:
+        """A replica's role in a word or two: "leader", "follower", "down", "offline" (the
+        partition has no leader), or "starting" (it has one, which this replica,
+        just started or restarted, has not heard of yet)."""
+        replica = self.replica(broker_id)
+        if not replica.alive:
+            return "down"
+        if replica.role == "Offline" and self.leader > 0:
+            return "starting"
+        return replica.role.lower()
+
+    @property
     def high_watermark(self) -> int:
         """The leader's high watermark (what consumers may read); 0 without a leader."""
         for replica in self.replicas:

@@ -165,7 +165,7 @@ class CheckerView(TimelineView[Snapshot]):
             self.button("kill the leader", "bolt", lambda: self._leader("crash")),
             self.button("isolate the leader", "unlink", lambda: self._leader("isolate")),
             self.button("restart all", "redo", self._restart_all),
-            self.button("heal", "medkit", lambda: self.sim_run.fault("heal", "all")),
+            self.button("heal", "medkit", self._heal),
             self.button("read all", "book", self._read_all),
         ]
         self.start(widgets.HBox(buttons), self.status, self.figure)
@@ -186,40 +186,40 @@ class CheckerView(TimelineView[Snapshot]):
         return f"t = {snapshot.at_ms} ms: {_title(check(history))}"
 
     # -- controls -------------------------------------------------------------------------
-    def _say(self, text: str) -> None:
-        self.status.value = f"<i>{text}</i>"
-
-    def _produce(self) -> None:
+    def _produce(self) -> str:
         for _ in range(10):
             self.sim_run.send()
             self.sim_run.run_for(50)
-        self._say(f"sent 10 records with acks={'all' if self.sim_run.acks == -1 else 1}")
+        return f"sent 10 records with acks={'all' if self.sim_run.acks == -1 else 1}"
 
-    def _leader(self, kind: str) -> None:
+    def _leader(self, kind: str) -> str:
         leader = self.sim_run.cluster.leader_of(self.sim_run.tp)
         if leader <= 0:
-            self._say("no leader right now: restart or heal first")
             self.sim_run.run_for(100)
-            return
+            return "no leader right now: restart or heal first"
         self.sim_run.fault(kind, f"broker-{leader}")
         self.sim_run.run_for(100)
-        self._say(f"{kind} broker-{leader}")
+        return f"{kind} broker-{leader}"
 
-    def _restart_all(self) -> None:
+    def _restart_all(self) -> str:
         down = [b for b in BROKERS if not self.sim_run.cluster.sim.is_up(b)]
         for broker in down:
             self.sim_run.fault("restart", broker)
         self.sim_run.run_for(100)
-        self._say(f"restarted {', '.join(down)}" if down else "every broker is running")
+        return f"restarted {', '.join(down)}" if down else "every broker is running"
 
-    def _read_all(self) -> None:
+    def _heal(self) -> str:
+        self.sim_run.fault("heal", "all")
+        return "healed the network"
+
+    def _read_all(self) -> str:
         if self.sim_run.cluster.leader_of(self.sim_run.tp) <= 0:
-            self._say("no leader to read from: restart or heal first")
             self.sim_run.run_for(100)
-            return
+            return "no leader to read from: restart or heal first"
         self.sim_run.read_all()
         self.sim_run.run_for(10)
-        self._say(self.sim_run.verdict().describe(limit=3).replace("\n", "<br>"))
+        self.status.value = self.sim_run.verdict().describe(limit=3).replace("\n", "<br>")
+        return "read the partition back from its start: the checker's verdict is below"
 
 
 def _title(verdict: Verdict) -> str:

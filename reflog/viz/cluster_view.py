@@ -620,8 +620,8 @@ class ClusterView(TimelineView[Snapshot]):
             layout=widgets.Layout(width="170px"),
         )
         self.buttons = {
-            "kill": self.button("kill", "times", lambda: cluster.crash(self._picked())),
-            "restart": self.button("restart", "redo", lambda: cluster.restart(self._picked())),
+            "kill": self.button("kill", "times", self._kill),
+            "restart": self.button("restart", "redo", self._restart),
         }
         self.start(widgets.HBox([self.broker_picker, *self.buttons.values()]), self.figure)
 
@@ -629,6 +629,20 @@ class ClusterView(TimelineView[Snapshot]):
         name = self.broker_picker.value
         assert isinstance(name, str)
         return name
+
+    def _kill(self) -> str | None:
+        name = self._picked()
+        if not self.cluster.sim.is_up(name):
+            return f"{name} is down already"
+        self.cluster.crash(name)
+        return None  # the cluster says "crashed broker-N"
+
+    def _restart(self) -> str | None:
+        name = self._picked()
+        if self.cluster.sim.is_up(name):
+            return f"{name} is running: nothing to restart"
+        self.cluster.restart(name)
+        return None  # the cluster says "restarted broker-N"
 
     def base_figure(self) -> go.Figure:
         return cluster_figure(self.cluster.timeline.latest, self.topic)

@@ -18,13 +18,14 @@ played: a :class:`~reflog.sim.cluster.Cluster`, or the Raft chapter's recorder.
 from __future__ import annotations
 
 import asyncio
+import html
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from reflog.sim.timeline import Timeline
+from reflog.sim.timeline import Timeline, UserAction
 from reflog.viz.static import live_or_static, scrubbable_figure
 
 __all__ = ["LiveRun", "TimelineControls", "TimelineView", "complete_batch"]
@@ -124,6 +125,8 @@ class TimelineControls(Generic[S]):
         )
         self.live_button = widgets.Button(icon="circle", layout=widgets.Layout(width="auto"))
         self.clock = widgets.HTML()
+        self.said = widgets.HTML()  # what the last control did (see say)
+        self._said = ""
 
         self.play_button.observe(self._on_play, names="value")
         self.step_button.on_click(self.act(lambda _: self.run.run_for(self.step_ms)))
@@ -140,6 +143,24 @@ class TimelineControls(Generic[S]):
             widgets.HBox([self.play_button, self.step_button, self.speed]),
             widgets.HBox([self.slider, self.live_button, self.clock]),
         ]
+
+    def say(self, text: str) -> None:
+        """Write what a control just did. While the run is paused, say too that the cluster
+        answers only when time runs: a killed leader stays "leader" until the controller
+        notices, which takes simulated time, not a wait in front of the screen."""
+        self._said = text
+        self._show_said()
+
+    def _show_said(self) -> None:
+        if not self._said:
+            return
+        line = f"<i>{html.escape(self._said)}</i>"
+        if not self.run.playing:
+            line += (
+                f" · paused: the cluster reacts as time runs (press Play, or "
+                f"“run {self.step_ms} ms”)"
+            )
+        self.said.value = line
 
     # -- live and scrubbed ------------------------------------------------------------
     def act(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -262,6 +283,7 @@ class TimelineControls(Generic[S]):
         else:
             self.play_button.description, self.play_button.icon = "Play", "play"
             self.run.pause()
+        self._show_said()  # "paused: press Play" is true no more, or again
 
     def _set_play_button(self, playing: bool) -> None:
         self.play_button.value = playing  # the observer pauses or plays
@@ -305,15 +327,33 @@ class TimelineView(Generic[S]):
             complete_batch(self.figure)
         self.draw_text(snapshot)
 
-    def button(self, label: str, icon: str, handler: Callable[[], None]) -> widgets.Button:
-        """A button that acts on the run (pressed while scrubbed back, it goes live first)."""
+    def button(self, label: str, icon: str, handler: Callable[[], str | None]) -> widgets.Button:
+        """A button that acts on the run (pressed while scrubbed back, it goes live first).
+
+        What it did is said under the controls, so that no press goes unanswered: the line
+        ``handler`` returns, else what it did to a :class:`~reflog.sim.cluster.Cluster`
+        (the actions the cluster recorded), else that there was nothing to do."""
+
+        def pressed() -> None:
+            # A Cluster records what is done to it; other runs say it in their own status.
+            actions: list[UserAction] | None = getattr(self.run, "actions", None)
+            before = len(actions) if actions is not None else 0
+            said = handler()
+            if said is None and actions is not None:
+                done = [action.description for action in actions[before:]]
+                said = "; ".join(done) if done else f"{label}: nothing to do right now"
+            if said is not None:
+                self.controls.say(said)
+
         button = widgets.Button(description=label, icon=icon, layout=widgets.Layout(width="auto"))
-        button.on_click(self.controls.act(lambda _: handler()))
+        button.on_click(self.controls.act(lambda _: pressed()))
         return button
 
     def start(self, *children: widgets.Widget) -> widgets.VBox:
-        """Lay out the controls above ``children`` and draw the latest snapshot."""
-        self.widget = widgets.VBox([*self.controls.rows(), *children])
+        """Lay out the controls above ``children`` (the first of them: the view's buttons,
+        with what the last one did written under them) and draw the latest snapshot."""
+        buttons, *rest = children
+        self.widget = widgets.VBox([*self.controls.rows(), buttons, self.controls.said, *rest])
         self.controls.go_live()
         return self.widget
 

@@ -480,28 +480,34 @@ class GroupView(TimelineView[Snapshot]):
         self.cluster.add_consumer(name, self.topic, group_id=self.group_id, **settings)
         self.cluster.run_for(100)
 
-    def _leave(self) -> None:
+    def _leave(self) -> str:
         members = self._members()
-        if members:
-            member = self.cluster.consumers[members[-1]]
-            close = getattr(member, "close", None)
-            if close is not None:
-                close()
-            self.cluster.run_for(100)
+        if not members:
+            return "no consumer is running to leave"
+        member = self.cluster.consumers[members[-1]]
+        close = getattr(member, "close", None)
+        if close is not None:
+            close()
+        self.cluster.run_for(100)
+        return f"{members[-1]} left the group (a LeaveGroup request)"
 
-    def _crash(self) -> None:
+    def _crash(self) -> str | None:
         members = self._members()
-        if members:
-            self.cluster.crash(members[0])
+        if not members:
+            return "no consumer is running to crash"
+        self.cluster.crash(members[0])
+        return f"crashed {members[0]}: the coordinator notices when its session times out"
 
-    def _restart(self) -> None:
+    def _restart(self) -> str | None:
         crashed = [
             name
             for name, c in self.cluster.consumers.items()
             if c.topic == self.topic and c.core is None
         ]
-        if crashed:
-            self.cluster.restart(crashed[0])
+        if not crashed:
+            return "no crashed consumer to restart"
+        self.cluster.restart(crashed[0])
+        return None  # the cluster says "restarted cN"
 
 
 def _closing(consumer: Any) -> bool:

@@ -201,7 +201,7 @@ class ProducerStateView(TimelineView[Snapshot]):
         ticks: list[str] = []
         for b in self.broker_ids:
             replica = None if p is None else p.replica(b)
-            role = "-" if replica is None else replica.role.lower()
+            role = "-" if p is None else p.role_of(b)
             entries = () if replica is None else replica.producers
             ids = ", ".join(f"id {e.producer_id} epoch {e.producer_epoch}" for e in entries)
             ticks.append(f"broker-{b} ({role})<br>{ids or 'no producer'}")
@@ -249,8 +249,7 @@ class ProducerStateView(TimelineView[Snapshot]):
                 f"{producer.acked}, batches retried {producer.retried_batches}"
             )
         if p is not None:
-            leader = f"broker-{p.leader}" if p.leader > 0 else "none"
-            parts.append(f"leader {leader} (epoch {p.leader_epoch})")
+            parts.append(f"leader {p.describe_leader()}")
         lossy = [a for a, b in self._lossy_links() if b == self.producer]
         parts.append(f"answers dropped from: {', '.join(lossy) or 'none'}")
         self.status.value = " · ".join(parts)
@@ -275,20 +274,28 @@ class ProducerStateView(TimelineView[Snapshot]):
             if network.link(broker, self.producer).loss > 0
         ]
 
-    def _drop_answers(self) -> None:
+    def _drop_answers(self) -> str:
         """The brokers' answers to the producer are lost ``answer_loss`` of the time."""
         link = LinkConfig(latency_ms_min=1, latency_ms_max=5, loss=self.answer_loss)
         for broker in self.cluster.broker_nodes:
             self.cluster.sim.network.configure(broker, self.producer, link)
         self.cluster.run_for(100)
+        return (
+            f"the brokers' answers to {self.producer} are lost {self.answer_loss:.0%} of the time"
+        )
 
-    def _kill_leader(self) -> None:
+    def _kill_leader(self) -> str | None:
         leader = self.cluster.leader_of(self.tp)
-        if leader > 0:
-            self.cluster.crash(f"broker-{leader}")
+        if leader <= 0:
+            return f"{self.tp} has no leader to kill right now"
+        if not self.cluster.sim.is_up(f"broker-{leader}"):
+            return f"broker-{leader} is down already; the controller has not noticed yet"
+        self.cluster.crash(f"broker-{leader}")
+        return None  # the cluster says "crashed broker-N"
 
-    def _restart(self) -> None:
+    def _restart(self) -> str | None:
         for action in reversed(self.cluster.actions):
             if action.kind == "crash" and not self.cluster.sim.is_up(action.target):
                 self.cluster.restart(action.target)
-                return
+                return None  # the cluster says "restarted broker-N"
+        return "nothing to restart: every broker is up"

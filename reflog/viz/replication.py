@@ -154,9 +154,13 @@ class ReplicationView(TimelineView[Snapshot]):
         self.log = widgets.HTML()
         b = self.buttons
         self.start(
-            widgets.HBox([self.acks, self.count, b["produce"]]),
-            widgets.HBox([self.broker, b["kill"], b["restart"], b["isolate"]]),
-            widgets.HBox([self.latency, b["slow down"], b["heal"]]),
+            widgets.VBox(
+                [
+                    widgets.HBox([self.acks, self.count, b["produce"]]),
+                    widgets.HBox([self.broker, b["kill"], b["restart"], b["isolate"]]),
+                    widgets.HBox([self.latency, b["slow down"], b["heal"]]),
+                ]
+            ),
             self.status,
             self.figure,
             self.log,
@@ -281,11 +285,10 @@ class ReplicationView(TimelineView[Snapshot]):
         if p is None:
             self.status.value = f"<b>t = {now} ms</b> · {self.tp} does not exist yet"
         else:
-            leader = f"broker-{p.leader}" if p.leader > 0 else "none"
             cut = ", ".join(f"{a}→{b}" for a, b in snapshot.cut_links if "admin" not in (a, b))
             last = actions[-1].description if actions else ""
             self.status.value = (
-                f"<b>t = {now} ms</b> · leader {leader} (epoch {p.leader_epoch}) · "
+                f"<b>t = {now} ms</b> · leader {p.describe_leader()} · "
                 f"ISR {list(p.isr)} · cut links: {cut or 'none'} · last action: {last}"
             )
         results = [r for r in self.cluster.produce_results if r.sent_ms <= now]
@@ -295,7 +298,7 @@ class ReplicationView(TimelineView[Snapshot]):
     def _label(p: PartitionSnapshot, broker: int) -> str:
         r = p.replica(broker)
         # Two lines, so that the label fits under its bars unrotated.
-        return f"broker-{broker}<br>{r.role.lower() if r.alive else 'down: last seen'}"
+        return f"broker-{broker}<br>{p.role_of(broker) if r.alive else 'down: last seen'}"
 
     # -- controls ---------------------------------------------------------------------
     def _target(self) -> int:

@@ -473,17 +473,22 @@ class TransactionView(TimelineView[Snapshot]):
         up = [p for p in self._processors() if self.cluster.sim.is_up(p.name)]
         return up[-1] if up else None
 
-    def _abort_next(self) -> None:
+    def _abort_next(self) -> str:
         processor = self._current()
         if processor is not None:
             processor.abort_next = True
         self.cluster.run_for(1)
+        if processor is None:
+            return "no processor is running"
+        return f"{processor.name} will abort its next transaction"
 
-    def _kill(self) -> None:
+    def _kill(self) -> str | None:
         processor = self._current()
-        if processor is not None:
-            self.cluster.crash(processor.name)
-            self.cluster.crash(processor.source.name)
+        if processor is None:
+            return "no processor is running to kill"
+        self.cluster.crash(processor.name)
+        self.cluster.crash(processor.source.name)
+        return None  # the cluster says "crashed ..."
 
     def _successor(self) -> None:
         processors = self._processors()
@@ -502,11 +507,21 @@ class TransactionView(TimelineView[Snapshot]):
             transaction_timeout_ms=last.config.transaction_timeout_ms,
         )
 
-    def _kill_coordinator(self) -> None:
+    def _kill_coordinator(self) -> str | None:
         txn = transaction_at_coordinator(self.cluster.snapshot(), self.tid)
-        if txn is not None:
-            self.cluster.crash(f"broker-{txn.coordinator}")
+        if txn is None:
+            return f"no live coordinator of {self.tid} to kill right now"
+        if not self.cluster.sim.is_up(f"broker-{txn.coordinator}"):
+            return f"broker-{txn.coordinator}, its coordinator, is down already"
+        self.cluster.crash(f"broker-{txn.coordinator}")
+        return None  # the cluster says "crashed broker-N"
 
-    def _restart_brokers(self) -> None:
-        for name in sorted(self.cluster.broker_nodes):
+    def _restart_brokers(self) -> str | None:
+        down = [
+            name for name in sorted(self.cluster.broker_nodes) if not self.cluster.sim.is_up(name)
+        ]
+        if not down:
+            return "nothing to restart: every broker is up"
+        for name in down:
             self.cluster.restart(name)
+        return None  # the cluster says "restarted broker-N"

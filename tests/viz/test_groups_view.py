@@ -113,6 +113,7 @@ def test_the_view_draws_a_bar_per_owned_stretch_and_its_buttons_change_the_group
     assert len(paused.x) == 6  # each partition waited for the group's first assignment
     view.buttons["add a consumer"].click()
     assert "c2" in cluster.consumers
+    assert "added consumer c2" in view.controls.said.value
     cluster.run_for(3_000)
     view.controls.go_live()
     owned, paused, coordinator = view.figure.data[:3]
@@ -125,8 +126,10 @@ def test_the_view_draws_a_bar_per_owned_stretch_and_its_buttons_change_the_group
     assert len(paused.x) == 12  # and the eager rebalance paused every partition again
     view.buttons["crash a consumer"].click()
     assert cluster.consumers["c0"].core is None
+    assert "crashed c0" in view.controls.said.value  # which one, said under the buttons
     view.buttons["a consumer leaves"].click()
     assert cluster.consumers["c2"].consumer.group.closing  # type: ignore[union-attr]
+    assert "c2 left the group" in view.controls.said.value
 
 
 def test_the_stored_figure_replays_the_recording(tmp_path: Path) -> None:

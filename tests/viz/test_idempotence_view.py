@@ -70,3 +70,30 @@ def test_the_stored_figure_replays_the_recording(tmp_path: Path) -> None:
     assert isinstance(figure, go.Figure)
     assert len(figure.frames) == 10
     assert len(figure.data[0].x) == 15  # the last frame is what shows
+
+
+def test_every_press_says_what_it_did_and_that_the_cluster_waits_for_time_to_run(
+    tmp_path: Path,
+) -> None:
+    cluster = idempotent_cluster(tmp_path)
+    view = ProducerStateView(cluster, "orders")
+    said = view.controls.said
+    leader = cluster.leader_of(TP)
+    view.buttons["kill the leader"].click()
+    assert f"crashed broker-{leader}" in said.value
+    assert "paused" in said.value and "press Play" in said.value
+    # Until time runs the controller still names the dead broker: the status says so.
+    assert f"broker-{leader} (epoch 0: down, and the controller has not noticed" in (
+        view.status.value
+    )
+    view.buttons["kill the leader"].click()
+    assert f"broker-{leader} is down already" in said.value
+    view.buttons["restart"].click()
+    assert f"restarted broker-{leader}" in said.value
+    # Back up, it has not heard of the partition's leader yet.
+    assert f"broker-{leader} (starting)" in view.figure.layout.yaxis.ticktext[leader - 1]
+    view.buttons["restart"].click()
+    assert "nothing to restart: every broker is up" in said.value
+    cluster.run_for(2_000)
+    view.controls.redraw()
+    assert "not noticed" not in view.status.value  # a new leader, or the old one back
