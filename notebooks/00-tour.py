@@ -10,6 +10,10 @@
 # This notebook runs a whole cluster **inside the kernel**: one KRaft controller and three
 # brokers on a simulated network with a virtual clock. Because the run is seeded, every number
 # printed below is the same on every run, and you can still press *Play* and break things live.
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “The cluster at a glance”.
 
 # %%
 from reflog.sim import Cluster

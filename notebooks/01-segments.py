@@ -13,6 +13,10 @@
 # files each replica writes. *Simplifications, said once:* the active segment is never deleted by
 # retention, and after a crash every segment is recovered (Kafka recovers only from its last
 # recovery point).
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “Watch segments grow and roll”.
 
 # %%
 from reflog.sim import Cluster

@@ -15,6 +15,11 @@
 #
 # *reflog simplification:* membership is fixed (no adding or removing voters), and proposals are not
 # deduplicated (a client that retries may append its command twice).
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “1. The first election” (and again in sections 4 and
+# 5).
 
 # %%
 import atexit

@@ -25,6 +25,10 @@
 #
 # *reflog simplification:* a follower sends a full fetch every time (no incremental fetch sessions,
 # KIP-227) and retries a failed one after 100 ms (Kafka's `replica.fetch.backoff.ms` is 1 s).
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “1. A replicated topic”.
 
 # %%
 import atexit

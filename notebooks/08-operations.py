@@ -14,6 +14,10 @@
 # AlterPartitionReassignments, ElectLeaders, CreatePartitions) and draw it on the timeline. Against
 # real processes, the same steps are `reflog configs`, `reflog reassign-partitions`,
 # `reflog leader-election` and `reflog topics alter`, or any Kafka admin client.
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “3. Moving a replica while producers write”.
 
 # %%
 from itertools import pairwise

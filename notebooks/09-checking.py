@@ -23,6 +23,10 @@
 # step, so that each step's table keeps that step's conversation. The second half runs the
 # checker over histories recorded on the simulated cluster (`reflog.sim.Cluster`),
 # deterministic by seed, under a safe and an unsafe configuration.
+#
+# **How to use it:** every figure below was stored from a run, so the chapter reads before anything
+# runs. Run ▸ Run All Cells (well under a minute) to run it yourself; the live view, whose buttons
+# act on the running cluster, is in section “7. Your turn: a live, checked run”.
 
 # %%
 import asyncio
