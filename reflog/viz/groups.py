@@ -454,12 +454,15 @@ class GroupView(TimelineView[Snapshot]):
         )
 
     def draw_text(self, snapshot: Snapshot) -> None:
-        members = [c for c in snapshot.consumers if c.topic == self.topic]
-        running = sum(1 for c in members if c.alive)
+        consumers = [c for c in snapshot.consumers if c.topic == self.topic]
+        running = sum(1 for c in consumers if c.alive)
+        group = group_at_coordinator(snapshot, self.group_id)
+        # A consumer that left (or is not yet let in) runs without being a member.
+        joined = "" if group is None else f", {len(group.members)} in the group"
         paused = self._paused_now(snapshot)
         self.status.value = (
-            f"<b>t = {snapshot.at_ms} ms</b> · {running} running member(s) · paused now: "
-            f"{paused or 'none'}<br>{describe_group(snapshot, self.group_id)}"
+            f"<b>t = {snapshot.at_ms} ms</b> · {running} consumer(s) running{joined} · "
+            f"paused now: {paused or 'none'}<br>{describe_group(snapshot, self.group_id)}"
         )
         self.table.value = f"<pre>{describe_lag(snapshot, self.topic, self.group_id)}</pre>"
 

@@ -36,7 +36,13 @@ from reflog.viz.controls import TimelineView
 __all__ = ["ProducerStateView", "describe_producer_state", "format_batches"]
 
 EPOCH_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
-SERIES = (("sent", "#7f7f7f"), ("acknowledged", "#2ca02c"), ("in the leader's log", "#d62728"))
+# With idempotence the log keeps level with the acknowledgements: the log's line is dotted over
+# a wider acknowledged line, so that both stay visible where they coincide.
+SERIES = (
+    ("sent", {"color": "#7f7f7f", "width": 2}),
+    ("acknowledged", {"color": "#2ca02c", "width": 5}),
+    ("in the leader's log", {"color": "#d62728", "width": 2, "dash": "dot"}),
+)
 
 
 def _partition(snapshot: Snapshot, tp: TopicPartition) -> PartitionSnapshot | None:
@@ -136,11 +142,10 @@ class ProducerStateView(TimelineView[Snapshot]):
             row=1,
             col=1,
         )
-        for name, colour in SERIES:
+        for name, line in SERIES:
             figure.add_scatter(
-                x=[], y=[], mode="lines", name=name, line={"color": colour, "shape": "hv"}, row=1,
-                col=2,
-            )  # fmt: skip
+                x=[], y=[], mode="lines", name=name, line={**line, "shape": "hv"}, row=1, col=2
+            )
         labels = [f"broker-{b}" for b in self.broker_ids]
         figure.update_yaxes(
             type="category", categoryorder="array", categoryarray=labels[::-1], row=1, col=1

@@ -256,6 +256,9 @@ class ReplicationView(TimelineView[Snapshot]):
             replicas = [p.replica(b) for b in self.broker_ids]
             data[0].x, data[0].y = xs, [r.log_end_offset for r in replicas]
             data[1].x, data[1].y = xs, [r.high_watermark for r in replicas]
+            # Offsets are whole numbers: below ten, a tick for each rather than halves.
+            top = max((r.log_end_offset for r in replicas), default=0)
+            figure.layout.yaxis.dtick = 1 if top < 10 else None
         else:
             data[0].x = data[0].y = data[1].x = data[1].y = []
         segments: dict[str, tuple[list[int | None], list[str | None]]] = {

@@ -143,11 +143,14 @@ def classify_offsets(replica: ReplicaSnapshot) -> dict[int, str]:
     return kinds
 
 
-def _life(alive: bool, epoch: int) -> str:
-    """``up, epoch 2``, ``starting`` (no epoch yet) or ``down``."""
+def _life(alive: bool, epoch: int, newest_epoch: int) -> str:
+    """``up, epoch 2``, ``fenced, epoch 2`` (a newer instance has a higher epoch: the
+    coordinator refuses this one), ``starting`` (no epoch yet) or ``down``."""
     if not alive:
         return "down"
-    return f"up, epoch {epoch}" if epoch >= 0 else "starting"
+    if epoch < 0:
+        return "starting"
+    return f"fenced, epoch {epoch}" if epoch < newest_epoch else f"up, epoch {epoch}"
 
 
 def _two_lines(state: str) -> str:
@@ -432,17 +435,24 @@ class TransactionView(TimelineView[Snapshot]):
     def _processor_lines(self, snapshot: Snapshot) -> list[str]:
         """``processor-2: up, epoch 2`` (or ``processor-1: down``) for each processor with
         this transactional id."""
+        newest = self._newest_epoch(snapshot)
         return [
-            f"{p.name}: {_life(p.alive, p.producer_epoch)}"
+            f"{p.name}: {_life(p.alive, p.producer_epoch, newest)}"
             for p in snapshot.producers
             if self._is_processor(p.name)
         ]
 
+    def _newest_epoch(self, snapshot: Snapshot) -> int:
+        """The highest producer epoch any processor with this transactional id was given."""
+        epochs = [p.producer_epoch for p in snapshot.producers if self._is_processor(p.name)]
+        return max(epochs, default=-1)
+
     def draw_text(self, snapshot: Snapshot) -> None:
         parts = [f"<b>t = {snapshot.at_ms} ms</b>", describe_transaction(snapshot, self.tid)]
+        newest = self._newest_epoch(snapshot)
         for producer in snapshot.producers:
             if self._is_processor(producer.name):
-                alive = _life(producer.alive, producer.producer_epoch)
+                alive = _life(producer.alive, producer.producer_epoch, newest)
                 parts.append(
                     f"{producer.name} ({alive}): {producer.sent} results sent, "
                     f"{producer.failed} refused"

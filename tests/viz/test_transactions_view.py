@@ -173,3 +173,21 @@ def test_the_processor_lines_stay_below_every_state_and_its_label(tmp_path: Path
         for y in lines.y:
             assert y <= lowest_state - label_depth
             assert y >= bottom + 0.15  # inside the panel, half a line (at ~40 px a unit) clear
+
+
+def test_a_processor_whose_successor_has_a_newer_epoch_is_shown_fenced(tmp_path: Path) -> None:
+    cluster = pipeline(tmp_path)
+    view = TransactionView(cluster, TXN_ID, "out", "uncommitted", "committed")
+    view.buttons["start a successor"].click()  # while p1 still runs: p1 becomes a zombie
+    [successor] = [name for name in cluster.producers if name != "p1" and "p" in name[:1]]
+
+    def successor_has_an_epoch() -> bool:
+        return cluster.timeline.latest.producer(successor).producer_epoch >= 0
+
+    cluster.run_until(successor_has_an_epoch, timeout_ms=10_000)
+    view.controls.redraw()
+    lines = dict(line.split(": ", 1) for line in view.figure.data[3].text)
+    newest = cluster.timeline.latest.producer(successor).producer_epoch
+    assert lines[successor] == f"up, epoch {newest}"
+    assert lines["p1"].startswith("fenced, epoch ")
+    assert "p1 (fenced, epoch" in view.status.value
