@@ -3,11 +3,12 @@
 After Kafka's ``LogValidator``, with the checks Kafka's ``UnifiedLog`` makes just
 before calling it (``analyzeAndValidateRecords``): every batch is a RecordBatch v2
 (magic 2), whole, no larger than ``message.max.bytes``, with a CRC-32C that holds,
-and takes exactly the offsets of the records it holds; the record set as a whole is no
-larger than the partition's ``segment.bytes`` (a segment must be able to hold it); a compacted topic takes no
+and takes exactly the offsets of the records it holds; a compacted topic takes no
 record without a key; an idempotent producer's batch (one with a producer id) has a
 sequence number and comes alone (Kafka refuses more than one batch in any Produce v3+;
-reflog, only where a second batch would have to be deduplicated with the first). A
+reflog, only where a second batch would have to be deduplicated with the first). Then,
+as ``UnifiedLog.append`` checks after the validator, the record set as a whole is no
+larger than the partition's ``segment.bytes``: a segment must be able to hold it. A
 record set that fails one check is refused whole.
 
 As in Kafka, a failure is an exception, and the broker turns it into the error code
