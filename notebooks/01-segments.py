@@ -10,7 +10,9 @@
 #
 # This notebook runs a cluster of three brokers in the kernel (a simulated network and clock, real
 # files) with a topic replicated three times and deliberately tiny segments, and looks at the real
-# files each replica writes. *Simplifications, said once:* the active segment is never deleted by
+# files each replica writes. Its producer's `batch.size` is no larger than a segment: a segment
+# holds whole batches, so Kafka refuses a batch larger than `segment.bytes` (RECORD_LIST_TOO_LARGE)
+# rather than write it. *Simplifications, said once:* the active segment is never deleted by
 # retention, and after a crash every segment is recovered (Kafka recovers only from its last
 # recovery point).
 #
@@ -42,7 +44,7 @@ cluster.create_topic(
 )
 EVENTS = TopicPartition("events", 0)
 producer = cluster.add_producer(
-    "app", "events", rate_per_s=300, keys=[b"a", b"b", b"c"], linger_ms=10
+    "app", "events", rate_per_s=300, keys=[b"a", b"b", b"c"], linger_ms=10, batch_size=4096
 )
 cluster.run_for(3_000)
 print(cluster.describe("events"))
@@ -242,6 +244,7 @@ cluster.add_producer(
     keys=users,
     key_weights=[1 / (i + 1) ** 2 for i in range(12)],
     linger_ms=0,
+    batch_size=1024,  # no larger than its segments, as above
 )
 cluster.run_for(2_000)
 PROFILES = TopicPartition("profiles", 0)

@@ -56,6 +56,7 @@ from reflog.storage.flusher import BackgroundFlusher, InlineFlusher
 from reflog.storage.log_manager import LogManager
 from reflog.storage.log_validator import (
     InvalidRecordError,
+    RecordBatchTooLargeError,
     RecordTooLargeError,
     RecordValidationError,
     UnsupportedMessageFormatError,
@@ -753,6 +754,7 @@ class Broker:
                 b"" if raw is None else raw,
                 produce_version=version,
                 max_message_bytes=self.config.message_max_bytes,
+                segment_bytes=log_.config.segment_bytes,
                 compacted=log_.config.compact,
             )
         except (CorruptRecordError, RecordValidationError) as exc:
@@ -1006,6 +1008,8 @@ def _record_error_code(exc: CorruptRecordError | RecordValidationError) -> int:
         return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
     if isinstance(exc, RecordTooLargeError):
         return ErrorCode.MESSAGE_TOO_LARGE
+    if isinstance(exc, RecordBatchTooLargeError):
+        return ErrorCode.RECORD_LIST_TOO_LARGE
     if isinstance(exc, InvalidRecordError):
         return ErrorCode.INVALID_RECORD
     return ErrorCode.CORRUPT_MESSAGE

@@ -6,6 +6,10 @@ that is closed when it reaches ``batch.size`` or has waited ``linger.ms``
 one per partition in each Produce request to its leader; each record learns its
 offset from the answer. Retriable errors (a leader moved, a timeout, a lost answer)
 put the batch back in its place in the queue, to go again after ``retry.backoff.ms``.
+Any other error fails the batch's records. So does RECORD_LIST_TOO_LARGE (a batch over
+the partition's ``segment.bytes``), as in Kafka's ``Sender``: sent again, it would be
+refused again, and Kafka splits a batch only on MESSAGE_TOO_LARGE. reflog simplification:
+a batch refused MESSAGE_TOO_LARGE fails too, unsplit.
 
 Idempotent (``enable.idempotence``, on by default as in Kafka 3.0+): the producer first
 asks for a producer id (InitProducerId), stamps every batch with it, its epoch and a

@@ -252,6 +252,9 @@ def _append(p: Partition, records: bytes | memoryview | FileSlice | None, now_ms
 
 
 def _append_batch(p: Partition, batch: RecordBatch, now_ms: int) -> None:
+    # No segment.bytes check here (Kafka's RECORD_LIST_TOO_LARGE): the leader refused any
+    # produced record set larger than a segment (validate_records), so each batch it holds
+    # fits one, and a follower appending them one at a time never meets a larger one.
     epoch = batch.partition_leader_epoch
     p.epoch_cache.assign(epoch, batch.base_offset)
     p.log.append(batch, epoch, now_ms)

@@ -6,14 +6,16 @@ before calling it (``analyzeAndValidateRecords``): every batch is a RecordBatch 
 and takes exactly the offsets of the records it holds; a compacted topic takes no
 record without a key; an idempotent producer's batch (one with a producer id) has a
 sequence number and comes alone (Kafka refuses more than one batch in any Produce v3+;
-reflog, only where a second batch would have to be deduplicated with the first). A
+reflog, only where a second batch would have to be deduplicated with the first). Then,
+as ``UnifiedLog.append`` checks after the validator, the record set as a whole is no
+larger than the partition's ``segment.bytes``: a segment must be able to hold it. A
 record set that fails one check is refused whole.
 
 As in Kafka, a failure is an exception, and the broker turns it into the error code
 of the partition's answer: :class:`~reflog.records.errors.CorruptRecordError`
 (CORRUPT_MESSAGE), :class:`RecordTooLargeError` (MESSAGE_TOO_LARGE),
-:class:`InvalidRecordError` (INVALID_RECORD), :class:`UnsupportedMessageFormatError`
-(UNSUPPORTED_FOR_MESSAGE_FORMAT).
+:class:`RecordBatchTooLargeError` (RECORD_LIST_TOO_LARGE), :class:`InvalidRecordError`
+(INVALID_RECORD), :class:`UnsupportedMessageFormatError` (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 
 reflog simplification: batches are checked, not each record, and nothing is
 decompressed or converted (Kafka decodes every record, and may recompress or change
@@ -27,6 +29,7 @@ from reflog.records.errors import CorruptRecordError
 
 __all__ = [
     "InvalidRecordError",
+    "RecordBatchTooLargeError",
     "RecordTooLargeError",
     "RecordValidationError",
     "UnsupportedMessageFormatError",
@@ -50,6 +53,11 @@ class RecordTooLargeError(RecordValidationError):
     """A batch over ``message.max.bytes`` (Kafka: RecordTooLargeException)."""
 
 
+class RecordBatchTooLargeError(RecordValidationError):
+    """A record set over the partition's ``segment.bytes`` (Kafka:
+    RecordBatchTooLargeException): no segment could hold it."""
+
+
 class InvalidRecordError(RecordValidationError):
     """A batch whose offsets are not its records, or a compacted topic's record without a
     key (Kafka: InvalidRecordException)."""
@@ -60,6 +68,7 @@ def validate_records(
     *,
     produce_version: int,
     max_message_bytes: int,
+    segment_bytes: int,
     compacted: bool,
 ) -> list[RecordBatch]:
     """The batches of ``records``, each checked; raises on the first that fails."""
@@ -77,6 +86,14 @@ def validate_records(
         _validate_batch(batch, max_message_bytes)
     if len(batches) > 1 and any(b.producer_id >= 0 for b in batches):
         raise InvalidRecordError("an idempotent producer sends one batch per partition")
+    # Kafka's UnifiedLog.append: a segment never holds less than a whole append, so a record
+    # set larger than segment.bytes is refused rather than written over a segment's size.
+    # Only a leader checks: a follower copies what its leader took under the same topic
+    # config, so this check is what keeps every replica's segments within segment.bytes.
+    if len(records) > segment_bytes:
+        raise RecordBatchTooLargeError(
+            f"record set of {len(records)} bytes is above segment.bytes ({segment_bytes})"
+        )
     return batches
 
 

@@ -235,7 +235,10 @@ class TxnHost:
                 body = EndTxnResponse(error_code=error)
             case _:
                 raise TypeError(f"{type(request).__name__} is not a transaction request")
-        actions, waiting = self._write_changes(now_ms)
+        actions, waiting, refused = self._write_changes(now_ms)
+        if refused is not None:  # the change is not in the log: the client must not count on it
+            failed = _failed(body, _STATE_WRITE_ERRORS.get(refused, refused))
+            return [Respond(conn, header, failed), *actions]
         if not waiting:
             return [Respond(conn, header, body), *actions]
         # Answered once __transaction_state's ISR has the change (Kafka's appendTransactionToLog).
@@ -314,11 +317,15 @@ class TxnHost:
     def _after_change(self, now_ms: int) -> list[Action]:
         return self._write_changes(now_ms)[0]
 
-    def _write_changes(self, now_ms: int) -> tuple[list[Action], tuple[TopicPartition, int] | None]:
-        """Append the core's state changes and start its markers; the actions, and the
-        partition and end offset the last write must reach in the ISR."""
+    def _write_changes(
+        self, now_ms: int
+    ) -> tuple[list[Action], tuple[TopicPartition, int] | None, int | None]:
+        """Append the core's state changes and start its markers; the actions, the
+        partition and end offset the last write must reach in the ISR, and the error of
+        the first write the log refused (None if none was)."""
         actions: list[Action] = []
         last: tuple[TopicPartition, int] | None = None
+        refused: int | None = None
         for tid, value in self.coordinator.take_writes():
             p = self.partition_of(tid)
             if p is None:
@@ -329,6 +336,8 @@ class TxnHost:
             appended, end, woken = self.broker.append_internal(state_tp, batch, now_ms)
             if appended.error_code != ErrorCode.NONE:
                 log.info("transaction %s not written: error %d", tid, appended.error_code)
+                if refused is None:
+                    refused = appended.error_code
             last = None if end is None else (state_tp, end)
             actions += woken
         for job in self.coordinator.take_markers():
@@ -338,7 +347,7 @@ class TxnHost:
         actions += self._send_markers(now_ms)
         if any(not m.remaining for m in self.markers.values()):
             actions += self._complete_markers(now_ms)
-        return actions, last
+        return actions, last, refused
 
     def _prepared(self, pending: _Markers) -> bool:
         if pending.prepared_at is None:
@@ -637,6 +646,21 @@ class TxnHost:
             if self.partition_of(job.transactional_id) == p:
                 self.markers[job.transactional_id] = _Markers(job, set(job.partitions))
         log.info("loaded transactions of %s", tp)
+
+
+# How a refused write of a transaction's state reads to its producer (Kafka's
+# TransactionStateManager.appendTransactionToLog). reflog simplification: the coordinator's
+# state has already moved (Kafka keeps the change pending until the write succeeds).
+_STATE_WRITE_ERRORS: dict[int, int] = {
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_ENOUGH_REPLICAS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.REQUEST_TIMED_OUT: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.KAFKA_STORAGE_ERROR: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+    ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+}
 
 
 def _failed(body: Response, error: int) -> Response:

@@ -225,6 +225,23 @@ def test_a_batch_over_message_max_bytes_is_message_too_large(tmp_path: Path) -> 
     assert r.response.responses[0].partition_responses[0].error_code == ErrorCode.MESSAGE_TOO_LARGE
 
 
+def test_a_batch_larger_than_the_topics_segment_bytes_is_record_list_too_large_and_not_stored(
+    client: Client, broker: Broker
+) -> None:
+    create(client, "t", configs={"segment.bytes": "1000"})
+    client.send(produce("t", 0, batch(b"x" * 200)))  # fits: offset 0
+    [r] = client.send(produce("t", 0, batch(*[b"y" * 200] * 5)))  # ~1100 bytes
+    assert isinstance(r.response, ProduceResponse)
+    answer = r.response.responses[0].partition_responses[0]
+    assert (answer.error_code, answer.base_offset) == (ErrorCode.RECORD_LIST_TOO_LARGE, -1)
+    log = broker.logs.get(TopicPartition("t", 0))
+    assert log is not None and log.log_end_offset == 1  # only the batch that fitted
+    assert len(log.segments) == 1
+    [f] = client.send(fetch("t", 0, 0))
+    assert isinstance(f.response, FetchResponse)
+    assert fetched_values(f.response) == [b"x" * 200]
+
+
 def test_acks_zero_completes_without_a_response_body(client: Client) -> None:
     create(client, "t")
     [r] = client.send(produce("t", 0, batch(b"x"), acks=0))

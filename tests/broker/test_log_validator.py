@@ -12,6 +12,7 @@ from reflog.records.crc import crc32c
 from reflog.records.errors import CorruptRecordError
 from reflog.storage.log_validator import (
     InvalidRecordError,
+    RecordBatchTooLargeError,
     RecordTooLargeError,
     UnsupportedMessageFormatError,
     validate_records,
@@ -21,10 +22,18 @@ ONE = build_batch([(b"k", b"v", 1)])
 
 
 def check(
-    records: bytes, version: int = 9, max_bytes: int = 1 << 20, compacted: bool = False
+    records: bytes,
+    version: int = 9,
+    max_bytes: int = 1 << 20,
+    compacted: bool = False,
+    segment_bytes: int = 1 << 30,
 ) -> list[RecordBatch]:
     return validate_records(
-        records, produce_version=version, max_message_bytes=max_bytes, compacted=compacted
+        records,
+        produce_version=version,
+        max_message_bytes=max_bytes,
+        segment_bytes=segment_bytes,
+        compacted=compacted,
     )
 
 
@@ -68,6 +77,13 @@ def test_a_batch_over_message_max_bytes_is_too_large() -> None:
     with pytest.raises(RecordTooLargeError):
         check(ONE, max_bytes=len(ONE) - 1)
     assert check(ONE, max_bytes=len(ONE))
+
+
+def test_a_record_set_over_segment_bytes_is_too_large_for_any_segment() -> None:
+    two = ONE + build_batch([(b"b", b"2", 2)])
+    with pytest.raises(RecordBatchTooLargeError):
+        check(two, segment_bytes=len(two) - 1)  # each batch fits, the set does not
+    assert check(two, segment_bytes=len(two))
 
 
 def test_a_batch_whose_offsets_are_not_its_records_is_invalid() -> None:

@@ -118,6 +118,33 @@ def test_confluent_kafka_produces_and_reads_back_in_order(broker: BrokerProcess)
     assert got == [(i, k, v) for i, (k, v) in enumerate(EXPECTED)]
 
 
+def test_confluent_kafka_gets_record_list_too_large_for_a_batch_over_segment_bytes(
+    broker: BrokerProcess,
+) -> None:
+    require(importlib.util.find_spec("confluent_kafka") is not None, "confluent-kafka")
+    import confluent_kafka
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    topic = NewTopic("tiny-segments", 1, 1, config={"segment.bytes": "1024"})
+    admin.create_topics([topic])["tiny-segments"].result(15)
+    producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap})
+    errors: list[object] = []
+    producer.produce(
+        "tiny-segments", value=b"x" * 2000, partition=0, on_delivery=lambda e, m: errors.append(e)
+    )
+    assert producer.flush(15) == 0
+    [error] = errors
+    assert isinstance(error, confluent_kafka.KafkaError)
+    assert error.code() == confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE
+    consumer = confluent_kafka.Consumer(
+        {"bootstrap.servers": broker.bootstrap, "group.id": "reflog-test"}
+    )
+    tp = confluent_kafka.TopicPartition("tiny-segments", 0)
+    assert consumer.get_watermark_offsets(tp, timeout=10) == (0, 0)  # nothing written
+    consumer.close()
+
+
 def kcat(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["kcat", *args], input=stdin, capture_output=True, text=True, timeout=30)
 

@@ -129,6 +129,18 @@ def test_committed_offsets_survive_the_coordinators_crash() -> None:
     assert fetch(c, successor).topics[0].partitions[0].committed_offset == 43
 
 
+def test_a_commit_larger_than_an_offsets_segment_is_invalid_commit_offset_size() -> None:
+    # The broker refuses the append (RECORD_LIST_TOO_LARGE: over the partition's
+    # segment.bytes), and the coordinator answers as Kafka's GroupMetadataManager does.
+    c = cluster()
+    coordinator = wait_for_coordinator(c, 1)
+    c.alter_config(OFFSETS_TOPIC, {"segment.bytes": "100"})  # less than one commit's batch
+    before = c.log_end_offsets(OFFSETS_TOPIC)
+    assert commit(c, coordinator, 42) == ErrorCode.INVALID_COMMIT_OFFSET_SIZE
+    assert c.log_end_offsets(OFFSETS_TOPIC) == before  # nothing written
+    assert fetch(c, coordinator).topics[0].partitions[0].committed_offset == -1
+
+
 def test_sync_group_is_answered_once_every_in_sync_replica_has_the_assignment() -> None:
     c = cluster()
     coordinator = wait_for_coordinator(c, 1)
