@@ -91,8 +91,10 @@ view
 # %% [markdown]
 # ## Kill a leader
 #
-# Now cut the power of the broker that leads `orders-0`, and watch the view above (or scrub
-# back through it afterwards). Two things happen, about a second apart:
+# Now cut the power of the broker that leads `orders-0`. The cell below runs 4 s of simulated
+# time at once, so the view above jumps to its end: drag its time slider back to where the
+# clock reads the crash's time (printed below) and move forward to watch. Two things happen,
+# about a second apart:
 #
 # 1. At first **nobody knows**. The partitions it led have a dead leader: the producer's
 #    requests to it go unanswered, and the controller still names it (a red outline).

@@ -46,6 +46,7 @@ from reflog.sim.timeline import (
     Snapshot,
     SnapshotReader,
 )
+from reflog.topic_partition import TopicPartition
 from reflog.viz.controls import TimelineView
 from reflog.viz.static import scrubbable_figure
 
@@ -614,8 +615,12 @@ class ClusterView(TimelineView[Snapshot]):
         self.topic = topic
         self.history = LeaderHistory(topic)
         self.figure = go.FigureWidget(self.base_figure())
+        names = [f"broker-{b}" for b in sorted(cluster.brokers)]
+        # Picked first: the leader of the topic's first partition, whose kill shows a failover.
+        leader = f"broker-{cluster.leader_of(TopicPartition(topic, 0))}"
         self.broker_picker = widgets.Dropdown(
-            options=[f"broker-{b}" for b in sorted(cluster.brokers)],
+            options=names,
+            value=leader if leader in names else names[0],
             description="broker",
             layout=widgets.Layout(width="170px"),
         )
