@@ -37,7 +37,7 @@ told NOT_COORDINATOR and finds the coordinator again).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reflog.topic_partition import TopicPartition
 from reflog.transactions.records import TxnLogValue
@@ -365,6 +365,19 @@ class TransactionCoordinator:
         )
 
     # -- what the host does for the core ----------------------------------------------------
+    def copy_of(self, transactional_id: str) -> TxnMetadata | None:
+        """The id's metadata as it is now, apart from what later changes do to it."""
+        txn = self.txns.get(transactional_id)
+        return None if txn is None else replace(txn, partitions=set(txn.partitions))
+
+    def revert(self, transactional_id: str, before: TxnMetadata | None) -> None:
+        """The log refused the record of the id's last change: it did not happen, and the
+        id is again as :meth:`copy_of` gave it (None: it was unknown)."""
+        if before is None:
+            self.txns.pop(transactional_id, None)
+        else:
+            self.txns[transactional_id] = before
+
     def take_writes(self) -> list[tuple[str, TxnLogValue]]:
         writes, self._writes = self._writes, []
         return writes

@@ -210,6 +210,7 @@ class TxnHost:
             or getattr(request, "v3_and_below_transactional_id", "")
         )
         error = self.txn_error(transactional_id)
+        before = self.coordinator.copy_of(transactional_id)  # to go back to if the log refuses
         body: Response
         match request:
             case InitProducerIdRequest():
@@ -235,8 +236,12 @@ class TxnHost:
                 body = EndTxnResponse(error_code=error)
             case _:
                 raise TypeError(f"{type(request).__name__} is not a transaction request")
-        actions, waiting, refused = self._write_changes(now_ms)
-        if refused is not None:  # the change is not in the log: the client must not count on it
+        actions, waiting, refused = self._write_changes(now_ms, transactional_id)
+        if refused is not None:
+            # The change is not in the log, so it did not happen: the transaction goes back to
+            # where it was, its markers unsent, and the client is told (Kafka reverts the
+            # pending state when appendTransactionToLog fails).
+            self.coordinator.revert(transactional_id, before)
             failed = _failed(body, _STATE_WRITE_ERRORS.get(refused, refused))
             return [Respond(conn, header, failed), *actions]
         if not waiting:
@@ -318,14 +323,17 @@ class TxnHost:
         return self._write_changes(now_ms)[0]
 
     def _write_changes(
-        self, now_ms: int
+        self, now_ms: int, answering: str | None = None
     ) -> tuple[list[Action], tuple[TopicPartition, int] | None, int | None]:
         """Append the core's state changes and start its markers; the actions, the
         partition and end offset the last write must reach in the ISR, and the error of
-        the first write the log refused (None if none was)."""
+        the first write the log refused (None if none was). The markers of transactional id
+        ``answering`` (a request being answered) are not started if its write was refused:
+        the request fails, and its change is reverted."""
         actions: list[Action] = []
         last: tuple[TopicPartition, int] | None = None
         refused: int | None = None
+        refused_ids: set[str] = set()
         for tid, value in self.coordinator.take_writes():
             p = self.partition_of(tid)
             if p is None:
@@ -336,11 +344,14 @@ class TxnHost:
             appended, end, woken = self.broker.append_internal(state_tp, batch, now_ms)
             if appended.error_code != ErrorCode.NONE:
                 log.info("transaction %s not written: error %d", tid, appended.error_code)
+                refused_ids.add(tid)
                 if refused is None:
                     refused = appended.error_code
             last = None if end is None else (state_tp, end)
             actions += woken
         for job in self.coordinator.take_markers():
+            if job.transactional_id == answering and answering in refused_ids:
+                continue
             self.markers[job.transactional_id] = _Markers(
                 job, set(job.partitions), prepared_at=last
             )
