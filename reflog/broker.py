@@ -180,7 +180,7 @@ class Broker:
         now_ms: int = 0,
         *,
         zero_copy: bool = True,
-        flush_in_background: bool = True,
+        flush_in_background: bool = False,
     ) -> None:
         self.config = config
         # A fetch answer holds its records as file slices, for the network runtime to send
@@ -188,8 +188,9 @@ class Broker:
         # (the simulation, which sends an answer the moment it is built) says zero_copy=False:
         # the records are then read into bytes as the answer is built.
         self.zero_copy = zero_copy
-        # A rolled segment is fsynced on a thread of its own (reflog.storage.flusher); the
-        # simulation, whose clock stands still while a disk works, says flush_in_background=False.
+        # A network runtime says flush_in_background=True: a rolled segment is then fsynced on
+        # a thread of its own (reflog.storage.flusher). The core alone, as the simulation and
+        # the core's tests run it, starts no thread, and its crash() knows what is durable.
         flusher = BackgroundFlusher() if flush_in_background else InlineFlusher()
         self.logs = LogManager(config.log_dir, config.log, now_ms, flusher=flusher)
         self._next_retention_ms = now_ms + config.log_retention_check_interval_ms

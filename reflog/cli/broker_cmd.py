@@ -202,7 +202,7 @@ async def _serve(
             group_initial_rebalance_delay_ms=args.group_initial_rebalance_delay_ms,
         ),
     )
-    server = BrokerServer(Broker(broker_config, now_ms()), host, port)
+    server = BrokerServer(Broker(broker_config, now_ms(), flush_in_background=True), host, port)
     try:
         bound = await server.start(serve=False)
     except OSError as exc:

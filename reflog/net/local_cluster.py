@@ -171,7 +171,8 @@ class LocalCluster:
             port=node.port,
             num_partitions=self.num_partitions,
         )
-        server = BrokerServer(Broker(config, now_ms()), HOST, node.port, zero_copy=self.zero_copy)
+        broker = Broker(config, now_ms(), flush_in_background=True)
+        server = BrokerServer(broker, HOST, node.port, zero_copy=self.zero_copy)
         node.port = await server.start(serve=False)
         server.broker.config = replace(config, port=node.port)
         member = ClusterBroker(server, self.voters, self.broker_heartbeat_interval_ms)

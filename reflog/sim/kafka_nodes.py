@@ -121,10 +121,8 @@ class BrokerNode:
         # A restart reopens the logs from disk, as a restarted broker process does.
         # No sendfile here: the broker reads the records of a fetch answer as it builds it,
         # which is when the answer is sent (a later truncation or retention must not change
-        # what was sent), rather than leave file slices that would be read afterwards. A
-        # rolled segment is fsynced at once: the simulated clock stands still while a disk
-        # works, and a power cut must know what is durable.
-        self.broker = Broker(self.config, ctx.now_ms, zero_copy=False, flush_in_background=False)
+        # what was sent), rather than leave file slices that would be read afterwards.
+        self.broker = Broker(self.config, ctx.now_ms, zero_copy=False)
         self._conn_ids.clear()
         self._conn_names.clear()
         self._timer_at = None

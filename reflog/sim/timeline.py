@@ -173,7 +173,8 @@ class PartitionSnapshot:
         return any(r.broker_id == self.leader and not r.alive for r in self.replicas)
 
     def describe_leader(self) -> str:
-        """"broker-1 (epoch 3)", and what a student should know when it is not leading."""
+        """The leader as a student should read it: broker-1 (epoch 3), and why not if a
+        leader named by the controller is not leading."""
         if self.leader <= 0:
             return f"none (epoch {self.leader_epoch})"
         if self.leader_is_down:

@@ -52,8 +52,9 @@ class BackgroundFlusher:
 
     The thread opens each file by its path when its turn comes, so a segment that retention
     or a truncation deleted meanwhile is simply skipped, and nothing the event loop closes is
-    touched from here. An fsync that fails (the disk is failing: Kafka takes the log directory
-    offline) is raised on the rolling thread at its next roll, or at :meth:`close`.
+    touched from here. An fsync that fails means the disk is failing: its error is raised on
+    the rolling thread at every roll after it, and at :meth:`close`, so no partition of the
+    broker rolls again. reflog simplification: Kafka takes the log directory offline instead.
 
     reflog simplification: the segment's ``flushed_size`` stays where it was, so a later
     :meth:`Log.flush` (``flush.messages``, a clean shutdown) fsyncs it once more, cheaply,
@@ -82,9 +83,8 @@ class BackgroundFlusher:
         self._raise_error()
 
     def _raise_error(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
+        if self._error is not None:
+            raise self._error  # kept: the disk does not get better by being reported
 
     def _run(self) -> None:
         while (path := self._paths.get()) is not None:

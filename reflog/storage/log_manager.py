@@ -140,11 +140,13 @@ class LogManager:
         )
 
     def close(self) -> None:
-        self.flusher.close()  # the rolls' flushes first: a clean shutdown leaves all durable
-        for log in self._logs.values():
-            log.close()
-        self._logs.clear()
-        self.files.close_all()
+        try:
+            self.flusher.close()  # the rolls' flushes first: a clean shutdown leaves all durable
+        finally:  # and the logs closed even if one of those failed (its error goes on up)
+            for log in self._logs.values():
+                log.close()
+            self._logs.clear()
+            self.files.close_all()
 
     def crash(self) -> None:
         """The simulation's power cut: unflushed bytes are lost, no clean-shutdown marker."""

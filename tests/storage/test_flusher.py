@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from reflog.broker import Broker
+from reflog.config import BrokerConfig
 from reflog.records import build_batch
-from reflog.storage.flusher import BackgroundFlusher
-from reflog.storage.log import Log
+from reflog.storage.flusher import BackgroundFlusher, InlineFlusher
+from reflog.storage.log import CLEAN_SHUTDOWN_FILE, Log
 from reflog.storage.log_config import LogConfig
+from reflog.storage.log_manager import LogManager
+from reflog.topic_partition import TopicPartition
 
 WAIT_S = 10  # a bound on every wait for the flusher thread, never a pause
 
@@ -109,3 +113,33 @@ def test_a_failed_fsync_is_raised_on_the_appending_thread(
     with pytest.raises(OSError) as raised:
         flusher.close()
     assert raised.value.errno == errno.EIO
+    # The disk does not get better by being reported: every later roll fails too.
+    log = Log(tmp_path / "other", LogConfig(segment_bytes=1_000), flusher=flusher)
+    with pytest.raises(OSError):
+        while len(log.segments) < 2:
+            log.append(batch(), leader_epoch=0)
+
+
+def test_a_failed_fsync_still_lets_a_shutdown_close_every_log(
+    tmp_path: Path, slow_disk: SlowDisk
+) -> None:
+    slow_disk.fail = True
+    slow_disk.released.set()
+    logs = LogManager(tmp_path, LogConfig(segment_bytes=1_000), flusher=BackgroundFlusher())
+    log = logs.create(TopicPartition("t", 0))
+    while len(log.segments) < 2:
+        log.append(batch(), leader_epoch=0)
+    with pytest.raises(OSError):
+        logs.close()
+    assert (log.directory / CLEAN_SHUTDOWN_FILE).exists()  # each log was closed all the same
+
+
+def test_a_broker_core_alone_flushes_at_once_and_a_broker_process_in_the_background(
+    tmp_path: Path,
+) -> None:
+    # The simulation's power cut truncates each segment to what an fsync made durable: a
+    # core that flushed in the background would lose every rolled segment to it.
+    core = Broker(BrokerConfig(node_id=1, log_dir=tmp_path / "core"))
+    assert isinstance(core.logs.flusher, InlineFlusher)
+    process = Broker(BrokerConfig(node_id=1, log_dir=tmp_path / "net"), flush_in_background=True)
+    assert isinstance(process.logs.flusher, BackgroundFlusher)
