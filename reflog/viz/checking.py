@@ -193,13 +193,17 @@ class CheckerView(TimelineView[Snapshot]):
         return f"sent 10 records with acks={'all' if self.sim_run.acks == -1 else 1}"
 
     def _leader(self, kind: str) -> str:
-        leader = self.sim_run.cluster.leader_of(self.sim_run.tp)
+        cluster = self.sim_run.cluster
+        leader = cluster.leader_of(self.sim_run.tp)
         if leader <= 0:
             self.sim_run.run_for(100)
             return "no leader right now: restart or heal first"
+        if not cluster.sim.is_up(f"broker-{leader}"):
+            self.sim_run.run_for(100)
+            return f"broker-{leader} is down already; the controller has not noticed yet"
         self.sim_run.fault(kind, f"broker-{leader}")
         self.sim_run.run_for(100)
-        return f"{kind} broker-{leader}"
+        return f"{'crashed' if kind == 'crash' else 'isolated'} broker-{leader}, the leader"
 
     def _restart_all(self) -> str:
         down = [b for b in BROKERS if not self.sim_run.cluster.sim.is_up(b)]

@@ -492,6 +492,11 @@ class GroupView(TimelineView[Snapshot]):
         if close is not None:
             close()
         self.cluster.run_for(100)
+        if self.static_members:  # KIP-345: a static member's close sends no LeaveGroup
+            return (
+                f"{members[-1]} closed; a static member sends no LeaveGroup, so it stays in "
+                "the group until its session times out"
+            )
         return f"{members[-1]} left the group (a LeaveGroup request)"
 
     def _crash(self) -> str | None:

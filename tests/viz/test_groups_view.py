@@ -228,3 +228,16 @@ def test_the_view_draws_no_lag_while_no_live_coordinator_holds_the_group(tmp_pat
     read, unread, numbers = view.figure.data[3:6]
     assert sum(read.x) + sum(unread.x) == 0
     assert numbers.text[-1] == " no live coordinator: lag not known"
+
+
+def test_a_static_member_that_leaves_is_said_to_stay_in_the_group_until_its_session_ends(
+    tmp_path: Path,
+) -> None:
+    cluster = group_cluster(tmp_path, "range", members=0)
+    view = GroupView(cluster, "orders", static_members=True, **MEMBER)
+    view.buttons["add a consumer"].click()
+    cluster.run_for(3_000)
+    view.buttons["a consumer leaves"].click()
+    assert "c0 closed; a static member sends no LeaveGroup" in view.controls.said.value
+    group = group_at_coordinator(cluster.timeline.latest, "g")
+    assert group is not None and "c0" in group.members  # still there, as it says
