@@ -605,11 +605,6 @@ class SegmentFilesView(TimelineView[Snapshot]):
             hover=hover,
         )
 
-    def draw(self, snapshot: Snapshot) -> None:
-        # Not in TimelineView's one batch: _fill already sends each trace whole, in one
-        # update of its own (trace.update), which is all a trace needs to be drawn right.
-        self.draw_figure(self.figure, snapshot)
-
     def static_figure(self, max_frames: int | None = None) -> go.Figure:
         """The recorded run as a plain figure with frames and a slider (no kernel needed)."""
         return scrubbable_figure(
