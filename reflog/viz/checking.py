@@ -91,11 +91,11 @@ def empty_figure(height: int = 380) -> go.Figure:
         figure.add_scatter(
             name=kind, mode="lines+markers", hoverinfo="text", showlegend=False, opacity=0.8,
             line={"color": colour, "dash": "dash", "width": 1},
-            marker={"color": colour, "size": 12, "symbol": symbol, "line": {"width": 2}},
+            marker={"color": colour, "size": 10, "symbol": symbol, "line": {"width": 1.5}},
         )  # fmt: skip
     figure.update_layout(
         height=height,
-        margin={"l": 100, "r": 20, "t": 50, "b": 40},
+        margin={"l": 115, "r": 20, "t": 50, "b": 40},  # room for "final-reader"
         title={"font": {"size": 14}},
         legend={"x": 1.01, "y": 1, "yanchor": "top"},  # beside the plot: below it sit a slider
         xaxis={"title": "simulated ms", "rangemode": "tozero"},
