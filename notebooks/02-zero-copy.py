@@ -198,9 +198,10 @@ print(f"warm (page cache): {warm.mb_per_s:6.0f} MB/s")
 # ## Live: the counters as you act on the cluster
 #
 # Every action above was recorded: the view below replays them and takes new ones. On the left,
-# per broker, the record bytes it sent during the action that ended at the moment shown — to the
-# consumer by `sendfile` (blue), to followers by `sendfile` (green), copied through Python (red); on
-# the right, the running totals of all brokers, with that moment marked. The buttons act on the
+# per broker, the record bytes it sent during the action that ended at the moment shown — to
+# clients by `sendfile` (blue: the consumer, and also the timed fetches above, which the brokers
+# count with it), to followers by `sendfile` (green), copied through Python (red); on the right,
+# the running totals of all brokers, with that moment marked. The buttons act on the
 # running cluster: **produce 10 MB** (green: each leader sends its share to two followers),
 # **consume all** (blue: once more, to the consumer), and **serve by read-then-send**, after which
 # a produce and a consume grow red instead. **Play** streams — produce, then consume, every half
@@ -217,7 +218,7 @@ view
 
 # %% [markdown]
 # The view's history so far: one sample per action taken in this notebook (each button press adds
-# one), with the counters that grew since the sample before — sent by sendfile to consumers or to
+# one), with the counters that grew since the sample before — sent by sendfile to clients or to
 # followers, or copied through Python:
 
 # %%

@@ -209,7 +209,9 @@ print(check(history).describe())
 # In the figures, each broker's row is grey while it is crashed and orange while isolated (a
 # triangle at each fault); the producer's sends are drawn where their answer came (green
 # acknowledged, red refused, grey never answered); the final reads are blue squares. Each
-# anomaly is a red cross on the operations that show it, joined by a dashed line.
+# anomaly is a marker on the operations that show it, joined by a dashed line; each kind has its
+# own marker, named in the legend (click a name to hide that kind, hover a marker for the
+# anomaly).
 
 # %%
 import atexit

@@ -3,9 +3,11 @@ drawn where it happened.
 
 One row per broker (grey while crashed, orange while isolated, a triangle at each fault), one
 for the producer (each send where its answer came: green acknowledged, red refused, grey no
-answer) and one for the final reader (each poll). An anomaly is a red cross on every operation
+answer) and one for the final reader (each poll). An anomaly is a marker on every operation
 that shows it, joined by a dashed line: a lost write joins the send that was acknowledged to
-the read that went past its offset without it.
+the read that went past its offset without it. Each kind of anomaly has its own marker, named
+in the legend (clicking a name there hides that kind), and each anomaly says what it is when
+hovered.
 
 * :func:`checked_figure` draws a finished run (a :class:`~reflog.chaos.simulated.SimulatedRun`);
 * :class:`CheckerView` is the live view of a run still going: buttons to produce, kill or
@@ -23,7 +25,7 @@ import plotly.graph_objects as go
 
 from reflog.chaos.report import op_time_ms, poll_text, send_text
 from reflog.chaos.simulated import BROKERS, PRODUCER, READER, FaultEvent, SimulatedRun
-from reflog.check import History, Op, Outcome, Poll, Send, Verdict, check
+from reflog.check import ANOMALY_KINDS, History, Op, Outcome, Poll, Send, Verdict, check
 from reflog.sim.timeline import Snapshot
 from reflog.viz.controls import TimelineView
 
@@ -34,6 +36,20 @@ _SENDS = {Outcome.OK: "#2e7d32", Outcome.FAIL: "#c62828", Outcome.INFO: "#9e9e9e
 _SEND_NAMES = {Outcome.OK: "acknowledged", Outcome.FAIL: "refused", Outcome.INFO: "no answer"}
 # Anomalies not drawn: before the final reads every acknowledged record is still "unseen".
 NOT_DRAWN = frozenset({"unseen"})
+# One trace per kind drawn, each with its own marker (symbol, colour): the kinds were written as
+# text beside their first operation, where the names of kinds found at neighbouring sends ran
+# into each other and off the plot's edge.
+DRAWN_KINDS = tuple(k for k in ANOMALY_KINDS if k not in NOT_DRAWN)
+_SYMBOLS = (
+    "x-thin-open", "circle-open", "diamond-open", "square-open", "star-open",
+    "triangle-up-open", "hexagon-open", "cross-thin-open", "triangle-down-open", "pentagon-open",
+)  # fmt: skip
+_COLOURS = ("#d50000", "#aa00ff", "#ef6c00", "#c51162", "#4a148c")
+ANOMALY_MARKERS = {
+    kind: (_SYMBOLS[i % len(_SYMBOLS)], _COLOURS[i % len(_COLOURS)])
+    for i, kind in enumerate(DRAWN_KINDS)
+}
+FIRST_ANOMALY = 7  # the index of the first kind's trace
 
 
 def history_until(history: History, at_ms: int) -> History:
@@ -71,15 +87,15 @@ def empty_figure(height: int = 380) -> go.Figure:
         name="poll", mode="markers", hoverinfo="text",
         marker={"color": "#1565c0", "size": 8, "symbol": "square"},
     )  # fmt: skip
-    figure.add_scatter(
-        name="anomaly", mode="lines+markers+text", hoverinfo="text", textposition="top center",
-        textfont={"color": "#d50000"},
-        line={"color": "rgba(213, 0, 0, 0.45)", "dash": "dash", "width": 1},
-        marker={"color": "#d50000", "size": 16, "symbol": "x-thin-open", "line": {"width": 3}},
-    )  # fmt: skip
+    for kind, (symbol, colour) in ANOMALY_MARKERS.items():
+        figure.add_scatter(
+            name=kind, mode="lines+markers", hoverinfo="text", showlegend=False, opacity=0.8,
+            line={"color": colour, "dash": "dash", "width": 1},
+            marker={"color": colour, "size": 10, "symbol": symbol, "line": {"width": 1.5}},
+        )  # fmt: skip
     figure.update_layout(
         height=height,
-        margin={"l": 100, "r": 20, "t": 50, "b": 40},
+        margin={"l": 115, "r": 20, "t": 50, "b": 40},  # room for "final-reader"
         title={"font": {"size": 14}},
         legend={"x": 1.01, "y": 1, "yanchor": "top"},  # beside the plot: below it sit a slider
         xaxis={"title": "simulated ms", "rangemode": "tozero"},
@@ -115,29 +131,21 @@ def draw_checked(
         x=[op.completed_ms for op in polls], y=[op.process for op in polls],
         text=[poll_text(op) for op in polls],
     )  # fmt: skip
-    xs: list[int | None] = []
-    ys: list[str | None] = []
-    hovers: list[str | None] = []
-    labels: list[str | None] = []  # the kinds, written once beside each operation
-    drawn = [a for a in verdict.anomalies if a.kind not in NOT_DRAWN]
-    kinds_at: dict[int, list[str]] = {}  # each kind named once, at its first anomaly
-    for kind in verdict.kinds:
-        first = next((a for a in drawn if a.kind == kind), None)
-        if first is not None:
-            kinds_at.setdefault(first.ops[0], []).append(kind)
-    for anomaly in drawn:
-        for index in anomaly.ops:
-            op = history[index]
-            xs.append(op_time_ms(op))
-            ys.append(op.process)
-            hovers.append(str(anomaly))
-            kinds = kinds_at.pop(index, [])
-            labels.append(", ".join(sorted(set(kinds))) if kinds else None)
-        xs.append(None)  # a gap: each anomaly's line is its own
-        ys.append(None)
-        hovers.append(None)
-        labels.append(None)
-    figure.data[7].update(x=xs, y=ys, hovertext=hovers, text=labels)
+    for i, kind in enumerate(DRAWN_KINDS, start=FIRST_ANOMALY):
+        xs: list[int | None] = []
+        ys: list[str | None] = []
+        hovers: list[str | None] = []
+        for anomaly in verdict.of_kind(kind):
+            for index in anomaly.ops:
+                op = history[index]
+                xs.append(op_time_ms(op))
+                ys.append(op.process)
+                hovers.append(str(anomaly))
+            xs.append(None)  # a gap: each anomaly's line is its own
+            ys.append(None)
+            hovers.append(None)
+        # In the legend only the kinds found (so far, at the moment shown).
+        figure.data[i].update(x=xs, y=ys, hovertext=hovers, showlegend=bool(xs))
     figure.layout.title.text = _title(verdict)
     figure.layout.xaxis.range = [0, max(now_ms, 1) * 1.02]
 

@@ -351,7 +351,7 @@ def _draw_partition(
         state = replica_state(p, replica)
         x = column[replica.broker_id]
         replica_boxes[state].add(x, row)
-        offsets = f"LEO {replica.log_end_offset} · HW {replica.high_watermark}"
+        offsets = f"LEO {replica.log_end_offset}<br>HW {replica.high_watermark}"
         # A follower copies the leader's log by fetching from it, as a consumer does.
         follower = "follower" if p.leader <= 0 else f"follows {_broker(p.leader)}"
         text = {

@@ -23,6 +23,8 @@ cluster's timeline, so the time slider scrubs back through the run.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +53,11 @@ __all__ = [
 ]
 
 MAX_SEGMENTS = 6
+# A live view draws at most this often (seconds of wall time): playing records a moment every
+# 50 ms, and a notebook may show several of these views of one cluster; redrawn that often, their
+# hundreds of blocks kept the browser busy until the tab froze. In between, the newest moment
+# waits and is drawn when its turn comes, so the last one is always drawn.
+DRAW_EVERY_S = 0.3
 MAX_BLOCKS = 48
 HALF_HEIGHT = 0.22  # a file's half height, in rows
 LABEL_OFFSET = 0.36  # a file's name is written this far above the middle of its row
@@ -576,6 +583,9 @@ class SegmentFilesView(TimelineView[Snapshot]):
         self.max_segments = max_segments
         self.max_blocks = max_blocks
         self.stored_frames = stored_frames
+        self._waiting: Snapshot | None = None  # the newest moment, not drawn yet
+        self._timer: asyncio.TimerHandle | None = None  # when it will be
+        self._drawn_at = 0.0  # time.monotonic() of the last draw
         self.figure = go.FigureWidget(self.base_figure())
         buttons = []
         if producer is not None:
@@ -592,6 +602,30 @@ class SegmentFilesView(TimelineView[Snapshot]):
     def base_figure(self) -> go.Figure:
         return _empty_figure(self.max_segments, self.segment_bytes or 1, _height(self.max_segments))
 
+    def draw(self, snapshot: Snapshot) -> None:
+        """Draw ``snapshot``, or, within :data:`DRAW_EVERY_S` of the last draw in a kernel,
+        draw the newest moment when that time is up."""
+        self._waiting = snapshot
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a plain script or test): draw now
+            self._draw_waiting()
+            return
+        if self._timer is not None:  # a draw is already due: it draws the newest moment
+            return
+        wait = self._drawn_at + DRAW_EVERY_S - time.monotonic()
+        if wait <= 0:
+            self._draw_waiting()
+        else:
+            self._timer = loop.call_later(wait, self._draw_waiting)
+
+    def _draw_waiting(self) -> None:
+        self._timer = None
+        snapshot, self._waiting = self._waiting, None
+        if snapshot is not None:
+            self._drawn_at = time.monotonic()
+            super().draw(snapshot)
+
     def draw_figure(self, figure: go.Figure, snapshot: Snapshot, hover: bool = True) -> None:
         _fill(
             figure,
@@ -604,11 +638,6 @@ class SegmentFilesView(TimelineView[Snapshot]):
             self.max_blocks,
             hover=hover,
         )
-
-    def draw(self, snapshot: Snapshot) -> None:
-        # Not in TimelineView's one batch: _fill already sends each trace whole, in one
-        # update of its own (trace.update), which is all a trace needs to be drawn right.
-        self.draw_figure(self.figure, snapshot)
 
     def static_figure(self, max_frames: int | None = None) -> go.Figure:
         """The recorded run as a plain figure with frames and a slider (no kernel needed)."""

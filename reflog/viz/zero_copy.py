@@ -3,8 +3,9 @@
 :class:`ZeroCopyRun` drives a :class:`~reflog.net.local_cluster.LocalCluster` (asyncio
 servers on the kernel's loop, real TCP) with reflog's own producer and consumer, and
 records, after every action, each broker's byte counters as a
-:class:`ZeroCopySample`: record bytes sent by ``os.sendfile`` to consumers, to
-followers (replica fetches), and record bytes read into Python to be written the
+:class:`ZeroCopySample`: record bytes sent by ``os.sendfile`` to clients (every fetch that
+is not a follower's, as Kafka counts a consumer's: the run's consumer and the notebook's timed
+fetches alike), to followers (replica fetches), and record bytes read into Python to be written the
 ordinary way (zero only while every broker serves by ``sendfile``).
 
 :class:`ZeroCopyView` draws the recorded samples: the counters per broker at the moment
@@ -296,7 +297,7 @@ class ZeroCopyRun(Paced):
 # -- drawing the counters ----------------------------------------------------------------
 def counters_figure() -> go.Figure:
     """Two panels: per broker, the bytes it sent in the action that ended at the moment
-    shown (stacked: to the consumer by sendfile, to followers by sendfile, copied through
+    shown (stacked: to clients by sendfile, to followers by sendfile, copied through
     Python); and the cluster's running totals over the recorded run, the moment marked."""
     figure = make_subplots(
         rows=1,
@@ -305,7 +306,10 @@ def counters_figure() -> go.Figure:
         subplot_titles=("sent by the last action, per broker", "all brokers, running total"),
     )
     names = {
-        "consumer": "to the consumer, by sendfile",
+        # The brokers count every client's fetches together, as Kafka counts consumer fetches:
+        # the run's consumer's and the notebook's timed ones. Said so, the total drawn need not
+        # match what the status says the consumer consumed.
+        "consumer": "to clients (the consumer, timed fetches), by sendfile",
         "follower": "to followers, by sendfile",
         "copied": "copied into Python (read, then send)",
     }
@@ -383,7 +387,7 @@ def draw_sample(
 
 def describe_sample(sample: ZeroCopySample) -> str:
     """The counters as text, one line per broker (what the figure's left panel draws)."""
-    lines = [f"{'':9}{'to consumer':>13}{'to followers':>14}{'copied':>8}   (MB)"]
+    lines = [f"{'':9}{'to clients':>13}{'to followers':>14}{'copied':>8}   (MB)"]
     for b in sample.brokers:
         lines.append(
             f"broker {b.broker_id} {b.consumer_sendfile_bytes / MB:13.2f}"
@@ -397,12 +401,12 @@ def _history(timeline: Timeline[ZeroCopySample], upto: ZeroCopySample) -> list[Z
     return [timeline[i] for i in range(timeline.index_at(upto.at_ms) + 1)]
 
 
-WHO = {"consumer": "to consumers", "follower": "to followers", "copied": "copied"}
+WHO = {"consumer": "to clients", "follower": "to followers", "copied": "copied"}
 
 
 def describe_history(timeline: Timeline[ZeroCopySample]) -> str:
     """One line per recorded sample: the action, and which counters grew since the one
-    before ("to consumers", "to followers" by sendfile; "copied" through Python)."""
+    before ("to clients", "to followers" by sendfile; "copied" through Python)."""
     lines = []
     previous: ZeroCopySample | None = None
     for sample in timeline:

@@ -10,7 +10,13 @@ import plotly.graph_objects as go
 from reflog.chaos.simulated import READER, FaultEvent, SimulatedRun
 from reflog.check import History, Outcome, Send, check
 from reflog.topic_partition import TopicPartition
-from reflog.viz.checking import CheckerView, draw_checked, empty_figure, history_until
+from reflog.viz.checking import (
+    DRAWN_KINDS,
+    CheckerView,
+    draw_checked,
+    empty_figure,
+    history_until,
+)
 
 TP = TopicPartition("r", 0)
 
@@ -36,11 +42,22 @@ def test_a_lost_write_is_drawn_at_its_acknowledgement_and_at_the_read_that_went_
     history = lossy()
     figure = empty_figure()
     draw_checked(figure, history, [], check(history), now_ms=50)
-    anomalies = trace(figure, "anomaly")
-    points = list(zip(anomalies.x, anomalies.y, strict=True))
+    lost = trace(figure, "lost-write")  # the kind is the name in the legend
+    points = list(zip(lost.x, lost.y, strict=True))
     assert (14, "producer") in points and (40, READER) in points
+    assert lost.showlegend
     assert "lost-write" in figure.layout.title.text
-    assert any("lost-write" in (label or "") for label in anomalies.text)
+    assert all("lost-write" in hover for hover in lost.hovertext if hover is not None)
+
+
+def test_each_kind_found_has_its_own_marker_in_the_legend_and_no_text_on_the_plot() -> None:
+    history = lossy()
+    figure = empty_figure()
+    draw_checked(figure, history, [], check(history), now_ms=50)
+    found = [t for t in figure.data if t.showlegend is not False and t.name in DRAWN_KINDS]
+    assert {t.name for t in found} == {"lost-write", "inconsistent-offsets", "nonmonotonic-send"}
+    assert len({t.marker.symbol for t in found}) == 3
+    assert not any("text" in (t.mode or "") for t in figure.data)
 
 
 def test_before_the_final_read_only_what_the_sends_show_is_drawn() -> None:
@@ -51,7 +68,8 @@ def test_before_the_final_read_only_what_the_sends_show_is_drawn() -> None:
     # Two acknowledgements at offset 1 already disagree; that b is lost needs the read.
     assert "inconsistent-offsets" in title and "lost-write" not in title
     assert "not read yet" in title
-    assert set(trace(figure, "anomaly").x) == {14, 25, None}
+    assert set(trace(figure, "inconsistent-offsets").x) == {14, 25, None}
+    assert not trace(figure, "lost-write").x and not trace(figure, "lost-write").showlegend
 
 
 def test_an_answer_after_the_moment_shown_is_not_in_yet() -> None:

@@ -3,6 +3,7 @@ cleaning, leader beside follower, and stays small however long the run."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from reflog.sim import Cluster, ReplicaSnapshot, SegmentSnapshot, Snapshot
 from reflog.storage.segment import BatchHeader
 from reflog.topic_partition import TopicPartition
 from reflog.viz.segment_files import (
+    DRAW_EVERY_S,
     TRACES,
     SegmentFilesView,
     column_traces,
@@ -221,3 +223,44 @@ def test_the_view_scrubs_back_and_a_control_pressed_then_goes_live(tmp_path: Pat
     assert cluster.timeline.latest.producer("app").rate_per_s == 400
     view.controls.step_button.click()
     assert len(view.figure.data[TRACES.index("batches")].x) > live_blocks
+
+
+def test_a_draw_goes_to_the_browser_as_one_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = events_cluster(tmp_path)
+    cluster.run_for(1_000)
+    view = SegmentFilesView(cluster, "events", segment_bytes=2048, producer="app")
+    sent: list[str] = []
+    # Each of these sends one message, which plotly.js answers with a redraw of the figure.
+    for message in ("update", "restyle", "relayout"):
+        monkeypatch.setattr(
+            view.figure, f"_send_{message}_msg", lambda *a, m=message, **k: sent.append(m)
+        )
+    cluster.run_for(100)
+    assert sent == ["update"]
+
+
+def test_while_playing_the_view_draws_at_most_every_few_frames_and_always_the_newest(
+    tmp_path: Path,
+) -> None:
+    cluster = events_cluster(tmp_path)
+    cluster.run_for(1_000)
+
+    def title(view: SegmentFilesView) -> str:
+        return str(view.figure.layout.annotations[0].text)
+
+    async def play() -> None:
+        view = SegmentFilesView(cluster, "events", segment_bytes=2048, producer="app")
+        drawn = title(view)
+        for _ in range(3):  # three frames, as Play records them
+            cluster.run_for(50)
+        assert title(view) == drawn  # too soon after the last draw: waiting
+        newest = segment_figure(cluster.timeline.latest, "events", segment_bytes=2048)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10 * DRAW_EVERY_S
+        while title(view) == drawn and loop.time() < deadline:
+            await asyncio.sleep(0.01)  # the loop runs the view's timer meanwhile
+        assert title(view) == newest.layout.annotations[0].text
+
+    asyncio.run(play())

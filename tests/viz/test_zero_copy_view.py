@@ -22,6 +22,8 @@ from reflog.viz.zero_copy import (
     counters_figure,
     describe_history,
     draw_sample,
+    leaders_of,
+    timed_fetch,
 )
 
 
@@ -56,7 +58,39 @@ def test_the_history_names_what_grew_after_each_action() -> None:
     timeline.append(sample(2, (5, 10, 0), action="consumed all"))
     timeline.append(sample(3, (5, 10, 7), action="fetched by read-then-send"))
     lines = describe_history(timeline).splitlines()
-    assert [line.split()[-1] for line in lines] == ["-", "followers", "consumers", "copied"]
+    assert [line.split()[-1] for line in lines] == ["-", "followers", "clients", "copied"]
+
+
+def test_the_bytes_to_clients_count_the_timed_fetches_with_the_consumer_and_say_so(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        cluster = LocalCluster(brokers=3, data_dir=tmp_path)
+        await cluster.start()
+        try:
+            await cluster.create_topic("t", 3, 3)
+            run = ZeroCopyRun(cluster, "t")
+            await run.start()
+            await run.produce(1)
+            await run.consume_all()
+            consumed = run.timeline.latest
+            addresses = {
+                p: ("127.0.0.1", cluster.brokers[leader].port)
+                for p, leader in leaders_of(cluster, "t").items()
+            }
+            await timed_fetch(addresses, "t", rounds=2)
+            fetched = run.record("timed fetches")
+            # The brokers cannot tell the consumer's fetches from the timed ones: the total grows
+            # by the topic twice more while what the consumer consumed stays the same.
+            assert fetched.consumed_bytes == consumed.consumed_bytes
+            assert fetched.total("consumer") >= consumed.total("consumer") + 2 * MB
+            await run.close()
+        finally:
+            await cluster.stop()
+
+    asyncio.run(scenario())
+    legend = [trace.name for trace in counters_figure().data if trace.showlegend is not False]
+    assert "to clients (the consumer, timed fetches), by sendfile" in legend
 
 
 def test_the_comparison_puts_each_measure_on_its_own_axis() -> None:
