@@ -26,7 +26,7 @@ from reflog.wire.messages.metadata import (
 )
 from reflog.wire.schema import Request
 
-from .scripted import answer, ready
+from .scripted import answer, led_by_broker_1, ready
 
 
 class LoopError(Exception):
@@ -68,18 +68,7 @@ def test_a_reset_told_not_leader_asks_for_metadata_before_asking_again() -> None
     assert isinstance(connect, Connect)
     ready(consumer, -1, 0)
     [metadata] = consumer.network.take_actions()
-    stale = MetadataResponse(
-        brokers=[MetadataResponseBroker(node_id=1, host="b", port=1)],
-        topics=[
-            MetadataResponseTopic(
-                error_code=0,
-                name="t",
-                partitions=[
-                    MetadataResponsePartition(error_code=0, partition_index=0, leader_id=1)
-                ],
-            )
-        ],
-    )
+    stale = led_by_broker_1()
     answer(consumer, -1, metadata, stale, 1)
     [connect] = consumer.tick(1)
     assert isinstance(connect, Connect) and connect.node_id == 1

@@ -10,14 +10,8 @@ from reflog.client.actions import Connect, Send
 from reflog.consumer import Consumer, ConsumerConfig
 from reflog.topic_partition import TopicPartition
 from reflog.wire.messages.list_offsets import ListOffsetsRequest
-from reflog.wire.messages.metadata import (
-    MetadataResponse,
-    MetadataResponseBroker,
-    MetadataResponsePartition,
-    MetadataResponseTopic,
-)
 
-from .scripted import answer, ready
+from .scripted import answer, led_by_broker_1, ready
 
 
 def reset_request(isolation_level: str) -> ListOffsetsRequest:
@@ -33,19 +27,7 @@ def reset_request(isolation_level: str) -> ListOffsetsRequest:
     consumer.tick(0)
     ready(consumer, -1, 0)
     [metadata] = consumer.network.take_actions()
-    leader = MetadataResponse(
-        brokers=[MetadataResponseBroker(node_id=1, host="b", port=1)],
-        topics=[
-            MetadataResponseTopic(
-                error_code=0,
-                name="t",
-                partitions=[
-                    MetadataResponsePartition(error_code=0, partition_index=0, leader_id=1)
-                ],
-            )
-        ],
-    )
-    answer(consumer, -1, metadata, leader, 1)
+    answer(consumer, -1, metadata, led_by_broker_1(), 1)
     [connect] = consumer.tick(1)
     assert isinstance(connect, Connect) and connect.node_id == 1
     ready(consumer, 1, 1)
