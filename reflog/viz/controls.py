@@ -106,6 +106,7 @@ class TimelineControls(Generic[S]):
         self.following = True  # live: draw every new snapshot
         self._moving_slider = False  # the slider is being moved by code, not by a user
         self._scrub_to: int | None = None  # where a user's drag asked to go, not drawn yet
+        self._stale_position: int | None = None  # where a drag left the slider before a control
         last = max(len(run.timeline) - 1, 0)
         self.shown: S | None = None  # the snapshot on screen
 
@@ -167,10 +168,19 @@ class TimelineControls(Generic[S]):
         """``handler`` for a control that acts on the run: it goes live first."""
 
         def acting(event: Any) -> None:
-            self.go_live()
+            self._go_live_from_a_control()
             handler(event)
 
         return acting
+
+    def _go_live_from_a_control(self) -> None:
+        if not self.following:
+            # The browser may still hold the drag that scrubbed back (ipywidgets sends a
+            # widget's later changes once the kernel has answered the earlier ones, and drops
+            # the kernel's updates to a value while its own are unanswered): its last position
+            # can come in after this press. See _on_slider.
+            self._stale_position = self.slider.value
+        self.go_live()
 
     def go_live(self) -> None:
         """Jump to the latest snapshot and follow the run again."""
@@ -255,6 +265,12 @@ class TimelineControls(Generic[S]):
     def _on_slider(self, change: dict[str, Any]) -> None:
         if self._moving_slider:
             return
+        stale, self._stale_position = self._stale_position, None
+        if stale is not None and change["new"] == stale and self.following:
+            # The tail of the drag from before a control made the view live: not a new
+            # scrub. The view stays live, and the slider goes back to the end.
+            self._sync_slider()
+            return
         # In a kernel, draw after this message is answered, not while handling it: the
         # browser holds a drag's later positions until the kernel answers the earlier one,
         # so drawing here would let a button pressed meanwhile overtake the drag's last
@@ -277,7 +293,7 @@ class TimelineControls(Generic[S]):
 
     def _on_play(self, change: dict[str, Any]) -> None:
         if change["new"]:
-            self.go_live()
+            self._go_live_from_a_control()
             self.play_button.description, self.play_button.icon = "Pause", "pause"
             self.run.play(self.speed.value)
         else:
