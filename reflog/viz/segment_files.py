@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -524,14 +524,22 @@ def _fill(
     """Set every trace and title of ``figure`` to ``snapshot``, each trace in one update
     of its own (a live view sends each as one message)."""
     try:
-        leader, other = shown_replicas(snapshot.partition(topic, partition), follower)
+        shown: PartitionSnapshot | None = snapshot.partition(topic, partition)
     except KeyError:  # not created yet at this moment
-        leader, other = None, None
+        shown = None
+    leader, other = (None, None) if shown is None else shown_replicas(shown, follower)
     columns = [
         layout_replica(r, max_segments=max_segments, max_blocks=max_blocks)
         if r is not None
         else None
         for r in (leader, other)
+    ]
+    # "Offline" with a leader elected: a replica back up that has not heard of it yet.
+    columns = [
+        replace(c, role=shown.role_of(c.broker_id))
+        if shown is not None and c is not None and c.role == "Offline" and shown.leader > 0
+        else c
+        for c in columns
     ]
     widest = max((f.segment.size for c in columns if c is not None for f in c.files), default=1)
     capacity = segment_bytes or widest

@@ -264,3 +264,20 @@ def test_while_playing_the_view_draws_at_most_every_few_frames_and_always_the_ne
         assert title(view) == newest.layout.annotations[0].text
 
     asyncio.run(play())
+
+
+def test_a_restarted_follower_is_titled_starting_until_it_hears_of_the_leader(
+    tmp_path: Path,
+) -> None:
+    cluster = events_cluster(tmp_path)
+    cluster.run_for(1_000)
+    view = SegmentFilesView(cluster, "events", segment_bytes=2048, producer="app")
+    crash = next(b for b in view.widget.children[2].children if b.description == "crash follower")
+    restart = next(b for b in view.widget.children[2].children if b.description == "restart it")
+    crash.click()
+    assert "(down" in view.figure.layout.annotations[1].text
+    restart.click()  # back up, the simulated clock not yet moved: no metadata heard
+    assert "(starting)" in view.figure.layout.annotations[1].text
+    cluster.run_for(2_000)
+    view.controls.redraw()
+    assert "(Follower)" in view.figure.layout.annotations[1].text
