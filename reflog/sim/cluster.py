@@ -280,6 +280,14 @@ class Cluster(Paced):
         self.sim.restart(name)
         self._act("restart", name, f"restarted {name}")
 
+    def last_crashed_down(self) -> str | None:
+        """The node crashed most recently that is still down (None: every crashed node is
+        back): what a "restart" button means once the leader it killed has changed."""
+        for action in reversed(self.actions):
+            if action.kind == "crash" and not self.sim.is_up(action.target):
+                return action.target
+        return None
+
     def isolate(self, name: str) -> None:
         """Cut every link to and from ``name`` (it keeps running, alone)."""
         self.sim.isolate(self._node(name))

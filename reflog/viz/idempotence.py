@@ -299,8 +299,8 @@ class ProducerStateView(TimelineView[Snapshot]):
         return None  # the cluster says "crashed broker-N"
 
     def _restart(self) -> str | None:
-        for action in reversed(self.cluster.actions):
-            if action.kind == "crash" and not self.cluster.sim.is_up(action.target):
-                self.cluster.restart(action.target)
-                return None  # the cluster says "restarted broker-N"
-        return "nothing to restart: every broker is up"
+        down = self.cluster.last_crashed_down()
+        if down is None:
+            return "nothing to restart: every broker is up"
+        self.cluster.restart(down)
+        return None  # the cluster says "restarted broker-N"

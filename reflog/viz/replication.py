@@ -332,10 +332,9 @@ class ReplicationView(TimelineView[Snapshot]):
             self.cluster.restart(f"broker-{choice}")
             return
         # "the leader" or "a follower": whoever was killed last (the leader has changed since).
-        for action in reversed(self.cluster.actions):
-            if action.kind == "crash" and not self.cluster.sim.is_up(action.target):
-                self.cluster.restart(action.target)
-                return
+        down = self.cluster.last_crashed_down()
+        if down is not None:
+            self.cluster.restart(down)
 
     def _isolate(self) -> None:
         self.cluster.isolate(f"broker-{self._target()}")

@@ -4,7 +4,8 @@ totals over the run; its buttons act on a real in-process cluster and go live fi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,21 @@ from reflog.viz.zero_copy import (
     leaders_of,
     timed_fetch,
 )
+
+
+@asynccontextmanager
+async def started_run(data_dir: Path) -> AsyncIterator[ZeroCopyRun]:
+    """A 3-broker cluster in this process with topic "t" (3 partitions, 3 replicas), and a
+    started run on it (``run.cluster``); the cluster stops afterwards."""
+    cluster = LocalCluster(brokers=3, data_dir=data_dir)
+    await cluster.start()
+    try:
+        await cluster.create_topic("t", 3, 3)
+        run = ZeroCopyRun(cluster, "t")
+        await run.start()
+        yield run
+    finally:
+        await cluster.stop()
 
 
 def sample(at_ms: int, *per_broker: tuple[int, int, int], action: str = "") -> ZeroCopySample:
@@ -65,15 +81,11 @@ def test_the_bytes_to_clients_count_the_timed_fetches_with_the_consumer_and_say_
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        cluster = LocalCluster(brokers=3, data_dir=tmp_path)
-        await cluster.start()
-        try:
-            await cluster.create_topic("t", 3, 3)
-            run = ZeroCopyRun(cluster, "t")
-            await run.start()
+        async with started_run(tmp_path) as run:
             await run.produce(1)
             await run.consume_all()
             consumed = run.timeline.latest
+            cluster = run.cluster
             addresses = {
                 p: ("127.0.0.1", cluster.brokers[leader].port)
                 for p, leader in leaders_of(cluster, "t").items()
@@ -85,8 +97,6 @@ def test_the_bytes_to_clients_count_the_timed_fetches_with_the_consumer_and_say_
             assert fetched.consumed_bytes == consumed.consumed_bytes
             assert fetched.total("consumer") >= consumed.total("consumer") + 2 * MB
             await run.close()
-        finally:
-            await cluster.stop()
 
     asyncio.run(scenario())
     legend = [trace.name for trace in counters_figure().data if trace.showlegend is not False]
@@ -109,12 +119,7 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        cluster = LocalCluster(brokers=3, data_dir=tmp_path)
-        await cluster.start()
-        try:
-            await cluster.create_topic("t", 3, 3)
-            run = ZeroCopyRun(cluster, "t")
-            await run.start()
+        async with started_run(tmp_path) as run:
             view = ZeroCopyView(run, produce_mb=1)
             follower_bars = view.figure.data[1]
             assert list(follower_bars.y) == [0, 0, 0]
@@ -153,20 +158,13 @@ def test_the_view_s_buttons_act_on_the_cluster_and_a_press_while_scrubbed_goes_l
             view.controls.slider.value = 1
             await wait_for(lambda: view.shown is run.timeline[1])
             assert list(view.figure.data[0].y) == [0, 0, 0]
-        finally:
-            await cluster.stop()
 
     asyncio.run(scenario())
 
 
 def test_playing_streams_records_through_the_cluster_until_paused(tmp_path: Path) -> None:
     async def scenario() -> None:
-        cluster = LocalCluster(brokers=3, data_dir=tmp_path)
-        await cluster.start()
-        try:
-            await cluster.create_topic("t", 3, 3)
-            run = ZeroCopyRun(cluster, "t")
-            await run.start()
+        async with started_run(tmp_path) as run:
             run.play(speed=2)  # 2 MB/s: 1 MB every half-second frame
             await wait_for(lambda: run.consumed_bytes >= 2 * MB)
             run.pause()
@@ -175,8 +173,6 @@ def test_playing_streams_records_through_the_cluster_until_paused(tmp_path: Path
             assert not run.playing and run.consumed_bytes == run.produced_bytes
             assert last.total("consumer") > 2 * MB and last.total("follower") > 4 * MB
             assert last.total("copied") == 0
-        finally:
-            await cluster.stop()
 
     asyncio.run(scenario())
 
